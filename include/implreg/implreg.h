@@ -1,0 +1,16 @@
+/* implreg/implreg.h — the whole public API of libimplreg. */
+#ifndef IMPLREG_IMPLREG_H
+#define IMPLREG_IMPLREG_H
+
+#include "implreg/status.h"
+#include "implreg/rng.h"
+#include "implreg/linalg.h"
+#include "implreg/data.h"
+#include "implreg/stats.h"
+#include "implreg/report.h"
+#include "implreg/minnorm.h"
+#include "implreg/model.h"
+#include "implreg/optim.h"
+#include "implreg/theory.h"
+
+#endif

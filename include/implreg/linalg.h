@@ -1,0 +1,83 @@
+/* implreg/linalg.h — SVD, symmetric eigensolver and Gram matrices on
+ * row-major gsl_matrix, through LAPACKE/CBLAS on OpenBLAS.
+ *
+ * A row-major n×p block is the column-major p×n matrix Xᵀ.  The routines
+ * below call the column-major LAPACK drivers on that block and swap the roles
+ * of the factors, so that no transposed copy is made (STYLE.md trap 4).
+ * Workspaces are allocated once (sizes from LAPACK's workspace queries) and
+ * reused for any matrix of the same shape.
+ */
+#ifndef IMPLREG_LINALG_H
+#define IMPLREG_LINALG_H
+
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Thin SVD X = U diag(s) Vt of an n×p matrix, k = min(n, p): U is n×k with
+ * orthonormal columns, s has k entries in decreasing order, Vt is k×p with
+ * orthonormal rows.  The workspace owns U, s, Vt and its scratch. */
+typedef struct {
+  size_t n, p, k;
+  gsl_matrix *U;
+  gsl_vector *s;
+  gsl_matrix *Vt;
+  int used_fallback; /* 1 when dgesdd failed and dgesvd was used */
+  /* private */
+  double *a;     /* n·p copy of X (LAPACK overwrites its input) */
+  double *work;  /* sized by the workspace queries of dgesdd and dgesvd */
+  int *iwork;    /* 8k integers for dgesdd */
+  size_t lwork;
+} ir_svd;
+
+/* Allocates the factors and scratch for n×p matrices (n, p >= 1).  Memory:
+ * (2np + k² + k) doubles plus LAPACK's workspace. NULL on failure. */
+ir_svd *ir_svd_alloc(size_t n, size_t p);
+void ir_svd_free(ir_svd *w); /* NULL is a no-op */
+
+/* Computes the thin SVD of X (n×p, any tda) with dgesdd (divide and
+ * conquer), falling back to dgesvd (QR iteration) when dgesdd reports no
+ * convergence.  X is not modified.  Cost: O(n p min(n, p)).
+ * IR_ESHAPE on a shape mismatch, IR_EBADDATA on a non-finite entry,
+ * IR_ENOCONV when both drivers fail. Golub & Van Loan §8.6. */
+int ir_svd_decomp(ir_svd *w, const gsl_matrix *X);
+
+/* Symmetric eigendecomposition A = Z diag(eval) Zᵀ (all eigenpairs, eval in
+ * increasing order, eigenvectors in the COLUMNS of Z, as in GSL) by dsyevr
+ * (MRRR).  Only the lower triangle of A is read. */
+typedef struct {
+  size_t n;
+  gsl_vector *eval;
+  gsl_matrix *evec;
+  /* private */
+  double *a;
+  double *work;
+  int *iwork;
+  int *isuppz;
+  size_t lwork, liwork;
+} ir_eigen_symm;
+
+ir_eigen_symm *ir_eigen_symm_alloc(size_t n);
+void ir_eigen_symm_free(ir_eigen_symm *w);
+/* Cost: O(n³). IR_ENOCONV when dsyevr fails. */
+int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A);
+
+/* Gram matrices with dsyrk (half the flops of dgemm), both triangles filled:
+ * trans == 0: G = XᵀX (p×p); trans != 0: G = XXᵀ (n×n).  Cost: n p² or
+ * n² p multiply-adds. */
+int ir_linalg_gram(const gsl_matrix *X, int trans, gsl_matrix *G);
+
+/* Frobenius norm, scaled to avoid overflow and underflow (as dnrm2). */
+double ir_matrix_fro(const gsl_matrix *A);
+
+/* ‖A − B‖_F for matrices of equal shape (NAN on a shape mismatch). */
+double ir_matrix_fro_diff(const gsl_matrix *A, const gsl_matrix *B);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,74 @@
+/* implreg/model.h — models over a flat parameter vector θ.
+ *
+ * A model evaluates, on the whole training set or on a mini-batch (a list
+ * of row indices), the loss, its gradient and Hessian-vector products, and
+ * predicts on new inputs.  Optimizers (optim.h) and curvature estimators
+ * work only through this interface.
+ *
+ * First implementation: linear least squares on a design matrix,
+ *   L(W) = (1/2m) Σ_{i ∈ batch} ‖x_iᵀW − y_i‖²   (½·mean over samples, summed
+ *   over the K outputs — THEORY.md §1),
+ * with θ = vec(W) in row-major order (θ[j·K + k] = W_jk), gradient
+ * (1/m) X_bᵀ(X_b W − Y_b) and Hessian-vector product (1/m) X_bᵀX_b V.
+ */
+#ifndef IMPLREG_MODEL_H
+#define IMPLREG_MODEL_H
+
+#include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ir_model ir_model;
+
+/* The operations an implementation supplies.  idx == NULL means the whole
+ * training set (nb is then ignored); otherwise idx[0..nb) are row indices
+ * (repeats allowed, as in sampling with replacement). grad may be NULL. */
+typedef struct {
+  const char *name;
+  int (*loss_grad)(ir_model *m, const double *theta, const size_t *idx,
+                   size_t nb, double *loss, double *grad);
+  int (*hvp)(ir_model *m, const double *theta, const size_t *idx, size_t nb,
+             const double *v, double *hv);
+  int (*predict)(ir_model *m, const double *theta, const gsl_matrix *X,
+                 gsl_matrix *out);
+  void (*destroy)(ir_model *m);
+} ir_model_ops;
+
+struct ir_model {
+  const ir_model_ops *ops;
+  size_t nparams;  /* length of θ */
+  size_t nsamples; /* training-set size n */
+  size_t nin;      /* input dimension */
+  size_t nout;     /* output dimension K */
+  const char *loss_name; /* e.g. "L = (1/2m) sum ||x_i'W - y_i||^2" */
+};
+
+/* Linear least squares on X (n×p) and Y (n×K).  The model BORROWS X and Y:
+ * they must outlive it.  Scratch for mini-batches is allocated on first use
+ * and reused.  NULL on failure (message recorded). */
+ir_model *ir_model_linear_alloc(const gsl_matrix *X, const gsl_matrix *Y);
+
+/* Frees any model; NULL is a no-op. */
+void ir_model_free(ir_model *m);
+
+/* Loss and (if grad != NULL) gradient at θ on the batch. Cost for the
+ * linear model: 2·m·p·K multiply-adds. */
+int ir_model_loss_grad(ir_model *m, const gsl_vector *theta, const size_t *idx,
+                       size_t nb, double *loss, gsl_vector *grad);
+
+/* hv = ∇²L(θ) v on the batch. */
+int ir_model_hvp(ir_model *m, const gsl_vector *theta, const size_t *idx,
+                 size_t nb, const gsl_vector *v, gsl_vector *hv);
+
+/* out (rows of X × nout) = predictions at θ for the inputs X. */
+int ir_model_predict(ir_model *m, const gsl_vector *theta, const gsl_matrix *X,
+                     gsl_matrix *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

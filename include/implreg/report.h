@@ -1,0 +1,177 @@
+/* implreg/report.h — result tables, theory checks, manifests, figures.
+ *
+ * Everything an analysis writes goes through this module, and every file is
+ * written atomically (temporary file + rename): a run that fails or is
+ * interrupted leaves no partial file.  Numbers in CSV and JSON are printed
+ * with %.17g (round-trip exact); Markdown, LaTeX and terminal output use a
+ * readable number of significant digits.  Non-finite numbers are written as
+ * "inf"/"-inf"/"nan" in CSV and text, as null in JSON.
+ */
+#ifndef IMPLREG_REPORT_H
+#define IMPLREG_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Output formats, combined as a bit mask. */
+enum {
+  IR_FMT_CSV = 1,
+  IR_FMT_MD = 2,
+  IR_FMT_TEX = 4,
+  IR_FMT_JSON = 8,
+  IR_FMT_ALL = 15
+};
+
+/* Parses "csv,md,tex,json" (any subset, "all") into a mask; IR_EINVAL
+ * naming the unknown word otherwise. */
+int ir_report_parse_formats(const char *list, int *mask);
+
+/* ---- Tables --------------------------------------------------------------- */
+
+/* Column types. A MEANSTD column holds mean and standard deviation: CSV and
+ * JSON get two columns "<name>" and "<name>_std"; Markdown and LaTeX print
+ * "mean ± std" (booktabs: $\pm$). */
+enum { IR_COL_DOUBLE, IR_COL_INT, IR_COL_STRING, IR_COL_MEANSTD };
+
+typedef struct ir_table ir_table;
+
+/* A table named `name` (the file base name: name.csv, name.md, ...), with a
+ * caption printed above Markdown/LaTeX/terminal output and stored in JSON.
+ * NULL on no memory. The table owns copies of all strings. */
+ir_table *ir_table_alloc(const char *name, const char *caption);
+void ir_table_free(ir_table *t); /* NULL is a no-op */
+
+/* Adds a column; returns its index (>= 0) or -1 (no memory). description
+ * (may be NULL) goes into the JSON output and the Markdown legend. */
+int ir_table_add_column(ir_table *t, const char *name, int type,
+                        const char *description);
+
+/* Index of the column called name, or -1. */
+int ir_table_column(const ir_table *t, const char *name);
+
+/* A free-form note (e.g. "loss L = (1/2n)||Xw - y||^2"), printed under the
+ * caption in Markdown, LaTeX and the terminal, stored in JSON.  Several
+ * notes may be added. */
+int ir_table_add_note(ir_table *t, const char *note);
+
+/* Starts a new row; its cells are empty until set. */
+int ir_table_add_row(ir_table *t);
+
+/* Set a cell of the last row. IR_EINVAL when col is out of range, the type
+ * does not match the column, or there is no row yet. */
+int ir_table_set_double(ir_table *t, int col, double v);
+int ir_table_set_int(ir_table *t, int col, long v);
+int ir_table_set_string(ir_table *t, int col, const char *s);
+int ir_table_set_meanstd(ir_table *t, int col, double mean, double std);
+
+size_t ir_table_nrows(const ir_table *t);
+size_t ir_table_ncols(const ir_table *t);
+/* The double (or mean) value of a cell; NAN when empty or not numeric. */
+double ir_table_get(const ir_table *t, size_t row, int col);
+
+/* Writes dir/name.csv, .md, .tex, .json for the formats in mask.  dir must
+ * exist. */
+int ir_table_write(const ir_table *t, const char *dir, int formats);
+
+/* Prints the caption, notes and an aligned text table to fp. */
+int ir_table_print(const ir_table *t, FILE *fp);
+
+/* ---- Theory checks ---------------------------------------------------------- */
+
+/* One row per claim: claim, source, predicted, measured, tolerance, verdict
+ * (PASS/FAIL). */
+typedef struct ir_checks ir_checks;
+
+ir_checks *ir_checks_alloc(void);
+void ir_checks_free(ir_checks *c);
+
+/* Adds a claim with a verdict decided by the caller. */
+int ir_checks_add(ir_checks *c, const char *claim, const char *source,
+                  double predicted, double measured, double tolerance,
+                  int pass);
+/* Adds a claim that passes iff |measured − predicted| <= tolerance (finite
+ * numbers only: a NaN or Inf measurement fails). Returns the status. */
+int ir_checks_add_abs(ir_checks *c, const char *claim, const char *source,
+                      double predicted, double measured, double tolerance);
+/* Passes iff |measured − predicted| <= tolerance·|predicted|. */
+int ir_checks_add_rel(ir_checks *c, const char *claim, const char *source,
+                      double predicted, double measured, double tolerance);
+/* Passes iff measured <= tolerance (predicted is printed as given, often 0). */
+int ir_checks_add_max(ir_checks *c, const char *claim, const char *source,
+                      double predicted, double measured, double tolerance);
+
+size_t ir_checks_count(const ir_checks *c);
+size_t ir_checks_failed(const ir_checks *c);
+
+/* Appends all rows of src to dst (used by `implreg all` to collect). */
+int ir_checks_merge(ir_checks *dst, const ir_checks *src, const char *prefix);
+
+/* Writes dir/checks.csv and dir/checks.md (and checks.json when the mask
+ * has IR_FMT_JSON). */
+int ir_checks_write(const ir_checks *c, const char *dir, int formats);
+int ir_checks_print(const ir_checks *c, FILE *fp);
+
+/* ---- JSON ----------------------------------------------------------------------- */
+
+/* A streaming JSON builder into memory. In an object, every value needs a
+ * key; in an array (or at top level) key must be NULL.  Misuse (unbalanced
+ * begin/end, a missing key) is recorded and reported by ir_json_write. */
+typedef struct ir_json ir_json;
+
+ir_json *ir_json_alloc(void);
+void ir_json_free(ir_json *j);
+void ir_json_begin_object(ir_json *j, const char *key);
+void ir_json_end_object(ir_json *j);
+void ir_json_begin_array(ir_json *j, const char *key);
+void ir_json_end_array(ir_json *j);
+void ir_json_string(ir_json *j, const char *key, const char *value);
+void ir_json_number(ir_json *j, const char *key, double value); /* %.17g; null if not finite */
+void ir_json_int(ir_json *j, const char *key, long value);
+void ir_json_bool(ir_json *j, const char *key, int value);
+void ir_json_null(ir_json *j, const char *key);
+/* The text built so far (valid until the next call on j). */
+const char *ir_json_text(const ir_json *j);
+/* Writes the document (must be complete) to path, atomically, with a final
+ * newline. */
+int ir_json_write(const ir_json *j, const char *path);
+
+/* Adds, inside the current object, "environment": { implreg version, GSL
+ * version, OpenBLAS version/config (openblas_get_config), BLAS threads
+ * (openblas_get_num_threads), FFTW version, host name, compiler, start time
+ * (ISO 8601 UTC) }. */
+void ir_report_environment(ir_json *j);
+
+/* Seconds since an arbitrary origin (CLOCK_MONOTONIC). */
+double ir_wall_time(void);
+
+/* ---- Figures ------------------------------------------------------------------ */
+
+typedef struct ir_figure ir_figure;
+
+/* A 2-D line/point figure with a title and axis labels (gnuplot enhanced
+ * text). */
+ir_figure *ir_figure_alloc(const char *name, const char *title,
+                           const char *xlabel, const char *ylabel);
+void ir_figure_free(ir_figure *f);
+int ir_figure_set_log(ir_figure *f, int logx, int logy);
+/* Adds a series of m points (copied); style is a gnuplot style such as
+ * "lines", "points", "linespoints" or "lines dashtype 2".  Points that are
+ * not finite (or not positive on a log axis) are dropped when written. */
+int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
+                         const double *y, size_t m, const char *style);
+/* A vertical marker line at x (e.g. the interpolation threshold). */
+int ir_figure_add_vline(ir_figure *f, double x, const char *label);
+/* Writes dir/name.dat (one block per series) and dir/name.gp; when render
+ * is non-zero and gnuplot is on PATH, runs it to make dir/name.png and
+ * dir/name.pdf (a missing gnuplot is not an error: *rendered is set to 0). */
+int ir_figure_write(const ir_figure *f, const char *dir, int render,
+                    int *rendered);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

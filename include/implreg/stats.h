@@ -1,0 +1,45 @@
+/* implreg/stats.h — aggregation over seeds and fitted slopes.
+ *
+ * Pure functions of their inputs; no allocation beyond O(n) scratch.
+ */
+#ifndef IMPLREG_STATS_H
+#define IMPLREG_STATS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+  size_t n;
+  double mean;
+  double std;    /* sample standard deviation (n − 1); 0 when n == 1 */
+  double sem;    /* std / sqrt(n) */
+  double ci_lo;  /* Student-t confidence interval for the mean at `level` */
+  double ci_hi;
+  double median;
+  double min, max;
+} ir_summary;
+
+/* Summary of x[0..n) (n >= 1, all finite) with a two-sided confidence
+ * interval at level (e.g. 0.95). IR_EINVAL on n == 0, level outside (0, 1)
+ * or a non-finite value. */
+int ir_stats_summary(const double *x, size_t n, double level,
+                     ir_summary *out);
+
+/* Ordinary least squares y ≈ a + b·x with standard errors of a and b
+ * (n >= 3 for standard errors; with n == 2 they are 0).  Any output pointer
+ * may be NULL. */
+int ir_stats_linfit(const double *x, const double *y, size_t n, double *b,
+                    double *b_se, double *a, double *a_se);
+
+/* Slope of log y against log x (x, y > 0), e.g. an error order in the step
+ * size, with its standard error. */
+int ir_stats_loglog_slope(const double *x, const double *y, size_t n,
+                          double *slope, double *slope_se);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,436 @@
+/* minnorm.c — minimum-norm least squares by SVD, COD and Cholesky of the
+ * Gram matrix, with ridge paths from one SVD. */
+#include "implreg/minnorm.h"
+
+#include "implreg/data.h"
+#include "implreg/status.h"
+
+#include <float.h>
+#include <gsl/gsl_blas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ir_minnorm {
+  size_t n, p, k, Kmax, K;
+  ir_svd *svd;
+  gsl_matrix *C;  /* k×Kmax: UᵀY, first K columns valid */
+  gsl_matrix *D;  /* k×Kmax scratch: scaled C */
+  int have_factor, have_rhs;
+};
+
+double ir_minnorm_default_rcond(size_t n, size_t p) {
+  return DBL_EPSILON * (double)(n > p ? n : p);
+}
+
+void ir_minnorm_free(ir_minnorm *w) {
+  if (w == NULL)
+    return;
+  ir_svd_free(w->svd);
+  if (w->C)
+    gsl_matrix_free(w->C);
+  if (w->D)
+    gsl_matrix_free(w->D);
+  free(w);
+}
+
+ir_minnorm *ir_minnorm_alloc(size_t n, size_t p, size_t Kmax) {
+  if (Kmax == 0) {
+    ir_error(IR_EINVAL, "minnorm workspace needs at least one right-hand side");
+    return NULL;
+  }
+  ir_minnorm *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    ir_error(IR_ENOMEM, "out of memory (minnorm workspace)");
+    return NULL;
+  }
+  w->n = n;
+  w->p = p;
+  w->Kmax = Kmax;
+  w->svd = ir_svd_alloc(n, p);
+  if (w->svd == NULL) {
+    ir_minnorm_free(w);
+    return NULL;
+  }
+  w->k = w->svd->k;
+  w->C = gsl_matrix_alloc(w->k, Kmax);
+  w->D = gsl_matrix_alloc(w->k, Kmax);
+  if (!w->C || !w->D) {
+    ir_error(IR_ENOMEM, "out of memory (minnorm workspace)");
+    ir_minnorm_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+int ir_minnorm_factor(ir_minnorm *w, const gsl_matrix *X) {
+  w->have_factor = w->have_rhs = 0;
+  int s = ir_svd_decomp(w->svd, X);
+  if (s == IR_OK)
+    w->have_factor = 1;
+  return s;
+}
+
+const ir_svd *ir_minnorm_svd(const ir_minnorm *w) { return w->svd; }
+
+int ir_minnorm_set_rhs(ir_minnorm *w, const gsl_matrix *Y) {
+  if (!w->have_factor)
+    return ir_error(IR_EINVAL, "ir_minnorm_set_rhs before ir_minnorm_factor");
+  if (Y->size1 != w->n || Y->size2 == 0 || Y->size2 > w->Kmax)
+    return ir_error(IR_ESHAPE,
+                    "right-hand side is %zux%zu; expected %zu rows and 1..%zu "
+                    "columns",
+                    Y->size1, Y->size2, w->n, w->Kmax);
+  int s = ir_matrix_check_finite(Y, "Y");
+  if (s != IR_OK)
+    return s;
+  w->K = Y->size2;
+  gsl_matrix_view C = gsl_matrix_submatrix(w->C, 0, 0, w->k, w->K);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, w->svd->U, Y, 0.0, &C.matrix);
+  w->have_rhs = 1;
+  return IR_OK;
+}
+
+size_t ir_minnorm_rank(const ir_minnorm *w, double rcond) {
+  if (rcond < 0)
+    rcond = ir_minnorm_default_rcond(w->n, w->p);
+  const gsl_vector *s = w->svd->s;
+  double cut = rcond * gsl_vector_get(s, 0);
+  size_t r = 0;
+  /* Singular values are sorted in decreasing order. A zero matrix has
+   * rank 0 whatever the cutoff. */
+  while (r < w->k && gsl_vector_get(s, r) > cut && gsl_vector_get(s, r) > 0)
+    r++;
+  return r;
+}
+
+/* W = Vt[0:k, :]ᵀ · diag(f) · C with f_i = filter(s_i); f_i = 0 beyond k. */
+static int ir_minnorm_filtered(const ir_minnorm *w, const double *f, size_t k,
+                               gsl_matrix *W) {
+  if (!w->have_rhs)
+    return ir_error(IR_EINVAL, "minnorm solve before ir_minnorm_set_rhs");
+  if (W->size1 != w->p || W->size2 != w->K)
+    return ir_error(IR_ESHAPE, "solution matrix is %zux%zu, expected %zux%zu",
+                    W->size1, W->size2, w->p, w->K);
+  if (k == 0) {
+    gsl_matrix_set_zero(W);
+    return IR_OK;
+  }
+  for (size_t i = 0; i < k; i++)
+    for (size_t j = 0; j < w->K; j++)
+      w->D->data[i * w->D->tda + j] = f[i] * w->C->data[i * w->C->tda + j];
+  gsl_matrix_const_view V = gsl_matrix_const_submatrix(w->svd->Vt, 0, 0, k, w->p);
+  gsl_matrix_const_view D = gsl_matrix_const_submatrix(w->D, 0, 0, k, w->K);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &V.matrix, &D.matrix, 0.0, W);
+  return IR_OK;
+}
+
+int ir_minnorm_pinv(const ir_minnorm *w, double rcond, gsl_matrix *W) {
+  size_t r = ir_minnorm_rank(w, rcond);
+  double *f = malloc((r > 0 ? r : 1) * sizeof(double));
+  if (f == NULL)
+    return ir_error(IR_ENOMEM, "out of memory");
+  for (size_t i = 0; i < r; i++)
+    f[i] = 1.0 / gsl_vector_get(w->svd->s, i);
+  int s = ir_minnorm_filtered(w, f, r, W);
+  free(f);
+  return s;
+}
+
+int ir_minnorm_ridge(const ir_minnorm *w, double lambda, gsl_matrix *W) {
+  if (!(lambda >= 0) || !isfinite(lambda))
+    return ir_error(IR_EDOM, "ridge lambda = %g must be finite and >= 0", lambda);
+  if (lambda == 0)
+    return ir_minnorm_pinv(w, -1, W);
+  double *f = malloc(w->k * sizeof(double));
+  if (f == NULL)
+    return ir_error(IR_ENOMEM, "out of memory");
+  for (size_t i = 0; i < w->k; i++) {
+    double s = gsl_vector_get(w->svd->s, i);
+    f[i] = s / (s * s + lambda);
+  }
+  int st = ir_minnorm_filtered(w, f, w->k, W);
+  free(f);
+  return st;
+}
+
+/* Fills the norm and residual fields of d: ‖W‖_F and ‖XW − Y‖_F. */
+static int ir_minnorm_fill_residual(const gsl_matrix *X, const gsl_matrix *Y,
+                                    const gsl_matrix *W, ir_minnorm_diag *d) {
+  gsl_matrix *R = gsl_matrix_alloc(Y->size1, Y->size2);
+  if (R == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (residual)");
+  gsl_matrix_memcpy(R, Y);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, W, -1.0, R);
+  d->residual = ir_matrix_fro(R);
+  double ny = ir_matrix_fro(Y);
+  d->rel_residual = ny > 0 ? d->residual / ny : 0.0;
+  d->norm = ir_matrix_fro(W);
+  gsl_matrix_free(R);
+  return IR_OK;
+}
+
+int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
+                        const gsl_matrix *Y, const gsl_matrix *W,
+                        ir_minnorm_diag *d) {
+  if (rcond < 0)
+    rcond = ir_minnorm_default_rcond(w->n, w->p);
+  const gsl_vector *s = w->svd->s;
+  d->n = w->n;
+  d->p = w->p;
+  d->K = Y->size2;
+  d->method = IR_MINNORM_SVD;
+  d->rcond = rcond;
+  d->rank = ir_minnorm_rank(w, rcond);
+  d->sigma_max = gsl_vector_get(s, 0);
+  d->sigma_min = gsl_vector_get(s, w->k - 1);
+  d->sigma_min_kept = d->rank > 0 ? gsl_vector_get(s, d->rank - 1) : NAN;
+  d->cond = d->rank > 0 ? d->sigma_max / d->sigma_min_kept : NAN;
+  return ir_minnorm_fill_residual(X, Y, W, d);
+}
+
+/* ---- Complete orthogonal decomposition (dgelsy) ---------------------------------- */
+
+static int ir_minnorm_cod(const gsl_matrix *X, const gsl_matrix *Y,
+                          double rcond, gsl_matrix *W, size_t *rank) {
+  const size_t n = X->size1, p = X->size2, K = Y->size2;
+  const size_t ldb = n > p ? n : p;
+  /* dgelsy has no "transposed" mode, so X is copied to column-major once (it
+   * overwrites its input anyway). */
+  double *a = malloc(n * p * sizeof(double));
+  double *b = calloc(ldb * K, sizeof(double));
+  lapack_int *jpvt = calloc(p, sizeof(lapack_int));
+  double *work = NULL;
+  int status = IR_OK;
+  if (!a || !b || !jpvt) {
+    status = ir_error(IR_ENOMEM, "out of memory (COD of %zux%zu)", n, p);
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < p; j++)
+      a[j * n + i] = X->data[i * X->tda + j];
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < K; k++)
+      b[k * ldb + i] = Y->data[i * Y->tda + k];
+  lapack_int r = 0, info;
+  double q = 0;
+  info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p,
+                             (lapack_int)K, a, (lapack_int)n, b,
+                             (lapack_int)ldb, jpvt, rcond, &r, &q, -1);
+  if (info != 0) {
+    status = ir_error(IR_EINTERNAL, "dgelsy workspace query failed (info %d)",
+                      (int)info);
+    goto done;
+  }
+  size_t lwork = (size_t)q + 1;
+  work = malloc(lwork * sizeof(double));
+  if (work == NULL) {
+    status = ir_error(IR_ENOMEM, "out of memory (COD workspace)");
+    goto done;
+  }
+  info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p,
+                             (lapack_int)K, a, (lapack_int)n, b,
+                             (lapack_int)ldb, jpvt, rcond, &r, work,
+                             (lapack_int)lwork);
+  if (info != 0) {
+    status = ir_error(IR_EINTERNAL, "dgelsy: argument %d had an illegal value",
+                      (int)-info);
+    goto done;
+  }
+  for (size_t j = 0; j < p; j++)
+    for (size_t k = 0; k < K; k++)
+      W->data[j * W->tda + k] = b[k * ldb + j];
+  *rank = (size_t)r;
+done:
+  free(a);
+  free(b);
+  free(jpvt);
+  free(work);
+  return status;
+}
+
+/* ---- Cholesky of the Gram matrix ----------------------------------------------------- */
+
+/* Solves G Z = B in place (B ← Z) for symmetric positive definite G given
+ * as a full row-major matrix, refusing when cond(G)·eps > accuracy.  G is
+ * overwritten by its Cholesky factor.  *cond_est receives 1/rcond(G). */
+static int ir_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
+                        const char *what, double *cond_est) {
+  const size_t m = G->size1;
+  /* 1-norm of a symmetric matrix: the largest absolute column sum. */
+  double anorm = 0;
+  for (size_t j = 0; j < m; j++) {
+    double c = 0;
+    for (size_t i = 0; i < m; i++)
+      c += fabs(G->data[i * G->tda + j]);
+    anorm = fmax(anorm, c);
+  }
+  /* Column-major 'U' on the row-major buffer is the row-major lower
+   * triangle: afterwards G's lower triangle holds L with G = L Lᵀ. */
+  lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)m,
+                                        G->data, (lapack_int)G->tda);
+  if (info > 0)
+    return ir_error(IR_ESING,
+                    "--method gram: Cholesky of %s breaks down at column %d "
+                    "(X is rank deficient or nearly so); use --method svd",
+                    what, (int)info);
+  if (info < 0)
+    return ir_error(IR_EINTERNAL, "dpotrf: argument %d illegal", (int)-info);
+  double rc = 0;
+  double *work = malloc(3 * m * sizeof(double));
+  lapack_int *iwork = malloc(m * sizeof(lapack_int));
+  if (!work || !iwork) {
+    free(work);
+    free(iwork);
+    return ir_error(IR_ENOMEM, "out of memory (condition estimate)");
+  }
+  info = LAPACKE_dpocon_work(LAPACK_COL_MAJOR, 'U', (lapack_int)m, G->data,
+                             (lapack_int)G->tda, anorm, &rc, work, iwork);
+  free(work);
+  free(iwork);
+  if (info != 0)
+    return ir_error(IR_EINTERNAL, "dpocon: info %d", (int)info);
+  *cond_est = rc > 0 ? 1.0 / rc : INFINITY;
+  if (!(rc > 0) || DBL_EPSILON / rc > accuracy)
+    return ir_error(IR_ESING,
+                    "--method gram: %s has estimated condition number %.3g, so "
+                    "its solution is accurate only to ~%.1e > requested %.1e; "
+                    "use --method svd",
+                    what, *cond_est, DBL_EPSILON * *cond_est, accuracy);
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, G, B);
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, G, B);
+  return IR_OK;
+}
+
+static int ir_minnorm_gram(const gsl_matrix *X, const gsl_matrix *Y,
+                           double accuracy, gsl_matrix *W, double *cond_est) {
+  const size_t n = X->size1, p = X->size2, K = Y->size2;
+  int s;
+  if (n >= p) {
+    /* Normal equations XᵀX W = XᵀY. */
+    gsl_matrix *G = gsl_matrix_alloc(p, p);
+    if (G == NULL)
+      return ir_error(IR_ENOMEM, "out of memory (Gram matrix %zux%zu)", p, p);
+    s = ir_linalg_gram(X, 0, G);
+    if (s == IR_OK) {
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, X, Y, 0.0, W);
+      s = ir_spd_solve(G, W, accuracy, "X'X", cond_est);
+    }
+    gsl_matrix_free(G);
+    return s;
+  }
+  /* n < p: W = Xᵀ (XXᵀ)⁻¹ Y, the min-norm interpolator when rank X = n. */
+  gsl_matrix *G = gsl_matrix_alloc(n, n);
+  gsl_matrix *A = gsl_matrix_alloc(n, K);
+  if (G == NULL || A == NULL) {
+    if (G)
+      gsl_matrix_free(G);
+    if (A)
+      gsl_matrix_free(A);
+    return ir_error(IR_ENOMEM, "out of memory (Gram matrix %zux%zu)", n, n);
+  }
+  s = ir_linalg_gram(X, 1, G);
+  if (s == IR_OK) {
+    gsl_matrix_memcpy(A, Y);
+    s = ir_spd_solve(G, A, accuracy, "XX'", cond_est);
+  }
+  if (s == IR_OK)
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, X, A, 0.0, W);
+  gsl_matrix_free(G);
+  gsl_matrix_free(A);
+  return s;
+}
+
+/* ---- One-shot ------------------------------------------------------------------------ */
+
+int ir_minnorm_solve(const gsl_matrix *X, const gsl_matrix *Y, int method,
+                     double rcond, double accuracy, gsl_matrix *W,
+                     ir_minnorm_diag *d) {
+  const size_t n = X->size1, p = X->size2, K = Y->size2;
+  if (Y->size1 != n)
+    return ir_error(IR_ESHAPE, "X has %zu rows but Y has %zu", n, Y->size1);
+  if (W->size1 != p || W->size2 != K)
+    return ir_error(IR_ESHAPE, "W is %zux%zu, expected %zux%zu", W->size1,
+                    W->size2, p, K);
+  if (!isfinite(rcond))
+    return ir_error(IR_EDOM, "rcond = %g is not finite", rcond);
+  if (rcond < 0)
+    rcond = ir_minnorm_default_rcond(n, p);
+  int s = ir_matrix_check_finite(X, "X");
+  if (s == IR_OK)
+    s = ir_matrix_check_finite(Y, "Y");
+  if (s != IR_OK)
+    return s;
+  ir_minnorm_diag dd;
+  memset(&dd, 0, sizeof dd);
+  dd.sigma_max = dd.sigma_min = dd.sigma_min_kept = dd.cond = NAN;
+  switch (method) {
+  case IR_MINNORM_SVD: {
+    ir_minnorm *w = ir_minnorm_alloc(n, p, K);
+    if (w == NULL)
+      return IR_ENOMEM;
+    s = ir_minnorm_factor(w, X);
+    if (s == IR_OK)
+      s = ir_minnorm_set_rhs(w, Y);
+    if (s == IR_OK)
+      s = ir_minnorm_pinv(w, rcond, W);
+    if (s == IR_OK)
+      s = ir_minnorm_diagnose(w, rcond, X, Y, W, &dd);
+    ir_minnorm_free(w);
+    break;
+  }
+  case IR_MINNORM_COD: {
+    size_t r = 0;
+    s = ir_minnorm_cod(X, Y, rcond, W, &r);
+    dd.rank = r;
+    if (s == IR_OK)
+      s = ir_minnorm_fill_residual(X, Y, W, &dd);
+    break;
+  }
+  case IR_MINNORM_GRAM: {
+    if (!(accuracy > 0))
+      return ir_error(IR_EDOM, "accuracy = %g must be > 0", accuracy);
+    double ce = NAN;
+    s = ir_minnorm_gram(X, Y, accuracy, W, &ce);
+    dd.rank = n < p ? n : p;
+    /* cond(Gram) = cond(X)², so the square root estimates cond(X). */
+    dd.cond = sqrt(ce);
+    if (s == IR_OK)
+      s = ir_minnorm_fill_residual(X, Y, W, &dd);
+    break;
+  }
+  default:
+    return ir_error(IR_EINVAL, "unknown minnorm method %d", method);
+  }
+  dd.n = n;
+  dd.p = p;
+  dd.K = K;
+  dd.rcond = rcond;
+  dd.method = method;
+  if (s == IR_OK && d != NULL)
+    *d = dd;
+  return s;
+}
+
+int ir_minnorm_parse_method(const char *name, int *method) {
+  if (strcmp(name, "svd") == 0)
+    *method = IR_MINNORM_SVD;
+  else if (strcmp(name, "cod") == 0)
+    *method = IR_MINNORM_COD;
+  else if (strcmp(name, "gram") == 0)
+    *method = IR_MINNORM_GRAM;
+  else
+    return ir_error(IR_EINVAL, "unknown method '%s' (expected svd, cod or gram)",
+                    name);
+  return IR_OK;
+}
+
+const char *ir_minnorm_method_name(int method) {
+  switch (method) {
+  case IR_MINNORM_SVD: return "svd";
+  case IR_MINNORM_COD: return "cod";
+  case IR_MINNORM_GRAM: return "gram";
+  default: return "unknown";
+  }
+}

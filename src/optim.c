@@ -1,0 +1,190 @@
+/* optim.c — GD, SGD and heavy-ball momentum with divergence detection. */
+#include "implreg/optim.h"
+
+#include "implreg/rng.h"
+#include "implreg/status.h"
+
+#include <float.h>
+#include <gsl/gsl_blas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ir_optim_params_default(ir_optim_params *p) {
+  memset(p, 0, sizeof *p);
+  p->max_steps = 1000;
+  p->loss_goal = -1;
+  p->diverge_ratio = 1e8;
+  p->seed = 1;
+  p->stream = ir_rng_stream(IR_STREAM_SGD, 0, 0);
+}
+
+int ir_optim_params_check(const ir_optim_params *p) {
+  if (!(p->lr > 0) || !isfinite(p->lr))
+    return ir_error(IR_EINVAL, "step size %g must be finite and > 0", p->lr);
+  if (!(p->momentum >= 0 && p->momentum < 1))
+    return ir_error(IR_EINVAL, "momentum %g must be in [0, 1)", p->momentum);
+  if (!(p->diverge_ratio > 1))
+    return ir_error(IR_EINVAL, "diverge_ratio %g must be > 1", p->diverge_ratio);
+  if (p->seed == 0)
+    return ir_error(IR_EINVAL, "seed 0 is not allowed (seeds start at 1)");
+  return IR_OK;
+}
+
+static int ir_vec_finite(const gsl_vector *v) {
+  for (size_t i = 0; i < v->size; i++)
+    if (!isfinite(v->data[i * v->stride]))
+      return 0;
+  return 1;
+}
+
+typedef struct {
+  gsl_vector *grad, *vel, *prev;
+  size_t *idx, *perm;
+  gsl_rng *rng;
+} ir_optim_ws;
+
+static void ir_optim_ws_free(ir_optim_ws *w) {
+  if (w->grad)
+    gsl_vector_free(w->grad);
+  if (w->vel)
+    gsl_vector_free(w->vel);
+  if (w->prev)
+    gsl_vector_free(w->prev);
+  free(w->idx);
+  free(w->perm);
+  ir_rng_free(w->rng);
+}
+
+/* Fills idx with the next mini-batch and returns its size; *pos walks
+ * through the current permutation (reshuffled when exhausted). */
+static size_t ir_optim_next_batch(ir_optim_ws *w, const ir_optim_params *p,
+                                  size_t n, size_t *pos) {
+  const size_t B = p->batch;
+  if (p->replacement) {
+    for (size_t i = 0; i < B; i++)
+      w->idx[i] = (size_t)gsl_rng_uniform_int(w->rng, (unsigned long)n);
+    return B;
+  }
+  if (*pos >= n) {
+    ir_rng_permutation(w->rng, w->perm, n);
+    *pos = 0;
+  }
+  /* The last batch of an epoch holds the n mod B samples left over, so that
+   * every sample is used exactly once per epoch. */
+  size_t m = n - *pos < B ? n - *pos : B;
+  memcpy(w->idx, w->perm + *pos, m * sizeof(size_t));
+  *pos += m;
+  return m;
+}
+
+int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
+                 ir_optim_observer observe, void *ctx, ir_optim_result *res) {
+  int s = ir_optim_params_check(p);
+  if (s != IR_OK)
+    return s;
+  if (theta->size != m->nparams)
+    return ir_error(IR_ESHAPE, "initial parameters have length %zu, model %zu",
+                    theta->size, m->nparams);
+  const size_t n = m->nsamples;
+  const int full = p->batch == 0 || p->batch >= n;
+  const size_t steps_per_epoch = full ? 1 : (n + p->batch - 1) / p->batch;
+  ir_optim_ws w;
+  memset(&w, 0, sizeof w);
+  memset(res, 0, sizeof *res);
+  w.grad = gsl_vector_alloc(m->nparams);
+  w.prev = gsl_vector_alloc(m->nparams);
+  if (p->momentum > 0)
+    w.vel = gsl_vector_calloc(m->nparams);
+  if (!full) {
+    w.idx = malloc(p->batch * sizeof(size_t));
+    w.perm = malloc(n * sizeof(size_t));
+    w.rng = ir_rng_alloc(p->seed, p->stream);
+  }
+  if (!w.grad || !w.prev || (p->momentum > 0 && !w.vel) ||
+      (!full && (!w.idx || !w.perm || !w.rng))) {
+    ir_optim_ws_free(&w);
+    return ir_error(IR_ENOMEM, "out of memory (optimizer, %zu parameters)",
+                    m->nparams);
+  }
+  double loss = 0;
+  s = ir_model_loss_grad(m, theta, NULL, 0, &loss, NULL);
+  if (s != IR_OK)
+    goto done;
+  if (!isfinite(loss) || !ir_vec_finite(theta)) {
+    s = ir_error(IR_EBADDATA, "the initial loss is not finite");
+    goto done;
+  }
+  res->initial_loss = loss;
+  const double limit = p->diverge_ratio * fmax(loss, DBL_MIN);
+  if (observe && observe(ctx, 0, theta)) {
+    res->reason = IR_OPTIM_STOPPED;
+    goto final;
+  }
+  if (loss <= p->loss_goal) {
+    res->reason = IR_OPTIM_GOAL;
+    goto final;
+  }
+  size_t pos = n; /* forces a shuffle before the first mini-batch */
+  for (size_t t = 1; t <= p->max_steps; t++) {
+    double bl = 0;
+    if (full) {
+      /* The gradient evaluation at θ_{t−1} also gives its full loss. */
+      s = ir_model_loss_grad(m, theta, NULL, 0, &bl, w.grad);
+    } else {
+      size_t nb = ir_optim_next_batch(&w, p, n, &pos);
+      s = ir_model_loss_grad(m, theta, w.idx, nb, &bl, w.grad);
+    }
+    if (s != IR_OK)
+      goto done;
+    if (!isfinite(bl) || (full && bl > limit) || !ir_vec_finite(w.grad)) {
+      res->diverged = 1;
+      res->diverged_at = t - 1;
+      res->reason = IR_OPTIM_DIVERGED;
+      if (!isfinite(bl) && t > 1)
+        gsl_vector_memcpy(theta, w.prev);
+      goto final;
+    }
+    if (full && bl <= p->loss_goal) {
+      res->reason = IR_OPTIM_GOAL;
+      goto final;
+    }
+    gsl_vector_memcpy(w.prev, theta);
+    if (w.vel) {
+      gsl_vector_scale(w.vel, p->momentum);
+      gsl_vector_add(w.vel, w.grad);
+      gsl_blas_daxpy(-p->lr, w.vel, theta);
+    } else {
+      gsl_blas_daxpy(-p->lr, w.grad, theta);
+    }
+    res->steps = t;
+    if (!full && t % steps_per_epoch == 0) {
+      /* Once per epoch: the full loss, for divergence and the goal. */
+      s = ir_model_loss_grad(m, theta, NULL, 0, &bl, NULL);
+      if (s != IR_OK)
+        goto done;
+      if (!isfinite(bl) || bl > limit) {
+        res->diverged = 1;
+        res->diverged_at = t;
+        res->reason = IR_OPTIM_DIVERGED;
+        if (!isfinite(bl))
+          gsl_vector_memcpy(theta, w.prev);
+        goto final;
+      }
+      if (bl <= p->loss_goal) {
+        res->reason = IR_OPTIM_GOAL;
+        goto final;
+      }
+    }
+    if (observe && observe(ctx, t, theta)) {
+      res->reason = IR_OPTIM_STOPPED;
+      goto final;
+    }
+  }
+  res->reason = IR_OPTIM_MAX_STEPS;
+final:
+  s = ir_model_loss_grad(m, theta, NULL, 0, &res->final_loss, NULL);
+done:
+  ir_optim_ws_free(&w);
+  return s;
+}

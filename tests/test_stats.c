@@ -1,0 +1,226 @@
+/* test_stats.c — summaries, t intervals and fitted slopes against values
+ * computed by hand or from closed forms. */
+#include "implreg/stats.h"
+
+#include "testutil.h"
+
+#include <math.h>
+#include <string.h>
+
+/* t_{0.975, 3}, the two-sided 95% quantile with 3 degrees of freedom, from
+ * standard tables (e.g. Abramowitz & Stegun table 26.10). */
+#define T975_3 3.182446305284263
+
+START_TEST(test_summary_small) {
+  const double x[] = {4.0, 1.0, 3.0, 2.0};
+  ir_summary s;
+  IR_ASSERT_OK(ir_stats_summary(x, 4, 0.95, &s));
+  ck_assert_uint_eq(s.n, 4);
+  /* The mean 2.5 and the squared deviations 2.25, 0.25, 0.25, 2.25 are
+   * exact in binary, so the mean is exact and the variance 5/3 is within
+   * one rounding. */
+  ck_assert(s.mean == 2.5);
+  IR_ASSERT_CLOSE(s.std, sqrt(5.0 / 3.0), 1e-15, 0.0);
+  IR_ASSERT_CLOSE(s.sem, sqrt(5.0 / 3.0) / 2.0, 1e-15, 0.0);
+  ck_assert(s.median == 2.5);
+  ck_assert(s.min == 1.0);
+  ck_assert(s.max == 4.0);
+  double half = T975_3 * sqrt(5.0 / 3.0) / 2.0;
+  IR_ASSERT_CLOSE(s.ci_lo, 2.5 - half, 1e-12, 0.0);
+  IR_ASSERT_CLOSE(s.ci_hi, 2.5 + half, 1e-12, 0.0);
+}
+END_TEST
+
+START_TEST(test_summary_odd_median) {
+  const double x[] = {7.0, -1.0, 3.0, 10.0, 0.5};
+  ir_summary s;
+  IR_ASSERT_OK(ir_stats_summary(x, 5, 0.9, &s));
+  ck_assert(s.median == 3.0);
+  ck_assert(s.min == -1.0);
+  ck_assert(s.max == 10.0);
+  ck_assert(s.mean == 3.9);
+}
+END_TEST
+
+START_TEST(test_summary_single) {
+  const double x[] = {-3.25};
+  ir_summary s;
+  IR_ASSERT_OK(ir_stats_summary(x, 1, 0.95, &s));
+  ck_assert(s.mean == -3.25);
+  ck_assert(s.std == 0.0);
+  ck_assert(s.sem == 0.0);
+  ck_assert(s.ci_lo == -3.25);
+  ck_assert(s.ci_hi == -3.25);
+  ck_assert(s.median == -3.25);
+}
+END_TEST
+
+START_TEST(test_summary_offset) {
+  /* A large common offset: a one-pass sum of squares loses every digit of
+   * the variance here (1e18 against 1.67), the two-pass method keeps it. */
+  const double x[] = {1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0, 1e9 + 4.0};
+  ir_summary s;
+  IR_ASSERT_OK(ir_stats_summary(x, 4, 0.95, &s));
+  ck_assert(s.mean == 1e9 + 2.5);
+  IR_ASSERT_CLOSE(s.std, sqrt(5.0 / 3.0), 1e-15, 0.0);
+}
+END_TEST
+
+START_TEST(test_summary_constant) {
+  const double x[] = {0.1, 0.1, 0.1};
+  ir_summary s;
+  IR_ASSERT_OK(ir_stats_summary(x, 3, 0.95, &s));
+  ck_assert(s.std >= 0.0);
+  ck_assert(s.std < 1e-17);
+  IR_ASSERT_CLOSE(s.ci_lo, 0.1, 1e-15, 0.0);
+}
+END_TEST
+
+START_TEST(test_summary_errors) {
+  const double x[] = {1.0, NAN, 2.0};
+  ir_summary s;
+  ck_assert_int_eq(ir_stats_summary(x, 0, 0.95, &s), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_summary(x, 1, 0.0, &s), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_summary(x, 1, 1.0, &s), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_summary(x, 1, NAN, &s), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_summary(x, 3, 0.95, &s), IR_EINVAL);
+  ck_assert_ptr_nonnull(strstr(ir_error_message(), "value 1"));
+  ck_assert_int_eq(ir_stats_summary(NULL, 3, 0.95, &s), IR_EINVAL);
+}
+END_TEST
+
+START_TEST(test_linfit_exact) {
+  double x[6], y[6];
+  for (int i = 0; i < 6; i++) {
+    x[i] = 0.5 * i - 1.0;
+    y[i] = 2.0 - 3.0 * x[i];
+  }
+  double b, bse, a, ase;
+  IR_ASSERT_OK(ir_stats_linfit(x, y, 6, &b, &bse, &a, &ase));
+  IR_ASSERT_CLOSE(b, -3.0, 1e-14, 0.0);
+  IR_ASSERT_CLOSE(a, 2.0, 1e-14, 0.0);
+  ck_assert(bse < 1e-14);
+  ck_assert(ase < 1e-14);
+}
+END_TEST
+
+START_TEST(test_linfit_noisy) {
+  /* Noisy data; the reference is the textbook closed form
+   *   b = Sxy/Sxx, a = ȳ − b x̄, s² = RSS/(n − 2),
+   *   se(b) = sqrt(s²/Sxx), se(a) = sqrt(s² (1/n + x̄²/Sxx)),
+   * evaluated here independently of GSL. */
+  enum { N = 40 };
+  double x[N], y[N];
+  gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+  gsl_rng_set(r, 7);
+  for (int i = 0; i < N; i++) {
+    x[i] = 0.25 * i + gsl_rng_uniform(r);
+    y[i] = 1.5 + 0.75 * x[i] + gsl_ran_gaussian(r, 0.3);
+  }
+  gsl_rng_free(r);
+  double mx = 0, my = 0;
+  for (int i = 0; i < N; i++) {
+    mx += x[i];
+    my += y[i];
+  }
+  mx /= N;
+  my /= N;
+  double sxx = 0, sxy = 0;
+  for (int i = 0; i < N; i++) {
+    sxx += (x[i] - mx) * (x[i] - mx);
+    sxy += (x[i] - mx) * (y[i] - my);
+  }
+  double bref = sxy / sxx, aref = my - bref * mx, rss = 0;
+  for (int i = 0; i < N; i++) {
+    double e = y[i] - aref - bref * x[i];
+    rss += e * e;
+  }
+  double s2 = rss / (N - 2);
+  double bse_ref = sqrt(s2 / sxx);
+  double ase_ref = sqrt(s2 * (1.0 / N + mx * mx / sxx));
+
+  double b, bse, a, ase;
+  IR_ASSERT_OK(ir_stats_linfit(x, y, N, &b, &bse, &a, &ase));
+  IR_ASSERT_CLOSE(b, bref, 1e-12, 0.0);
+  IR_ASSERT_CLOSE(a, aref, 1e-12, 0.0);
+  IR_ASSERT_CLOSE(bse, bse_ref, 1e-10, 0.0);
+  IR_ASSERT_CLOSE(ase, ase_ref, 1e-10, 0.0);
+  /* The fit recovers the generating line to within a few standard errors. */
+  ck_assert(fabs(b - 0.75) < 4 * bse);
+}
+END_TEST
+
+START_TEST(test_linfit_two_points_and_nulls) {
+  const double x[] = {1.0, 3.0}, y[] = {2.0, 6.0};
+  double b = -1, bse = -1, a = -1, ase = -1;
+  IR_ASSERT_OK(ir_stats_linfit(x, y, 2, &b, &bse, &a, &ase));
+  IR_ASSERT_CLOSE(b, 2.0, 1e-15, 0.0);
+  IR_ASSERT_CLOSE(a, 0.0, 0.0, 1e-15);
+  ck_assert(bse == 0.0);
+  ck_assert(ase == 0.0);
+  b = 0;
+  IR_ASSERT_OK(ir_stats_linfit(x, y, 2, &b, NULL, NULL, NULL));
+  IR_ASSERT_CLOSE(b, 2.0, 1e-15, 0.0);
+  IR_ASSERT_OK(ir_stats_linfit(x, y, 2, NULL, NULL, NULL, NULL));
+}
+END_TEST
+
+START_TEST(test_linfit_errors) {
+  const double x[] = {1.0, 1.0, 1.0}, y[] = {1.0, 2.0, 3.0};
+  const double xn[] = {1.0, INFINITY, 2.0};
+  double b;
+  ck_assert_int_eq(ir_stats_linfit(x, y, 1, &b, NULL, NULL, NULL), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_linfit(x, y, 3, &b, NULL, NULL, NULL), IR_EDOM);
+  ck_assert_int_eq(ir_stats_linfit(xn, y, 3, &b, NULL, NULL, NULL),
+                   IR_EINVAL);
+  ck_assert_int_eq(ir_stats_linfit(NULL, y, 3, &b, NULL, NULL, NULL),
+                   IR_EINVAL);
+}
+END_TEST
+
+START_TEST(test_loglog_power_law) {
+  double x[8], y[8];
+  for (int i = 0; i < 8; i++) {
+    x[i] = ldexp(1.0, -i); /* step sizes 1, 1/2, ..., 1/128 */
+    y[i] = 3.0 * x[i] * x[i];
+  }
+  double p, pse;
+  IR_ASSERT_OK(ir_stats_loglog_slope(x, y, 8, &p, &pse));
+  IR_ASSERT_CLOSE(p, 2.0, 1e-14, 0.0);
+  ck_assert(pse < 1e-13);
+}
+END_TEST
+
+START_TEST(test_loglog_errors) {
+  const double x[] = {1.0, 2.0, 0.0}, y[] = {1.0, 2.0, 3.0};
+  const double yneg[] = {1.0, -2.0, 3.0}, xok[] = {1.0, 2.0, 4.0};
+  double p;
+  ck_assert_int_eq(ir_stats_loglog_slope(x, y, 3, &p, NULL), IR_EDOM);
+  ck_assert_int_eq(ir_stats_loglog_slope(xok, yneg, 3, &p, NULL), IR_EDOM);
+  ck_assert_ptr_nonnull(strstr(ir_error_message(), "point 1"));
+  ck_assert_int_eq(ir_stats_loglog_slope(xok, y, 1, &p, NULL), IR_EINVAL);
+}
+END_TEST
+
+static Suite *stats_suite(void) {
+  Suite *s = suite_create("stats");
+  TCase *tc = tcase_create("summary");
+  tcase_add_test(tc, test_summary_small);
+  tcase_add_test(tc, test_summary_odd_median);
+  tcase_add_test(tc, test_summary_single);
+  tcase_add_test(tc, test_summary_offset);
+  tcase_add_test(tc, test_summary_constant);
+  tcase_add_test(tc, test_summary_errors);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("fit");
+  tcase_add_test(tc, test_linfit_exact);
+  tcase_add_test(tc, test_linfit_noisy);
+  tcase_add_test(tc, test_linfit_two_points_and_nulls);
+  tcase_add_test(tc, test_linfit_errors);
+  tcase_add_test(tc, test_loglog_power_law);
+  tcase_add_test(tc, test_loglog_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return ir_test_run(stats_suite()); }
