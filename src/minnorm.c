@@ -148,7 +148,8 @@ int ir_minnorm_ridge(const ir_minnorm *w, double lambda, gsl_matrix *W) {
     return ir_error(IR_ENOMEM, "out of memory");
   for (size_t i = 0; i < w->k; i++) {
     double s = gsl_vector_get(w->svd->s, i);
-    f[i] = s / (s * s + lambda);
+    /* s/(s² + λ) written as 1/(s + λ/s), so that s² cannot overflow. */
+    f[i] = s > 0 ? 1.0 / (s + lambda / s) : 0.0;
   }
   int st = ir_minnorm_filtered(w, f, w->k, W);
   free(f);
@@ -174,6 +175,15 @@ static int ir_minnorm_fill_residual(const gsl_matrix *X, const gsl_matrix *Y,
 int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
                         const gsl_matrix *Y, const gsl_matrix *W,
                         ir_minnorm_diag *d) {
+  if (!w->have_factor)
+    return ir_error(IR_EINVAL, "ir_minnorm_diagnose before ir_minnorm_factor");
+  if (X->size1 != w->n || X->size2 != w->p || Y->size1 != w->n ||
+      W->size1 != w->p || W->size2 != Y->size2)
+    return ir_error(IR_ESHAPE,
+                    "diagnose: X is %zux%zu, Y %zux%zu, W %zux%zu; expected X "
+                    "%zux%zu, Y %zu rows, W %zu rows and Y's columns",
+                    X->size1, X->size2, Y->size1, Y->size2, W->size1, W->size2,
+                    w->n, w->p, w->n, w->p);
   if (rcond < 0)
     rcond = ir_minnorm_default_rcond(w->n, w->p);
   const gsl_vector *s = w->svd->s;
@@ -188,6 +198,37 @@ int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
   d->sigma_min_kept = d->rank > 0 ? gsl_vector_get(s, d->rank - 1) : NAN;
   d->cond = d->rank > 0 ? d->sigma_max / d->sigma_min_kept : NAN;
   return ir_minnorm_fill_residual(X, Y, W, d);
+}
+
+double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
+                                     const gsl_matrix *W) {
+  if (!w->have_factor || W->size1 != w->p)
+    return NAN;
+  const size_t r = ir_minnorm_rank(w, rcond), K = W->size2;
+  const double nw = ir_matrix_fro(W);
+  if (nw == 0)
+    return 0;
+  gsl_matrix *Z = gsl_matrix_alloc(r > 0 ? r : 1, K);
+  gsl_matrix *P = gsl_matrix_alloc(w->p, K);
+  if (!Z || !P) {
+    if (Z)
+      gsl_matrix_free(Z);
+    if (P)
+      gsl_matrix_free(P);
+    return NAN;
+  }
+  /* P = V_r V_rᵀ W, the projection onto the row space; then ‖W − P‖. */
+  gsl_matrix_set_zero(P);
+  if (r > 0) {
+    gsl_matrix_const_view Vr = gsl_matrix_const_submatrix(w->svd->Vt, 0, 0, r,
+                                                          w->p);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Vr.matrix, W, 0.0, Z);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Vr.matrix, Z, 0.0, P);
+  }
+  double out = ir_matrix_fro_diff(W, P) / nw;
+  gsl_matrix_free(Z);
+  gsl_matrix_free(P);
+  return out;
 }
 
 /* ---- Complete orthogonal decomposition (dgelsy) ---------------------------------- */

@@ -40,6 +40,7 @@ static int ir_vec_finite(const gsl_vector *v) {
 
 typedef struct {
   gsl_vector *grad, *vel, *prev;
+  gsl_vector *good; /* last iterate whose full loss was checked finite */
   size_t *idx, *perm;
   gsl_rng *rng;
 } ir_optim_ws;
@@ -51,6 +52,8 @@ static void ir_optim_ws_free(ir_optim_ws *w) {
     gsl_vector_free(w->vel);
   if (w->prev)
     gsl_vector_free(w->prev);
+  if (w->good)
+    gsl_vector_free(w->good);
   free(w->idx);
   free(w->perm);
   ir_rng_free(w->rng);
@@ -94,6 +97,7 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
   memset(res, 0, sizeof *res);
   w.grad = gsl_vector_alloc(m->nparams);
   w.prev = gsl_vector_alloc(m->nparams);
+  w.good = gsl_vector_alloc(m->nparams);
   if (p->momentum > 0)
     w.vel = gsl_vector_calloc(m->nparams);
   if (!full) {
@@ -101,13 +105,13 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
     w.perm = malloc(n * sizeof(size_t));
     w.rng = ir_rng_alloc(p->seed, p->stream);
   }
-  if (!w.grad || !w.prev || (p->momentum > 0 && !w.vel) ||
+  if (!w.grad || !w.prev || !w.good || (p->momentum > 0 && !w.vel) ||
       (!full && (!w.idx || !w.perm || !w.rng))) {
     ir_optim_ws_free(&w);
     return ir_error(IR_ENOMEM, "out of memory (optimizer, %zu parameters)",
                     m->nparams);
   }
-  double loss = 0;
+  double loss = 0, limit = 0;
   s = ir_model_loss_grad(m, theta, NULL, 0, &loss, NULL);
   if (s != IR_OK)
     goto done;
@@ -116,7 +120,8 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
     goto done;
   }
   res->initial_loss = loss;
-  const double limit = p->diverge_ratio * fmax(loss, DBL_MIN);
+  limit = p->diverge_ratio * fmax(loss, DBL_MIN);
+  gsl_vector_memcpy(w.good, theta);
   if (observe && observe(ctx, 0, theta)) {
     res->reason = IR_OPTIM_STOPPED;
     goto final;
@@ -142,7 +147,7 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
       res->diverged_at = t - 1;
       res->reason = IR_OPTIM_DIVERGED;
       if (!isfinite(bl) && t > 1)
-        gsl_vector_memcpy(theta, w.prev);
+        gsl_vector_memcpy(theta, full ? w.prev : w.good);
       goto final;
     }
     if (full && bl <= p->loss_goal) {
@@ -158,6 +163,10 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
       gsl_blas_daxpy(-p->lr, w.grad, theta);
     }
     res->steps = t;
+    if (observe && observe(ctx, t, theta)) {
+      res->reason = IR_OPTIM_STOPPED;
+      goto final;
+    }
     if (!full && t % steps_per_epoch == 0) {
       /* Once per epoch: the full loss, for divergence and the goal. */
       s = ir_model_loss_grad(m, theta, NULL, 0, &bl, NULL);
@@ -168,22 +177,30 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
         res->diverged_at = t;
         res->reason = IR_OPTIM_DIVERGED;
         if (!isfinite(bl))
-          gsl_vector_memcpy(theta, w.prev);
+          gsl_vector_memcpy(theta, w.good);
         goto final;
       }
+      gsl_vector_memcpy(w.good, theta);
       if (bl <= p->loss_goal) {
         res->reason = IR_OPTIM_GOAL;
         goto final;
       }
     }
-    if (observe && observe(ctx, t, theta)) {
-      res->reason = IR_OPTIM_STOPPED;
-      goto final;
-    }
   }
   res->reason = IR_OPTIM_MAX_STEPS;
 final:
   s = ir_model_loss_grad(m, theta, NULL, 0, &res->final_loss, NULL);
+  /* The last update is not followed by a check in the loop: check it here. */
+  if (s == IR_OK && !res->diverged &&
+      (!isfinite(res->final_loss) || res->final_loss > limit)) {
+    res->diverged = 1;
+    res->diverged_at = res->steps;
+    res->reason = IR_OPTIM_DIVERGED;
+    if (!isfinite(res->final_loss)) {
+      gsl_vector_memcpy(theta, full ? w.prev : w.good);
+      s = ir_model_loss_grad(m, theta, NULL, 0, &res->final_loss, NULL);
+    }
+  }
 done:
   ir_optim_ws_free(&w);
   return s;

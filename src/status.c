@@ -28,7 +28,12 @@ const char *ir_strerror(int status) {
 }
 
 int ir_verror(int status, const char *fmt, va_list ap) {
-  vsnprintf(ir_msg, sizeof ir_msg, fmt, ap);
+  /* Format into a local buffer first: the arguments may point into ir_msg
+   * (e.g. ir_error_message() quoted in a wrapping message), and vsnprintf's
+   * source and destination must not overlap. */
+  char buf[IR_MSG_MAX];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  memcpy(ir_msg, buf, strlen(buf) + 1);
   return status;
 }
 
@@ -47,11 +52,13 @@ int ir_error_context(int status, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
+  char joined[2 * IR_MSG_MAX + 2];
   memcpy(old, ir_msg, sizeof old);
-  if (old[0] != '\0')
-    snprintf(ir_msg, sizeof ir_msg, "%s: %s", prefix, old);
-  else
-    snprintf(ir_msg, sizeof ir_msg, "%s: %s", prefix, ir_strerror(status));
+  snprintf(joined, sizeof joined, "%s: %s", prefix,
+           old[0] != '\0' ? old : ir_strerror(status));
+  /* Keep the start of the joined message if it is too long. */
+  memcpy(ir_msg, joined, IR_MSG_MAX - 1);
+  ir_msg[IR_MSG_MAX - 1] = '\0';
   return status;
 }
 

@@ -132,6 +132,29 @@ double ir_gd_traj_rate(const ir_gd_traj *g) {
   return r;
 }
 
+double ir_theory_heavy_ball_radius(double eta, double beta, double lambda) {
+  const double a = 1 + beta - eta * lambda;
+  const double disc = a * a - 4 * beta;
+  if (disc < 0)
+    return sqrt(beta);
+  /* Real roots (a ± √disc)/2; the larger modulus has the sign of a. */
+  return (fabs(a) + sqrt(disc)) / 2;
+}
+
+double ir_theory_heavy_ball_rate(const ir_svd *svd, double eta, double beta,
+                                 double rcond) {
+  if (rcond < 0)
+    rcond = ir_minnorm_default_rcond(svd->n, svd->p);
+  const double cut = rcond * gsl_vector_get(svd->s, 0);
+  double r = 0;
+  for (size_t i = 0; i < svd->k; i++) {
+    double s = gsl_vector_get(svd->s, i);
+    if (s > cut && s > 0)
+      r = fmax(r, ir_theory_heavy_ball_radius(eta, beta, s * s / (double)svd->n));
+  }
+  return r;
+}
+
 double ir_theory_gd_max_lr(double lambda_max) { return 2.0 / lambda_max; }
 
 /* ---- Hastie, Montanari, Rosset, Tibshirani ------------------------------------------ */
@@ -192,8 +215,9 @@ int ir_theory_mp_stieltjes(double gamma, double lambda, double *m, double *dm) {
   const double b = 1 - gamma - z;
   const double disc = sqrt(b * b - 4 * gamma * z);
   /* The two roots of γz m² − b m + 1 = 0 have product 1/(γz) < 0: exactly
-   * one is positive.  Written to avoid cancellation: m = 2/(b + disc). */
-  double mm = 2 / (b + disc);
+   * one is positive, m = (b − disc)/(2γz) = 2/(b + disc).  Each form cancels
+   * for one sign of b (b < 0 when γ > 1 + λ): use the other one there. */
+  double mm = b >= 0 ? 2 / (b + disc) : (b - disc) / (2 * gamma * z);
   *m = mm;
   if (dm != NULL)
     *dm = -(gamma * mm * mm + mm) / (2 * gamma * z * mm - b);

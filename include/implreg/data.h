@@ -29,8 +29,9 @@ typedef struct {
   size_t nclasses;
 } ir_dataset;
 
-/* Allocates a data set with X n×d, Y n×K (zeroed) and, when nclasses > 0,
- * a label array.  NULL on failure (message recorded). */
+/* Allocates a data set with X n×d and Y n×K, both zeroed (n, d, K >= 1:
+ * GSL has no empty matrices) and, when nclasses > 0, a label array.  NULL on
+ * failure (message recorded). */
 ir_dataset *ir_dataset_alloc(size_t n, size_t d, size_t K, size_t nclasses);
 void ir_dataset_free(ir_dataset *ds); /* NULL is a no-op */
 
@@ -44,7 +45,8 @@ int ir_data_read_matrix(const char *path, gsl_matrix **out);
 
 /* Writes a matrix as CSV (%.17g, comma-separated, no header unless header
  * is non-NULL: then it is written as the first line verbatim) or .npy
- * (<f8, C order, version 1.0) by extension. Atomic. */
+ * (<f8, C order, version 1.0) by extension. Atomic.  Non-finite values are
+ * written as they are (nan, inf), although the readers refuse them. */
 int ir_data_write_matrix(const char *path, const gsl_matrix *m,
                          const char *header);
 
@@ -79,7 +81,7 @@ int ir_data_read_idx(const char *path, size_t max_rows, gsl_matrix **out);
  * (K = 10), labels are set.  When n is smaller than the split, the images are
  * a uniformly random subset (without replacement, in random order) drawn
  * with r; r may be NULL only when n equals the split size (then the file
- * order is kept).  IR_EIO with "install dataset-fashion-mnist" in the
+ * order is kept and r is not used).  IR_EIO with "install dataset-fashion-mnist" in the
  * message when the files are missing; IR_EINVAL when n exceeds the split. */
 int ir_data_fashion_mnist(const char *dir, int split, size_t n, gsl_rng *r,
                           ir_dataset **out);
@@ -94,7 +96,9 @@ int ir_data_fashion_mnist_available(const char *dir);
  * a fixed vector of norm sqrt(r2) (uniform direction, drawn from r first).
  * beta (length d) receives β when non-NULL.  The training set (n rows) and
  * the test set (ntest rows, noiseless targets xᵀβ when test_noise == 0) are
- * drawn from r in that order. K = 1. */
+ * drawn from r in that order. K = 1.  Every row draws its noise term, so X
+ * and β depend only on r, not on sigma2 or test_noise.  ntest == 0 sets
+ * *test to NULL. */
 typedef struct {
   size_t n, ntest, d;
   double r2;            /* ‖β‖² */
@@ -127,7 +131,8 @@ int ir_data_standardize(ir_dataset *train, ir_dataset *test);
 
 /* Replaces a fraction frac (0 <= frac <= 1) of the labels, chosen at random
  * (exactly round(frac·n) of them), by a uniformly random *different* class,
- * and rewrites the one-hot Y rows to match.  Needs labels. */
+ * and rewrites the rows of Y (which must be n×nclasses) as one-hot.  Needs
+ * labels. */
 int ir_data_label_noise(ir_dataset *ds, double frac, gsl_rng *r);
 
 /* Checks that every entry of m is finite; IR_EBADDATA naming what (e.g.

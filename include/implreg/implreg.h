@@ -9,6 +9,7 @@
 #include "implreg/stats.h"
 #include "implreg/report.h"
 #include "implreg/minnorm.h"
+#include "implreg/features.h"
 #include "implreg/model.h"
 #include "implreg/optim.h"
 #include "implreg/theory.h"

@@ -85,6 +85,13 @@ int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
                         const gsl_matrix *Y, const gsl_matrix *W,
                         ir_minnorm_diag *d);
 
+/* ‖(I − X⁺X)W‖_F / ‖W‖_F: the fraction of W outside the row space of X
+ * (directions with s_i <= rcond·s_max count as outside; rcond < 0: the
+ * default).  Gradient methods from 0 never leave the row space, which is why
+ * their limit is X⁺Y.  0 for W = 0. Cost O(pkK). */
+double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
+                                     const gsl_matrix *W);
+
 /* ---- One-shot solve -------------------------------------------------------------- */
 
 /* W = X⁺Y by the given method (IR_MINNORM_*).  rcond < 0: the default.

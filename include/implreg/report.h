@@ -32,20 +32,22 @@ int ir_report_parse_formats(const char *list, int *mask);
 
 /* ---- Tables --------------------------------------------------------------- */
 
-/* Column types. A MEANSTD column holds mean and standard deviation: CSV and
- * JSON get two columns "<name>" and "<name>_std"; Markdown and LaTeX print
- * "mean ± std" (booktabs: $\pm$). */
+/* Column types. A MEANSTD column holds mean and standard deviation: CSV gets
+ * two columns "<name>" and "<name>_std", JSON an object {"mean", "std"};
+ * Markdown and LaTeX print "mean ± std" (booktabs: $\pm$). */
 enum { IR_COL_DOUBLE, IR_COL_INT, IR_COL_STRING, IR_COL_MEANSTD };
 
 typedef struct ir_table ir_table;
 
-/* A table named `name` (the file base name: name.csv, name.md, ...), with a
- * caption printed above Markdown/LaTeX/terminal output and stored in JSON.
- * NULL on no memory. The table owns copies of all strings. */
+/* A table named `name` (the file base name: name.csv, name.md, ...; only
+ * [A-Za-z0-9._+-], not starting with '.'), with a caption printed above
+ * Markdown/LaTeX/terminal output and stored in JSON.  NULL on no memory or a
+ * bad name. The table owns copies of all strings. */
 ir_table *ir_table_alloc(const char *name, const char *caption);
 void ir_table_free(ir_table *t); /* NULL is a no-op */
 
-/* Adds a column; returns its index (>= 0) or -1 (no memory). description
+/* Adds a column; returns its index (>= 0) or -1 (no memory, unknown type,
+ * or a name already taken, including a MEANSTD column's "_std"). description
  * (may be NULL) goes into the JSON output and the Markdown legend. */
 int ir_table_add_column(ir_table *t, const char *name, int type,
                         const char *description);
@@ -110,8 +112,9 @@ size_t ir_checks_failed(const ir_checks *c);
 /* Appends all rows of src to dst (used by `implreg all` to collect). */
 int ir_checks_merge(ir_checks *dst, const ir_checks *src, const char *prefix);
 
-/* Writes dir/checks.csv and dir/checks.md (and checks.json when the mask
- * has IR_FMT_JSON). */
+/* Writes dir/checks.csv and dir/checks.md (always) and checks.json when the
+ * mask has IR_FMT_JSON: {"total", "passed", "failed", "checks": [{claim,
+ * source, predicted, measured, tolerance, verdict}]}. */
 int ir_checks_write(const ir_checks *c, const char *dir, int formats);
 int ir_checks_print(const ir_checks *c, FILE *fp);
 

@@ -2,7 +2,7 @@
  *
  * A stream is named by (seed, stream id).  The generator state is a pure
  * function of that pair (splitmix64 mixing of both into a 64-bit key that
- * seeds MT19937), so the numbers a grid cell draws do not depend on which
+ * seeds xoshiro256**, wrapped as a GSL generator type), so the numbers a grid cell draws do not depend on which
  * thread or process computes it, nor on the order of the cells.  Stream ids
  * are built from small integers with ir_rng_stream(), e.g.
  * ir_rng_stream(IR_STREAM_SGD, seed_index, batch_size).
@@ -35,10 +35,15 @@ uint64_t ir_rng_mix64(uint64_t x);
 /* A stream id from a purpose and two integers (order matters). */
 uint64_t ir_rng_stream(uint64_t purpose, uint64_t a, uint64_t b);
 
-/* Allocates an MT19937 generator whose state depends only on (seed, stream).
+/* The xoshiro256** generator type (Blackman & Vigna 2018, 2^256 − 1 period),
+ * usable with any GSL distribution; gsl_rng_set seeds it with a full 64-bit
+ * value. */
+extern const gsl_rng_type *ir_rng_xoshiro256;
+
+/* Allocates a generator whose state depends only on (seed, stream).
  * seed must be >= 1 (gsl_rng_set treats 0 as "default"; implreg seeds start
  * at 1).  Returns NULL (and records a message) on a zero seed or no memory.
- * The caller frees it with ir_rng_free. Cost: O(624). */
+ * The caller frees it with ir_rng_free. Cost: O(1). */
 gsl_rng *ir_rng_alloc(unsigned long seed, uint64_t stream);
 
 /* Frees a generator; NULL is a no-op. */

@@ -45,6 +45,18 @@ int ir_gd_traj_limit(const ir_gd_traj *g, double rcond, gsl_matrix *Winf);
  * linear rate of convergence (>= 1 means no convergence). */
 double ir_gd_traj_rate(const ir_gd_traj *g);
 
+/* Spectral radius of heavy-ball momentum (v ← βv + g, θ ← θ − ηv) on a
+ * quadratic with curvature λ: the largest |r| over the roots of
+ * r² − (1 + β − ηλ)r + β = 0; < 1 iff 0 < ηλ < 2 + 2β (Polyak 1964;
+ * THEORY.md §7).  √β when the roots are complex. */
+double ir_theory_heavy_ball_radius(double eta, double beta, double lambda);
+
+/* The largest heavy-ball radius over the curvatures λ_i = s_i²/n of the
+ * singular values s_i > rcond·s_max of X (rcond < 0: the default): the
+ * linear rate at which momentum from 0 approaches X⁺Y. */
+double ir_theory_heavy_ball_rate(const ir_svd *svd, double eta, double beta,
+                                 double rcond);
+
 /* Stability threshold of GD on a quadratic with Hessian eigenvalue λ_max:
  * η < 2/λ_max (Cohen et al. arXiv:2103.00065, THEORY.md §7). */
 double ir_theory_gd_max_lr(double lambda_max);

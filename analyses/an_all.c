@@ -1,0 +1,119 @@
+/* an_all.c — `implreg all`: every analysis at its default size (the main
+ * job), each into its own folder under --out, with one combined checks
+ * table. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const char *const PROG = "implreg all";
+
+static const char help[] =
+    "Usage: implreg all [options]\n\n"
+    "Runs every analysis at its default size (or --quick) into\n"
+    "OUT/<analysis>/ (default OUT = results) and writes OUT/checks.csv and\n"
+    "OUT/checks.md with every theory check.\n"
+    "Analyses: gd-vs-minnorm.\n\n";
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} all_entry;
+
+static const all_entry entries[] = {{"gd-vs-minnorm", ir_an_gd_vs_minnorm}};
+
+int ir_an_all(int argc0, char **argv0) {
+  int argc;
+  char **argv;
+  int rc = ir_cli_expand_config(PROG, argc0, argv0, &argc, &argv);
+  if (rc != 0)
+    return rc;
+  static const struct option longopts[] = {IR_CLI_COMMON_OPTIONS,
+                                           {NULL, 0, NULL, 0}};
+  ir_cli_common c;
+  ir_cli_common_init(&c, "all");
+  snprintf(c.out, sizeof c.out, "results");
+  ir_checks *all = NULL;
+  optind = 1;
+  opterr = 0;
+  int code;
+  while ((code = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    if (code == IR_OPT_HELP) {
+      fputs(help, stdout);
+      fputs(ir_cli_common_help, stdout);
+      rc = IR_EXIT_OK;
+      goto done;
+    }
+    if (code == ':' || code == '?') {
+      rc = ir_cli_usage_error(PROG, "%s '%s'", code == ':' ? "option needs a "
+                              "value:" : "unknown option", argv[optind - 1]);
+      goto done;
+    }
+    if (ir_cli_common_option(PROG, &c, code, optarg) != 0) {
+      rc = IR_EXIT_USAGE;
+      goto done;
+    }
+  }
+  if (optind < argc) {
+    rc = ir_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+    goto done;
+  }
+  if ((rc = ir_cli_prepare_out(PROG, c.out)) != 0)
+    goto done;
+  all = ir_checks_alloc();
+  if (all == NULL) {
+    rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+    goto done;
+  }
+  ir_cli_collect = all;
+  for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+    /* Each analysis gets the common options, with its own sub-folder. */
+    char out[4200], seed[32], seeds[32], threads[32];
+    snprintf(out, sizeof out, "%s/%s", c.out, entries[i].name);
+    snprintf(seed, sizeof seed, "%lu", c.seed);
+    snprintf(seeds, sizeof seeds, "%zu", c.seeds);
+    snprintf(threads, sizeof threads, "%d", c.threads);
+    char *sub[16];
+    int k = 0;
+    sub[k++] = (char *)entries[i].name;
+    sub[k++] = "--out";
+    sub[k++] = out;
+    sub[k++] = "--seed";
+    sub[k++] = seed;
+    sub[k++] = "--seeds";
+    sub[k++] = seeds;
+    if (c.threads > 0) {
+      sub[k++] = "--threads";
+      sub[k++] = threads;
+    }
+    if (c.quick)
+      sub[k++] = "--quick";
+    if (c.quiet)
+      sub[k++] = "--quiet";
+    if (c.progress)
+      sub[k++] = "--progress";
+    sub[k] = NULL;
+    if (!c.quiet)
+      printf("== implreg %s ==\n", entries[i].name);
+    int r = entries[i].run(k, sub);
+    if (r != IR_EXIT_OK && r != IR_EXIT_CHECK) {
+      rc = r;
+      goto done;
+    }
+  }
+  int s = ir_checks_write(all, c.out, IR_FMT_CSV | IR_FMT_MD);
+  if (s != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (!c.quiet)
+    printf("\nall: %zu of %zu checks passed; summary in %s/checks.md\n",
+           ir_checks_count(all) - ir_checks_failed(all), ir_checks_count(all),
+           c.out);
+  rc = ir_cli_exit_status(&c, all);
+done:
+  ir_cli_collect = NULL;
+  ir_checks_free(all);
+  ir_cli_argv_free(argc, argv);
+  return rc;
+}

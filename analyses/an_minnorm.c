@@ -1,0 +1,382 @@
+/* an_minnorm.c — `implreg minnorm`: the min-norm solution of given data. */
+#include <float.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char *const PROG = "implreg minnorm";
+
+static const char help[] =
+    "Usage: implreg minnorm --X FILE --Y FILE [--out FILE] [options]\n\n"
+    "Minimum-l2-norm least-squares solution W = X+ Y (p x K) of X (n x p) and\n"
+    "Y (n x K, several columns are solved together), with diagnostics.\n"
+    "Files are CSV (with or without a header line) or NumPy .npy, chosen by\n"
+    "extension.\n\n"
+    "Options:\n"
+    "  --X FILE           design matrix, one sample per row\n"
+    "  --Y FILE           targets, one row per sample\n"
+    "  --out FILE         write W here (.csv or .npy)\n"
+    "  --rcond R          singular values below R*sigma_max count as zero\n"
+    "                     (default eps*max(n, p), as numpy.linalg.lstsq)\n"
+    "  --ridge L[,L2...]  ridge solutions (X'X + L I)^-1 X'Y for each L >= 0,\n"
+    "                     all from one SVD; --out then holds the solutions side\n"
+    "                     by side, K columns per L, in the order given\n"
+    "  --intercept        append a column of ones to X.  The intercept is then\n"
+    "                     PART OF THE NORM (unlike libraries that leave it\n"
+    "                     unpenalized): only this way is the result the\n"
+    "                     min-norm interpolator of [X 1]. Its weight is the last\n"
+    "                     row of W.\n"
+    "  --method M         svd (default): thin SVD, exact rank decision;\n"
+    "                     cod: complete orthogonal decomposition (dgelsy);\n"
+    "                     gram: Cholesky of X'X or XX' (fastest; refused when\n"
+    "                     the Gram matrix is too ill-conditioned for --accuracy)\n"
+    "  --accuracy A       relative accuracy --method gram must guarantee\n"
+    "                     (default 1e-8): refused when cond(Gram)*eps > A\n"
+    "  --diagnostics FILE write the diagnostics as JSON\n"
+    "  --rcond-scan       print rank, ||W|| and residual for cutoffs 1e-16..1\n"
+    "                     (near the interpolation threshold the answer depends\n"
+    "                     on the cutoff)\n"
+    "  --threads N        BLAS threads\n"
+    "  --quiet            print nothing on stdout\n"
+    "  --config FILE      options from a key = value file\n"
+    "  --help             this text\n\n"
+    "Exit status: 0 done, 2 bad usage or input (one line on stderr, no file\n"
+    "written), 1 internal error.\n";
+
+enum { OPT_X = 1, OPT_Y, OPT_OUTFILE, OPT_RCOND, OPT_RIDGE, OPT_INTERCEPT,
+       OPT_METHOD, OPT_ACCURACY, OPT_DIAG, OPT_SCAN };
+
+typedef struct {
+  const char *xpath, *ypath, *out, *diag;
+  double rcond; /* < 0: default */
+  double *ridge;
+  size_t nridge;
+  int intercept, method, scan;
+  double accuracy;
+  ir_cli_common common;
+} mn_opts;
+
+/* Fails early (before any computation) when a result file could not be
+ * written: a folder in its place, or a parent folder that is missing or
+ * read-only. */
+static int check_writable(const char *opt, const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "%s: --%s %s: is a folder, expected a file name\n", PROG,
+            opt, path);
+    return IR_EXIT_USAGE;
+  }
+  char *copy = strdup(path);
+  if (copy == NULL)
+    return IR_EXIT_INTERNAL;
+  const char *dir = dirname(copy);
+  int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK) == 0;
+  if (!ok)
+    fprintf(stderr, "%s: --%s %s: folder %s does not exist or is not writable\n",
+            PROG, opt, path, dir);
+  free(copy);
+  return ok ? 0 : IR_EXIT_USAGE;
+}
+
+static int parse(int argc, char **argv, mn_opts *o) {
+  static const struct option longopts[] = {
+      {"X", required_argument, NULL, OPT_X},
+      {"Y", required_argument, NULL, OPT_Y},
+      {"out", required_argument, NULL, OPT_OUTFILE},
+      {"rcond", required_argument, NULL, OPT_RCOND},
+      {"ridge", required_argument, NULL, OPT_RIDGE},
+      {"intercept", no_argument, NULL, OPT_INTERCEPT},
+      {"method", required_argument, NULL, OPT_METHOD},
+      {"accuracy", required_argument, NULL, OPT_ACCURACY},
+      {"diagnostics", required_argument, NULL, OPT_DIAG},
+      {"rcond-scan", no_argument, NULL, OPT_SCAN},
+      {"threads", required_argument, NULL, IR_OPT_THREADS},
+      {"quiet", no_argument, NULL, IR_OPT_QUIET},
+      {"help", no_argument, NULL, IR_OPT_HELP},
+      {NULL, 0, NULL, 0}};
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    switch (c) {
+    case OPT_X: o->xpath = optarg; break;
+    case OPT_Y: o->ypath = optarg; break;
+    case OPT_OUTFILE: o->out = optarg; break;
+    case OPT_DIAG: o->diag = optarg; break;
+    case OPT_RCOND:
+      if (ir_cli_double(PROG, "rcond", optarg, 0, 1, &o->rcond))
+        return IR_EXIT_USAGE;
+      break;
+    case OPT_RIDGE:
+      free(o->ridge);
+      o->ridge = NULL;
+      if (ir_cli_double_list(PROG, "ridge", optarg, 0, DBL_MAX, &o->ridge,
+                             &o->nridge))
+        return IR_EXIT_USAGE;
+      break;
+    case OPT_INTERCEPT: o->intercept = 1; break;
+    case OPT_SCAN: o->scan = 1; break;
+    case OPT_METHOD:
+      if (ir_minnorm_parse_method(optarg, &o->method) != IR_OK)
+        return ir_cli_fail(PROG, IR_EINVAL, NULL);
+      break;
+    case OPT_ACCURACY:
+      if (ir_cli_double(PROG, "accuracy", optarg, DBL_EPSILON, 1, &o->accuracy))
+        return IR_EXIT_USAGE;
+      break;
+    case IR_OPT_HELP: fputs(help, stdout); return -1;
+    case ':':
+      return ir_cli_usage_error(PROG, "option %s needs a value", argv[optind - 1]);
+    case '?':
+      return ir_cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
+    default:
+      if (ir_cli_common_option(PROG, &o->common, c, optarg) != 0)
+        return IR_EXIT_USAGE;
+    }
+  }
+  if (optind < argc)
+    return ir_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+  if (o->xpath == NULL || o->ypath == NULL)
+    return ir_cli_usage_error(PROG, "--X FILE and --Y FILE are required");
+  if (o->nridge > 0 && o->method != IR_MINNORM_SVD)
+    return ir_cli_usage_error(PROG, "--ridge needs --method svd (one SVD serves "
+                                    "every ridge value)");
+  if (o->out && check_writable("out", o->out))
+    return IR_EXIT_USAGE;
+  if (o->diag && check_writable("diagnostics", o->diag))
+    return IR_EXIT_USAGE;
+  return 0;
+}
+
+static void print_diag(FILE *fp, const ir_minnorm_diag *d, int intercept) {
+  fprintf(fp, "minnorm: n = %zu, p = %zu%s, K = %zu, method %s\n", d->n, d->p,
+          intercept ? " (including the intercept column)" : "", d->K,
+          ir_minnorm_method_name(d->method));
+  fprintf(fp, "  rank                  %zu\n", d->rank);
+  fprintf(fp, "  sigma_max             %.6g\n", d->sigma_max);
+  fprintf(fp, "  smallest kept sigma   %.6g\n", d->sigma_min_kept);
+  fprintf(fp, "  condition number      %.6g%s\n", d->cond,
+          d->method == IR_MINNORM_GRAM ? " (estimate from the Gram matrix)" : "");
+  fprintf(fp, "  rcond used            %.6g\n", d->rcond);
+  fprintf(fp, "  ||W||_F               %.10g\n", d->norm);
+  fprintf(fp, "  ||XW - Y||_F          %.6g (relative %.3g)\n", d->residual,
+          d->rel_residual);
+}
+
+static void json_diag(ir_json *j, const ir_minnorm_diag *d, int intercept) {
+  ir_json_int(j, "n", (long)d->n);
+  ir_json_int(j, "p", (long)d->p);
+  ir_json_int(j, "K", (long)d->K);
+  ir_json_string(j, "method", ir_minnorm_method_name(d->method));
+  ir_json_bool(j, "intercept", intercept);
+  ir_json_int(j, "rank", (long)d->rank);
+  ir_json_number(j, "sigma_max", d->sigma_max);
+  ir_json_number(j, "sigma_min_kept", d->sigma_min_kept);
+  ir_json_number(j, "sigma_min", d->sigma_min);
+  ir_json_number(j, "cond", d->cond);
+  ir_json_number(j, "rcond", d->rcond);
+  ir_json_number(j, "norm", d->norm);
+  ir_json_number(j, "residual", d->residual);
+  ir_json_number(j, "rel_residual", d->rel_residual);
+}
+
+/* The ridge path: solutions side by side in Wall (p × K·m), one factorization. */
+static int ridge_path(ir_minnorm *w, const gsl_matrix *X, const gsl_matrix *Y,
+                      const mn_opts *o, gsl_matrix *Wall, ir_json *j, FILE *fp) {
+  const size_t p = X->size2, K = Y->size2;
+  gsl_matrix *Wl = gsl_matrix_alloc(p, K);
+  if (Wl == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (ridge solution)");
+  if (fp)
+    fprintf(fp, "ridge path (one SVD):\n  %-12s %-14s %-14s\n", "lambda",
+            "||W||_F", "||XW - Y||_F");
+  ir_json_begin_array(j, "ridge");
+  int s = IR_OK;
+  for (size_t l = 0; l < o->nridge && s == IR_OK; l++) {
+    s = ir_minnorm_ridge(w, o->ridge[l], Wl);
+    if (s != IR_OK)
+      break;
+    ir_minnorm_diag d;
+    s = ir_minnorm_diagnose(w, -1, X, Y, Wl, &d);
+    gsl_matrix_view blk = gsl_matrix_submatrix(Wall, 0, l * K, p, K);
+    gsl_matrix_memcpy(&blk.matrix, Wl);
+    if (fp)
+      fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], d.norm, d.residual);
+    ir_json_begin_object(j, NULL);
+    ir_json_number(j, "lambda", o->ridge[l]);
+    ir_json_number(j, "norm", d.norm);
+    ir_json_number(j, "residual", d.residual);
+    ir_json_end_object(j);
+  }
+  ir_json_end_array(j);
+  gsl_matrix_free(Wl);
+  return s;
+}
+
+/* Rank, ‖W‖ and residual for cutoffs 1e-16 .. 1 (decades) from one SVD. */
+static int rcond_scan(ir_minnorm *w, const gsl_matrix *X, const gsl_matrix *Y,
+                      ir_json *j, FILE *fp) {
+  gsl_matrix *W = gsl_matrix_alloc(X->size2, Y->size2);
+  if (W == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (rcond scan)");
+  if (fp)
+    fprintf(fp, "rcond scan:\n  %-10s %-6s %-14s %-14s\n", "rcond", "rank",
+            "||W||_F", "||XW - Y||_F");
+  ir_json_begin_array(j, "rcond_scan");
+  int s = IR_OK;
+  for (int e = -16; e <= 0 && s == IR_OK; e++) {
+    double rc = pow(10.0, e);
+    ir_minnorm_diag d;
+    s = ir_minnorm_pinv(w, rc, W);
+    if (s == IR_OK)
+      s = ir_minnorm_diagnose(w, rc, X, Y, W, &d);
+    if (s != IR_OK)
+      break;
+    if (fp)
+      fprintf(fp, "  %-10.0e %-6zu %-14.8g %-14.6g\n", rc, d.rank, d.norm,
+              d.residual);
+    ir_json_begin_object(j, NULL);
+    ir_json_number(j, "rcond", rc);
+    ir_json_int(j, "rank", (long)d.rank);
+    ir_json_number(j, "norm", d.norm);
+    ir_json_number(j, "residual", d.residual);
+    ir_json_end_object(j);
+  }
+  ir_json_end_array(j);
+  gsl_matrix_free(W);
+  return s;
+}
+
+/* CSV header naming the columns of the ridge solutions. */
+static char *ridge_header(const mn_opts *o, size_t K) {
+  size_t cap = o->nridge * K * 48 + 1;
+  char *h = malloc(cap);
+  if (h == NULL)
+    return NULL;
+  size_t len = 0;
+  for (size_t l = 0; l < o->nridge; l++)
+    for (size_t k = 0; k < K; k++)
+      len += (size_t)snprintf(h + len, cap - len, "%slambda=%.6g:y%zu",
+                              len ? "," : "", o->ridge[l], k + 1);
+  return h;
+}
+
+int ir_an_minnorm(int argc0, char **argv0) {
+  int argc;
+  char **argv;
+  int rc = ir_cli_expand_config(PROG, argc0, argv0, &argc, &argv);
+  if (rc != 0)
+    return rc;
+  mn_opts o;
+  memset(&o, 0, sizeof o);
+  o.rcond = -1;
+  o.accuracy = 1e-8;
+  ir_cli_common_init(&o.common, "minnorm");
+  gsl_matrix *X = NULL, *Y = NULL, *W = NULL;
+  ir_minnorm *w = NULL;
+  ir_json *j = NULL;
+  char *header = NULL;
+  rc = parse(argc, argv, &o);
+  if (rc != 0) {
+    rc = rc < 0 ? IR_EXIT_OK : rc;
+    goto done;
+  }
+  ir_cli_apply_threads(&o.common);
+  int s = ir_data_read_matrix(o.xpath, &X);
+  if (s != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  s = ir_data_read_matrix(o.ypath, &Y);
+  if (s != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (X->size1 != Y->size1) {
+    fprintf(stderr, "%s: %s has %zu rows but %s has %zu: X and Y need one row "
+                    "per sample\n", PROG, o.xpath, X->size1, o.ypath, Y->size1);
+    rc = IR_EXIT_USAGE;
+    goto done;
+  }
+  if (o.intercept && (s = ir_matrix_append_ones(&X)) != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  const size_t n = X->size1, p = X->size2, K = Y->size2;
+  const size_t ncols = o.nridge > 0 ? K * o.nridge : K;
+  W = gsl_matrix_alloc(p, ncols);
+  j = ir_json_alloc();
+  if (W == NULL || j == NULL) {
+    rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+    goto done;
+  }
+  FILE *fp = o.common.quiet ? NULL : stdout;
+  ir_json_begin_object(j, NULL);
+  ir_minnorm_diag d;
+  if (o.method == IR_MINNORM_SVD || o.scan) {
+    w = ir_minnorm_alloc(n, p, K);
+    if (w == NULL || (s = ir_minnorm_factor(w, X)) != IR_OK ||
+        (s = ir_minnorm_set_rhs(w, Y)) != IR_OK) {
+      rc = ir_cli_fail(PROG, w ? s : IR_ENOMEM, NULL);
+      goto done;
+    }
+  }
+  if (o.method == IR_MINNORM_SVD) {
+    gsl_matrix_view W0 = gsl_matrix_submatrix(W, 0, 0, p, K);
+    s = ir_minnorm_pinv(w, o.rcond, &W0.matrix);
+    if (s == IR_OK)
+      s = ir_minnorm_diagnose(w, o.rcond, X, Y, &W0.matrix, &d);
+  } else {
+    s = ir_minnorm_solve(X, Y, o.method, o.rcond, o.accuracy, W, &d);
+  }
+  if (s != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (fp)
+    print_diag(fp, &d, o.intercept);
+  json_diag(j, &d, o.intercept);
+  if (o.nridge > 0 && (s = ridge_path(w, X, Y, &o, W, j, fp)) != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (o.scan && (s = rcond_scan(w, X, Y, j, fp)) != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  ir_json_end_object(j);
+  if (o.out) {
+    if (o.nridge > 0 && (header = ridge_header(&o, K)) == NULL) {
+      rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+      goto done;
+    }
+    s = ir_data_write_matrix(o.out, W, header);
+    if (s != IR_OK) {
+      rc = ir_cli_fail(PROG, s, NULL);
+      goto done;
+    }
+  }
+  if (o.diag && (s = ir_json_write(j, o.diag)) != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  rc = IR_EXIT_OK;
+done:
+  free(header);
+  free(o.ridge);
+  ir_json_free(j);
+  ir_minnorm_free(w);
+  if (X)
+    gsl_matrix_free(X);
+  if (Y)
+    gsl_matrix_free(Y);
+  if (W)
+    gsl_matrix_free(W);
+  ir_cli_argv_free(argc, argv);
+  return rc;
+}

@@ -1,0 +1,554 @@
+/* cli.c — options, config files, manifests and exit statuses shared by all
+ * analyses of the `implreg` command. */
+#include "cli.h"
+
+#include "atomic.h"
+
+#include <config.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* OpenBLAS's own cblas.h clashes with GSL's (STYLE.md trap 2): declare the
+ * two extensions we need. */
+void openblas_set_num_threads(int n);
+int openblas_get_num_threads(void);
+
+ir_checks *ir_cli_collect = NULL;
+
+const char ir_cli_common_help[] =
+    "Common options:\n"
+    "  --seed N         first random seed (>= 1; default 1)\n"
+    "  --seeds K        repeat over K seeds N..N+K-1, report mean and std\n"
+    "  --out DIR        output folder (default results/<analysis>)\n"
+    "  --format LIST    table formats: csv,md,tex,json or all (default all)\n"
+    "  --quick          small sizes that finish in seconds\n"
+    "  --threads N      BLAS threads (default: OpenBLAS's own choice)\n"
+    "  --quiet          print nothing on stdout\n"
+    "  --progress       report progress on stderr\n"
+    "  --strict         exit with status 3 when a theory check fails\n"
+    "  --config FILE    read options from FILE (key = value lines, or the\n"
+    "                   manifest.json of an earlier run); the command line wins\n"
+    "  --help           this text\n"
+    "Exit status: 0 done, 2 bad usage/input or failed computation, 3 a check\n"
+    "failed under --strict, 1 internal error.\n";
+
+void ir_cli_common_init(ir_cli_common *c, const char *analysis) {
+  memset(c, 0, sizeof *c);
+  c->seed = 1;
+  c->seeds = 1;
+  c->formats = IR_FMT_ALL;
+  snprintf(c->out, sizeof c->out, "results/%s", analysis);
+}
+
+/* ---- Config ------------------------------------------------------------------ */
+
+static char *ir_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d == NULL) {
+    fprintf(stderr, "implreg: out of memory\n");
+    exit(IR_EXIT_INTERNAL);
+  }
+  memcpy(d, s, n);
+  return d;
+}
+
+void ir_cli_config_set(ir_cli_config *cfg, const char *key, const char *fmt,
+                       ...) {
+  char buf[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  for (size_t i = 0; i < cfg->n; i++)
+    if (strcmp(cfg->keys[i], key) == 0) {
+      free(cfg->vals[i]);
+      cfg->vals[i] = ir_strdup(buf);
+      return;
+    }
+  if (cfg->n == cfg->cap) {
+    cfg->cap = cfg->cap ? 2 * cfg->cap : 16;
+    cfg->keys = realloc(cfg->keys, cfg->cap * sizeof *cfg->keys);
+    cfg->vals = realloc(cfg->vals, cfg->cap * sizeof *cfg->vals);
+    if (!cfg->keys || !cfg->vals) {
+      fprintf(stderr, "implreg: out of memory\n");
+      exit(IR_EXIT_INTERNAL);
+    }
+  }
+  cfg->keys[cfg->n] = ir_strdup(key);
+  cfg->vals[cfg->n] = ir_strdup(buf);
+  cfg->n++;
+}
+
+void ir_cli_config_free(ir_cli_config *cfg) {
+  for (size_t i = 0; i < cfg->n; i++) {
+    free(cfg->keys[i]);
+    free(cfg->vals[i]);
+  }
+  free(cfg->keys);
+  free(cfg->vals);
+  memset(cfg, 0, sizeof *cfg);
+}
+
+void ir_cli_config_common(ir_cli_config *cfg, const ir_cli_common *c) {
+  static const char *names[] = {"csv", "md", "tex", "json"};
+  char fmts[64] = "";
+  for (int i = 0; i < 4; i++)
+    if (c->formats & (1 << i)) {
+      if (fmts[0])
+        strcat(fmts, ",");
+      strcat(fmts, names[i]);
+    }
+  ir_cli_config_set(cfg, "seed", "%lu", c->seed);
+  ir_cli_config_set(cfg, "seeds", "%zu", c->seeds);
+  ir_cli_config_set(cfg, "out", "%s", c->out);
+  ir_cli_config_set(cfg, "format", "%s", fmts);
+  ir_cli_config_set(cfg, "quick", "%s", c->quick ? "true" : "false");
+  if (c->threads > 0)
+    ir_cli_config_set(cfg, "threads", "%d", c->threads);
+}
+
+/* Appends "--key" (and "value" unless the value is a boolean) to list. */
+static void ir_push_option(char ***list, int *n, int *cap, const char *key,
+                           const char *val) {
+  if (strcmp(val, "false") == 0)
+    return;
+  if (*n + 2 > *cap) {
+    *cap = *cap ? 2 * *cap : 32;
+    *list = realloc(*list, (size_t)*cap * sizeof **list);
+    if (*list == NULL) {
+      fprintf(stderr, "implreg: out of memory\n");
+      exit(IR_EXIT_INTERNAL);
+    }
+  }
+  size_t kl = strlen(key);
+  char *opt = malloc(kl + 3);
+  if (opt == NULL) {
+    fprintf(stderr, "implreg: out of memory\n");
+    exit(IR_EXIT_INTERNAL);
+  }
+  memcpy(opt, "--", 2);
+  memcpy(opt + 2, key, kl + 1);
+  (*list)[(*n)++] = opt;
+  if (strcmp(val, "true") != 0)
+    (*list)[(*n)++] = ir_strdup(val);
+}
+
+static char *ir_trim(char *s) {
+  while (*s == ' ' || *s == '\t')
+    s++;
+  char *e = s + strlen(s);
+  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+                   e[-1] == '\n'))
+    *--e = '\0';
+  return s;
+}
+
+/* Reads a JSON string starting at *p (which points at the opening quote)
+ * into out; handles the escapes our JSON writer emits. */
+static int ir_json_read_string(const char **p, char *out, size_t cap) {
+  const char *s = *p;
+  if (*s != '"')
+    return -1;
+  s++;
+  size_t k = 0;
+  while (*s && *s != '"') {
+    char ch = *s++;
+    if (ch == '\\') {
+      ch = *s++;
+      switch (ch) {
+      case 'n': ch = '\n'; break;
+      case 't': ch = '\t'; break;
+      case '"': case '\\': case '/': break;
+      default: return -1;
+      }
+    }
+    if (k + 1 < cap)
+      out[k++] = ch;
+  }
+  if (*s != '"')
+    return -1;
+  out[k] = '\0';
+  *p = s + 1;
+  return 0;
+}
+
+/* Parses the flat "config" object of a manifest.json into options. */
+static int ir_config_from_manifest(const char *prog, const char *path,
+                                   const char *text, char ***list, int *n,
+                                   int *cap) {
+  const char *p = strstr(text, "\"config\"");
+  if (p == NULL) {
+    fprintf(stderr, "%s: %s: no \"config\" object in this JSON file\n", prog,
+            path);
+    return IR_EXIT_USAGE;
+  }
+  p = strchr(p, '{');
+  if (p == NULL)
+    goto bad;
+  p++;
+  for (;;) {
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ',')
+      p++;
+    if (*p == '}')
+      return 0;
+    char key[256], val[4096];
+    if (ir_json_read_string(&p, key, sizeof key) != 0)
+      goto bad;
+    while (*p == ' ' || *p == ':')
+      p++;
+    if (*p == '"') {
+      if (ir_json_read_string(&p, val, sizeof val) != 0)
+        goto bad;
+    } else {
+      size_t k = 0;
+      while (*p && *p != ',' && *p != '}' && *p != '\n' && k + 1 < sizeof val)
+        val[k++] = *p++;
+      val[k] = '\0';
+      char *t = ir_trim(val);
+      memmove(val, t, strlen(t) + 1);
+    }
+    ir_push_option(list, n, cap, key, val);
+  }
+bad:
+  fprintf(stderr, "%s: %s: malformed \"config\" object (expected flat "
+                  "\"key\": \"value\" pairs)\n", prog, path);
+  return IR_EXIT_USAGE;
+}
+
+static int ir_config_read(const char *prog, const char *path, char ***list,
+                          int *n, int *cap) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    fprintf(stderr, "%s: --config %s: %s\n", prog, path, strerror(errno));
+    return IR_EXIT_USAGE;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "%s: --config %s: is a directory, expected a file\n", prog,
+            path);
+    return IR_EXIT_USAGE;
+  }
+  FILE *fp = fopen(path, "r");
+  if (fp == NULL) {
+    fprintf(stderr, "%s: --config %s: %s\n", prog, path, strerror(errno));
+    return IR_EXIT_USAGE;
+  }
+  char *text = malloc((size_t)st.st_size + 1);
+  if (text == NULL) {
+    fclose(fp);
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return IR_EXIT_INTERNAL;
+  }
+  size_t len = fread(text, 1, (size_t)st.st_size, fp);
+  fclose(fp);
+  text[len] = '\0';
+  int rc = 0;
+  const char *first = text;
+  while (*first == ' ' || *first == '\n' || *first == '\t' || *first == '\r')
+    first++;
+  if (*first == '{') {
+    rc = ir_config_from_manifest(prog, path, text, list, n, cap);
+  } else {
+    size_t lineno = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+      lineno++;
+      char *l = ir_trim(line);
+      if (*l == '\0' || *l == '#')
+        continue;
+      char *eq = strchr(l, '=');
+      if (eq == NULL) {
+        fprintf(stderr, "%s: %s:%zu: expected 'key = value', got '%s'\n", prog,
+                path, lineno, l);
+        rc = IR_EXIT_USAGE;
+        break;
+      }
+      *eq = '\0';
+      char *key = ir_trim(l), *val = ir_trim(eq + 1);
+      if (strcmp(key, "config") == 0) {
+        fprintf(stderr, "%s: %s:%zu: a config file cannot include another\n",
+                prog, path, lineno);
+        rc = IR_EXIT_USAGE;
+        break;
+      }
+      ir_push_option(list, n, cap, key, val);
+    }
+  }
+  free(text);
+  return rc;
+}
+
+int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
+                         char ***argv_out) {
+  int n = 0, cap = 32;
+  char **list = malloc((size_t)cap * sizeof *list);
+  if (list == NULL) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return IR_EXIT_INTERNAL;
+  }
+  list[n++] = ir_strdup(argv[0]);
+  for (int i = 1; i < argc; i++) {
+    const char *path = NULL;
+    if (strcmp(argv[i], "--config") == 0) {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "%s: --config needs a file name\n", prog);
+        ir_cli_argv_free(n, list);
+        return IR_EXIT_USAGE;
+      }
+      path = argv[i + 1];
+    } else if (strncmp(argv[i], "--config=", 9) == 0) {
+      path = argv[i] + 9;
+    }
+    if (path != NULL) {
+      int rc = ir_config_read(prog, path, &list, &n, &cap);
+      if (rc != 0) {
+        ir_cli_argv_free(n, list);
+        return rc;
+      }
+    }
+  }
+  /* Then the command line itself, without the --config options. */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--config") == 0) {
+      i++;
+      continue;
+    }
+    if (strncmp(argv[i], "--config=", 9) == 0)
+      continue;
+    if (n + 1 > cap) {
+      cap = 2 * cap + 2;
+      list = realloc(list, (size_t)cap * sizeof *list);
+      if (list == NULL) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return IR_EXIT_INTERNAL;
+      }
+    }
+    list[n++] = ir_strdup(argv[i]);
+  }
+  list = realloc(list, (size_t)(n + 1) * sizeof *list);
+  list[n] = NULL;
+  *argc_out = n;
+  *argv_out = list;
+  return 0;
+}
+
+void ir_cli_argv_free(int argc, char **argv) {
+  if (argv == NULL)
+    return;
+  for (int i = 0; i < argc; i++)
+    free(argv[i]);
+  free(argv);
+}
+
+/* ---- Values ------------------------------------------------------------------ */
+
+int ir_cli_double(const char *prog, const char *name, const char *arg,
+                  double min, double max, double *out) {
+  char *end = NULL;
+  errno = 0;
+  double v = strtod(arg, &end);
+  if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v)) {
+    fprintf(stderr, "%s: --%s: '%s' is not a finite number\n", prog, name, arg);
+    return IR_EXIT_USAGE;
+  }
+  if (v < min || v > max) {
+    fprintf(stderr, "%s: --%s: %s is out of range [%g, %g]\n", prog, name, arg,
+            min, max);
+    return IR_EXIT_USAGE;
+  }
+  *out = v;
+  return 0;
+}
+
+int ir_cli_size(const char *prog, const char *name, const char *arg, size_t min,
+                size_t max, size_t *out) {
+  char *end = NULL;
+  errno = 0;
+  if (arg[0] == '-' || arg[0] == '\0') {
+    fprintf(stderr, "%s: --%s: '%s' is not a whole number >= %zu\n", prog, name,
+            arg, min);
+    return IR_EXIT_USAGE;
+  }
+  unsigned long long v = strtoull(arg, &end, 10);
+  if (*end != '\0' || errno == ERANGE) {
+    fprintf(stderr, "%s: --%s: '%s' is not a whole number >= %zu\n", prog, name,
+            arg, min);
+    return IR_EXIT_USAGE;
+  }
+  if (v < min || v > max) {
+    fprintf(stderr, "%s: --%s: %s is out of range [%zu, %zu]\n", prog, name, arg,
+            min, max);
+    return IR_EXIT_USAGE;
+  }
+  *out = (size_t)v;
+  return 0;
+}
+
+int ir_cli_double_list(const char *prog, const char *name, const char *arg,
+                       double min, double max, double **out, size_t *n) {
+  size_t cap = 1;
+  for (const char *p = arg; *p; p++)
+    cap += *p == ',';
+  double *v = malloc(cap * sizeof *v);
+  char *copy = ir_strdup(arg);
+  if (v == NULL) {
+    free(copy);
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return IR_EXIT_INTERNAL;
+  }
+  size_t k = 0;
+  char *save = NULL;
+  int rc = 0;
+  for (char *tok = strtok_r(copy, ",", &save); tok;
+       tok = strtok_r(NULL, ",", &save)) {
+    rc = ir_cli_double(prog, name, ir_trim(tok), min, max, &v[k]);
+    if (rc != 0)
+      break;
+    k++;
+  }
+  if (rc == 0 && k == 0) {
+    fprintf(stderr, "%s: --%s: empty list\n", prog, name);
+    rc = IR_EXIT_USAGE;
+  }
+  free(copy);
+  if (rc != 0) {
+    free(v);
+    return rc;
+  }
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
+                         const char *arg) {
+  size_t v;
+  switch (code) {
+  case IR_OPT_SEED:
+    if (ir_cli_size(prog, "seed", arg, 1, 4294967295UL, &v))
+      return IR_EXIT_USAGE;
+    c->seed = (unsigned long)v;
+    return 0;
+  case IR_OPT_SEEDS:
+    return ir_cli_size(prog, "seeds", arg, 1, 100000, &c->seeds) ? IR_EXIT_USAGE
+                                                                  : 0;
+  case IR_OPT_OUT:
+    if (arg[0] == '\0' || strlen(arg) >= sizeof c->out) {
+      fprintf(stderr, "%s: --out: empty or too long folder name\n", prog);
+      return IR_EXIT_USAGE;
+    }
+    snprintf(c->out, sizeof c->out, "%s", arg);
+    return 0;
+  case IR_OPT_FORMAT:
+    if (ir_report_parse_formats(arg, &c->formats) != IR_OK) {
+      fprintf(stderr, "%s: --format: %s\n", prog, ir_error_message());
+      return IR_EXIT_USAGE;
+    }
+    return 0;
+  case IR_OPT_QUICK: c->quick = 1; return 0;
+  case IR_OPT_THREADS:
+    if (ir_cli_size(prog, "threads", arg, 1, 1024, &v))
+      return IR_EXIT_USAGE;
+    c->threads = (int)v;
+    return 0;
+  case IR_OPT_QUIET: c->quiet = 1; return 0;
+  case IR_OPT_PROGRESS: c->progress = 1; return 0;
+  case IR_OPT_STRICT: c->strict = 1; return 0;
+  default: return 1;
+  }
+}
+
+/* ---- Errors and exit --------------------------------------------------------- */
+
+int ir_cli_fail(const char *prog, int status, const char *msg) {
+  const char *m = msg ? msg : ir_error_message();
+  fprintf(stderr, "%s: %s\n", prog, m[0] ? m : ir_strerror(status));
+  return (status == IR_ENOMEM || status == IR_EINTERNAL) ? IR_EXIT_INTERNAL
+                                                         : IR_EXIT_USAGE;
+}
+
+int ir_cli_usage_error(const char *prog, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s: ", prog);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see '%s --help')\n", prog);
+  return IR_EXIT_USAGE;
+}
+
+int ir_cli_apply_threads(const ir_cli_common *c) {
+  if (c->threads > 0)
+    openblas_set_num_threads(c->threads);
+  return openblas_get_num_threads();
+}
+
+int ir_cli_prepare_out(const char *prog, const char *dir) {
+  if (ir_mkdir_p(dir) != IR_OK) {
+    fprintf(stderr, "%s: --out %s: %s\n", prog, dir, ir_error_message());
+    return IR_EXIT_USAGE;
+  }
+  if (access(dir, W_OK) != 0) {
+    fprintf(stderr, "%s: --out %s: folder is not writable\n", prog, dir);
+    return IR_EXIT_USAGE;
+  }
+  return 0;
+}
+
+int ir_cli_write_manifest(const char *dir, const char *analysis,
+                          const ir_cli_config *cfg, const char *const *stage,
+                          const double *seconds, size_t nstage,
+                          const ir_checks *checks, double wall) {
+  ir_json *j = ir_json_alloc();
+  if (j == NULL)
+    return IR_ENOMEM;
+  ir_json_begin_object(j, NULL);
+  ir_json_string(j, "analysis", analysis);
+  ir_json_string(j, "implreg_version", PACKAGE_VERSION);
+  ir_json_begin_object(j, "config");
+  for (size_t i = 0; i < cfg->n; i++)
+    ir_json_string(j, cfg->keys[i], cfg->vals[i]);
+  ir_json_end_object(j);
+  ir_report_environment(j);
+  ir_json_begin_object(j, "timings_seconds");
+  for (size_t i = 0; i < nstage; i++)
+    ir_json_number(j, stage[i], seconds[i]);
+  ir_json_number(j, "total", wall);
+  ir_json_end_object(j);
+  if (checks != NULL) {
+    ir_json_begin_object(j, "checks");
+    ir_json_int(j, "total", (long)ir_checks_count(checks));
+    ir_json_int(j, "failed", (long)ir_checks_failed(checks));
+    ir_json_end_object(j);
+  }
+  ir_json_end_object(j);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/manifest.json", dir);
+  int s = ir_json_write(j, path);
+  ir_json_free(j);
+  return s;
+}
+
+void ir_cli_progress(const ir_cli_common *c, const char *analysis,
+                     const char *fmt, ...) {
+  if (!c->progress)
+    return;
+  va_list ap;
+  fprintf(stderr, "[%s] ", analysis);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks) {
+  if (c->strict && checks != NULL && ir_checks_failed(checks) > 0)
+    return IR_EXIT_CHECK;
+  return IR_EXIT_OK;
+}

@@ -1,0 +1,139 @@
+/* cli.h — what every `implreg` analysis shares: common options, checked
+ * number parsing, the --config file, the run manifest and output folder.
+ *
+ * Exit statuses (DESIGN.md): 0 done; 2 usage error, bad input or failed
+ * computation (one line on stderr); 3 a theory check failed under --strict;
+ * 1 internal error.
+ */
+#ifndef IMPLREG_CLI_H
+#define IMPLREG_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "implreg/implreg.h"
+
+enum { IR_EXIT_OK = 0, IR_EXIT_INTERNAL = 1, IR_EXIT_USAGE = 2,
+       IR_EXIT_CHECK = 3 };
+
+/* Options every analysis takes. */
+typedef struct {
+  unsigned long seed; /* --seed N (>= 1, default 1) */
+  size_t seeds;       /* --seeds K (default 1) */
+  char out[4096];     /* --out DIR (default results/<analysis>) */
+  int formats;        /* --format LIST */
+  int quick;          /* --quick */
+  int threads;        /* --threads N (0: OpenBLAS default) */
+  int quiet;          /* --quiet */
+  int progress;       /* --progress */
+  int strict;         /* --strict */
+} ir_cli_common;
+
+/* Long-option codes of the common options (analyses use codes < 1000). */
+enum {
+  IR_OPT_SEED = 1000, IR_OPT_SEEDS, IR_OPT_OUT, IR_OPT_FORMAT, IR_OPT_QUICK,
+  IR_OPT_THREADS, IR_OPT_QUIET, IR_OPT_PROGRESS, IR_OPT_STRICT, IR_OPT_CONFIG,
+  IR_OPT_HELP
+};
+
+#define IR_CLI_COMMON_OPTIONS                                                  \
+  {"seed", required_argument, NULL, IR_OPT_SEED},                              \
+      {"seeds", required_argument, NULL, IR_OPT_SEEDS},                        \
+      {"out", required_argument, NULL, IR_OPT_OUT},                            \
+      {"format", required_argument, NULL, IR_OPT_FORMAT},                      \
+      {"quick", no_argument, NULL, IR_OPT_QUICK},                              \
+      {"threads", required_argument, NULL, IR_OPT_THREADS},                    \
+      {"quiet", no_argument, NULL, IR_OPT_QUIET},                              \
+      {"progress", no_argument, NULL, IR_OPT_PROGRESS},                        \
+      {"strict", no_argument, NULL, IR_OPT_STRICT},                            \
+      {"config", required_argument, NULL, IR_OPT_CONFIG},                      \
+      {"help", no_argument, NULL, IR_OPT_HELP}
+
+/* Help text for the common options, appended to every analysis's --help. */
+extern const char ir_cli_common_help[];
+
+/* Defaults: seed 1, seeds 1, out "results/<analysis>", all formats. */
+void ir_cli_common_init(ir_cli_common *c, const char *analysis);
+
+/* The resolved configuration of a run, as key = value strings in the order
+ * set (a later set of the same key replaces its value). Written into
+ * manifest.json as "config" so that `--config manifest.json` repeats the
+ * run. */
+typedef struct {
+  size_t n, cap;
+  char **keys, **vals;
+} ir_cli_config;
+
+void ir_cli_config_set(ir_cli_config *cfg, const char *key, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
+void ir_cli_config_free(ir_cli_config *cfg);
+/* Records the common options. */
+void ir_cli_config_common(ir_cli_config *cfg, const ir_cli_common *c);
+
+/* Expands `--config FILE` anywhere in argv: the file's options are inserted
+ * before the command-line ones (which thus override them).  FILE holds
+ * `key = value` lines (# comments; a flag as `quick = true`) or is a
+ * manifest.json whose "config" object is read.  On success *argv_out is a
+ * new argv (free with ir_cli_argv_free); on error prints one line and
+ * returns IR_EXIT_USAGE. */
+int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
+                         char ***argv_out);
+void ir_cli_argv_free(int argc, char **argv);
+
+/* Handles a common option code; returns 0 when handled, 1 when the code is
+ * not a common option, IR_EXIT_USAGE after printing an error. */
+int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
+                         const char *arg);
+
+/* Checked conversions for option values: print "PROG: --NAME: 'x' is not
+ * ..." on failure and return IR_EXIT_USAGE, 0 on success. */
+int ir_cli_double(const char *prog, const char *name, const char *arg,
+                  double min, double max, double *out);
+int ir_cli_size(const char *prog, const char *name, const char *arg,
+                size_t min, size_t max, size_t *out);
+/* A comma-separated list of doubles, each in [min, max]; *out malloc'd. */
+int ir_cli_double_list(const char *prog, const char *name, const char *arg,
+                       double min, double max, double **out, size_t *n);
+
+/* Prints "PROG: message" (the library's last message when msg is NULL) and
+ * returns the exit status for a library status (2 for bad input or failed
+ * computations, 1 for ENOMEM/EINTERNAL). */
+int ir_cli_fail(const char *prog, int status, const char *msg);
+
+/* Unknown option / stray argument: prints one line with a hint to --help. */
+int ir_cli_usage_error(const char *prog, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Applies --threads (openblas_set_num_threads) and returns the BLAS thread
+ * count in force. */
+int ir_cli_apply_threads(const ir_cli_common *c);
+
+/* Creates the output directory (and parents); prints and returns 2 on
+ * failure. Also checks it is writable. */
+int ir_cli_prepare_out(const char *prog, const char *dir);
+
+/* Writes dir/manifest.json: analysis, config (cfg), environment, seeds,
+ * stage timings (names[i], seconds[i]), check summary. */
+int ir_cli_write_manifest(const char *dir, const char *analysis,
+                          const ir_cli_config *cfg, const char *const *stage,
+                          const double *seconds, size_t nstage,
+                          const ir_checks *checks, double wall);
+
+/* Progress line on stderr when enabled: "[analysis] message". */
+void ir_cli_progress(const ir_cli_common *c, const char *analysis,
+                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Final exit status from the checks: 3 when --strict and a check failed. */
+int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks);
+
+/* Each analysis: int main-like entry point. */
+int ir_an_minnorm(int argc, char **argv);
+int ir_an_gd_vs_minnorm(int argc, char **argv);
+int ir_an_all(int argc, char **argv);
+
+/* When non-NULL (set by `implreg all`), each analysis merges its checks
+ * into this collection, prefixed with the analysis name. */
+extern ir_checks *ir_cli_collect;
+
+#endif

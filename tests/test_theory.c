@@ -1,0 +1,839 @@
+/* test_theory.c — the closed forms of THEORY.md §1–§2 against independent
+ * computations: gradient descent iterated step by step in this file, the
+ * pseudo-inverse formed by Cholesky, the Marchenko–Pastur density integrated
+ * numerically, finite differences, and the reference numbers of THEORY.md.
+ *
+ * Tolerances for matrix computations follow LAPACK's test convention: an
+ * error divided by (problem size)·eps·(scale) must stay below THRESH = 30
+ * (LAPACK TESTING/dtest.in).  Scalar formulas are checked to a stated number
+ * of roundings.
+ */
+#include "implreg/theory.h"
+
+#include "implreg/linalg.h"
+#include "testutil.h"
+
+#include <float.h>
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_complex_math.h>
+#include <gsl/gsl_eigen.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_linalg.h>
+#include <gsl/gsl_math.h>
+#include <gsl/gsl_poly.h>
+#include <math.h>
+#include <string.h>
+
+#define EPS DBL_EPSILON
+/* LAPACK's test threshold for normalized error ratios. */
+#define THRESH 30.0
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static double fro(const gsl_matrix *A) {
+  double s = 0;
+  for (size_t i = 0; i < A->size1; i++)
+    for (size_t j = 0; j < A->size2; j++)
+      s += gsl_matrix_get(A, i, j) * gsl_matrix_get(A, i, j);
+  return sqrt(s);
+}
+
+static double fro_diff(const gsl_matrix *A, const gsl_matrix *B) {
+  double s = 0;
+  for (size_t i = 0; i < A->size1; i++)
+    for (size_t j = 0; j < A->size2; j++) {
+      double d = gsl_matrix_get(A, i, j) - gsl_matrix_get(B, i, j);
+      s += d * d;
+    }
+  return sqrt(s);
+}
+
+static gsl_matrix *mul(CBLAS_TRANSPOSE_t ta, const gsl_matrix *A,
+                       CBLAS_TRANSPOSE_t tb, const gsl_matrix *B) {
+  size_t m = ta == CblasNoTrans ? A->size1 : A->size2;
+  size_t k = tb == CblasNoTrans ? B->size2 : B->size1;
+  gsl_matrix *C = gsl_matrix_alloc(m, k);
+  gsl_blas_dgemm(ta, tb, 1.0, A, B, 0.0, C);
+  return C;
+}
+
+/* A GD problem of THEORY.md §1: X (n×p, n < p, Gaussian), Y (n×K), the
+ * extreme eigenvalues of XᵀX/n computed independently (GSL's symmetric
+ * eigensolver; the nonzero spectrum of XᵀX/n is that of XXᵀ/n, so the
+ * smallest nonzero one is the smallest eigenvalue of XXᵀ/n), the
+ * pseudo-inverse X⁺ = Xᵀ(XXᵀ)⁻¹ by GSL's Cholesky, and the SVD the
+ * trajectory borrows. */
+typedef struct {
+  size_t n, p, K;
+  gsl_matrix *X, *Y, *Xp;
+  double lmax, lmin, kappa2; /* of XᵀX/n; kappa2 = lmax/lmin = κ(X)² */
+  ir_svd *svd;
+} gd_problem;
+
+static void gd_problem_init(gd_problem *g, size_t n, size_t p, size_t K,
+                            unsigned long seed) {
+  g->n = n;
+  g->p = p;
+  g->K = K;
+  g->X = ir_test_gaussian(n, p, seed);
+  g->Y = ir_test_gaussian(n, K, seed + 1);
+  gsl_matrix *H = mul(CblasTrans, g->X, CblasNoTrans, g->X);
+  gsl_matrix_scale(H, 1.0 / (double)n);
+  gsl_vector *ev = gsl_vector_alloc(p);
+  gsl_eigen_symm_workspace *w = gsl_eigen_symm_alloc(p);
+  ck_assert_int_eq(gsl_eigen_symm(H, ev, w), 0);
+  g->lmax = gsl_vector_max(ev);
+  gsl_eigen_symm_free(w);
+  gsl_vector_free(ev);
+  gsl_matrix_free(H);
+  gsl_matrix *G = mul(CblasNoTrans, g->X, CblasTrans, g->X);
+  gsl_matrix *S = gsl_matrix_alloc(n, n);
+  gsl_matrix_memcpy(S, G);
+  gsl_matrix_scale(S, 1.0 / (double)n);
+  ev = gsl_vector_alloc(n);
+  w = gsl_eigen_symm_alloc(n);
+  ck_assert_int_eq(gsl_eigen_symm(S, ev, w), 0);
+  g->lmin = gsl_vector_min(ev);
+  g->kappa2 = g->lmax / g->lmin;
+  gsl_eigen_symm_free(w);
+  gsl_vector_free(ev);
+  gsl_matrix_free(S);
+  /* X⁺ = Xᵀ(XXᵀ)⁻¹: solve (XXᵀ) Z = X, then X⁺ = Zᵀ. */
+  ck_assert_int_eq(gsl_linalg_cholesky_decomp1(G), 0);
+  gsl_matrix *Z = gsl_matrix_alloc(n, p);
+  ck_assert_int_eq(gsl_linalg_cholesky_solve_mat(G, g->X, Z), 0);
+  g->Xp = gsl_matrix_alloc(p, n);
+  gsl_matrix_transpose_memcpy(g->Xp, Z);
+  gsl_matrix_free(Z);
+  gsl_matrix_free(G);
+  g->svd = ir_svd_alloc(n, p);
+  ck_assert_ptr_nonnull(g->svd);
+  IR_ASSERT_OK(ir_svd_decomp(g->svd, g->X));
+}
+
+static void gd_problem_free(gd_problem *g) {
+  gsl_matrix_free(g->X);
+  gsl_matrix_free(g->Y);
+  gsl_matrix_free(g->Xp);
+  ir_svd_free(g->svd);
+}
+
+/* The limit X⁺Y + (I − X⁺X)W₀ from the independently formed X⁺
+ * (W0 == NULL: zero). */
+static gsl_matrix *gd_limit_reference(const gd_problem *g,
+                                      const gsl_matrix *W0) {
+  gsl_matrix *L = mul(CblasNoTrans, g->Xp, CblasNoTrans, g->Y);
+  if (W0 != NULL) {
+    gsl_matrix *XW0 = mul(CblasNoTrans, g->X, CblasNoTrans, W0);
+    gsl_matrix *P = mul(CblasNoTrans, g->Xp, CblasNoTrans, XW0);
+    gsl_matrix_add(L, W0);
+    gsl_matrix_sub(L, P);
+    gsl_matrix_free(P);
+    gsl_matrix_free(XW0);
+  }
+  return L;
+}
+
+/* One step of GD on L(W) = (1/2n)‖XW − Y‖_F²:
+ * W ← W − (η/n) Xᵀ(XW − Y).  R (n×K) is scratch. */
+static void gd_step(const gd_problem *g, double eta, gsl_matrix *W,
+                    gsl_matrix *R) {
+  gsl_matrix_memcpy(R, g->Y);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, g->X, W, -1.0, R);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, -eta / (double)g->n, g->X, R, 1.0,
+                 W);
+}
+
+/* Iterates GD from W0 (NULL: zero) and compares each checkpoint with
+ * ir_gd_traj_at.  Error budget: every step of the loop rounds with an error
+ * of at most c·eps·M, c = THRESH·(n + p), where M bounds
+ * ‖W_t‖ + (η/n)‖X‖‖XW_t − Y‖ along the path: with ‖I − ηXᵀX/n‖ <= 1 the
+ * iterates stay within ‖W*‖ + ‖W₀ − W*‖ of the origin, so
+ * M = 2(2‖W*‖ + ‖W₀‖) + (η/n)‖X‖_F‖Y‖_F.  The iteration matrix does not
+ * amplify those errors (norm <= 1) but does not damp them in the null space
+ * of X either, so after t steps they add up to at most t·c·eps·M.  The
+ * closed form is evaluated from an SVD with backward error c·eps·‖X‖, to
+ * which W_t (a polynomial in XᵀX applied to XᵀY, tending to the
+ * pseudo-inverse) is sensitive at most like κ(X)²: c·eps·κ²·M.  Total:
+ * ‖W_t(closed) − W_t(loop)‖ <= c·eps·(t + κ²)·M. */
+static void gd_compare(const gd_problem *g, const gsl_matrix *W0, double eta) {
+  const size_t p = g->p, K = g->K;
+  const double checkpoints[] = {0, 1, 2, 5, 10, 100, 1000};
+  ir_gd_traj *tr = ir_gd_traj_alloc(g->svd, g->Y, W0, eta);
+  ck_assert_ptr_nonnull(tr);
+  gsl_matrix *W = gsl_matrix_calloc(p, K), *Wt = gsl_matrix_alloc(p, K);
+  gsl_matrix *R = gsl_matrix_alloc(g->n, K);
+  if (W0 != NULL)
+    gsl_matrix_memcpy(W, W0);
+  gsl_matrix *Winf = gd_limit_reference(g, W0);
+  gsl_matrix *Wstar = gd_limit_reference(g, NULL);
+  const double M = 2 * (2 * fro(Wstar) + (W0 ? fro(W0) : 0)) +
+                   eta / (double)g->n * fro(g->X) * fro(g->Y);
+  const double c = THRESH * (double)(g->n + p) * EPS;
+  size_t t = 0;
+  for (size_t k = 0; k < sizeof checkpoints / sizeof *checkpoints; k++) {
+    while ((double)t < checkpoints[k]) {
+      gd_step(g, eta, W, R);
+      t++;
+    }
+    IR_ASSERT_OK(ir_gd_traj_at(tr, (double)t, Wt));
+    double e = fro_diff(Wt, W), tol = c * ((double)t + g->kappa2) * M;
+    ck_assert_msg(e <= tol, "t = %zu: |closed − loop| = %.3g > %.3g", t, e,
+                  tol);
+  }
+  /* After 1000 steps the loop is at the limit up to the contraction
+   * ρ^1000·‖W₀ − W∞‖, ρ = 1 − λ_min/λ_max (η = 1/λ_max), plus the rounding
+   * budget above; the library's limit equals the independent reference
+   * X⁺Y + (I − X⁺X)W₀ to c·eps·κ²·M (the reference's Cholesky squares κ). */
+  const double rho = 1 - g->lmin / g->lmax;
+  gsl_matrix *D = gsl_matrix_alloc(p, K);
+  gsl_matrix_memcpy(D, Winf);
+  if (W0 != NULL)
+    gsl_matrix_sub(D, W0);
+  double e0 = fro(D);
+  gsl_matrix_free(D);
+  double el = fro_diff(W, Winf);
+  double tl = pow(rho, 1000.0) * e0 + c * (1000.0 + g->kappa2) * M;
+  ck_assert_msg(el <= tl, "loop vs limit %.3g > %.3g", el, tl);
+  gsl_matrix *L = gsl_matrix_alloc(p, K);
+  IR_ASSERT_OK(ir_gd_traj_limit(tr, -1, L));
+  double eL = fro_diff(L, Winf);
+  ck_assert_msg(eL <= c * g->kappa2 * M, "limit %.3g > %.3g", eL,
+                c * g->kappa2 * M);
+  /* GD never leaves W₀ + row space(X): (I − X⁺X)(W_t − W₀) = 0 to the
+   * accumulated rounding. */
+  if (W0 != NULL)
+    gsl_matrix_sub(W, W0);
+  gsl_matrix *XW = mul(CblasNoTrans, g->X, CblasNoTrans, W);
+  gsl_matrix *PW = mul(CblasNoTrans, g->Xp, CblasNoTrans, XW);
+  double off = fro_diff(PW, W);
+  ck_assert_msg(off <= c * (1000.0 + g->kappa2) * M, "left row space: %.3g",
+                off);
+  gsl_matrix_free(XW);
+  gsl_matrix_free(PW);
+  gsl_matrix_free(L);
+  gsl_matrix_free(Winf);
+  gsl_matrix_free(Wstar);
+  gsl_matrix_free(R);
+  gsl_matrix_free(Wt);
+  gsl_matrix_free(W);
+  ir_gd_traj_free(tr);
+}
+
+/* ---- §1: GD trajectory ----------------------------------------------------
+ */
+
+START_TEST(test_gd_from_zero) {
+  /* THEORY.md §1 reference case: n = 20, p = 50, Gaussian X,
+   * η = 1/λ_max(XᵀX/n). */
+  gd_problem g;
+  gd_problem_init(&g, 20, 50, 2, 401);
+  gd_compare(&g, NULL, 1.0 / g.lmax);
+  gd_problem_free(&g);
+}
+END_TEST
+
+START_TEST(test_gd_from_random_start) {
+  gd_problem g;
+  gd_problem_init(&g, 20, 50, 2, 411);
+  gsl_matrix *W0 = ir_test_gaussian(50, 2, 413);
+  gd_compare(&g, W0, 1.0 / g.lmax);
+  /* At t = 0 the closed form is W₀ itself: N0 + V VᵀW₀ = W₀ up to the
+   * rounding of two products with orthonormal factors. */
+  ir_gd_traj *tr = ir_gd_traj_alloc(g.svd, g.Y, W0, 1.0 / g.lmax);
+  gsl_matrix *Wt = gsl_matrix_alloc(50, 2);
+  IR_ASSERT_OK(ir_gd_traj_at(tr, 0, Wt));
+  ck_assert(ir_test_reldiff(Wt, W0) <= THRESH * 70 * EPS);
+  gsl_matrix_free(Wt);
+  ir_gd_traj_free(tr);
+  gsl_matrix_free(W0);
+  gd_problem_free(&g);
+}
+END_TEST
+
+START_TEST(test_gd_rate) {
+  /* With η = 1/λ_max the contraction factors are 1 − λ_i/λ_max ∈ [0, 1),
+   * the largest at the smallest nonzero eigenvalue: 1 − η·s_min²/n.  The
+   * eigenvalues are accurate to c·eps·λ_max, hence the rate to c·eps. */
+  gd_problem g;
+  gd_problem_init(&g, 20, 50, 1, 421);
+  const double eta = 1.0 / g.lmax;
+  ir_gd_traj *tr = ir_gd_traj_alloc(g.svd, g.Y, NULL, eta);
+  IR_ASSERT_CLOSE(ir_gd_traj_rate(tr), 1 - eta * g.lmin, 0.0,
+                  THRESH * 50 * EPS);
+  ck_assert(ir_gd_traj_rate(tr) < 1);
+  ir_gd_traj_free(tr);
+  /* The stability threshold 2/λ_max (THEORY.md §7). */
+  ck_assert(ir_theory_gd_max_lr(g.lmax) == 2.0 / g.lmax);
+  gd_problem_free(&g);
+}
+END_TEST
+
+START_TEST(test_gd_converges_below_threshold) {
+  /* η = 1.99/λ_max converges (THEORY.md §1): the rate is
+   * ρ = max(|1 − 1.99|, |1 − 1.99·λ_min/λ_max|) < 1, and after t = 4000
+   * steps the loop is within ρ^t‖W*‖ + c·eps·t·M of X⁺Y (budget as in
+   * gd_compare, with the iteration norm still <= 1). */
+  gd_problem g;
+  gd_problem_init(&g, 20, 50, 1, 431);
+  const double eta = 1.99 / g.lmax;
+  const double rho = fmax(0.99, fabs(1 - 1.99 * g.lmin / g.lmax));
+  ir_gd_traj *tr = ir_gd_traj_alloc(g.svd, g.Y, NULL, eta);
+  IR_ASSERT_CLOSE(ir_gd_traj_rate(tr), rho, 0.0, THRESH * 50 * EPS);
+  ck_assert(eta < ir_theory_gd_max_lr(g.lmax));
+  gsl_matrix *W = gsl_matrix_calloc(50, 1), *R = gsl_matrix_alloc(20, 1);
+  for (int t = 0; t < 4000; t++)
+    gd_step(&g, eta, W, R);
+  gsl_matrix *Ws = gd_limit_reference(&g, NULL);
+  const double M = 4 * fro(Ws) + eta / 20 * fro(g.X) * fro(g.Y);
+  const double tol =
+      pow(rho, 4000) * fro(Ws) + THRESH * 70 * EPS * (4000 + g.kappa2) * M;
+  ck_assert_msg(fro_diff(W, Ws) <= tol, "%.3g > %.3g", fro_diff(W, Ws), tol);
+  gsl_matrix_free(Ws);
+  gsl_matrix_free(W);
+  gsl_matrix_free(R);
+  ir_gd_traj_free(tr);
+  gd_problem_free(&g);
+}
+END_TEST
+
+START_TEST(test_gd_diverges_above_threshold) {
+  /* η = 2.01/λ_max: along the top eigenvector v₁ of XᵀX/n the error
+   * e_t = v₁ᵀ(W_t − W*) is multiplied by exactly 1 − ηλ_max = −1.01 per
+   * step, so |e_1000|/|e_500| = 1.01^500 and the trajectory norm grows.
+   * The loop's e_t carries the rounding budget t·c·eps·M_t with M_t of the
+   * size of ‖W_t‖ <= |e_t| + 2‖W*‖; relative to |e_t| that is
+   * t·c·eps·(1 + 2‖W*‖/|e_t|) for each of the two values. */
+  gd_problem g;
+  gd_problem_init(&g, 20, 50, 1, 441);
+  const double eta = 2.01 / g.lmax;
+  ir_gd_traj *tr = ir_gd_traj_alloc(g.svd, g.Y, NULL, eta);
+  IR_ASSERT_CLOSE(ir_gd_traj_rate(tr), 1.01, 0.0, THRESH * 50 * EPS);
+  ck_assert(ir_gd_traj_rate(tr) > 1);
+  ck_assert(eta > ir_theory_gd_max_lr(g.lmax));
+
+  /* Top eigenvector of XᵀX/n by gsl_eigen_symmv. */
+  gsl_matrix *H = mul(CblasTrans, g.X, CblasNoTrans, g.X);
+  gsl_matrix_scale(H, 1.0 / 20);
+  gsl_vector *ev = gsl_vector_alloc(50);
+  gsl_matrix *evec = gsl_matrix_alloc(50, 50);
+  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(50);
+  gsl_eigen_symmv(H, ev, evec, ws);
+  gsl_eigen_symmv_sort(ev, evec, GSL_EIGEN_SORT_VAL_DESC);
+  gsl_vector_view v1 = gsl_matrix_column(evec, 0);
+
+  gsl_matrix *Ws = gd_limit_reference(&g, NULL);
+  gsl_matrix *W = gsl_matrix_calloc(50, 1), *R = gsl_matrix_alloc(20, 1);
+  gsl_matrix *Wt = gsl_matrix_alloc(50, 1);
+  gsl_vector *d = gsl_vector_alloc(50);
+  double e[2], nrm[3];
+  nrm[0] = 0;
+  const double c = THRESH * 70 * EPS;
+  for (int t = 1, k = 0; t <= 1000; t++) {
+    gd_step(&g, eta, W, R);
+    if (t == 500 || t == 1000) {
+      gsl_vector_view col = gsl_matrix_column(W, 0);
+      gsl_vector_memcpy(d, &col.vector);
+      gsl_vector_const_view sc = gsl_matrix_const_column(Ws, 0);
+      gsl_vector_sub(d, &sc.vector);
+      gsl_blas_ddot(&v1.vector, d, &e[k]);
+      nrm[k + 1] = fro(W);
+      /* The closed form agrees with the loop relative to ‖W_t‖, with the
+       * budget of gd_compare. */
+      IR_ASSERT_OK(ir_gd_traj_at(tr, (double)t, Wt));
+      double err = fro_diff(Wt, W);
+      ck_assert_msg(err <= c * (t + g.kappa2) * (fro(W) + 4 * fro(Ws)),
+                    "t = %d: %.3g", t, err);
+      k++;
+    }
+  }
+  ck_assert(nrm[2] > nrm[1] && nrm[1] > nrm[0]);
+  const double ratio = fabs(e[1] / e[0]), expect = pow(1.01, 500);
+  const double rt = 2 * c * 1000 * (1 + 2 * fro(Ws) / fabs(e[0]));
+  IR_ASSERT_CLOSE(ratio, expect, rt, 0.0);
+  gsl_vector_free(d);
+  gsl_matrix_free(Wt);
+  gsl_matrix_free(W);
+  gsl_matrix_free(R);
+  gsl_matrix_free(Ws);
+  gsl_eigen_symmv_free(ws);
+  gsl_matrix_free(evec);
+  gsl_vector_free(ev);
+  gsl_matrix_free(H);
+  ir_gd_traj_free(tr);
+  gd_problem_free(&g);
+}
+END_TEST
+
+/* ---- §7: heavy-ball momentum on a quadratic
+ * ------------------------------------- */
+
+/* The largest root modulus of r² − (1 + β − ηλ)r + β by GSL's complex
+ * quadratic solver, with the discriminant a² − 4β in *disc. */
+static double hb_radius_gsl(double eta, double beta, double lambda,
+                            double *disc) {
+  const double a = 1 + beta - eta * lambda;
+  gsl_complex z0, z1;
+  int nr = gsl_poly_complex_solve_quadratic(1.0, -a, beta, &z0, &z1);
+  ck_assert_int_eq(nr, 2);
+  if (disc != NULL)
+    *disc = a * a - 4 * beta;
+  return fmax(gsl_complex_abs(z0), gsl_complex_abs(z1));
+}
+
+/* Roots of a monic quadratic with coefficients known to ~eps·(a² + β):
+ * away from a double root a root moves by ~eps·(|a| + 1); at a double root
+ * by up to sqrt(eps·(a² + 4β)) (the discriminant's error under the square
+ * root).  Both solvers round alike, so twice the sum bounds their
+ * difference. */
+static double hb_tol(double eta, double beta, double lambda) {
+  const double a = 1 + beta - eta * lambda;
+  return 2 * (16 * EPS * (fabs(a) + 1) + sqrt(16 * EPS * (a * a + 4 * beta)));
+}
+
+START_TEST(test_heavy_ball_radius) {
+  const double betas[] = {0.0, 0.1, 0.5, 0.9};
+  const double etalams[] = {1e-3, 0.05, 0.5, 1.0, 1.9, 2.5, 3.5, 3.9, 5.0};
+  for (size_t i = 0; i < 4; i++)
+    for (size_t j = 0; j < 9; j++) {
+      const double b = betas[i], el = etalams[j];
+      IR_ASSERT_CLOSE(ir_theory_heavy_ball_radius(1.0, b, el),
+                      hb_radius_gsl(1.0, b, el, NULL), 0.0, hb_tol(1.0, b, el));
+    }
+  /* β = 0 is plain GD: the radius is |1 − ηλ| (one rounding in each). */
+  IR_ASSERT_CLOSE(ir_theory_heavy_ball_radius(0.5, 0.0, 3.0), 0.5, 0.0,
+                  4 * EPS);
+  /* Stable iff 0 < ηλ < 2 + 2β (THEORY.md §7): just inside and just outside
+   * the threshold, 1e-3 relative away from it.  The radius there moves by
+   * ~1e-3/(1 + ...)·O(1), far more than any rounding. */
+  const double beta = 0.9, thr = 2 + 2 * beta;
+  ck_assert(ir_theory_heavy_ball_radius(1.0, beta, thr * (1 - 1e-3)) < 1);
+  ck_assert(ir_theory_heavy_ball_radius(1.0, beta, thr * (1 + 1e-3)) > 1);
+  /* Complex roots (small ηλ with β large): |r| = √β. */
+  IR_ASSERT_CLOSE(ir_theory_heavy_ball_radius(1.0, 0.81, 1.0), 0.9, 4 * EPS,
+                  0.0);
+}
+END_TEST
+
+START_TEST(test_heavy_ball_rate) {
+  /* The rate over the curvatures s_i²/n equals the largest radius over the
+   * eigenvalues of XXᵀ/n (computed by GSL, independent of the SVD), with
+   * η = 1/λ_max.  β = 0.9: every ηλ_i lies above (1 − √β)² ≈ 0.0026 (the
+   * smallest is 1/κ² ≈ 0.05 here), so all roots are complex and the rate is
+   * √β.  β = 0.1: the smallest curvature has real roots and dominates; the
+   * test first checks that the discriminant d at the maximizing eigenvalue
+   * is away from 0, so the radius is Lipschitz there, with
+   * |d radius/d(ηλ)| <= (1 + |a|/√d)/2, |a| <= 2; the eigenvalue error
+   * c·eps·λ_max then moves it by at most c·eps·(1 + 2/√d). */
+  gd_problem g;
+  gd_problem_init(&g, 20, 50, 1, 451);
+  const double eta = 1.0 / g.lmax;
+  gsl_matrix *S = mul(CblasNoTrans, g.X, CblasTrans, g.X);
+  gsl_matrix_scale(S, 1.0 / 20);
+  gsl_vector *ev = gsl_vector_alloc(20);
+  gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc(20);
+  gsl_eigen_symm(S, ev, ws);
+  const double betas[] = {0.9, 0.1};
+  for (size_t b = 0; b < 2; b++) {
+    double ref = 0, dref = 0;
+    for (size_t i = 0; i < 20; i++) {
+      double d, r = hb_radius_gsl(eta, betas[b], gsl_vector_get(ev, i), &d);
+      if (r > ref) {
+        ref = r;
+        dref = fabs(d);
+      }
+    }
+    ck_assert_msg(dref > 0.05, "discriminant %.3g at the maximum", dref);
+    IR_ASSERT_CLOSE(ir_theory_heavy_ball_rate(g.svd, eta, betas[b], -1), ref,
+                    0.0, THRESH * 20 * EPS * (1 + 2 / sqrt(dref)));
+  }
+  IR_ASSERT_CLOSE(ir_theory_heavy_ball_rate(g.svd, eta, 0.9, -1), sqrt(0.9),
+                  4 * EPS, 0.0);
+  gsl_eigen_symm_free(ws);
+  gsl_vector_free(ev);
+  gsl_matrix_free(S);
+  gd_problem_free(&g);
+}
+END_TEST
+
+/* ---- §2: Hastie et al.
+ * ------------------------------------------------------- */
+
+START_TEST(test_hastie_reference) {
+  double B, V;
+  /* THEORY.md §2: r² = σ² = 1, γ = 2 → B = 0.5, V = 1 (both exact in
+   * binary: 1 − 1/2 and 1/(2 − 1)). */
+  IR_ASSERT_OK(ir_theory_hastie(2.0, 1.0, 1.0, &B, &V));
+  ck_assert(B == 0.5);
+  ck_assert(V == 1.0);
+  /* γ < 1: B = 0, V = σ²γ/(1 − γ): 0.5 at σ² = 1 → 1. */
+  IR_ASSERT_OK(ir_theory_hastie(0.5, 1.0, 1.0, &B, &V));
+  ck_assert(B == 0.0);
+  ck_assert(V == 1.0);
+  /* γ = 1: the interpolation peak. */
+  IR_ASSERT_OK(ir_theory_hastie(1.0, 1.0, 1.0, &B, &V));
+  ck_assert(isinf(V) && V > 0);
+}
+END_TEST
+
+START_TEST(test_hastie_nakkiran) {
+  /* Sample-wise non-monotonicity (THEORY.md §2, Nakkiran): p = 100,
+   * r² = 1, σ² = 0.1: risk 0.55 at n = 75 (γ = 4/3: 0.25 + 0.3) and 1.0 at
+   * n = 90 (γ = 10/9: 0.1 + 0.9).  γ = p/n is rounded once and each of
+   * 1/γ, γ − 1 and the quotient adds a rounding, amplified at most by
+   * 1/(γ − 1) <= 9: 16·9·eps covers it. */
+  double B, V;
+  IR_ASSERT_OK(ir_theory_hastie(100.0 / 75.0, 1.0, 0.1, &B, &V));
+  const double r75 = B + V;
+  IR_ASSERT_CLOSE(r75, 0.55, 16 * 9 * EPS, 0.0);
+  IR_ASSERT_OK(ir_theory_hastie(100.0 / 90.0, 1.0, 0.1, &B, &V));
+  const double r90 = B + V;
+  IR_ASSERT_CLOSE(r90, 1.0, 16 * 9 * EPS, 0.0);
+  ck_assert(r90 > r75); /* more data hurts */
+  /* For SNR = r²/σ² = 4 > 1 the risk over γ > 1 is smallest at
+   * γ* = √SNR/(√SNR − 1) = 2: check against its neighbours. */
+  double Bm, Vm, Bp, Vp;
+  IR_ASSERT_OK(ir_theory_hastie(2.0, 4.0, 1.0, &B, &V));
+  IR_ASSERT_OK(ir_theory_hastie(1.99, 4.0, 1.0, &Bm, &Vm));
+  IR_ASSERT_OK(ir_theory_hastie(2.01, 4.0, 1.0, &Bp, &Vp));
+  ck_assert(B + V < Bm + Vm && B + V < Bp + Vp);
+}
+END_TEST
+
+START_TEST(test_hastie_exact) {
+  double B, V;
+  /* THEORY.md §2: n = 40, p = 100, r² = 1, σ² = 0.25 → 0.76949 (five
+   * digits): B = 1 − 40/100 = 0.6, V = 0.25·40/59. */
+  IR_ASSERT_OK(ir_theory_hastie_exact(40, 100, 1.0, 0.25, &B, &V));
+  IR_ASSERT_CLOSE(B + V, 0.76949, 0.0, 5e-6);
+  IR_ASSERT_CLOSE(B, 0.6, 4 * EPS, 0.0);
+  IR_ASSERT_CLOSE(V, 10.0 / 59.0, 4 * EPS, 0.0);
+  /* Infinite within one of the threshold, finite two away. */
+  const size_t n = 40;
+  for (size_t p = n - 1; p <= n + 1; p++) {
+    IR_ASSERT_OK(ir_theory_hastie_exact(n, p, 1.0, 0.25, &B, &V));
+    ck_assert_msg(isinf(V) && V > 0, "p = %zu: V = %g", p, V);
+  }
+  IR_ASSERT_OK(ir_theory_hastie_exact(n, n - 2, 1.0, 0.25, &B, &V));
+  IR_ASSERT_CLOSE(V, 0.25 * 38.0, 4 * EPS, 0.0); /* σ²p/(n − p − 1) */
+  ck_assert(B == 0.0);
+  IR_ASSERT_OK(ir_theory_hastie_exact(n, n + 2, 1.0, 0.25, &B, &V));
+  IR_ASSERT_CLOSE(V, 0.25 * 40.0, 4 * EPS, 0.0); /* σ²n/(p − n − 1) */
+  /* The exact expectation tends to the asymptotic formula at fixed γ:
+   * V_exact − V_∞ = σ²[1/(γ − 1 − 1/n) − 1/(γ − 1)] ≈ σ²/(n(γ − 1)²),
+   * and likewise for γ < 1 the difference is ≈ σ²γ/(n(1 − γ)²).  At
+   * n = 10⁴ twice that first-order term bounds the difference. */
+  double Ba, Va;
+  IR_ASSERT_OK(ir_theory_hastie_exact(10000, 20000, 1.0, 1.0, &B, &V));
+  IR_ASSERT_OK(ir_theory_hastie(2.0, 1.0, 1.0, &Ba, &Va));
+  IR_ASSERT_CLOSE(B, Ba, 4 * EPS, 0.0);
+  IR_ASSERT_CLOSE(V, Va, 0.0, 2.0 / 10000);
+  IR_ASSERT_OK(ir_theory_hastie_exact(10000, 5000, 1.0, 1.0, &B, &V));
+  IR_ASSERT_OK(ir_theory_hastie(0.5, 1.0, 1.0, &Ba, &Va));
+  IR_ASSERT_CLOSE(V, Va, 0.0, 2.0 * 0.5 / (10000 * 0.25));
+}
+END_TEST
+
+/* ---- §2: Marchenko–Pastur Stieltjes transform ---------------------------- */
+
+typedef struct {
+  double gamma, lambda;
+  int power; /* integrand density/(x + λ)^power */
+} mp_params;
+
+/* The continuous part of the Marchenko–Pastur law of XᵀX/n with ratio γ
+ * (unit variance): sqrt((b − x)(x − a))/(2πγx) on [a, b],
+ * a = (1 − √γ)², b = (1 + √γ)²; its mass is min(1, 1/γ). */
+static double mp_density(double x, double gamma) {
+  const double a = (1 - sqrt(gamma)) * (1 - sqrt(gamma));
+  const double b = (1 + sqrt(gamma)) * (1 + sqrt(gamma));
+  if (x <= a || x >= b)
+    return 0.0;
+  return sqrt((b - x) * (x - a)) / (2 * M_PI * gamma * x);
+}
+
+static double mp_integrand(double x, void *params) {
+  const mp_params *q = params;
+  return mp_density(x, q->gamma) / pow(x + q->lambda, q->power);
+}
+
+/* ∫ density(x)/(x + λ)^power dx over [a, b] by gsl_integration_qags (the
+ * square-root endpoint behaviour is handled by its extrapolation), with the
+ * error estimate in *err. */
+static double mp_integral(double gamma, double lambda, int power, double *err) {
+  const double a = (1 - sqrt(gamma)) * (1 - sqrt(gamma));
+  const double b = (1 + sqrt(gamma)) * (1 + sqrt(gamma));
+  mp_params q = {gamma, lambda, power};
+  gsl_function f = {mp_integrand, &q};
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+  double res = 0;
+  ck_assert_int_eq(
+      gsl_integration_qags(&f, a, b, 0.0, 1e-12, 1000, w, &res, err), 0);
+  gsl_integration_workspace_free(w);
+  return res;
+}
+
+START_TEST(test_mp_density_mass) {
+  /* A check of the test's own density: mass 1 for γ <= 1, 1/γ for γ > 1
+   * (the rest is the atom at 0), and mean 1 in both cases (E x = 1 for the
+   * law of XᵀX/n with unit-variance entries; the atom contributes 0). */
+  const double gammas[] = {0.5, 2.0};
+  for (size_t i = 0; i < 2; i++) {
+    double err, err1;
+    double mass = mp_integral(gammas[i], 0.0, 0, &err);
+    IR_ASSERT_CLOSE(mass, fmin(1.0, 1.0 / gammas[i]), 0.0, 2 * err + 1e-12);
+    /* power −1 with λ = 0 integrates x·density. */
+    double mean = mp_integral(gammas[i], 0.0, -1, &err1);
+    IR_ASSERT_CLOSE(mean, 1.0, 0.0, 2 * err1 + 1e-12);
+  }
+}
+END_TEST
+
+START_TEST(test_mp_stieltjes_integral) {
+  /* m(−λ) = ∫ dμ(x)/(x + λ) = ∫ density/(x + λ) + (1 − 1/γ)₊/λ, and
+   * m′(z) at z = −λ is ∫ dμ(x)/(x + λ)² (+ (1 − 1/γ)₊/λ²).  The quadrature
+   * reports its error estimate; we allow twice that plus 1e-12 relative
+   * (the requested accuracy). */
+  const double gammas[] = {0.5, 2.0};
+  const double lambdas[] = {1e-3, 0.1, 0.5, 1.0, 10.0};
+  for (size_t i = 0; i < 2; i++)
+    for (size_t j = 0; j < 5; j++) {
+      const double g = gammas[i], l = lambdas[j];
+      const double atom = g > 1 ? 1 - 1 / g : 0.0;
+      double m, dm, err1, err2;
+      IR_ASSERT_OK(ir_theory_mp_stieltjes(g, l, &m, &dm));
+      double I1 = mp_integral(g, l, 1, &err1) + atom / l;
+      double I2 = mp_integral(g, l, 2, &err2) + atom / (l * l);
+      IR_ASSERT_CLOSE(m, I1, 1e-12, 2 * err1);
+      IR_ASSERT_CLOSE(dm, I2, 1e-12, 2 * err2);
+      ck_assert(m > 0 && dm > 0);
+    }
+}
+END_TEST
+
+START_TEST(test_mp_stieltjes_quadratic) {
+  /* m solves γz m² − (1 − γ − z) m + 1 = 0 at z = −λ.  Each of the three
+   * terms is evaluated with a couple of roundings, and a root computed to
+   * relative accuracy δ leaves a residual |F′(m)|·m·δ <= 2δ·(|γzm²| + |bm|).
+   * The root is well conditioned (the two roots have opposite signs, so they
+   * never meet), hence a stable formula gives δ of a few eps and the
+   * residual is at most 16·eps·(|γzm²| + |bm| + 1).  Small λ with γ > 1 is
+   * included on purpose: there b = 1 − γ + λ < 0, and the formula must
+   * avoid the cancellation in b + sqrt(b² − 4γz). */
+  const double gammas[] = {0.1, 0.5, 1.0, 2.0, 10.0};
+  const double lambdas[] = {1e-10, 1e-6, 1e-3, 1.0, 1e3};
+  for (size_t i = 0; i < 5; i++)
+    for (size_t j = 0; j < 5; j++) {
+      const double g = gammas[i], l = lambdas[j], z = -l, b = 1 - g - z;
+      double m, dm;
+      IR_ASSERT_OK(ir_theory_mp_stieltjes(g, l, &m, &dm));
+      const double t1 = g * z * m * m, t2 = b * m;
+      const double res = t1 - t2 + 1;
+      const double scale = fabs(t1) + fabs(t2) + 1;
+      ck_assert_msg(fabs(res) <= 16 * EPS * scale,
+                    "gamma %g lambda %g: m = %.17g, residual %.3g > %.3g", g, l,
+                    m, fabs(res), 16 * EPS * scale);
+      /* The root is the positive one and obeys 0 < m <= 1/λ, since
+       * μ is a probability measure on [0, ∞). */
+      ck_assert(m > 0 && m <= 1 / l * (1 + 4 * EPS));
+    }
+}
+END_TEST
+
+START_TEST(test_mp_stieltjes_derivative_fd) {
+  /* dm against the central difference [m(z + h) − m(z − h)]/(2h) at
+   * z = −λ, i.e. [m(λ − h) − m(λ + h)]/(2h) in terms of λ.  Truncation:
+   * (h²/6)·|m‴| with m‴(z) = 6∫dμ/(x − z)⁴ <= 6/(λ − h)⁴ (x >= 0, total
+   * mass 1), so <= h²/(λ − h)⁴.  Rounding: m <= 1/λ is computed to ~8 eps,
+   * so the difference quotient carries <= 8·eps/(λ·h).  h = λ·eps^(1/3)
+   * balances the two. */
+  const double gammas[] = {0.5, 2.0};
+  const double lambdas[] = {0.1, 0.5, 2.0};
+  for (size_t i = 0; i < 2; i++)
+    for (size_t j = 0; j < 3; j++) {
+      const double g = gammas[i], l = lambdas[j], h = l * cbrt(EPS);
+      double m, dm, mp, mm;
+      IR_ASSERT_OK(ir_theory_mp_stieltjes(g, l, &m, &dm));
+      IR_ASSERT_OK(ir_theory_mp_stieltjes(g, l - h, &mp, NULL));
+      IR_ASSERT_OK(ir_theory_mp_stieltjes(g, l + h, &mm, NULL));
+      const double fd = (mp - mm) / (2 * h);
+      const double tol = h * h / pow(l - h, 4) + 8 * EPS / (l * h);
+      IR_ASSERT_CLOSE(dm, fd, 0.0, tol);
+    }
+}
+END_TEST
+
+/* ---- §2: ridge --------------------------------------------------------------
+ */
+
+START_TEST(test_ridge_optimal_closed_form) {
+  /* r² = σ² = 1: λ* = γ and R* = (√(1 + 4γ²) − 1)/(2γ), 0.618034 =
+   * (√5 − 1)/2 at γ = 1 (THEORY.md §2).  A handful of roundings in each
+   * route: rtol 16·eps. */
+  double l, R;
+  IR_ASSERT_OK(ir_theory_ridge_optimal(1.0, 1.0, 1.0, &l, &R));
+  ck_assert(l == 1.0);
+  IR_ASSERT_CLOSE(R, (sqrt(5.0) - 1) / 2, 0.0, 1e-12);
+  IR_ASSERT_CLOSE(R, 0.618034, 0.0, 5e-7);
+  const double gammas[] = {0.1, 0.5, 2.0, 4.0, 20.0};
+  for (size_t i = 0; i < 5; i++) {
+    const double g = gammas[i];
+    IR_ASSERT_OK(ir_theory_ridge_optimal(g, 1.0, 1.0, &l, &R));
+    IR_ASSERT_CLOSE(l, g, 4 * EPS, 0.0);
+    IR_ASSERT_CLOSE(R, (sqrt(1 + 4 * g * g) - 1) / (2 * g), 16 * EPS, 0.0);
+  }
+  /* λ* = σ²γ/r² in general. */
+  IR_ASSERT_OK(ir_theory_ridge_optimal(0.5, 2.0, 0.3, &l, &R));
+  IR_ASSERT_CLOSE(l, 0.3 * 0.5 / 2.0, 4 * EPS, 0.0);
+}
+END_TEST
+
+START_TEST(test_ridge_risk_at_optimum) {
+  /* R(λ*) from the general risk formula equals the optimal risk σ²γm(−λ*).
+   * At λ* the two λm′ terms cancel analytically (r²λ* = σ²γ); each is at
+   * most σ²γ·m (because λm′(−λ) = ∫λ/(x+λ)² dμ <= m), so the sum of the
+   * magnitudes is <= 3σ²γm = 3R* and the cancellation costs at most
+   * 3·16·eps relative.  R is also minimal there: it exceeds R(λ*) at
+   * 0.9λ* and 1.1λ*. */
+  const double cases[][3] = {{1.0, 1.0, 1.0},
+                             {0.5, 1.0, 1.0},
+                             {2.0, 1.0, 1.0},
+                             {0.3, 2.0, 0.5},
+                             {4.0, 0.7, 1.5}};
+  for (size_t i = 0; i < 5; i++) {
+    const double g = cases[i][0], r2 = cases[i][1], s2 = cases[i][2];
+    double l, Ropt, R, Rlo, Rhi;
+    IR_ASSERT_OK(ir_theory_ridge_optimal(g, r2, s2, &l, &Ropt));
+    IR_ASSERT_OK(ir_theory_ridge_risk(g, l, r2, s2, &R));
+    IR_ASSERT_CLOSE(R, Ropt, 3 * 16 * EPS, 0.0);
+    IR_ASSERT_OK(ir_theory_ridge_risk(g, 0.9 * l, r2, s2, &Rlo));
+    IR_ASSERT_OK(ir_theory_ridge_risk(g, 1.1 * l, r2, s2, &Rhi));
+    ck_assert(Rlo > R && Rhi > R);
+  }
+}
+END_TEST
+
+START_TEST(test_ridge_risk_ridgeless_limit) {
+  /* As λ → 0+, R(λ) → the ridgeless risk of ir_theory_hastie.  Expanding
+   * m(−λ) = ∫dμ/(x + λ) around λ = 0 (Hastie et al. §5):
+   *   variance σ²γ∫x/(x + λ)² dμ_c = σ²γ[∫x⁻¹dμ_c − 2λ∫x⁻²dμ_c + O(λ²)],
+   *   bias     r²[(1 − 1/γ)₊ + λ²∫(x + λ)⁻²dμ_c],
+   * with μ_c the continuous part; ∫x⁻²dμ_c = 1/|1 − γ|³ for both γ < 1 and
+   * γ > 1 (inverse moments of Marchenko–Pastur).  So
+   * |R(λ) − R(0)| <= (2λσ²γ + r²λ²)/|1 − γ|³ to first order; we allow
+   * twice that.  Rounding: m and λm′ are each computed to ~16 eps and, for
+   * γ > 1, both are ≈ (1 − 1/γ)/λ and cancel in m − λm′, costing up to
+   * 2·16·eps·σ²γ·S with S = (1 − 1/γ)₊/λ + 1/|1 − γ| a bound on m. */
+  const double gammas[] = {0.5, 2.0};
+  const double lambda = 1e-8, r2 = 1.0, s2 = 1.0;
+  for (size_t i = 0; i < 2; i++) {
+    const double g = gammas[i];
+    double B, V, R;
+    IR_ASSERT_OK(ir_theory_hastie(g, r2, s2, &B, &V));
+    IR_ASSERT_OK(ir_theory_ridge_risk(g, lambda, r2, s2, &R));
+    const double first =
+        (2 * lambda * s2 * g + r2 * lambda * lambda) / pow(fabs(1 - g), 3);
+    const double S = (g > 1 ? 1 - 1 / g : 0) / lambda + 1 / fabs(1 - g);
+    const double tol = 2 * first + 2 * 16 * EPS * (s2 * g + r2) * S;
+    IR_ASSERT_CLOSE(R, B + V, 0.0, tol);
+    /* The correction has the predicted sign: ridge lowers the variance. */
+    ck_assert(R < B + V + 2 * 16 * EPS * (s2 * g + r2) * S);
+  }
+}
+END_TEST
+
+/* ---- errors ---------------------------------------------------------------
+ */
+
+START_TEST(test_theory_domain_errors) {
+  double a, b;
+  ck_assert_int_eq(ir_theory_hastie(0.0, 1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie(-1.0, 1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie(NAN, 1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie(INFINITY, 1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie(2.0, -1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie(2.0, 1, NAN, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_exact(0, 5, 1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_exact(5, 0, 1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_exact(5, 10, -1, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_stieltjes(0.0, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_stieltjes(1.0, 0, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_stieltjes(1.0, -1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_stieltjes(NAN, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_stieltjes(1.0, INFINITY, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_risk(1.0, 0.0, 1, 1, &a), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_risk(1.0, 1.0, -1, 1, &a), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_risk(-1.0, 1.0, 1, 1, &a), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_optimal(1.0, 0.0, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_optimal(1.0, 1.0, 0, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_optimal(0.0, 1.0, 1, &a, &b), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_optimal(1.0, NAN, 1, &a, &b), IR_EDOM);
+}
+END_TEST
+
+START_TEST(test_gd_traj_errors) {
+  gsl_matrix *X = ir_test_gaussian(4, 6, 501), *Y = ir_test_gaussian(4, 2, 502);
+  ir_svd *svd = ir_svd_alloc(4, 6);
+  IR_ASSERT_OK(ir_svd_decomp(svd, X));
+  ck_assert_ptr_null(ir_gd_traj_alloc(svd, Y, NULL, 0.0));
+  ck_assert_ptr_null(ir_gd_traj_alloc(svd, Y, NULL, -0.1));
+  ck_assert_ptr_null(ir_gd_traj_alloc(svd, Y, NULL, NAN));
+  ck_assert_ptr_null(ir_gd_traj_alloc(svd, Y, NULL, INFINITY));
+  gsl_matrix *Ybad = ir_test_gaussian(5, 2, 503);
+  ck_assert_ptr_null(ir_gd_traj_alloc(svd, Ybad, NULL, 0.1));
+  gsl_matrix *W0bad = ir_test_gaussian(6, 3, 504);
+  ck_assert_ptr_null(ir_gd_traj_alloc(svd, Y, W0bad, 0.1));
+  ir_gd_traj *g = ir_gd_traj_alloc(svd, Y, NULL, 0.1);
+  ck_assert_ptr_nonnull(g);
+  gsl_matrix *W = gsl_matrix_alloc(6, 2), *Wbad = gsl_matrix_alloc(6, 3);
+  ck_assert_int_eq(ir_gd_traj_at(g, -1.0, W), IR_EDOM);
+  ck_assert_int_eq(ir_gd_traj_at(g, 1.5, W), IR_EDOM);
+  ck_assert_int_eq(ir_gd_traj_at(g, NAN, W), IR_EDOM);
+  ck_assert_int_eq(ir_gd_traj_at(g, 1.0, Wbad), IR_ESHAPE);
+  ck_assert_int_eq(ir_gd_traj_limit(g, -1, Wbad), IR_ESHAPE);
+  ir_gd_traj_free(g);
+  ir_gd_traj_free(NULL);
+  gsl_matrix_free(W);
+  gsl_matrix_free(Wbad);
+  gsl_matrix_free(W0bad);
+  gsl_matrix_free(Ybad);
+  ir_svd_free(svd);
+  gsl_matrix_free(X);
+  gsl_matrix_free(Y);
+}
+END_TEST
+
+static Suite *theory_suite(void) {
+  Suite *s = suite_create("theory");
+  TCase *tc = tcase_create("normal");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, test_gd_from_zero);
+  tcase_add_test(tc, test_gd_from_random_start);
+  tcase_add_test(tc, test_gd_rate);
+  tcase_add_test(tc, test_gd_converges_below_threshold);
+  tcase_add_test(tc, test_gd_diverges_above_threshold);
+  tcase_add_test(tc, test_heavy_ball_radius);
+  tcase_add_test(tc, test_heavy_ball_rate);
+  tcase_add_test(tc, test_hastie_reference);
+  tcase_add_test(tc, test_hastie_nakkiran);
+  tcase_add_test(tc, test_hastie_exact);
+  tcase_add_test(tc, test_mp_density_mass);
+  tcase_add_test(tc, test_mp_stieltjes_integral);
+  tcase_add_test(tc, test_mp_stieltjes_derivative_fd);
+  tcase_add_test(tc, test_ridge_optimal_closed_form);
+  tcase_add_test(tc, test_ridge_risk_at_optimum);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("edge");
+  tcase_add_test(tc, test_mp_stieltjes_quadratic);
+  tcase_add_test(tc, test_ridge_risk_ridgeless_limit);
+  suite_add_tcase(s, tc);
+
+  tc = tcase_create("errors");
+  tcase_add_test(tc, test_theory_domain_errors);
+  tcase_add_test(tc, test_gd_traj_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) { return ir_test_run(theory_suite()); }
