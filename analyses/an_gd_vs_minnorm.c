@@ -268,6 +268,7 @@ typedef struct {
   gsl_matrix *Pstar;         /* X_test W* */
   double wnorm;              /* ‖W*‖_F */
   double pnorm;              /* ‖X_test W*‖_F */
+  double lmax;               /* λ_max(XᵀX/n) */
 } gv_ctx;
 
 /* Fills the metric values of a row for parameters θ. */
@@ -320,7 +321,7 @@ typedef struct {
   const gsl_matrix *Wlim;
   gsl_matrix *What;
   double scale, max_dev;
-  size_t next;
+  size_t next, last; /* next step to record, last one recorded */
   const char *dataset, *init;
   gv_trajs *out;
   int status;
@@ -339,6 +340,7 @@ static int traj_observe(void *ctx, size_t step, const gsl_vector *theta) {
   if (step != o->next)
     return 0;
   o->next = next_record(step);
+  o->last = step;
   gsl_matrix_const_view W =
       gsl_matrix_const_view_vector(theta, o->What->size1, o->What->size2);
   if ((o->status = ir_gd_traj_at(o->traj, (double)step, o->What)) != IR_OK)
@@ -394,12 +396,11 @@ typedef struct {
 
 /* Runs one GD from W0 (NULL: zero) along with its predicted trajectory;
  * returns the final iterate's distance to the limit. */
-static int run_gd_traj(gv_ctx *c, const ir_svd *svd, const gsl_matrix *W0,
+static int run_gd_traj(gv_ctx *c, const gsl_matrix *W0,
                        const gsl_matrix *Wlim, ir_gd_traj *traj, double eta,
                        size_t T, unsigned long seed, gv_out *out,
                        const char *init, double *max_dev, double *dist_T,
                        double *pred_T) {
-  (void)svd;
   const size_t p = c->d->X->size2, K = c->d->Y->size2;
   gsl_vector *theta = gsl_vector_calloc(p * K);
   gsl_matrix *What = gsl_matrix_alloc(p, K);
@@ -419,18 +420,19 @@ static int run_gd_traj(gv_ctx *c, const ir_svd *svd, const gsl_matrix *W0,
   op.lr = eta;
   op.max_steps = T;
   op.seed = seed;
-  gv_traj_obs obs = {traj, Wlim, What, c->wnorm, 0, 0, c->d->name, init,
-                     out->trajs, IR_OK};
+  gv_traj_obs obs = {traj,        Wlim, What, c->wnorm, 0,         0,
+                     (size_t)-1, c->d->name, init, out->trajs, IR_OK};
   ir_optim_result res;
   int s = ir_optim_run(c->model, &op, theta, traj_observe, &obs, &res);
   if (s == IR_OK)
     s = obs.status;
   if (s == IR_OK) {
-    /* The final step is always compared, recorded or not. */
-    obs.next = res.steps;
-    obs.out = NULL;
-    traj_observe(&obs, res.steps, theta);
-    s = obs.status;
+    /* The final step is always compared and recorded. */
+    if (obs.last != res.steps) {
+      obs.next = res.steps;
+      traj_observe(&obs, res.steps, theta);
+      s = obs.status;
+    }
   }
   if (s == IR_OK) {
     gsl_matrix_const_view W = gsl_matrix_const_view_vector(theta, p, K);
@@ -442,7 +444,7 @@ static int run_gd_traj(gv_ctx *c, const ir_svd *svd, const gsl_matrix *W0,
     snprintf(setting, sizeof setting, "init %s", init);
     row_init(&row, c->d->name, "GD", setting);
     row.v[V_LR] = eta;
-    row.v[V_LR_REL] = NAN;
+    row.v[V_LR_REL] = eta * c->lmax / 2;
     row.v[V_STEPS] = (double)res.steps;
     row.v[V_EPOCHS] = (double)res.steps;
     status_text(&res, row.status, sizeof row.status);
@@ -482,7 +484,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   gsl_vector *theta = gsl_vector_alloc(p * K);
   gsl_matrix *What = gsl_matrix_alloc(p, K);
   gv_ctx c = {d, NULL, Wstar, gsl_matrix_alloc(d->Xt->size1, K),
-              gsl_matrix_alloc(d->Xt->size1, K), 0, 0};
+              gsl_matrix_alloc(d->Xt->size1, K), 0, 0, 0};
   ir_gd_traj *traj = NULL, *traj0 = NULL;
   gsl_rng *rinit = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_INIT, 1, 0));
   double *dist = NULL;
@@ -517,6 +519,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   const double smax = gsl_vector_get(svd->s, 0);
   const double smin = gsl_vector_get(svd->s, rank - 1);
   const double lmax = smax * smax / (double)n, lmin = smin * smin / (double)n;
+  c.lmax = lmax;
 
   /* The min-norm solution itself, as the reference row. */
   gv_row row;
@@ -543,7 +546,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
     goto done;
   }
   double dev, distT, predT;
-  if ((s = run_gd_traj(&c, svd, NULL, Wstar, traj, eta, T, seed, out, "zero",
+  if ((s = run_gd_traj(&c, NULL, Wstar, traj, eta, T, seed, out, "zero",
                        &dev, &distT, &predT)) != IR_OK)
     goto done;
   snprintf(buf, sizeof buf, "GD from 0 follows the SVD trajectory: max_t "
@@ -566,7 +569,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
     s = traj0 ? s : IR_ENOMEM;
     goto done;
   }
-  if ((s = run_gd_traj(&c, svd, W0, Wlim0, traj0, eta, T, seed, out, "random",
+  if ((s = run_gd_traj(&c, W0, Wlim0, traj0, eta, T, seed, out, "random",
                        &dev, &distT, &predT)) != IR_OK)
     goto done;
   snprintf(buf, sizeof buf, "GD from random w0 reaches X+y + (I - X+X)w0 "
@@ -1043,10 +1046,12 @@ static int write_figure(const gv_trajs *tr, const char *dir) {
   ir_figure *f = ir_figure_alloc("gd_distance",
                                  "GD from 0: distance to X^+y, measured and "
                                  "predicted by the SVD",
-                                 "GD step t", "||w_t - X^+y|| / ||X^+y||");
+                                 "GD step t (log scale; t = 0 not shown)",
+                                 "||w_t - X^+y|| / ||X^+y||");
   if (f == NULL)
     return ir_error(IR_ENOMEM, "out of memory");
-  ir_figure_set_log(f, 0, 1);
+  ir_figure_set_log(f, 1, 1);
+  ir_figure_set_key(f, "bottom left");
   double *x = malloc((tr->n + 1) * sizeof *x);
   double *ym = malloc((tr->n + 1) * sizeof *ym);
   double *yp = malloc((tr->n + 1) * sizeof *yp);
@@ -1104,8 +1109,8 @@ int ir_an_gd_vs_minnorm(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
-  int threads = ir_cli_apply_threads(&o.common);
-  ir_cli_config_set(&cfg, "blas_threads", "%d", threads);
+  /* The thread count in force is recorded in the manifest's environment. */
+  ir_cli_apply_threads(&o.common);
   int fashion = o.use_fashion && ir_data_fashion_mnist_available(NULL);
   if (o.use_fashion && !fashion && !o.common.quiet)
     printf("note: Fashion-MNIST not found in /usr/share/datasets/fashion-mnist "

@@ -1,4 +1,5 @@
 /* an_minnorm.c — `implreg minnorm`: the min-norm solution of given data. */
+#include <errno.h>
 #include <float.h>
 #include <libgen.h>
 #include <math.h>
@@ -66,6 +67,10 @@ typedef struct {
  * read-only. */
 static int check_writable(const char *opt, const char *path) {
   struct stat st;
+  if (path[0] == '\0') {
+    fprintf(stderr, "%s: --%s: empty file name\n", PROG, opt);
+    return IR_EXIT_USAGE;
+  }
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
     fprintf(stderr, "%s: --%s %s: is a folder, expected a file name\n", PROG,
             opt, path);
@@ -153,14 +158,25 @@ static int parse(int argc, char **argv, mn_opts *o) {
   return 0;
 }
 
+/* "n/a" for fields a method does not compute (NAN), else %.6g. */
+static const char *num(char *buf, size_t len, double x) {
+  if (isnan(x))
+    snprintf(buf, len, "n/a");
+  else
+    snprintf(buf, len, "%.6g", x);
+  return buf;
+}
+
 static void print_diag(FILE *fp, const ir_minnorm_diag *d, int intercept) {
+  char b[32];
   fprintf(fp, "minnorm: n = %zu, p = %zu%s, K = %zu, method %s\n", d->n, d->p,
           intercept ? " (including the intercept column)" : "", d->K,
           ir_minnorm_method_name(d->method));
   fprintf(fp, "  rank                  %zu\n", d->rank);
-  fprintf(fp, "  sigma_max             %.6g\n", d->sigma_max);
-  fprintf(fp, "  smallest kept sigma   %.6g\n", d->sigma_min_kept);
-  fprintf(fp, "  condition number      %.6g%s\n", d->cond,
+  fprintf(fp, "  sigma_max             %s\n", num(b, sizeof b, d->sigma_max));
+  fprintf(fp, "  smallest kept sigma   %s\n",
+          num(b, sizeof b, d->sigma_min_kept));
+  fprintf(fp, "  condition number      %s%s\n", num(b, sizeof b, d->cond),
           d->method == IR_MINNORM_GRAM ? " (estimate from the Gram matrix)" : "");
   fprintf(fp, "  rcond used            %.6g\n", d->rcond);
   fprintf(fp, "  ||W||_F               %.10g\n", d->norm);
@@ -266,6 +282,35 @@ static char *ridge_header(const mn_opts *o, size_t K) {
   return h;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), m = strlen(suffix);
+  return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* "DIR/.implreg-PID-BASE": a sibling of path (same file system, so rename is
+ * atomic) that keeps its extension (which selects the format). */
+static char *temp_name(const char *path) {
+  char *copy = strdup(path), *copy2 = strdup(path);
+  char *out = NULL;
+  if (copy && copy2) {
+    const char *dir = dirname(copy), *base = basename(copy2);
+    size_t len = strlen(dir) + strlen(base) + 48;
+    out = malloc(len);
+    if (out)
+      snprintf(out, len, "%s/.implreg-%ld-%s", dir, (long)getpid(), base);
+  }
+  free(copy);
+  free(copy2);
+  return out;
+}
+
+/* A failed write names the user's file, not the temporary one. */
+static int fail_write(const char *path, int status) {
+  fprintf(stderr, "%s: cannot write %s (%s)\n", PROG, path,
+          ir_error_message()[0] ? ir_error_message() : ir_strerror(status));
+  return status == IR_ENOMEM ? IR_EXIT_INTERNAL : IR_EXIT_USAGE;
+}
+
 int ir_an_minnorm(int argc0, char **argv0) {
   int argc;
   char **argv;
@@ -280,7 +325,9 @@ int ir_an_minnorm(int argc0, char **argv0) {
   gsl_matrix *X = NULL, *Y = NULL, *W = NULL;
   ir_minnorm *w = NULL;
   ir_json *j = NULL;
-  char *header = NULL;
+  char *header = NULL, *tmp_out = NULL, *tmp_diag = NULL, *report_text = NULL;
+  size_t report_len = 0;
+  FILE *report = NULL;
   rc = parse(argc, argv, &o);
   if (rc != 0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
@@ -315,7 +362,6 @@ int ir_an_minnorm(int argc0, char **argv0) {
     rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
     goto done;
   }
-  FILE *fp = o.common.quiet ? NULL : stdout;
   ir_json_begin_object(j, NULL);
   ir_minnorm_diag d;
   if (o.method == IR_MINNORM_SVD || o.scan) {
@@ -338,35 +384,75 @@ int ir_an_minnorm(int argc0, char **argv0) {
     rc = ir_cli_fail(PROG, s, NULL);
     goto done;
   }
-  if (fp)
-    print_diag(fp, &d, o.intercept);
+  /* The report goes to memory first and is printed only once every file is
+   * written: a failed run prints one line on stderr and nothing else. */
+  report = open_memstream(&report_text, &report_len);
+  if (report == NULL) {
+    rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+    goto done;
+  }
+  print_diag(report, &d, o.intercept);
   json_diag(j, &d, o.intercept);
-  if (o.nridge > 0 && (s = ridge_path(w, X, Y, &o, W, j, fp)) != IR_OK) {
+  if (o.nridge > 0 && (s = ridge_path(w, X, Y, &o, W, j, report)) != IR_OK) {
     rc = ir_cli_fail(PROG, s, NULL);
     goto done;
   }
-  if (o.scan && (s = rcond_scan(w, X, Y, j, fp)) != IR_OK) {
+  if (o.scan && (s = rcond_scan(w, X, Y, j, report)) != IR_OK) {
     rc = ir_cli_fail(PROG, s, NULL);
     goto done;
   }
   ir_json_end_object(j);
+  fclose(report);
+  report = NULL;
+  /* Both result files are written under temporary names and renamed only
+   * when both succeeded, so a failure leaves neither (and an existing file
+   * of the same name untouched). */
+  if (o.out && (tmp_out = temp_name(o.out)) == NULL) {
+    rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+    goto done;
+  }
+  if (o.diag && (tmp_diag = temp_name(o.diag)) == NULL) {
+    rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+    goto done;
+  }
   if (o.out) {
-    if (o.nridge > 0 && (header = ridge_header(&o, K)) == NULL) {
+    /* A CSV gets a header naming the ridge columns; .npy has no header. */
+    if (o.nridge > 0 && !ends_with(o.out, ".npy") &&
+        (header = ridge_header(&o, K)) == NULL) {
       rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
       goto done;
     }
-    s = ir_data_write_matrix(o.out, W, header);
-    if (s != IR_OK) {
-      rc = ir_cli_fail(PROG, s, NULL);
+    if ((s = ir_data_write_matrix(tmp_out, W, header)) != IR_OK) {
+      rc = fail_write(o.out, s);
       goto done;
     }
   }
-  if (o.diag && (s = ir_json_write(j, o.diag)) != IR_OK) {
-    rc = ir_cli_fail(PROG, s, NULL);
+  if (o.diag && (s = ir_json_write(j, tmp_diag)) != IR_OK) {
+    rc = fail_write(o.diag, s);
     goto done;
   }
+  if ((o.out && rename(tmp_out, o.out) != 0) ||
+      (o.diag && rename(tmp_diag, o.diag) != 0)) {
+    fprintf(stderr, "%s: cannot write %s: %s\n", PROG,
+            o.out ? o.out : o.diag, strerror(errno));
+    rc = IR_EXIT_USAGE;
+    goto done;
+  }
+  if (!o.common.quiet)
+    fputs(report_text, stdout);
   rc = IR_EXIT_OK;
 done:
+  if (report != NULL)
+    fclose(report);
+  free(report_text);
+  if (tmp_out != NULL) {
+    unlink(tmp_out);
+    free(tmp_out);
+  }
+  if (tmp_diag != NULL) {
+    unlink(tmp_diag);
+    free(tmp_diag);
+  }
   free(header);
   free(o.ridge);
   ir_json_free(j);

@@ -257,7 +257,14 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
     rc = ir_config_from_manifest(prog, path, text, list, n, cap);
   } else {
     size_t lineno = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+    char *next = text;
+    while (next != NULL) {
+      /* Split by hand: strtok would skip empty lines and miscount. */
+      char *line = next;
+      char *nl = strchr(line, '\n');
+      if (nl != NULL)
+        *nl = '\0';
+      next = nl ? nl + 1 : NULL;
       lineno++;
       char *l = ir_trim(line);
       if (*l == '\0' || *l == '#')
@@ -403,18 +410,25 @@ int ir_cli_double_list(const char *prog, const char *name, const char *arg,
     return IR_EXIT_INTERNAL;
   }
   size_t k = 0;
-  char *save = NULL;
   int rc = 0;
-  for (char *tok = strtok_r(copy, ",", &save); tok;
-       tok = strtok_r(NULL, ",", &save)) {
-    rc = ir_cli_double(prog, name, ir_trim(tok), min, max, &v[k]);
+  char *tok = copy;
+  while (tok != NULL) {
+    /* Split by hand so that an empty item ("1,,2") is an error. */
+    char *comma = strchr(tok, ',');
+    if (comma != NULL)
+      *comma = '\0';
+    char *item = ir_trim(tok);
+    if (*item == '\0') {
+      fprintf(stderr, "%s: --%s: empty item in the list '%s'\n", prog, name,
+              arg);
+      rc = IR_EXIT_USAGE;
+      break;
+    }
+    rc = ir_cli_double(prog, name, item, min, max, &v[k]);
     if (rc != 0)
       break;
     k++;
-  }
-  if (rc == 0 && k == 0) {
-    fprintf(stderr, "%s: --%s: empty list\n", prog, name);
-    rc = IR_EXIT_USAGE;
+    tok = comma ? comma + 1 : NULL;
   }
   free(copy);
   if (rc != 0) {

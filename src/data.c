@@ -291,6 +291,10 @@ static inline const char *ir_csv_scan(const char *p, const char *le,
   *v = strtod(p, &e);
   if (e == p || e > le)
     return NULL;
+  /* strtod also reads C99 hexadecimal floats ("0x1p3"); data files hold
+   * decimal numbers, so those are refused like any other text. */
+  if (memchr(p, 'x', (size_t)(e - p)) || memchr(p, 'X', (size_t)(e - p)))
+    return NULL;
   return e;
 }
 

@@ -1485,6 +1485,7 @@ typedef struct {
 struct ir_figure {
   char *name, *title, *xlabel, *ylabel;
   int logx, logy;
+  char key[32]; /* gnuplot key position, e.g. "top right" */
   ir_series *s;
   size_t ns, cs;
   ir_vline *v;
@@ -1501,6 +1502,8 @@ ir_figure *ir_figure_alloc(const char *name, const char *title,
     return NULL;
   }
   ir_figure *f = calloc(1, sizeof *f);
+  if (f != NULL)
+    snprintf(f->key, sizeof f->key, "top right");
   if (f == NULL) {
     ir_error(IR_ENOMEM, "ir_figure_alloc: no memory for figure %s", name);
     return NULL;
@@ -1542,6 +1545,21 @@ int ir_figure_set_log(ir_figure *f, int logx, int logy) {
   f->logx = logx != 0;
   f->logy = logy != 0;
   return IR_OK;
+}
+
+int ir_figure_set_key(ir_figure *f, const char *position) {
+  static const char *const allowed[] = {"top right", "top left",
+                                        "bottom right", "bottom left",
+                                        "outside", "off"};
+  if (f == NULL || position == NULL)
+    return ir_error(IR_EINVAL, "ir_figure_set_key: NULL argument");
+  for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+    if (strcmp(position, allowed[i]) == 0) {
+      snprintf(f->key, sizeof f->key, "%s", position);
+      return IR_OK;
+    }
+  return ir_error(IR_EINVAL, "ir_figure_set_key: unknown position '%s'",
+                  position);
 }
 
 int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
@@ -1687,7 +1705,10 @@ static void ir_fig_gp(const ir_figure *f, FILE *fp) {
   ir_gp_string(fp, f->xlabel);
   fputs("\nset ylabel ", fp);
   ir_gp_string(fp, f->ylabel);
-  fputs("\nset grid\nset key top right box opaque\n", fp);
+  if (strcmp(f->key, "off") == 0)
+    fputs("\nset grid\nset key off\n", fp);
+  else
+    fprintf(fp, "\nset grid\nset key %s box opaque\n", f->key);
   if (f->logx)
     fputs("set logscale x 10\n", fp);
   if (f->logy)

@@ -161,6 +161,9 @@ ir_figure *ir_figure_alloc(const char *name, const char *title,
                            const char *xlabel, const char *ylabel);
 void ir_figure_free(ir_figure *f);
 int ir_figure_set_log(ir_figure *f, int logx, int logy);
+/* Where the key goes: "top right" (default), "top left", "bottom right",
+ * "bottom left", "outside" or "off". */
+int ir_figure_set_key(ir_figure *f, const char *position);
 /* Adds a series of m points (copied); style is a gnuplot style such as
  * "lines", "points", "linespoints" or "lines dashtype 2".  Points that are
  * not finite (or not positive on a log axis) are dropped when written. */
