@@ -45,8 +45,11 @@ int ir_an_all(int argc0, char **argv0) {
       goto done;
     }
     if (code == ':' || code == '?') {
-      rc = ir_cli_usage_error(PROG, "%s '%s'", code == ':' ? "option needs a "
-                              "value:" : "unknown option", argv[optind - 1]);
+      rc = ir_cli_usage_error(PROG, "%s '%s'",
+                              code == ':' ? "option needs a "
+                                            "value:"
+                                          : "unknown option",
+                              argv[optind - 1]);
       goto done;
     }
     if (ir_cli_common_option(PROG, &c, code, optarg) != 0) {

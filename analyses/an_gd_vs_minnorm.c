@@ -29,34 +29,54 @@ static const char *const PROG = "implreg gd-vs-minnorm";
 
 static const char help[] =
     "Usage: implreg gd-vs-minnorm [options]\n\n"
-    "Checks that gradient methods on least squares L(W) = (1/2n)||XW - Y||_F^2\n"
+    "Checks that gradient methods on least squares L(W) = (1/2n)||XW - "
+    "Y||_F^2\n"
     "converge to the minimum-norm interpolator X+Y, step by step along the\n"
     "trajectory the SVD predicts (THEORY.md section 1), on a synthetic linear\n"
     "teacher (n < p) and on random-feature regression of a Fashion-MNIST\n"
-    "subset (skipped with a note when dataset-fashion-mnist is not installed).\n\n"
+    "subset (skipped with a note when dataset-fashion-mnist is not "
+    "installed).\n\n"
     "Options:\n"
     "  --data LIST        linear, fashion or both (default linear,fashion)\n"
     "  --n N              synthetic training samples (default 200; quick 20)\n"
     "  --p P              synthetic dimension (default 500; quick 50)\n"
-    "  --ntest M          test samples for both data sets (default 1000; quick 200)\n"
+    "  --ntest M          test samples for both data sets (default 1000; quick "
+    "200)\n"
     "  --r2 R             synthetic ||beta||^2 (default 1)\n"
     "  --sigma2 S         synthetic noise variance (default 0.25)\n"
-    "  --fashion-n N      Fashion-MNIST training images (default 200; quick 100)\n"
+    "  --fashion-n N      Fashion-MNIST training images (default 200; quick "
+    "100)\n"
     "  --features N       random ReLU features for Fashion-MNIST (default 4n)\n"
     "  --max-steps T      cap on GD and momentum steps (default 5000; quick\n"
     "                     2000); below the cap, runs last until the slowest\n"
     "                     direction has contracted by 1e-13\n"
-    "  --sweep-steps T    cap on the steps of each step-size run (default 2000;\n"
+    "  --sweep-steps T    cap on the steps of each step-size run (default "
+    "2000;\n"
     "                     quick 1000)\n"
-    "  --max-epochs E     cap on SGD epochs (default 500; quick 200); below the\n"
-    "                     cap, SGD runs until its expected slowest contraction\n"
+    "  --max-epochs E     cap on SGD epochs (default 500; quick 200); below "
+    "the\n"
+    "                     cap, SGD runs until its expected slowest "
+    "contraction\n"
     "                     reaches 1e-12, and convergence to X+y is checked\n"
     "  --multiples LIST   step sizes as multiples of 2/lambda_max for the\n"
-    "                     stability sweep (default 0.25,0.5,0.9,0.99,1.01,1.1,2)\n";
+    "                     stability sweep (default "
+    "0.25,0.5,0.9,0.99,1.01,1.1,2)\n";
 
 /* Values kept per result row (one row per optimizer setting). */
-enum { V_LR, V_LR_REL, V_STEPS, V_EPOCHS, V_TRAIN, V_DIST_W, V_DIST_LIM,
-       V_DIST_PRED, V_NORM, V_TEST_MSE, V_TEST_ERR, V_COUNT };
+enum {
+  V_LR,
+  V_LR_REL,
+  V_STEPS,
+  V_EPOCHS,
+  V_TRAIN,
+  V_DIST_W,
+  V_DIST_LIM,
+  V_DIST_PRED,
+  V_NORM,
+  V_TEST_MSE,
+  V_TEST_ERR,
+  V_COUNT
+};
 
 typedef struct {
   char dataset[24], optimizer[32], setting[48], status[48];
@@ -163,10 +183,12 @@ static const char SRC_BIAS[] = "Soudry et al. 2018 arXiv:1710.10345; "
                                "Gunasekar et al. 2018";
 static const char SRC_SGD[] = "THEORY.md s1 (row-space argument); step: Ma, "
                               "Bassily, Belkin arXiv:1712.06559";
-static const char SRC_STAB[] = "GD on a quadratic: stable iff eta < 2/lambda_max "
-                               "(THEORY.md s7)";
+static const char SRC_STAB[] =
+    "GD on a quadratic: stable iff eta < 2/lambda_max "
+    "(THEORY.md s7)";
 
-/* ---- Data ---------------------------------------------------------------------- */
+/* ---- Data
+ * ---------------------------------------------------------------------- */
 
 static void data_free(gv_data *d) {
   if (d->X)
@@ -209,7 +231,8 @@ static int data_linear(const gv_opts *o, unsigned long seed, gv_data *d) {
   take(te, &d->Xt, &d->Yt, NULL);
   snprintf(d->description, sizeof d->description,
            "linear teacher: n = %zu, p = %zu, x ~ N(0, I), ||beta||^2 = %g, "
-           "noise variance %g", o->n, o->p, o->r2, o->sigma2);
+           "noise variance %g",
+           o->n, o->p, o->r2, o->sigma2);
   return IR_OK;
 }
 
@@ -248,7 +271,8 @@ static int data_fashion(const gv_opts *o, unsigned long seed, gv_data *d) {
     tr = te = NULL;
     snprintf(d->description, sizeof d->description,
              "Fashion-MNIST: n = %zu images, %zu random ReLU features, one-hot "
-             "targets (K = 10)", o->fashion_n, o->features);
+             "targets (K = 10)",
+             o->fashion_n, o->features);
   }
   ir_dataset_free(tr);
   ir_dataset_free(te);
@@ -258,17 +282,18 @@ static int data_fashion(const gv_opts *o, unsigned long seed, gv_data *d) {
   return s;
 }
 
-/* ---- Metrics ------------------------------------------------------------------- */
+/* ---- Metrics
+ * ------------------------------------------------------------------- */
 
 typedef struct {
   const gv_data *d;
   ir_model *model;
-  const gsl_matrix *Wstar;   /* X⁺Y */
-  gsl_matrix *P;             /* test predictions scratch */
-  gsl_matrix *Pstar;         /* X_test W* */
-  double wnorm;              /* ‖W*‖_F */
-  double pnorm;              /* ‖X_test W*‖_F */
-  double lmax;               /* λ_max(XᵀX/n) */
+  const gsl_matrix *Wstar; /* X⁺Y */
+  gsl_matrix *P;           /* test predictions scratch */
+  gsl_matrix *Pstar;       /* X_test W* */
+  double wnorm;            /* ‖W*‖_F */
+  double pnorm;            /* ‖X_test W*‖_F */
+  double lmax;             /* λ_max(XᵀX/n) */
 } gv_ctx;
 
 /* Fills the metric values of a row for parameters θ. */
@@ -312,7 +337,8 @@ static void status_text(const ir_optim_result *res, char *buf, size_t len) {
     snprintf(buf, len, "ran %zu steps", res->steps);
 }
 
-/* ---- Observers ------------------------------------------------------------------- */
+/* ---- Observers
+ * ------------------------------------------------------------------- */
 
 /* Records, at log-spaced steps, the distance of GD's iterate and of the
  * predicted iterate to the limit, and the largest deviation between them. */
@@ -369,14 +395,15 @@ typedef struct {
 static int dist_observe(void *ctx, size_t step, const gsl_vector *theta) {
   gv_dist_obs *o = ctx;
   if (step < o->cap) {
-    gsl_matrix_const_view W = gsl_matrix_const_view_vector(
-        theta, o->Wstar->size1, o->Wstar->size2);
+    gsl_matrix_const_view W =
+        gsl_matrix_const_view_vector(theta, o->Wstar->size1, o->Wstar->size2);
     o->dist[step] = ir_matrix_fro_diff(&W.matrix, o->Wstar);
   }
   return 0;
 }
 
-/* ---- One data set, one seed ---------------------------------------------------- */
+/* ---- One data set, one seed
+ * ---------------------------------------------------- */
 
 static void row_init(gv_row *r, const char *dataset, const char *opt,
                      const char *setting) {
@@ -396,11 +423,10 @@ typedef struct {
 
 /* Runs one GD from W0 (NULL: zero) along with its predicted trajectory;
  * returns the final iterate's distance to the limit. */
-static int run_gd_traj(gv_ctx *c, const gsl_matrix *W0,
-                       const gsl_matrix *Wlim, ir_gd_traj *traj, double eta,
-                       size_t T, unsigned long seed, gv_out *out,
-                       const char *init, double *max_dev, double *dist_T,
-                       double *pred_T) {
+static int run_gd_traj(gv_ctx *c, const gsl_matrix *W0, const gsl_matrix *Wlim,
+                       ir_gd_traj *traj, double eta, size_t T,
+                       unsigned long seed, gv_out *out, const char *init,
+                       double *max_dev, double *dist_T, double *pred_T) {
   const size_t p = c->d->X->size2, K = c->d->Y->size2;
   gsl_vector *theta = gsl_vector_calloc(p * K);
   gsl_matrix *What = gsl_matrix_alloc(p, K);
@@ -420,7 +446,7 @@ static int run_gd_traj(gv_ctx *c, const gsl_matrix *W0,
   op.lr = eta;
   op.max_steps = T;
   op.seed = seed;
-  gv_traj_obs obs = {traj,        Wlim, What, c->wnorm, 0,         0,
+  gv_traj_obs obs = {traj,       Wlim,       What, c->wnorm,   0,    0,
                      (size_t)-1, c->d->name, init, out->trajs, IR_OK};
   ir_optim_result res;
   int s = ir_optim_run(c->model, &op, theta, traj_observe, &obs, &res);
@@ -466,8 +492,10 @@ static int claim_rowspace(gv_out *out, const char *dataset,
   gsl_matrix_const_view W = gsl_matrix_const_view_vector(theta, p, K);
   double f = ir_minnorm_nullspace_fraction(mn, -1, &W.matrix);
   char buf[160];
-  snprintf(buf, sizeof buf, "%s %s from 0 stays in the row space of X: "
-           "||(I - X+X)w_T|| / ||w_T||", opt, setting);
+  snprintf(buf, sizeof buf,
+           "%s %s from 0 stays in the row space of X: "
+           "||(I - X+X)w_T|| / ||w_T||",
+           opt, setting);
   return push_claim(out->claims, dataset, buf, SRC_BIAS, 0, f, 1e-10, CK_MAX,
                     f <= 1e-10);
 }
@@ -483,8 +511,14 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   gsl_matrix *Wlim0 = gsl_matrix_alloc(p, K);
   gsl_vector *theta = gsl_vector_alloc(p * K);
   gsl_matrix *What = gsl_matrix_alloc(p, K);
-  gv_ctx c = {d, NULL, Wstar, gsl_matrix_alloc(d->Xt->size1, K),
-              gsl_matrix_alloc(d->Xt->size1, K), 0, 0, 0};
+  gv_ctx c = {d,
+              NULL,
+              Wstar,
+              gsl_matrix_alloc(d->Xt->size1, K),
+              gsl_matrix_alloc(d->Xt->size1, K),
+              0,
+              0,
+              0};
   ir_gd_traj *traj = NULL, *traj0 = NULL;
   gsl_rng *rinit = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_INIT, 1, 0));
   double *dist = NULL;
@@ -538,23 +572,29 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   size_t T = need < (double)o->max_steps ? (size_t)need : o->max_steps;
   if (T < 10)
     T = 10;
-  ir_cli_progress(&o->common, AN, "%s: GD, %zu steps (lambda_max %.4g, "
-                  "lambda_min+ %.4g)", d->name, T, lmax, lmin);
+  ir_cli_progress(&o->common, AN,
+                  "%s: GD, %zu steps (lambda_max %.4g, "
+                  "lambda_min+ %.4g)",
+                  d->name, T, lmax, lmin);
   traj = ir_gd_traj_alloc(svd, d->Y, NULL, eta);
   if (traj == NULL) {
     s = IR_ENOMEM;
     goto done;
   }
   double dev, distT, predT;
-  if ((s = run_gd_traj(&c, NULL, Wstar, traj, eta, T, seed, out, "zero",
-                       &dev, &distT, &predT)) != IR_OK)
+  if ((s = run_gd_traj(&c, NULL, Wstar, traj, eta, T, seed, out, "zero", &dev,
+                       &distT, &predT)) != IR_OK)
     goto done;
-  snprintf(buf, sizeof buf, "GD from 0 follows the SVD trajectory: max_t "
-           "||w_t - w_t(SVD)||/||X+y|| (%zu steps)", T);
+  snprintf(buf, sizeof buf,
+           "GD from 0 follows the SVD trajectory: max_t "
+           "||w_t - w_t(SVD)||/||X+y|| (%zu steps)",
+           T);
   push_claim(out->claims, d->name, buf, SRC_BIAS, 0, dev, 1e-10, CK_MAX,
              dev <= 1e-10);
-  snprintf(buf, sizeof buf, "GD from 0 reaches X+y: ||w_T - X+y||/||X+y||, "
-           "T = %zu (predicted: SVD formula)", T);
+  snprintf(buf, sizeof buf,
+           "GD from 0 reaches X+y: ||w_T - X+y||/||X+y||, "
+           "T = %zu (predicted: SVD formula)",
+           T);
   push_claim(out->claims, d->name, buf, SRC_BIAS, predT, distT, 1e-10, CK_ABS,
              fabs(distT - predT) <= 1e-10);
 
@@ -569,11 +609,13 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
     s = traj0 ? s : IR_ENOMEM;
     goto done;
   }
-  if ((s = run_gd_traj(&c, W0, Wlim0, traj0, eta, T, seed, out, "random",
-                       &dev, &distT, &predT)) != IR_OK)
+  if ((s = run_gd_traj(&c, W0, Wlim0, traj0, eta, T, seed, out, "random", &dev,
+                       &distT, &predT)) != IR_OK)
     goto done;
-  snprintf(buf, sizeof buf, "GD from random w0 reaches X+y + (I - X+X)w0 "
-           "(relative distance at T = %zu)", T);
+  snprintf(buf, sizeof buf,
+           "GD from random w0 reaches X+y + (I - X+X)w0 "
+           "(relative distance at T = %zu)",
+           T);
   push_claim(out->claims, d->name, buf, SRC_BIAS, predT, distT, 1e-10, CK_ABS,
              fabs(distT - predT) <= 1e-10 && dev <= 1e-10);
 
@@ -607,8 +649,10 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
       op.seed = seed;
       op.stream = ir_rng_stream(IR_STREAM_SGD, B, (uint64_t)repl);
       gsl_vector_set_zero(theta);
-      ir_cli_progress(&o->common, AN, "%s: SGD batch %zu %s replacement, %zu "
-                      "epochs", d->name, B, repl ? "with" : "without", E);
+      ir_cli_progress(&o->common, AN,
+                      "%s: SGD batch %zu %s replacement, %zu "
+                      "epochs",
+                      d->name, B, repl ? "with" : "without", E);
       ir_optim_result res;
       if ((s = ir_optim_run(c.model, &op, theta, NULL, NULL, &res)) != IR_OK)
         goto done;
@@ -627,8 +671,10 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
       if ((s = claim_rowspace(out, d->name, mn, theta, p, K, "SGD", setting)))
         goto done;
       if (ep <= (double)o->max_epochs) {
-        snprintf(buf, sizeof buf, "SGD %s, from 0, converges to X+y "
-                 "(relative distance after %zu epochs)", setting, E);
+        snprintf(buf, sizeof buf,
+                 "SGD %s, from 0, converges to X+y "
+                 "(relative distance after %zu epochs)",
+                 setting, E);
         push_claim(out->claims, d->name, buf, SRC_SGD, 0, row.v[V_DIST_W], 1e-8,
                    CK_MAX, row.v[V_DIST_W] <= 1e-8);
       }
@@ -642,8 +688,8 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
      * 1e-13 (capped). */
     const double rho = ir_theory_heavy_ball_rate(svd, eta, mom, -1);
     const double need_hb = ceil(log(1e-13) / log(rho));
-    const size_t Thb = need_hb < (double)o->max_steps ? (size_t)need_hb
-                                                       : o->max_steps;
+    const size_t Thb =
+        need_hb < (double)o->max_steps ? (size_t)need_hb : o->max_steps;
     ir_optim_params op;
     ir_optim_params_default(&op);
     op.lr = eta;
@@ -667,8 +713,10 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
                             "beta = 0.9")))
       goto done;
     if (need_hb <= (double)o->max_steps) {
-      snprintf(buf, sizeof buf, "heavy-ball momentum (beta = 0.9), from 0, "
-               "converges to X+y (relative distance after %zu steps)", Thb);
+      snprintf(buf, sizeof buf,
+               "heavy-ball momentum (beta = 0.9), from 0, "
+               "converges to X+y (relative distance after %zu steps)",
+               Thb);
       push_claim(out->claims, d->name, buf, SRC_BIAS, 0, row.v[V_DIST_W], 1e-8,
                  CK_MAX, row.v[V_DIST_W] <= 1e-8);
     }
@@ -727,12 +775,14 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
     if (s != IR_OK)
       goto done;
     if (fabs(m - 0.99) < 1e-12) {
-      snprintf(buf, sizeof buf, "GD with eta = 0.99 x 2/lambda_max converges "
+      snprintf(buf, sizeof buf,
+               "GD with eta = 0.99 x 2/lambda_max converges "
                "(rate %.4f < 1) as predicted: distance to X+y after %zu steps",
                rate, res.steps);
       push_claim(out->claims, d->name, buf, SRC_STAB, pred, row.v[V_DIST_W],
-                 1e-10, CK_ABS, !res.diverged && rate < 1 &&
-                 fabs(row.v[V_DIST_W] - pred) <= 1e-10);
+                 1e-10, CK_ABS,
+                 !res.diverged && rate < 1 &&
+                     fabs(row.v[V_DIST_W] - pred) <= 1e-10);
     }
     if (fabs(m - 1.01) < 1e-12) {
       /* Growth factor per step over the last stretch before the stop: the
@@ -741,7 +791,8 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
       double g = NAN;
       if (t2 > t1 && dist[t1] > 0 && isfinite(dist[t2]))
         g = pow(dist[t2] / dist[t1], 1.0 / (double)(t2 - t1));
-      snprintf(buf, sizeof buf, "GD with eta = 1.01 x 2/lambda_max diverges: "
+      snprintf(buf, sizeof buf,
+               "GD with eta = 1.01 x 2/lambda_max diverges: "
                "error growth factor per step vs max|1 - eta s^2/n|");
       push_claim(out->claims, d->name, buf, SRC_STAB, rate, g, 1e-3, CK_RATE,
                  res.diverged && fabs(g - rate) <= 1e-3);
@@ -772,10 +823,23 @@ done:
   return s;
 }
 
-/* ---- Options -------------------------------------------------------------------- */
+/* ---- Options
+ * -------------------------------------------------------------------- */
 
-enum { OPT_DATA = 1, OPT_N, OPT_P, OPT_NTEST, OPT_R2, OPT_SIGMA2, OPT_FN,
-       OPT_FEATURES, OPT_MAXSTEPS, OPT_MAXEPOCHS, OPT_MULT, OPT_SWEEP };
+enum {
+  OPT_DATA = 1,
+  OPT_N,
+  OPT_P,
+  OPT_NTEST,
+  OPT_R2,
+  OPT_SIGMA2,
+  OPT_FN,
+  OPT_FEATURES,
+  OPT_MAXSTEPS,
+  OPT_MAXEPOCHS,
+  OPT_MULT,
+  OPT_SWEEP
+};
 
 static int parse_data_list(const char *arg, gv_opts *o) {
   o->use_linear = o->use_fashion = 0;
@@ -788,8 +852,10 @@ static int parse_data_list(const char *arg, gv_opts *o) {
     else if (strcmp(t, "fashion") == 0)
       o->use_fashion = 1;
     else
-      return ir_cli_usage_error(PROG, "--data: unknown data set '%s' (expected "
-                                      "linear or fashion)", t);
+      return ir_cli_usage_error(PROG,
+                                "--data: unknown data set '%s' (expected "
+                                "linear or fashion)",
+                                t);
   }
   return 0;
 }
@@ -827,11 +893,15 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
     case OPT_NTEST:
       bad = ir_cli_size(PROG, "ntest", optarg, 1, 10000, &ntest);
       break;
-    case OPT_R2: bad = ir_cli_double(PROG, "r2", optarg, 1e-12, 1e12, &o->r2); break;
+    case OPT_R2:
+      bad = ir_cli_double(PROG, "r2", optarg, 1e-12, 1e12, &o->r2);
+      break;
     case OPT_SIGMA2:
       bad = ir_cli_double(PROG, "sigma2", optarg, 0, 1e12, &o->sigma2);
       break;
-    case OPT_FN: bad = ir_cli_size(PROG, "fashion-n", optarg, 2, 60000, &fn); break;
+    case OPT_FN:
+      bad = ir_cli_size(PROG, "fashion-n", optarg, 2, 60000, &fn);
+      break;
     case OPT_FEATURES:
       bad = ir_cli_size(PROG, "features", optarg, 1, 1000000, &feat);
       break;
@@ -855,7 +925,8 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
       fputs(ir_cli_common_help, stdout);
       return -1;
     case ':':
-      return ir_cli_usage_error(PROG, "option %s needs a value", argv[optind - 1]);
+      return ir_cli_usage_error(PROG, "option %s needs a value",
+                                argv[optind - 1]);
     case '?':
       return ir_cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
     default: bad = ir_cli_common_option(PROG, &o->common, c, optarg); break;
@@ -883,8 +954,10 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
     memcpy(o->multiples, def, sizeof def);
   }
   if (o->use_fashion && o->fashion_n > 60000)
-    return ir_cli_usage_error(PROG, "--fashion-n %zu exceeds the 60000 training "
-                                    "images", o->fashion_n);
+    return ir_cli_usage_error(PROG,
+                              "--fashion-n %zu exceeds the 60000 training "
+                              "images",
+                              o->fashion_n);
   ir_cli_config_common(cfg, &o->common);
   ir_cli_config_set(cfg, "data", "%s%s%s", o->use_linear ? "linear" : "",
                     o->use_linear && o->use_fashion ? "," : "",
@@ -908,7 +981,8 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
   return 0;
 }
 
-/* ---- Output ---------------------------------------------------------------------- */
+/* ---- Output
+ * ---------------------------------------------------------------------- */
 
 static const struct {
   const char *name;
@@ -920,19 +994,23 @@ static const struct {
     {"epochs", "passes over the training set"},
     {"train_loss", "final L = (1/2n)||XW - Y||_F^2"},
     {"dist_minnorm", "||W - X+Y||_F / ||X+Y||_F"},
-    {"dist_limit", "||W - W_limit||_F / ||X+Y||_F, W_limit = X+Y + (I - X+X)W0"},
+    {"dist_limit",
+     "||W - W_limit||_F / ||X+Y||_F, W_limit = X+Y + (I - X+X)W0"},
     {"dist_pred", "||X_test (W - X+Y)||_F / ||X_test X+Y||_F"},
     {"norm", "||W||_F"},
-    {"test_mse", "mean over test samples of ||W'x - y||^2 (summed over outputs)"},
-    {"test_err", "test 0-1 error (argmax of the K outputs; classification only)"},
+    {"test_mse",
+     "mean over test samples of ||W'x - y||^2 (summed over outputs)"},
+    {"test_err",
+     "test 0-1 error (argmax of the K outputs; classification only)"},
 };
 
 /* One table row per optimizer setting; mean ± std over seeds when seeds > 1
  * (rows come in the same order for every seed). */
-static int build_runs_table(const gv_rows *rows, size_t nseeds, ir_table **out) {
+static int build_runs_table(const gv_rows *rows, size_t nseeds,
+                            ir_table **out) {
   const size_t per = rows->n / nseeds;
   ir_table *t = ir_table_alloc("runs", "Gradient methods against the "
-                               "minimum-norm solution X+Y");
+                                       "minimum-norm solution X+Y");
   if (t == NULL)
     return ir_error(IR_ENOMEM, "out of memory");
   ir_table_add_note(t, "loss L(W) = (1/2n)||XW - Y||_F^2 (half mean over "
@@ -992,10 +1070,10 @@ static int build_checks(const gv_claims *cl, size_t nseeds, ir_checks *chk) {
     for (size_t sd = 0; sd < nseeds; sd++) {
       const gv_claim *c = &cl->c[sd * per + i];
       pass = pass && c->pass;
-      double err_c = c->kind == CK_MAX ? c->measured
-                                       : fabs(c->measured - c->predicted);
-      double err_w = w->kind == CK_MAX ? w->measured
-                                       : fabs(w->measured - w->predicted);
+      double err_c =
+          c->kind == CK_MAX ? c->measured : fabs(c->measured - c->predicted);
+      double err_w =
+          w->kind == CK_MAX ? w->measured : fabs(w->measured - w->predicted);
       if (!(err_c <= err_w) || !c->pass)
         w = c;
     }
@@ -1011,8 +1089,9 @@ static int build_checks(const gv_claims *cl, size_t nseeds, ir_checks *chk) {
 }
 
 static int build_traj_table(const gv_trajs *tr, ir_table **out) {
-  ir_table *t = ir_table_alloc("trajectory", "GD iterates against the "
-                               "trajectory predicted from the SVD (first seed)");
+  ir_table *t = ir_table_alloc(
+      "trajectory", "GD iterates against the "
+                    "trajectory predicted from the SVD (first seed)");
   if (t == NULL)
     return ir_error(IR_ENOMEM, "out of memory");
   ir_table_add_note(t, "w_t = W0 - VV'W0 + V z_t, z_t = z* + (I - eta S^2/n)^t "
@@ -1025,8 +1104,8 @@ static int build_traj_table(const gv_trajs *tr, ir_table **out) {
                                "||w_t - w_limit|| of the GD iterate");
   int c4 = ir_table_add_column(t, "dist_predicted", IR_COL_DOUBLE,
                                "the same from the SVD formula");
-  int c5 = ir_table_add_column(t, "deviation", IR_COL_DOUBLE,
-                               "||w_t - w_t(SVD)||");
+  int c5 =
+      ir_table_add_column(t, "deviation", IR_COL_DOUBLE, "||w_t - w_t(SVD)||");
   for (size_t i = 0; i < tr->n; i++) {
     const gv_traj_pt *p = &tr->p[i];
     ir_table_add_row(t);

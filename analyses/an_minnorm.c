@@ -25,22 +25,27 @@ static const char help[] =
     "  --rcond R          singular values below R*sigma_max count as zero\n"
     "                     (default eps*max(n, p), as numpy.linalg.lstsq)\n"
     "  --ridge L[,L2...]  ridge solutions (X'X + L I)^-1 X'Y for each L >= 0,\n"
-    "                     all from one SVD; --out then holds the solutions side\n"
+    "                     all from one SVD; --out then holds the solutions "
+    "side\n"
     "                     by side, K columns per L, in the order given\n"
-    "  --intercept        append a column of ones to X.  The intercept is then\n"
+    "  --intercept        append a column of ones to X.  The intercept is "
+    "then\n"
     "                     PART OF THE NORM (unlike libraries that leave it\n"
     "                     unpenalized): only this way is the result the\n"
-    "                     min-norm interpolator of [X 1]. Its weight is the last\n"
+    "                     min-norm interpolator of [X 1]. Its weight is the "
+    "last\n"
     "                     row of W.\n"
     "  --method M         svd (default): thin SVD, exact rank decision;\n"
     "                     cod: complete orthogonal decomposition (dgelsy);\n"
     "                     gram: Cholesky of X'X or XX' (fastest; refused when\n"
-    "                     the Gram matrix is too ill-conditioned for --accuracy)\n"
+    "                     the Gram matrix is too ill-conditioned for "
+    "--accuracy)\n"
     "  --accuracy A       relative accuracy --method gram must guarantee\n"
     "                     (default 1e-8): refused when cond(Gram)*eps > A\n"
     "  --diagnostics FILE write the diagnostics as JSON\n"
     "  --rcond-scan       print rank, ||W|| and residual for cutoffs 1e-16..1\n"
-    "                     (near the interpolation threshold the answer depends\n"
+    "                     (near the interpolation threshold the answer "
+    "depends\n"
     "                     on the cutoff)\n"
     "  --threads N        BLAS threads\n"
     "  --quiet            print nothing on stdout\n"
@@ -49,8 +54,18 @@ static const char help[] =
     "Exit status: 0 done, 2 bad usage or input (one line on stderr, no file\n"
     "written), 1 internal error.\n";
 
-enum { OPT_X = 1, OPT_Y, OPT_OUTFILE, OPT_RCOND, OPT_RIDGE, OPT_INTERCEPT,
-       OPT_METHOD, OPT_ACCURACY, OPT_DIAG, OPT_SCAN };
+enum {
+  OPT_X = 1,
+  OPT_Y,
+  OPT_OUTFILE,
+  OPT_RCOND,
+  OPT_RIDGE,
+  OPT_INTERCEPT,
+  OPT_METHOD,
+  OPT_ACCURACY,
+  OPT_DIAG,
+  OPT_SCAN
+};
 
 typedef struct {
   const char *xpath, *ypath, *out, *diag;
@@ -82,8 +97,9 @@ static int check_writable(const char *opt, const char *path) {
   const char *dir = dirname(copy);
   int ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode) && access(dir, W_OK) == 0;
   if (!ok)
-    fprintf(stderr, "%s: --%s %s: folder %s does not exist or is not writable\n",
-            PROG, opt, path, dir);
+    fprintf(stderr,
+            "%s: --%s %s: folder %s does not exist or is not writable\n", PROG,
+            opt, path, dir);
   free(copy);
   return ok ? 0 : IR_EXIT_USAGE;
 }
@@ -136,7 +152,8 @@ static int parse(int argc, char **argv, mn_opts *o) {
       break;
     case IR_OPT_HELP: fputs(help, stdout); return -1;
     case ':':
-      return ir_cli_usage_error(PROG, "option %s needs a value", argv[optind - 1]);
+      return ir_cli_usage_error(PROG, "option %s needs a value",
+                                argv[optind - 1]);
     case '?':
       return ir_cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
     default:
@@ -149,8 +166,9 @@ static int parse(int argc, char **argv, mn_opts *o) {
   if (o->xpath == NULL || o->ypath == NULL)
     return ir_cli_usage_error(PROG, "--X FILE and --Y FILE are required");
   if (o->nridge > 0 && o->method != IR_MINNORM_SVD)
-    return ir_cli_usage_error(PROG, "--ridge needs --method svd (one SVD serves "
-                                    "every ridge value)");
+    return ir_cli_usage_error(PROG,
+                              "--ridge needs --method svd (one SVD serves "
+                              "every ridge value)");
   if (o->out && check_writable("out", o->out))
     return IR_EXIT_USAGE;
   if (o->diag && check_writable("diagnostics", o->diag))
@@ -177,7 +195,8 @@ static void print_diag(FILE *fp, const ir_minnorm_diag *d, int intercept) {
   fprintf(fp, "  smallest kept sigma   %s\n",
           num(b, sizeof b, d->sigma_min_kept));
   fprintf(fp, "  condition number      %s%s\n", num(b, sizeof b, d->cond),
-          d->method == IR_MINNORM_GRAM ? " (estimate from the Gram matrix)" : "");
+          d->method == IR_MINNORM_GRAM ? " (estimate from the Gram matrix)"
+                                       : "");
   fprintf(fp, "  rcond used            %.6g\n", d->rcond);
   fprintf(fp, "  ||W||_F               %.10g\n", d->norm);
   fprintf(fp, "  ||XW - Y||_F          %.6g (relative %.3g)\n", d->residual,
@@ -201,9 +220,11 @@ static void json_diag(ir_json *j, const ir_minnorm_diag *d, int intercept) {
   ir_json_number(j, "rel_residual", d->rel_residual);
 }
 
-/* The ridge path: solutions side by side in Wall (p × K·m), one factorization. */
+/* The ridge path: solutions side by side in Wall (p × K·m), one factorization.
+ */
 static int ridge_path(ir_minnorm *w, const gsl_matrix *X, const gsl_matrix *Y,
-                      const mn_opts *o, gsl_matrix *Wall, ir_json *j, FILE *fp) {
+                      const mn_opts *o, gsl_matrix *Wall, ir_json *j,
+                      FILE *fp) {
   const size_t p = X->size2, K = Y->size2;
   gsl_matrix *Wl = gsl_matrix_alloc(p, K);
   if (Wl == NULL)
@@ -222,7 +243,8 @@ static int ridge_path(ir_minnorm *w, const gsl_matrix *X, const gsl_matrix *Y,
     gsl_matrix_view blk = gsl_matrix_submatrix(Wall, 0, l * K, p, K);
     gsl_matrix_memcpy(&blk.matrix, Wl);
     if (fp)
-      fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], d.norm, d.residual);
+      fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], d.norm,
+              d.residual);
     ir_json_begin_object(j, NULL);
     ir_json_number(j, "lambda", o->ridge[l]);
     ir_json_number(j, "norm", d.norm);
@@ -345,8 +367,10 @@ int ir_an_minnorm(int argc0, char **argv0) {
     goto done;
   }
   if (X->size1 != Y->size1) {
-    fprintf(stderr, "%s: %s has %zu rows but %s has %zu: X and Y need one row "
-                    "per sample\n", PROG, o.xpath, X->size1, o.ypath, Y->size1);
+    fprintf(stderr,
+            "%s: %s has %zu rows but %s has %zu: X and Y need one row "
+            "per sample\n",
+            PROG, o.xpath, X->size1, o.ypath, Y->size1);
     rc = IR_EXIT_USAGE;
     goto done;
   }
@@ -433,8 +457,8 @@ int ir_an_minnorm(int argc0, char **argv0) {
   }
   if ((o.out && rename(tmp_out, o.out) != 0) ||
       (o.diag && rename(tmp_diag, o.diag) != 0)) {
-    fprintf(stderr, "%s: cannot write %s: %s\n", PROG,
-            o.out ? o.out : o.diag, strerror(errno));
+    fprintf(stderr, "%s: cannot write %s: %s\n", PROG, o.out ? o.out : o.diag,
+            strerror(errno));
     rc = IR_EXIT_USAGE;
     goto done;
   }

@@ -34,7 +34,8 @@ const char ir_cli_common_help[] =
     "  --progress       report progress on stderr\n"
     "  --strict         exit with status 3 when a theory check fails\n"
     "  --config FILE    read options from FILE (key = value lines, or the\n"
-    "                   manifest.json of an earlier run); the command line wins\n"
+    "                   manifest.json of an earlier run); the command line "
+    "wins\n"
     "  --help           this text\n"
     "Exit status: 0 done, 2 bad usage/input or failed computation, 3 a check\n"
     "failed under --strict, 1 internal error.\n";
@@ -47,7 +48,8 @@ void ir_cli_common_init(ir_cli_common *c, const char *analysis) {
   snprintf(c->out, sizeof c->out, "results/%s", analysis);
 }
 
-/* ---- Config ------------------------------------------------------------------ */
+/* ---- Config
+ * ------------------------------------------------------------------ */
 
 static char *ir_strdup(const char *s) {
   size_t n = strlen(s) + 1;
@@ -145,8 +147,8 @@ static char *ir_trim(char *s) {
   while (*s == ' ' || *s == '\t')
     s++;
   char *e = s + strlen(s);
-  while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-                   e[-1] == '\n'))
+  while (e > s &&
+         (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
     *--e = '\0';
   return s;
 }
@@ -166,7 +168,9 @@ static int ir_json_read_string(const char **p, char *out, size_t cap) {
       switch (ch) {
       case 'n': ch = '\n'; break;
       case 't': ch = '\t'; break;
-      case '"': case '\\': case '/': break;
+      case '"':
+      case '\\':
+      case '/': break;
       default: return -1;
       }
     }
@@ -218,8 +222,10 @@ static int ir_config_from_manifest(const char *prog, const char *path,
     ir_push_option(list, n, cap, key, val);
   }
 bad:
-  fprintf(stderr, "%s: %s: malformed \"config\" object (expected flat "
-                  "\"key\": \"value\" pairs)\n", prog, path);
+  fprintf(stderr,
+          "%s: %s: malformed \"config\" object (expected flat "
+          "\"key\": \"value\" pairs)\n",
+          prog, path);
   return IR_EXIT_USAGE;
 }
 
@@ -353,7 +359,8 @@ void ir_cli_argv_free(int argc, char **argv) {
   free(argv);
 }
 
-/* ---- Values ------------------------------------------------------------------ */
+/* ---- Values
+ * ------------------------------------------------------------------ */
 
 int ir_cli_double(const char *prog, const char *name, const char *arg,
                   double min, double max, double *out) {
@@ -389,8 +396,8 @@ int ir_cli_size(const char *prog, const char *name, const char *arg, size_t min,
     return IR_EXIT_USAGE;
   }
   if (v < min || v > max) {
-    fprintf(stderr, "%s: --%s: %s is out of range [%zu, %zu]\n", prog, name, arg,
-            min, max);
+    fprintf(stderr, "%s: --%s: %s is out of range [%zu, %zu]\n", prog, name,
+            arg, min, max);
     return IR_EXIT_USAGE;
   }
   *out = (size_t)v;
@@ -451,7 +458,7 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
     return 0;
   case IR_OPT_SEEDS:
     return ir_cli_size(prog, "seeds", arg, 1, 100000, &c->seeds) ? IR_EXIT_USAGE
-                                                                  : 0;
+                                                                 : 0;
   case IR_OPT_OUT:
     if (arg[0] == '\0' || strlen(arg) >= sizeof c->out) {
       fprintf(stderr, "%s: --out: empty or too long folder name\n", prog);
@@ -478,7 +485,8 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
   }
 }
 
-/* ---- Errors and exit --------------------------------------------------------- */
+/* ---- Errors and exit
+ * --------------------------------------------------------- */
 
 int ir_cli_fail(const char *prog, int status, const char *msg) {
   const char *m = msg ? msg : ir_error_message();

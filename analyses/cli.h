@@ -14,8 +14,12 @@
 
 #include "implreg/implreg.h"
 
-enum { IR_EXIT_OK = 0, IR_EXIT_INTERNAL = 1, IR_EXIT_USAGE = 2,
-       IR_EXIT_CHECK = 3 };
+enum {
+  IR_EXIT_OK = 0,
+  IR_EXIT_INTERNAL = 1,
+  IR_EXIT_USAGE = 2,
+  IR_EXIT_CHECK = 3
+};
 
 /* Options every analysis takes. */
 typedef struct {
@@ -32,8 +36,16 @@ typedef struct {
 
 /* Long-option codes of the common options (analyses use codes < 1000). */
 enum {
-  IR_OPT_SEED = 1000, IR_OPT_SEEDS, IR_OPT_OUT, IR_OPT_FORMAT, IR_OPT_QUICK,
-  IR_OPT_THREADS, IR_OPT_QUIET, IR_OPT_PROGRESS, IR_OPT_STRICT, IR_OPT_CONFIG,
+  IR_OPT_SEED = 1000,
+  IR_OPT_SEEDS,
+  IR_OPT_OUT,
+  IR_OPT_FORMAT,
+  IR_OPT_QUICK,
+  IR_OPT_THREADS,
+  IR_OPT_QUIET,
+  IR_OPT_PROGRESS,
+  IR_OPT_STRICT,
+  IR_OPT_CONFIG,
   IR_OPT_HELP
 };
 
@@ -47,8 +59,9 @@ enum {
       {"quiet", no_argument, NULL, IR_OPT_QUIET},                              \
       {"progress", no_argument, NULL, IR_OPT_PROGRESS},                        \
       {"strict", no_argument, NULL, IR_OPT_STRICT},                            \
-      {"config", required_argument, NULL, IR_OPT_CONFIG},                      \
-      {"help", no_argument, NULL, IR_OPT_HELP}
+      {"config", required_argument, NULL, IR_OPT_CONFIG}, {                    \
+    "help", no_argument, NULL, IR_OPT_HELP                                     \
+  }
 
 /* Help text for the common options, appended to every analysis's --help. */
 extern const char ir_cli_common_help[];
@@ -90,8 +103,8 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
  * ..." on failure and return IR_EXIT_USAGE, 0 on success. */
 int ir_cli_double(const char *prog, const char *name, const char *arg,
                   double min, double max, double *out);
-int ir_cli_size(const char *prog, const char *name, const char *arg,
-                size_t min, size_t max, size_t *out);
+int ir_cli_size(const char *prog, const char *name, const char *arg, size_t min,
+                size_t max, size_t *out);
 /* A comma-separated list of doubles, each in [min, max]; *out malloc'd. */
 int ir_cli_double_list(const char *prog, const char *name, const char *arg,
                        double min, double max, double **out, size_t *n);
@@ -122,7 +135,8 @@ int ir_cli_write_manifest(const char *dir, const char *analysis,
 
 /* Progress line on stderr when enabled: "[analysis] message". */
 void ir_cli_progress(const ir_cli_common *c, const char *analysis,
-                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+                     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Final exit status from the checks: 3 when --strict and a check failed. */
 int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks);

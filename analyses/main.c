@@ -22,13 +22,14 @@ static const ir_analysis analyses[] = {
 };
 
 static void usage(FILE *fp) {
-  fprintf(fp,
-          "Usage: implreg <analysis> [options]\n"
-          "       implreg <analysis> --help\n"
-          "       implreg --version\n\n"
-          "implreg checks theory about implicit regularization numerically and\n"
-          "writes tables, figures and a PASS/FAIL verdict per theoretical "
-          "claim.\n\nAnalyses:\n");
+  fprintf(
+      fp,
+      "Usage: implreg <analysis> [options]\n"
+      "       implreg <analysis> --help\n"
+      "       implreg --version\n\n"
+      "implreg checks theory about implicit regularization numerically and\n"
+      "writes tables, figures and a PASS/FAIL verdict per theoretical "
+      "claim.\n\nAnalyses:\n");
   for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
     fprintf(fp, "  %-15s %s\n", analyses[i].name, analyses[i].summary);
   fprintf(fp, "\nExit status: 0 done, 2 bad usage/input or failed computation, "

@@ -36,8 +36,10 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
     return NULL;
   }
   if (d == 0 || Nmax == 0 || !(sigma > 0) || !isfinite(sigma)) {
-    ir_error(IR_EINVAL, "features need d >= 1, N >= 1 and a scale > 0 (got d = "
-                        "%zu, N = %zu, sigma = %g)", d, Nmax, sigma);
+    ir_error(IR_EINVAL,
+             "features need d >= 1, N >= 1 and a scale > 0 (got d = "
+             "%zu, N = %zu, sigma = %g)",
+             d, Nmax, sigma);
     return NULL;
   }
   ir_features *f = calloc(1, sizeof *f);
@@ -52,7 +54,8 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
   f->W = gsl_matrix_alloc(Nmax, d);
   f->b = malloc(Nmax * sizeof(double));
   if (!f->W || !f->b) {
-    ir_error(IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax, d);
+    ir_error(IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax,
+             d);
     ir_features_free(f);
     return NULL;
   }
@@ -97,11 +100,13 @@ int ir_features_parse(const char *name, int *kind) {
   else if (strcmp(name, "relu") == 0)
     *kind = IR_FEAT_RELU;
   else
-    return ir_error(IR_EINVAL, "unknown feature map '%s' (expected rff or relu)",
-                    name);
+    return ir_error(IR_EINVAL,
+                    "unknown feature map '%s' (expected rff or relu)", name);
   return IR_OK;
 }
 
 const char *ir_features_name(int kind) {
-  return kind == IR_FEAT_RFF ? "rff" : kind == IR_FEAT_RELU ? "relu" : "unknown";
+  return kind == IR_FEAT_RFF    ? "rff"
+         : kind == IR_FEAT_RELU ? "relu"
+                                : "unknown";
 }

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- SVD --------------------------------------------------------------------- */
+/* ---- SVD
+ * --------------------------------------------------------------------- */
 
 void ir_svd_free(ir_svd *w) {
   if (w == NULL)
@@ -29,8 +30,8 @@ void ir_svd_free(ir_svd *w) {
 
 ir_svd *ir_svd_alloc(size_t n, size_t p) {
   if (n == 0 || p == 0 || n > INT32_MAX || p > INT32_MAX) {
-    ir_error(IR_EINVAL, "SVD of a %zux%zu matrix: both sizes must be >= 1",
-             n, p);
+    ir_error(IR_EINVAL, "SVD of a %zux%zu matrix: both sizes must be >= 1", n,
+             p);
     return NULL;
   }
   ir_svd *w = calloc(1, sizeof *w);
@@ -52,9 +53,9 @@ ir_svd *ir_svd_alloc(size_t n, size_t p) {
   /* Workspace queries on the column-major p×n matrix Xᵀ (see the header). */
   lapack_int m = (lapack_int)p, nn = (lapack_int)n;
   double q1 = 0, q2 = 0;
-  lapack_int info = LAPACKE_dgesdd_work(
-      LAPACK_COL_MAJOR, 'S', m, nn, w->a, m, w->s->data, w->Vt->data, m,
-      w->U->data, (lapack_int)k, &q1, -1, w->iwork);
+  lapack_int info = LAPACKE_dgesdd_work(LAPACK_COL_MAJOR, 'S', m, nn, w->a, m,
+                                        w->s->data, w->Vt->data, m, w->U->data,
+                                        (lapack_int)k, &q1, -1, w->iwork);
   if (info != 0)
     goto query;
   info = LAPACKE_dgesvd_work(LAPACK_COL_MAJOR, 'S', 'S', m, nn, w->a, m,
@@ -79,8 +80,9 @@ nomem:
 
 int ir_svd_decomp(ir_svd *w, const gsl_matrix *X) {
   if (X->size1 != w->n || X->size2 != w->p)
-    return ir_error(IR_ESHAPE, "SVD workspace is for %zux%zu, matrix is %zux%zu",
-                    w->n, w->p, X->size1, X->size2);
+    return ir_error(IR_ESHAPE,
+                    "SVD workspace is for %zux%zu, matrix is %zux%zu", w->n,
+                    w->p, X->size1, X->size2);
   const size_t n = w->n, p = w->p, k = w->k;
   for (size_t i = 0; i < n; i++) {
     const double *row = X->data + i * X->tda;
@@ -117,15 +119,17 @@ int ir_svd_decomp(ir_svd *w, const gsl_matrix *X) {
       return ir_error(IR_EINTERNAL, "dgesvd: argument %d had an illegal value",
                       (int)-info);
     if (info > 0)
-      return ir_error(IR_ENOCONV,
-                      "SVD did not converge (dgesdd and dgesvd, %d superdiagonals "
-                      "left)",
-                      (int)info);
+      return ir_error(
+          IR_ENOCONV,
+          "SVD did not converge (dgesdd and dgesvd, %d superdiagonals "
+          "left)",
+          (int)info);
   }
   return IR_OK;
 }
 
-/* ---- Symmetric eigensolver --------------------------------------------------- */
+/* ---- Symmetric eigensolver
+ * --------------------------------------------------- */
 
 void ir_eigen_symm_free(ir_eigen_symm *w) {
   if (w == NULL)
@@ -167,7 +171,8 @@ ir_eigen_symm *ir_eigen_symm_alloc(size_t n) {
       LAPACK_COL_MAJOR, 'V', 'A', 'U', nn, w->a, nn, 0, 0, 0, 0, 0, &m,
       w->eval->data, w->evec->data, nn, w->isuppz, &qw, -1, &qi, -1);
   if (info != 0) {
-    ir_error(IR_EINTERNAL, "dsyevr workspace query failed (info %d)", (int)info);
+    ir_error(IR_EINTERNAL, "dsyevr workspace query failed (info %d)",
+             (int)info);
     ir_eigen_symm_free(w);
     return NULL;
   }
@@ -186,14 +191,17 @@ ir_eigen_symm *ir_eigen_symm_alloc(size_t n) {
 int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A) {
   const size_t n = w->n;
   if (A->size1 != n || A->size2 != n)
-    return ir_error(IR_ESHAPE, "eigen workspace is for %zux%zu, matrix is %zux%zu",
-                    n, n, A->size1, A->size2);
+    return ir_error(IR_ESHAPE,
+                    "eigen workspace is for %zux%zu, matrix is %zux%zu", n, n,
+                    A->size1, A->size2);
   for (size_t i = 0; i < n; i++) {
     const double *row = A->data + i * A->tda;
     for (size_t j = 0; j <= i; j++)
       if (!isfinite(row[j]))
-        return ir_error(IR_EBADDATA, "symmetric matrix has a non-finite entry "
-                                     "at row %zu, column %zu", i + 1, j + 1);
+        return ir_error(IR_EBADDATA,
+                        "symmetric matrix has a non-finite entry "
+                        "at row %zu, column %zu",
+                        i + 1, j + 1);
     memcpy(w->a + i * n, row, n * sizeof(double));
   }
   /* Row-major lower triangle = column-major upper triangle. */
@@ -206,7 +214,8 @@ int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A) {
     return ir_error(IR_EINTERNAL, "dsyevr: argument %d had an illegal value",
                     (int)-info);
   if (info > 0)
-    return ir_error(IR_ENOCONV, "dsyevr failed to converge (info %d)", (int)info);
+    return ir_error(IR_ENOCONV, "dsyevr failed to converge (info %d)",
+                    (int)info);
   /* LAPACK stored eigenvector j in column j of a column-major array, which
    * reads row-major as row j; transpose in place so columns hold them, as
    * gsl_eigen_symmv does. */
@@ -214,7 +223,8 @@ int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A) {
   return IR_OK;
 }
 
-/* ---- Gram matrices ------------------------------------------------------------- */
+/* ---- Gram matrices
+ * ------------------------------------------------------------- */
 
 int ir_linalg_gram(const gsl_matrix *X, int trans, gsl_matrix *G) {
   size_t m = trans ? X->size1 : X->size2;

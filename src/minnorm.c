@@ -15,8 +15,8 @@
 struct ir_minnorm {
   size_t n, p, k, Kmax, K;
   ir_svd *svd;
-  gsl_matrix *C;  /* k×Kmax: UᵀY, first K columns valid */
-  gsl_matrix *D;  /* k×Kmax scratch: scaled C */
+  gsl_matrix *C; /* k×Kmax: UᵀY, first K columns valid */
+  gsl_matrix *D; /* k×Kmax scratch: scaled C */
   int have_factor, have_rhs;
 };
 
@@ -72,7 +72,9 @@ int ir_minnorm_factor(ir_minnorm *w, const gsl_matrix *X) {
   return s;
 }
 
-const ir_svd *ir_minnorm_svd(const ir_minnorm *w) { return w->svd; }
+const ir_svd *ir_minnorm_svd(const ir_minnorm *w) {
+  return w->svd;
+}
 
 int ir_minnorm_set_rhs(ir_minnorm *w, const gsl_matrix *Y) {
   if (!w->have_factor)
@@ -120,7 +122,8 @@ static int ir_minnorm_filtered(const ir_minnorm *w, const double *f, size_t k,
   for (size_t i = 0; i < k; i++)
     for (size_t j = 0; j < w->K; j++)
       w->D->data[i * w->D->tda + j] = f[i] * w->C->data[i * w->C->tda + j];
-  gsl_matrix_const_view V = gsl_matrix_const_submatrix(w->svd->Vt, 0, 0, k, w->p);
+  gsl_matrix_const_view V =
+      gsl_matrix_const_submatrix(w->svd->Vt, 0, 0, k, w->p);
   gsl_matrix_const_view D = gsl_matrix_const_submatrix(w->D, 0, 0, k, w->K);
   gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &V.matrix, &D.matrix, 0.0, W);
   return IR_OK;
@@ -140,7 +143,8 @@ int ir_minnorm_pinv(const ir_minnorm *w, double rcond, gsl_matrix *W) {
 
 int ir_minnorm_ridge(const ir_minnorm *w, double lambda, gsl_matrix *W) {
   if (!(lambda >= 0) || !isfinite(lambda))
-    return ir_error(IR_EDOM, "ridge lambda = %g must be finite and >= 0", lambda);
+    return ir_error(IR_EDOM, "ridge lambda = %g must be finite and >= 0",
+                    lambda);
   if (lambda == 0)
     return ir_minnorm_pinv(w, -1, W);
   double *f = malloc(w->k * sizeof(double));
@@ -220,8 +224,8 @@ double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
   /* P = V_r V_rᵀ W, the projection onto the row space; then ‖W − P‖. */
   gsl_matrix_set_zero(P);
   if (r > 0) {
-    gsl_matrix_const_view Vr = gsl_matrix_const_submatrix(w->svd->Vt, 0, 0, r,
-                                                          w->p);
+    gsl_matrix_const_view Vr =
+        gsl_matrix_const_submatrix(w->svd->Vt, 0, 0, r, w->p);
     gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Vr.matrix, W, 0.0, Z);
     gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Vr.matrix, Z, 0.0, P);
   }
@@ -231,7 +235,8 @@ double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
   return out;
 }
 
-/* ---- Complete orthogonal decomposition (dgelsy) ---------------------------------- */
+/* ---- Complete orthogonal decomposition (dgelsy)
+ * ---------------------------------- */
 
 static int ir_minnorm_cod(const gsl_matrix *X, const gsl_matrix *Y,
                           double rcond, gsl_matrix *W, size_t *rank) {
@@ -270,10 +275,10 @@ static int ir_minnorm_cod(const gsl_matrix *X, const gsl_matrix *Y,
     status = ir_error(IR_ENOMEM, "out of memory (COD workspace)");
     goto done;
   }
-  info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p,
-                             (lapack_int)K, a, (lapack_int)n, b,
-                             (lapack_int)ldb, jpvt, rcond, &r, work,
-                             (lapack_int)lwork);
+  info =
+      LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p,
+                          (lapack_int)K, a, (lapack_int)n, b, (lapack_int)ldb,
+                          jpvt, rcond, &r, work, (lapack_int)lwork);
   if (info != 0) {
     status = ir_error(IR_EINTERNAL, "dgelsy: argument %d had an illegal value",
                       (int)-info);
@@ -291,7 +296,8 @@ done:
   return status;
 }
 
-/* ---- Cholesky of the Gram matrix ----------------------------------------------------- */
+/* ---- Cholesky of the Gram matrix
+ * ----------------------------------------------------- */
 
 /* Solves G Z = B in place (B ← Z) for symmetric positive definite G given
  * as a full row-major matrix, refusing when cond(G)·eps > accuracy.  G is
@@ -383,7 +389,8 @@ static int ir_minnorm_gram(const gsl_matrix *X, const gsl_matrix *Y,
   return s;
 }
 
-/* ---- One-shot ------------------------------------------------------------------------ */
+/* ---- One-shot
+ * ------------------------------------------------------------------------ */
 
 int ir_minnorm_solve(const gsl_matrix *X, const gsl_matrix *Y, int method,
                      double rcond, double accuracy, gsl_matrix *W,
@@ -441,8 +448,7 @@ int ir_minnorm_solve(const gsl_matrix *X, const gsl_matrix *Y, int method,
       s = ir_minnorm_fill_residual(X, Y, W, &dd);
     break;
   }
-  default:
-    return ir_error(IR_EINVAL, "unknown minnorm method %d", method);
+  default: return ir_error(IR_EINVAL, "unknown minnorm method %d", method);
   }
   dd.n = n;
   dd.p = p;
@@ -462,8 +468,8 @@ int ir_minnorm_parse_method(const char *name, int *method) {
   else if (strcmp(name, "gram") == 0)
     *method = IR_MINNORM_GRAM;
   else
-    return ir_error(IR_EINVAL, "unknown method '%s' (expected svd, cod or gram)",
-                    name);
+    return ir_error(IR_EINVAL,
+                    "unknown method '%s' (expected svd, cod or gram)", name);
   return IR_OK;
 }
 

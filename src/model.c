@@ -8,14 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Interface ------------------------------------------------------------------- */
+/* ---- Interface
+ * ------------------------------------------------------------------- */
 
 void ir_model_free(ir_model *m) {
   if (m != NULL)
     m->ops->destroy(m);
 }
 
-static int ir_model_check_batch(const ir_model *m, const size_t *idx, size_t nb) {
+static int ir_model_check_batch(const ir_model *m, const size_t *idx,
+                                size_t nb) {
   if (idx == NULL)
     return IR_OK;
   if (nb == 0)
@@ -61,11 +63,13 @@ int ir_model_predict(ir_model *m, const gsl_vector *theta, const gsl_matrix *X,
     return ir_error(IR_ESHAPE,
                     "prediction: inputs %zux%zu, outputs %zux%zu; model maps "
                     "%zu -> %zu",
-                    X->size1, X->size2, out->size1, out->size2, m->nin, m->nout);
+                    X->size1, X->size2, out->size1, out->size2, m->nin,
+                    m->nout);
   return m->ops->predict(m, theta->data, X, out);
 }
 
-/* ---- Linear least squares -------------------------------------------------------- */
+/* ---- Linear least squares
+ * -------------------------------------------------------- */
 
 typedef struct {
   ir_model base;
@@ -87,8 +91,8 @@ static void ir_linear_destroy(ir_model *m) {
   free(l);
 }
 
-/* Points *Xp, *Yp, *Rp at the batch rows: the data themselves for the full batch,
- * otherwise rows gathered into the scratch (grown geometrically). */
+/* Points *Xp, *Yp, *Rp at the batch rows: the data themselves for the full
+ * batch, otherwise rows gathered into the scratch (grown geometrically). */
 static int ir_linear_batch(ir_linear *l, const size_t *idx, size_t nb,
                            const gsl_matrix **Xp, const gsl_matrix **Yp,
                            gsl_matrix **Rp) {
@@ -152,8 +156,7 @@ static int ir_linear_loss_grad(ir_model *m, const double *theta,
   /* R = X_b W − Y_b (R may alias Y_b for mini-batches: copy first). */
   if (R != Yb)
     gsl_matrix_memcpy(R, Yb);
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Xb, &W.matrix, -1.0,
-                 R);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Xb, &W.matrix, -1.0, R);
   double ss = 0;
   for (size_t i = 0; i < mrows; i++)
     for (size_t k = 0; k < K; k++) {
@@ -163,8 +166,8 @@ static int ir_linear_loss_grad(ir_model *m, const double *theta,
   *loss = ss / (2.0 * (double)mrows);
   if (grad != NULL) {
     gsl_matrix_view G = gsl_matrix_view_array(grad, p, K);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0 / (double)mrows, Xb,
-                   R, 0.0, &G.matrix);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0 / (double)mrows, Xb, R, 0.0,
+                   &G.matrix);
   }
   return IR_OK;
 }
@@ -183,10 +186,9 @@ static int ir_linear_hvp(ir_model *m, const double *theta, const size_t *idx,
   gsl_matrix_const_view V = gsl_matrix_const_view_array(v, p, K);
   gsl_matrix_view H = gsl_matrix_view_array(hv, p, K);
   /* X_b V goes into the residual scratch, then (1/m) X_bᵀ (X_b V). */
-  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Xb, &V.matrix, 0.0,
-                 R);
-  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0 / (double)mrows, Xb,
-                 R, 0.0, &H.matrix);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Xb, &V.matrix, 0.0, R);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0 / (double)mrows, Xb, R, 0.0,
+                 &H.matrix);
   return IR_OK;
 }
 

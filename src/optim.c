@@ -25,7 +25,8 @@ int ir_optim_params_check(const ir_optim_params *p) {
   if (!(p->momentum >= 0 && p->momentum < 1))
     return ir_error(IR_EINVAL, "momentum %g must be in [0, 1)", p->momentum);
   if (!(p->diverge_ratio > 1))
-    return ir_error(IR_EINVAL, "diverge_ratio %g must be > 1", p->diverge_ratio);
+    return ir_error(IR_EINVAL, "diverge_ratio %g must be > 1",
+                    p->diverge_ratio);
   if (p->seed == 0)
     return ir_error(IR_EINVAL, "seed 0 is not allowed (seeds start at 1)");
   return IR_OK;

@@ -205,8 +205,9 @@ int ir_report_parse_formats(const char *list, int *mask) {
                       (int)n, w);
   }
   if (m == 0)
-    return ir_error(IR_EINVAL, "empty format list '%s' (expected csv, md, "
-                               "tex, json or all)",
+    return ir_error(IR_EINVAL,
+                    "empty format list '%s' (expected csv, md, "
+                    "tex, json or all)",
                     list);
   *mask = m;
   return IR_OK;
@@ -322,14 +323,16 @@ int ir_table_add_column(ir_table *t, const char *name, int type,
   }
   if (type != IR_COL_DOUBLE && type != IR_COL_INT && type != IR_COL_STRING &&
       type != IR_COL_MEANSTD) {
-    ir_error(IR_EINVAL, "ir_table_add_column: column %s of table %s has "
-                        "unknown type %d",
+    ir_error(IR_EINVAL,
+             "ir_table_add_column: column %s of table %s has "
+             "unknown type %d",
              name, t->name, type);
     return -1;
   }
   if (ir_name_taken(t, name, type)) {
-    ir_error(IR_EINVAL, "ir_table_add_column: table %s already has a column "
-                        "named %s (or %s_std)",
+    ir_error(IR_EINVAL,
+             "ir_table_add_column: table %s already has a column "
+             "named %s (or %s_std)",
              t->name, name, name);
     return -1;
   }
@@ -411,12 +414,13 @@ static int ir_cell_for_set(ir_table *t, int col, int type, const char *fn,
     return ir_error(IR_EINVAL, "%s: column %d out of range (table %s has %zu)",
                     fn, col, t->name, t->ncols);
   if (t->cols[col].type != type)
-    return ir_error(IR_EINVAL, "%s: column %s of table %s holds %s values",
-                    fn, t->cols[col].name, t->name,
+    return ir_error(IR_EINVAL, "%s: column %s of table %s holds %s values", fn,
+                    t->cols[col].name, t->name,
                     ir_type_name(t->cols[col].type));
   if (t->nrows == 0)
-    return ir_error(IR_EINVAL, "%s: table %s has no row yet "
-                               "(call ir_table_add_row first)",
+    return ir_error(IR_EINVAL,
+                    "%s: table %s has no row yet "
+                    "(call ir_table_add_row first)",
                     fn, t->name);
   ir_row *r = &t->rows[t->nrows - 1];
   if ((size_t)col >= r->n) {
@@ -479,8 +483,12 @@ int ir_table_set_meanstd(ir_table *t, int col, double mean, double std) {
   return IR_OK;
 }
 
-size_t ir_table_nrows(const ir_table *t) { return t ? t->nrows : 0; }
-size_t ir_table_ncols(const ir_table *t) { return t ? t->ncols : 0; }
+size_t ir_table_nrows(const ir_table *t) {
+  return t ? t->nrows : 0;
+}
+size_t ir_table_ncols(const ir_table *t) {
+  return t ? t->ncols : 0;
+}
 
 /* The cell at (row, col) when it has been set, else NULL. */
 static const ir_cell *ir_cell_at(const ir_table *t, size_t row, size_t col) {
@@ -504,7 +512,9 @@ double ir_table_get(const ir_table *t, size_t row, int col) {
   }
 }
 
-static int ir_is_numeric(int type) { return type != IR_COL_STRING; }
+static int ir_is_numeric(int type) {
+  return type != IR_COL_STRING;
+}
 
 /* -- CSV (RFC 4180) -- */
 
@@ -583,8 +593,8 @@ static void ir_md_text(FILE *fp, const char *s) {
 
 /* One table cell as text with `prec` digits; MEANSTD as "m ± s".  Returns s
  * or buf (of size 2 * IR_NUMBUF + 8). */
-static const char *ir_cell_text(const ir_table *t, size_t r, size_t c,
-                                int prec, char *buf) {
+static const char *ir_cell_text(const ir_table *t, size_t r, size_t c, int prec,
+                                char *buf) {
   const ir_cell *x = ir_cell_at(t, r, c);
   if (x == NULL)
     return "";
@@ -819,8 +829,7 @@ static int ir_write_with(const ir_table *t, const char *dir, const char *ext,
                          ir_writer w) {
   char *path = ir_join(dir, t->name, ext);
   if (path == NULL)
-    return ir_error(IR_ENOMEM, "no memory for the path of %s.%s", t->name,
-                    ext);
+    return ir_error(IR_ENOMEM, "no memory for the path of %s.%s", t->name, ext);
   ir_atomic_file f;
   int s = ir_atomic_open(&f, path);
   if (s == IR_OK) {
@@ -881,8 +890,7 @@ static int ir_table_fprint(const ir_table *t, FILE *fp, int prec,
     return IR_OK;
   size_t *w = calloc(t->ncols, sizeof *w);
   if (w == NULL)
-    return ir_error(IR_ENOMEM, "ir_table_print: no memory (table %s)",
-                    t->name);
+    return ir_error(IR_ENOMEM, "ir_table_print: no memory (table %s)", t->name);
   for (size_t c = 0; c < t->ncols; c++) {
     w[c] = ir_utf8_width(t->cols[c].name);
     for (size_t r = 0; r < t->nrows; r++) {
@@ -956,8 +964,8 @@ void ir_checks_free(ir_checks *c) {
 
 /* Appends a row whose claim is "prefix: claim" (or claim alone). */
 static int ir_checks_push(ir_checks *c, const char *prefix, const char *claim,
-                          const char *source, double predicted,
-                          double measured, double tolerance, int pass) {
+                          const char *source, double predicted, double measured,
+                          double tolerance, int pass) {
   ir_check *v = ir_grow(c->v, &c->cap, c->n + 1, sizeof *v);
   if (v == NULL)
     return ir_error(IR_ENOMEM, "no memory for check '%s'", claim);
@@ -993,8 +1001,8 @@ int ir_checks_add(ir_checks *c, const char *claim, const char *source,
                   int pass) {
   if (c == NULL || claim == NULL)
     return ir_error(IR_EINVAL, "ir_checks_add: NULL checks or claim");
-  return ir_checks_push(c, NULL, claim, source, predicted, measured,
-                        tolerance, pass);
+  return ir_checks_push(c, NULL, claim, source, predicted, measured, tolerance,
+                        pass);
 }
 
 /* The comparisons below are false for a NaN operand, so a NaN prediction or
@@ -1019,7 +1027,9 @@ int ir_checks_add_max(ir_checks *c, const char *claim, const char *source,
   return ir_checks_add(c, claim, source, predicted, measured, tolerance, pass);
 }
 
-size_t ir_checks_count(const ir_checks *c) { return c ? c->n : 0; }
+size_t ir_checks_count(const ir_checks *c) {
+  return c ? c->n : 0;
+}
 
 size_t ir_checks_failed(const ir_checks *c) {
   size_t f = 0;
@@ -1061,19 +1071,19 @@ static ir_table *ir_checks_table(const ir_checks *c) {
   ir_table *t = ir_table_alloc("checks", "Theory checks");
   if (t == NULL)
     return NULL;
-  int ok = ir_table_add_column(t, "claim", IR_COL_STRING,
-                               "the theoretical statement tested") == 0 &&
-           ir_table_add_column(t, "source", IR_COL_STRING,
-                               "where the claim comes from") == 1 &&
-           ir_table_add_column(t, "predicted", IR_COL_DOUBLE,
-                               "value the theory predicts") == 2 &&
-           ir_table_add_column(t, "measured", IR_COL_DOUBLE,
-                               "value measured in this run") == 3 &&
-           ir_table_add_column(t, "tolerance", IR_COL_DOUBLE,
-                               "allowed deviation (absolute, relative or "
-                               "an upper bound, as the claim states)") == 4 &&
-           ir_table_add_column(t, "verdict", IR_COL_STRING, "PASS or FAIL") ==
-               5;
+  int ok =
+      ir_table_add_column(t, "claim", IR_COL_STRING,
+                          "the theoretical statement tested") == 0 &&
+      ir_table_add_column(t, "source", IR_COL_STRING,
+                          "where the claim comes from") == 1 &&
+      ir_table_add_column(t, "predicted", IR_COL_DOUBLE,
+                          "value the theory predicts") == 2 &&
+      ir_table_add_column(t, "measured", IR_COL_DOUBLE,
+                          "value measured in this run") == 3 &&
+      ir_table_add_column(t, "tolerance", IR_COL_DOUBLE,
+                          "allowed deviation (absolute, relative or "
+                          "an upper bound, as the claim states)") == 4 &&
+      ir_table_add_column(t, "verdict", IR_COL_STRING, "PASS or FAIL") == 5;
   for (size_t i = 0; ok && i < c->n; i++) {
     const ir_check *k = &c->v[i];
     ok = ir_table_add_row(t) == IR_OK &&
@@ -1258,9 +1268,7 @@ static void ir_json_putstr(ir_json *j, const char *s) {
     case '\r': ir_json_puts(j, "\\r"); break;
     case '\b': ir_json_puts(j, "\\b"); break;
     case '\f': ir_json_puts(j, "\\f"); break;
-    default:
-      snprintf(e, sizeof e, "\\u%04x", c);
-      ir_json_puts(j, e);
+    default: snprintf(e, sizeof e, "\\u%04x", c); ir_json_puts(j, e);
     }
   }
   ir_json_put(j, "\"", 1);
@@ -1346,11 +1354,15 @@ static void ir_json_end(ir_json *j, char kind) {
 void ir_json_begin_object(ir_json *j, const char *key) {
   ir_json_begin(j, key, 'o');
 }
-void ir_json_end_object(ir_json *j) { ir_json_end(j, 'o'); }
+void ir_json_end_object(ir_json *j) {
+  ir_json_end(j, 'o');
+}
 void ir_json_begin_array(ir_json *j, const char *key) {
   ir_json_begin(j, key, 'a');
 }
-void ir_json_end_array(ir_json *j) { ir_json_end(j, 'a'); }
+void ir_json_end_array(ir_json *j) {
+  ir_json_end(j, 'a');
+}
 
 /* A NULL string is written as null. */
 void ir_json_string(ir_json *j, const char *key, const char *value) {
@@ -1407,15 +1419,17 @@ int ir_json_write(const ir_json *j, const char *path) {
   if (j == NULL || path == NULL)
     return ir_error(IR_EINVAL, "ir_json_write: NULL argument");
   if (j->oom)
-    return ir_error(IR_ENOMEM, "cannot write %s: ran out of memory building "
-                               "the JSON document",
+    return ir_error(IR_ENOMEM,
+                    "cannot write %s: ran out of memory building "
+                    "the JSON document",
                     path);
   if (j->bad)
-    return ir_error(IR_EINVAL, "cannot write %s: JSON builder misuse: %s",
-                    path, j->err);
+    return ir_error(IR_EINVAL, "cannot write %s: JSON builder misuse: %s", path,
+                    j->err);
   if (j->depth > 0)
-    return ir_error(IR_EINVAL, "cannot write %s: JSON document incomplete "
-                               "(%zu unclosed object/array)",
+    return ir_error(IR_EINVAL,
+                    "cannot write %s: JSON document incomplete "
+                    "(%zu unclosed object/array)",
                     path, j->depth);
   if (j->ntop == 0)
     return ir_error(IR_EINVAL, "cannot write %s: empty JSON document", path);
@@ -1548,9 +1562,8 @@ int ir_figure_set_log(ir_figure *f, int logx, int logy) {
 }
 
 int ir_figure_set_key(ir_figure *f, const char *position) {
-  static const char *const allowed[] = {"top right", "top left",
-                                        "bottom right", "bottom left",
-                                        "outside", "off"};
+  static const char *const allowed[] = {
+      "top right", "top left", "bottom right", "bottom left", "outside", "off"};
   if (f == NULL || position == NULL)
     return ir_error(IR_EINVAL, "ir_figure_set_key: NULL argument");
   for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -1571,8 +1584,9 @@ int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
   /* The style is pasted into the script after "with": refuse anything that
    * could end the command or open a string. */
   if (strpbrk(style, "\"'\\;#\n\r`") != NULL)
-    return ir_error(IR_EINVAL, "ir_figure_add_series: style '%s' of figure "
-                               "%s is not a plain gnuplot style",
+    return ir_error(IR_EINVAL,
+                    "ir_figure_add_series: style '%s' of figure "
+                    "%s is not a plain gnuplot style",
                     style, f->name);
   if (m > SIZE_MAX / (2 * sizeof(double)))
     return ir_error(IR_ENOMEM, "ir_figure_add_series: %zu points", m);
@@ -1589,8 +1603,9 @@ int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
     free(k->label);
     free(k->style);
     free(k->x);
-    return ir_error(IR_ENOMEM, "ir_figure_add_series: no memory for %zu "
-                               "points (figure %s)",
+    return ir_error(IR_ENOMEM,
+                    "ir_figure_add_series: no memory for %zu "
+                    "points (figure %s)",
                     m, f->name);
   }
   k->y = k->x + m;
@@ -1747,8 +1762,8 @@ static void ir_fig_gp(const ir_figure *f, FILE *fp) {
   if (nplot == 0) {
     /* Nothing drawable: gnuplot refuses to autoscale an empty plot, so fix
      * the ranges and say so on the canvas. */
-    fprintf(fp, "set xrange [%s]\nset yrange [%s]\n",
-            f->logx ? "1:10" : "0:1", f->logy ? "1:10" : "0:1");
+    fprintf(fp, "set xrange [%s]\nset yrange [%s]\n", f->logx ? "1:10" : "0:1",
+            f->logy ? "1:10" : "0:1");
     fputs("set label \"no finite data\" at graph 0.5, graph 0.5 center\n"
           "plot NaN notitle\n",
           fp);
@@ -1782,8 +1797,9 @@ static void ir_fig_gp(const ir_figure *f, FILE *fp) {
         "  unset output\n"
         "} else {\n",
         fp);
-  fprintf(fp, "  print \"%s.gp: this gnuplot has no pdfcairo terminal, no "
-              "PDF made\"\n}\n",
+  fprintf(fp,
+          "  print \"%s.gp: this gnuplot has no pdfcairo terminal, no "
+          "PDF made\"\n}\n",
           n);
 }
 
@@ -1843,8 +1859,8 @@ static int ir_on_path(const char *prog) {
     buf[n] = '/';
     memcpy(buf + n + 1, prog, lp + 1);
     struct stat st;
-    found = stat(buf, &st) == 0 && S_ISREG(st.st_mode) &&
-            access(buf, X_OK) == 0;
+    found =
+        stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0;
     if (e == NULL)
       break;
     d = e + 1;
@@ -1992,8 +2008,7 @@ static int ir_fig_render(const ir_figure *f, const char *dir, int *rendered) {
      * the PNG alone still counts as rendered. */
     if (s == IR_OK && ir_file_size(pdf_tmp) > 0) {
       if (rename(pdf_tmp, pdf) != 0)
-        s = ir_error(IR_EIO, "cannot rename onto %s: %s", pdf,
-                     strerror(errno));
+        s = ir_error(IR_EIO, "cannot rename onto %s: %s", pdf, strerror(errno));
       else
         pdf_done = 1;
     }
@@ -2019,8 +2034,7 @@ static int ir_fig_write_file(const ir_figure *f, const char *dir,
                              const char *ext, ir_fig_writer w) {
   char *path = ir_join(dir, f->name, ext);
   if (path == NULL)
-    return ir_error(IR_ENOMEM, "no memory for the path of %s.%s", f->name,
-                    ext);
+    return ir_error(IR_ENOMEM, "no memory for the path of %s.%s", f->name, ext);
   ir_atomic_file a;
   int s = ir_atomic_open(&a, path);
   if (s == IR_OK) {

@@ -56,9 +56,13 @@ static void ir_xoshiro_set(void *vstate, unsigned long seed) {
   }
 }
 
-static const gsl_rng_type ir_xoshiro_type = {
-    "xoshiro256**", (unsigned long)UINT64_MAX, 0, sizeof(ir_xoshiro_state),
-    ir_xoshiro_set, ir_xoshiro_get, ir_xoshiro_get_double};
+static const gsl_rng_type ir_xoshiro_type = {"xoshiro256**",
+                                             (unsigned long)UINT64_MAX,
+                                             0,
+                                             sizeof(ir_xoshiro_state),
+                                             ir_xoshiro_set,
+                                             ir_xoshiro_get,
+                                             ir_xoshiro_get_double};
 
 const gsl_rng_type *ir_rng_xoshiro256 = &ir_xoshiro_type;
 
@@ -72,8 +76,8 @@ gsl_rng *ir_rng_alloc(unsigned long seed, uint64_t stream) {
     ir_error(IR_ENOMEM, "cannot allocate a random generator");
     return NULL;
   }
-  gsl_rng_set(r, (unsigned long)ir_rng_mix64(ir_rng_mix64((uint64_t)seed) ^
-                                             stream));
+  gsl_rng_set(
+      r, (unsigned long)ir_rng_mix64(ir_rng_mix64((uint64_t)seed) ^ stream));
   return r;
 }
 

@@ -15,8 +15,7 @@ static int ir_cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-int ir_stats_summary(const double *x, size_t n, double level,
-                     ir_summary *out) {
+int ir_stats_summary(const double *x, size_t n, double level, ir_summary *out) {
   if (x == NULL || out == NULL)
     return ir_error(IR_EINVAL, "ir_stats_summary: NULL argument");
   if (n == 0)
@@ -27,15 +26,13 @@ int ir_stats_summary(const double *x, size_t n, double level,
                     level);
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i]))
-      return ir_error(IR_EINVAL, "ir_stats_summary: value %zu is %g", i,
-                      x[i]);
+      return ir_error(IR_EINVAL, "ir_stats_summary: value %zu is %g", i, x[i]);
 
   /* The median needs a sorted copy; take it before touching out, so that a
    * failure leaves out unchanged. */
   double *s = malloc(n * sizeof *s);
   if (s == NULL)
-    return ir_error(IR_ENOMEM, "ir_stats_summary: no memory for %zu values",
-                    n);
+    return ir_error(IR_ENOMEM, "ir_stats_summary: no memory for %zu values", n);
   memcpy(s, x, n * sizeof *s);
   qsort(s, n, sizeof *s, ir_cmp_double);
   double median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
@@ -89,9 +86,8 @@ int ir_stats_linfit(const double *x, const double *y, size_t n, double *b,
   if (x == NULL || y == NULL)
     return ir_error(IR_EINVAL, "ir_stats_linfit: NULL data");
   if (n < 2)
-    return ir_error(IR_EINVAL,
-                    "ir_stats_linfit: %zu point(s), a line needs at least 2",
-                    n);
+    return ir_error(
+        IR_EINVAL, "ir_stats_linfit: %zu point(s), a line needs at least 2", n);
   for (size_t i = 0; i < n; i++)
     if (!isfinite(x[i]) || !isfinite(y[i]))
       return ir_error(IR_EINVAL, "ir_stats_linfit: point %zu is (%g, %g)", i,
@@ -106,8 +102,8 @@ int ir_stats_linfit(const double *x, const double *y, size_t n, double *b,
                     n, x[0]);
 
   double c0, c1, cov00, cov01, cov11, sumsq;
-  int gs = gsl_fit_linear(x, 1, y, 1, n, &c0, &c1, &cov00, &cov01, &cov11,
-                          &sumsq);
+  int gs =
+      gsl_fit_linear(x, 1, y, 1, n, &c0, &c1, &cov00, &cov01, &cov11, &sumsq);
   if (gs != 0)
     return ir_error(ir_status_from_gsl(gs),
                     "ir_stats_linfit: gsl_fit_linear failed (GSL error %d)",
@@ -148,8 +144,9 @@ int ir_stats_loglog_slope(const double *x, const double *y, size_t n,
                       i, x[i], y[i]);
   double *lx = malloc(2 * n * sizeof *lx);
   if (lx == NULL)
-    return ir_error(IR_ENOMEM, "ir_stats_loglog_slope: no memory for %zu "
-                               "points",
+    return ir_error(IR_ENOMEM,
+                    "ir_stats_loglog_slope: no memory for %zu "
+                    "points",
                     n);
   double *ly = lx + n;
   for (size_t i = 0; i < n; i++) {

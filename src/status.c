@@ -62,9 +62,13 @@ int ir_error_context(int status, const char *fmt, ...) {
   return status;
 }
 
-const char *ir_error_message(void) { return ir_msg; }
+const char *ir_error_message(void) {
+  return ir_msg;
+}
 
-void ir_error_clear(void) { ir_msg[0] = '\0'; }
+void ir_error_clear(void) {
+  ir_msg[0] = '\0';
+}
 
 static void ir_gsl_handler(const char *reason, const char *file, int line,
                            int gsl_errno) {

@@ -13,10 +13,10 @@ struct ir_gd_traj {
   const ir_svd *svd;
   size_t n, p, k, K;
   double eta;
-  gsl_matrix *C;    /* k×K: UᵀY */
-  gsl_matrix *Z0;   /* k×K: VᵀW₀ */
-  gsl_matrix *N0;   /* p×K: W₀ − VVᵀW₀, the part GD never changes */
-  gsl_matrix *Z;    /* k×K scratch */
+  gsl_matrix *C;  /* k×K: UᵀY */
+  gsl_matrix *Z0; /* k×K: VᵀW₀ */
+  gsl_matrix *N0; /* p×K: W₀ − VVᵀW₀, the part GD never changes */
+  gsl_matrix *Z;  /* k×K scratch */
 };
 
 void ir_gd_traj_free(ir_gd_traj *g) {
@@ -35,8 +35,8 @@ void ir_gd_traj_free(ir_gd_traj *g) {
 
 ir_gd_traj *ir_gd_traj_alloc(const ir_svd *svd, const gsl_matrix *Y,
                              const gsl_matrix *W0, double eta) {
-  if (Y->size1 != svd->n || (W0 && (W0->size1 != svd->p ||
-                                    W0->size2 != Y->size2))) {
+  if (Y->size1 != svd->n ||
+      (W0 && (W0->size1 != svd->p || W0->size2 != Y->size2))) {
     ir_error(IR_ESHAPE, "GD trajectory: Y or W0 does not match the SVD");
     return NULL;
   }
@@ -150,14 +150,18 @@ double ir_theory_heavy_ball_rate(const ir_svd *svd, double eta, double beta,
   for (size_t i = 0; i < svd->k; i++) {
     double s = gsl_vector_get(svd->s, i);
     if (s > cut && s > 0)
-      r = fmax(r, ir_theory_heavy_ball_radius(eta, beta, s * s / (double)svd->n));
+      r = fmax(r,
+               ir_theory_heavy_ball_radius(eta, beta, s * s / (double)svd->n));
   }
   return r;
 }
 
-double ir_theory_gd_max_lr(double lambda_max) { return 2.0 / lambda_max; }
+double ir_theory_gd_max_lr(double lambda_max) {
+  return 2.0 / lambda_max;
+}
 
-/* ---- Hastie, Montanari, Rosset, Tibshirani ------------------------------------------ */
+/* ---- Hastie, Montanari, Rosset, Tibshirani
+ * ------------------------------------------ */
 
 static int ir_check_r2s2(double r2, double sigma2) {
   if (!(r2 >= 0) || !(sigma2 >= 0) || !isfinite(r2) || !isfinite(sigma2))
@@ -209,8 +213,10 @@ int ir_theory_hastie_exact(size_t n, size_t p, double r2, double sigma2,
 
 int ir_theory_mp_stieltjes(double gamma, double lambda, double *m, double *dm) {
   if (!(gamma > 0) || !isfinite(gamma) || !(lambda > 0) || !isfinite(lambda))
-    return ir_error(IR_EDOM, "Stieltjes transform needs gamma > 0 and lambda > 0 "
-                             "(got %g, %g)", gamma, lambda);
+    return ir_error(IR_EDOM,
+                    "Stieltjes transform needs gamma > 0 and lambda > 0 "
+                    "(got %g, %g)",
+                    gamma, lambda);
   const double z = -lambda;
   const double b = 1 - gamma - z;
   const double disc = sqrt(b * b - 4 * gamma * z);

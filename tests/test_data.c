@@ -56,7 +56,9 @@ static void remove_tree(const char *path) {
   rmdir(path);
 }
 
-static void teardown(void) { remove_tree(tmpdir); }
+static void teardown(void) {
+  remove_tree(tmpdir);
+}
 
 /* tmpdir/name in one of a few rotating buffers, so that several paths can be
  * alive in one expression. */
@@ -1436,4 +1438,6 @@ static Suite *data_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(data_suite()); }
+int main(void) {
+  return ir_test_run(data_suite());
+}

@@ -30,7 +30,8 @@ static double max_kernel_error(int kind, size_t N, double sigma) {
       gsl_vector_view xi = gsl_matrix_row(X, i), xj = gsl_matrix_row(X, j);
       double nx = 0, ny = 0, dot = 0, d2 = 0;
       for (size_t l = 0; l < d; l++) {
-        double a = gsl_vector_get(&xi.vector, l), b = gsl_vector_get(&xj.vector, l);
+        double a = gsl_vector_get(&xi.vector, l),
+               b = gsl_vector_get(&xj.vector, l);
         nx += a * a;
         ny += b * b;
         dot += a * b;
@@ -40,7 +41,8 @@ static double max_kernel_error(int kind, size_t N, double sigma) {
       if (kind == IR_FEAT_RFF) {
         exact = exp(-d2 / (2 * sigma * sigma));
       } else {
-        /* Arc-cosine kernel of degree 1 (Cho & Saul 2009) for w ~ N(0, σ²I/d). */
+        /* Arc-cosine kernel of degree 1 (Cho & Saul 2009) for w ~ N(0, σ²I/d).
+         */
         double c = dot / sqrt(nx * ny);
         c = c > 1 ? 1 : (c < -1 ? -1 : c);
         double th = acos(c);
@@ -90,8 +92,8 @@ START_TEST(test_nested_columns) {
     const double ratio = sqrt((double)Nmax / (double)N);
     for (size_t i = 0; i < m; i++)
       for (size_t j = 0; j < N; j++)
-        IR_ASSERT_CLOSE(gsl_matrix_get(B, i, j), ratio * gsl_matrix_get(A, i, j),
-                        1e-14, 1e-300);
+        IR_ASSERT_CLOSE(gsl_matrix_get(B, i, j),
+                        ratio * gsl_matrix_get(A, i, j), 1e-14, 1e-300);
     gsl_matrix_free(A);
     gsl_matrix_free(B);
     ir_features_free(f);
@@ -160,4 +162,6 @@ static Suite *features_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(features_suite()); }
+int main(void) {
+  return ir_test_run(features_suite());
+}

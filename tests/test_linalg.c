@@ -25,8 +25,12 @@
 /* LAPACK's test threshold for normalized residual ratios. */
 #define THRESH 30.0
 
-static size_t max_sz(size_t a, size_t b) { return a > b ? a : b; }
-static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+static size_t max_sz(size_t a, size_t b) {
+  return a > b ? a : b;
+}
+static size_t min_sz(size_t a, size_t b) {
+  return a < b ? a : b;
+}
 
 /* Frobenius norm by the plain formula, for well-scaled matrices only. */
 static double naive_fro(const gsl_matrix *A) {
@@ -160,13 +164,19 @@ static void svd_shape_case(size_t n, size_t p, unsigned long seed) {
 
 /* ---- SVD: normal -------------------------------------------------------- */
 
-START_TEST(test_svd_wide) { svd_shape_case(30, 50, 11); }
+START_TEST(test_svd_wide) {
+  svd_shape_case(30, 50, 11);
+}
 END_TEST
 
-START_TEST(test_svd_square) { svd_shape_case(40, 40, 12); }
+START_TEST(test_svd_square) {
+  svd_shape_case(40, 40, 12);
+}
 END_TEST
 
-START_TEST(test_svd_tall) { svd_shape_case(60, 25, 13); }
+START_TEST(test_svd_tall) {
+  svd_shape_case(60, 25, 13);
+}
 END_TEST
 
 START_TEST(test_svd_large) {
@@ -758,4 +768,6 @@ static Suite *linalg_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(linalg_suite()); }
+int main(void) {
+  return ir_test_run(linalg_suite());
+}

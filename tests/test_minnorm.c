@@ -33,7 +33,9 @@
 /* LAPACK's test threshold for normalized error ratios. */
 #define THRESH 30.0
 
-static double dmax(size_t n, size_t p) { return (double)(n > p ? n : p); }
+static double dmax(size_t n, size_t p) {
+  return (double)(n > p ? n : p);
+}
 
 /* C = op(A) op(B), newly allocated. */
 static gsl_matrix *mul(CBLAS_TRANSPOSE_t ta, const gsl_matrix *A,
@@ -517,10 +519,14 @@ static void rank_deficient_case(size_t n, size_t p, size_t r,
   gsl_matrix_free(Y);
 }
 
-START_TEST(test_rank_deficient_wide) { rank_deficient_case(30, 50, 10, 171); }
+START_TEST(test_rank_deficient_wide) {
+  rank_deficient_case(30, 50, 10, 171);
+}
 END_TEST
 
-START_TEST(test_rank_deficient_tall) { rank_deficient_case(50, 30, 10, 172); }
+START_TEST(test_rank_deficient_tall) {
+  rank_deficient_case(50, 30, 10, 172);
+}
 END_TEST
 
 START_TEST(test_rcond_truncation) {
@@ -1289,4 +1295,6 @@ static Suite *minnorm_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(minnorm_suite()); }
+int main(void) {
+  return ir_test_run(minnorm_suite());
+}

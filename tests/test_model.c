@@ -709,4 +709,6 @@ static Suite *model_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(model_suite()); }
+int main(void) {
+  return ir_test_run(model_suite());
+}

@@ -1036,4 +1036,6 @@ static Suite *optim_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(optim_suite()); }
+int main(void) {
+  return ir_test_run(optim_suite());
+}

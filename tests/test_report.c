@@ -321,10 +321,20 @@ END_TEST
 /* ---- tables: CSV --------------------------------------------------------- */
 
 START_TEST(test_csv_roundtrip) {
-  const double v[] = {0.1,         1.0 / 3.0,  4.0 * atan(1.0), 1e-300,
-                      5e-324,      DBL_MAX,    -2.5e300,        -0.0,
-                      DBL_EPSILON, 1e22,       123456789.123456789,
-                      -7.0 / 11.0, DBL_MIN,    0.0};
+  const double v[] = {0.1,
+                      1.0 / 3.0,
+                      4.0 * atan(1.0),
+                      1e-300,
+                      5e-324,
+                      DBL_MAX,
+                      -2.5e300,
+                      -0.0,
+                      DBL_EPSILON,
+                      1e22,
+                      123456789.123456789,
+                      -7.0 / 11.0,
+                      DBL_MIN,
+                      0.0};
   const size_t nv = sizeof v / sizeof v[0];
   ir_table *t = ir_table_alloc("round", "round trip");
   ck_assert_ptr_nonnull(t);
@@ -348,8 +358,7 @@ START_TEST(test_csv_roundtrip) {
     double x = strtod(line[k + 1], &end);
     ck_assert_msg(*end == ',', "line %zu: '%s'", k + 2, line[k + 1]);
     ck_assert_msg(memcmp(&x, &v[k], sizeof x) == 0,
-                  "%.17g read back as %.17g (line '%s')", v[k], x,
-                  line[k + 1]);
+                  "%.17g read back as %.17g (line '%s')", v[k], x, line[k + 1]);
     long i = strtol(end + 1, NULL, 10);
     ck_assert(i == (k % 2 ? LONG_MIN : LONG_MAX));
   }
@@ -364,8 +373,7 @@ START_TEST(test_csv_quoting) {
   ck_assert_int_eq(ir_table_add_column(t, "s", IR_COL_STRING, NULL), 0);
   ck_assert_int_eq(ir_table_add_column(t, "n", IR_COL_INT, NULL), 1);
   ck_assert_int_eq(ir_table_add_column(t, "x", IR_COL_DOUBLE, NULL), 2);
-  ck_assert_int_eq(ir_table_add_column(t, "a,\"b\"", IR_COL_MEANSTD, NULL),
-                   3);
+  ck_assert_int_eq(ir_table_add_column(t, "a,\"b\"", IR_COL_MEANSTD, NULL), 3);
   IR_ASSERT_OK(ir_table_add_row(t));
   IR_ASSERT_OK(ir_table_set_string(t, 0, "plain text"));
   IR_ASSERT_OK(ir_table_set_int(t, 1, 1));
@@ -515,8 +523,8 @@ START_TEST(test_latex) {
       "\\bottomrule\n  \\end{tabular}\n\\end{table}\n",
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-    ck_assert_msg(strstr(tex, want[i]) != NULL, "missing '%s' in\n%s",
-                  want[i], tex);
+    ck_assert_msg(strstr(tex, want[i]) != NULL, "missing '%s' in\n%s", want[i],
+                  tex);
   /* The only unescaped specials left are the ones the table markup uses. */
   ck_assert_ptr_null(strstr(tex, "a_b"));
   free(tex);
@@ -704,7 +712,9 @@ static void build_two_tops(ir_json *j) {
   ir_json_int(j, NULL, 1);
   ir_json_int(j, NULL, 2);
 }
-static void build_nothing(ir_json *j) { (void)j; }
+static void build_nothing(ir_json *j) {
+  (void)j;
+}
 
 START_TEST(test_json_misuse) {
   check_misuse(build_missing_key, "without a key");
@@ -728,10 +738,10 @@ START_TEST(test_environment) {
   path_in(p, "manifest.json");
   IR_ASSERT_OK(ir_json_write(j, p));
   const char *s = ir_json_text(j);
-  const char *keys[] = {"\"environment\": {", "\"implreg_version\": \"",
-                        "\"gsl_version\": \"",  "\"openblas_config\": \"",
-                        "\"blas_threads\": ",   "\"fftw_version\": \"fftw-",
-                        "\"host\": \"",         "\"compiler\": \"",
+  const char *keys[] = {"\"environment\": {",  "\"implreg_version\": \"",
+                        "\"gsl_version\": \"", "\"openblas_config\": \"",
+                        "\"blas_threads\": ",  "\"fftw_version\": \"fftw-",
+                        "\"host\": \"",        "\"compiler\": \"",
                         "\"time_utc\": \""};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     ck_assert_msg(strstr(s, keys[i]) != NULL, "missing %s in\n%s", keys[i], s);
@@ -794,12 +804,11 @@ START_TEST(test_checks_verdicts) {
                double) = cases[i].kind == 0   ? ir_checks_add_abs
                          : cases[i].kind == 1 ? ir_checks_add_rel
                                               : ir_checks_add_max;
-    IR_ASSERT_OK(add(one, "claim", "src", cases[i].p, cases[i].m,
-                     cases[i].tol));
+    IR_ASSERT_OK(
+        add(one, "claim", "src", cases[i].p, cases[i].m, cases[i].tol));
     IR_ASSERT_OK(add(c, "claim", "src", cases[i].p, cases[i].m, cases[i].tol));
     ck_assert_msg(ir_checks_failed(one) == (size_t)!cases[i].pass,
-                  "case %zu: expected %s", i,
-                  cases[i].pass ? "PASS" : "FAIL");
+                  "case %zu: expected %s", i, cases[i].pass ? "PASS" : "FAIL");
     fails += !cases[i].pass;
     ir_checks_free(one);
   }
@@ -974,8 +983,8 @@ END_TEST
 /* ---- figures ------------------------------------------------------------- */
 
 static ir_figure *sample_figure(void) {
-  ir_figure *f = ir_figure_alloc("curve", "Risk vs {/Symbol l}", "p/n",
-                                 "test \"error\"");
+  ir_figure *f =
+      ir_figure_alloc("curve", "Risk vs {/Symbol l}", "p/n", "test \"error\"");
   ck_assert_ptr_nonnull(f);
   IR_ASSERT_OK(ir_figure_set_log(f, 1, 1));
   const double x1[] = {1, 2, NAN, 4, -1, 8, 16};
@@ -1203,4 +1212,6 @@ static Suite *report_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(report_suite()); }
+int main(void) {
+  return ir_test_run(report_suite());
+}

@@ -116,7 +116,9 @@ START_TEST(test_seed_zero_rejected) {
 }
 END_TEST
 
-START_TEST(test_free_null) { ir_rng_free(NULL); }
+START_TEST(test_free_null) {
+  ir_rng_free(NULL);
+}
 END_TEST
 
 START_TEST(test_stream_order_matters) {
@@ -326,4 +328,6 @@ static Suite *rng_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(rng_suite()); }
+int main(void) {
+  return ir_test_run(rng_suite());
+}

@@ -171,8 +171,7 @@ START_TEST(test_linfit_errors) {
   double b;
   ck_assert_int_eq(ir_stats_linfit(x, y, 1, &b, NULL, NULL, NULL), IR_EINVAL);
   ck_assert_int_eq(ir_stats_linfit(x, y, 3, &b, NULL, NULL, NULL), IR_EDOM);
-  ck_assert_int_eq(ir_stats_linfit(xn, y, 3, &b, NULL, NULL, NULL),
-                   IR_EINVAL);
+  ck_assert_int_eq(ir_stats_linfit(xn, y, 3, &b, NULL, NULL, NULL), IR_EINVAL);
   ck_assert_int_eq(ir_stats_linfit(NULL, y, 3, &b, NULL, NULL, NULL),
                    IR_EINVAL);
 }
@@ -223,4 +222,6 @@ static Suite *stats_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(stats_suite()); }
+int main(void) {
+  return ir_test_run(stats_suite());
+}

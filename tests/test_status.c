@@ -305,4 +305,6 @@ static Suite *status_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(status_suite()); }
+int main(void) {
+  return ir_test_run(status_suite());
+}

@@ -836,4 +836,6 @@ static Suite *theory_suite(void) {
   return s;
 }
 
-int main(void) { return ir_test_run(theory_suite()); }
+int main(void) {
+  return ir_test_run(theory_suite());
+}

@@ -72,7 +72,8 @@ int ir_data_write_npy(const char *path, const gsl_matrix *m);
  * all).  Wrong magic, wrong type, truncated data: IR_EFORMAT. */
 int ir_data_read_idx(const char *path, size_t max_rows, gsl_matrix **out);
 
-/* ---- Fashion-MNIST -------------------------------------------------------- */
+/* ---- Fashion-MNIST --------------------------------------------------------
+ */
 
 /* Loads n images of Fashion-MNIST from dir (the Debian package
  * dataset-fashion-mnist installs them in /usr/share/datasets/fashion-mnist;
@@ -81,15 +82,17 @@ int ir_data_read_idx(const char *path, size_t max_rows, gsl_matrix **out);
  * (K = 10), labels are set.  When n is smaller than the split, the images are
  * a uniformly random subset (without replacement, in random order) drawn
  * with r; r may be NULL only when n equals the split size (then the file
- * order is kept and r is not used).  IR_EIO with "install dataset-fashion-mnist" in the
- * message when the files are missing; IR_EINVAL when n exceeds the split. */
+ * order is kept and r is not used).  IR_EIO with "install
+ * dataset-fashion-mnist" in the message when the files are missing; IR_EINVAL
+ * when n exceeds the split. */
 int ir_data_fashion_mnist(const char *dir, int split, size_t n, gsl_rng *r,
                           ir_dataset **out);
 
 /* True (1) when the Fashion-MNIST files are present in dir (NULL: default). */
 int ir_data_fashion_mnist_available(const char *dir);
 
-/* ---- Synthetic data ------------------------------------------------------- */
+/* ---- Synthetic data -------------------------------------------------------
+ */
 
 /* Linear teacher y = xᵀβ + σ·ε with x ~ N(0, I_d) (or x ~ N(0, diag(spectrum))
  * when spectrum != NULL, spectrum of length d, all >= 0), ε ~ N(0, 1), and β
@@ -101,17 +104,17 @@ int ir_data_fashion_mnist_available(const char *dir);
  * *test to NULL. */
 typedef struct {
   size_t n, ntest, d;
-  double r2;            /* ‖β‖² */
-  double sigma2;        /* noise variance */
+  double r2;              /* ‖β‖² */
+  double sigma2;          /* noise variance */
   const double *spectrum; /* covariance eigenvalues, or NULL for I */
-  int test_noise;       /* add noise to the test targets too */
+  int test_noise;         /* add noise to the test targets too */
 } ir_teacher_params;
 
 int ir_data_linear_teacher(const ir_teacher_params *p, gsl_rng *r,
-                           ir_dataset **train, ir_dataset **test,
-                           double *beta);
+                           ir_dataset **train, ir_dataset **test, double *beta);
 
-/* ---- Transforms ----------------------------------------------------------- */
+/* ---- Transforms -----------------------------------------------------------
+ */
 
 /* Appends a column of ones to X (d grows by one): the intercept, penalized
  * like every other coordinate. Replaces ds->X. */

@@ -6,11 +6,11 @@
  * arXiv:1812.11118 grow their models the same way).  The normalization
  * (√(2/N) or √(1/N)) uses the N actually applied.
  *
- *   IR_FEAT_RFF : φ_j(x) = √(2/N) cos(w_jᵀx + b_j), w_j ~ N(0, σ⁻²I), b_j ~ U[0, 2π):
- *                 Φ Φᵀ → exp(−‖x − y‖²/(2σ²)) (Rahimi & Recht 2007).
- *   IR_FEAT_RELU: φ_j(x) = √(1/N) max(0, w_jᵀx), w_j ~ N(0, σ²I/d):
- *                 Φ Φᵀ → the arc-cosine kernel of degree 1 (Cho & Saul 2009),
- *                 (σ²‖x‖‖y‖/(2πd))(sin θ + (π − θ) cos θ).
+ *   IR_FEAT_RFF : φ_j(x) = √(2/N) cos(w_jᵀx + b_j), w_j ~ N(0, σ⁻²I), b_j ~
+ * U[0, 2π): Φ Φᵀ → exp(−‖x − y‖²/(2σ²)) (Rahimi & Recht 2007). IR_FEAT_RELU:
+ * φ_j(x) = √(1/N) max(0, w_jᵀx), w_j ~ N(0, σ²I/d): Φ Φᵀ → the arc-cosine
+ * kernel of degree 1 (Cho & Saul 2009), (σ²‖x‖‖y‖/(2πd))(sin θ + (π − θ) cos
+ * θ).
  */
 #ifndef IMPLREG_FEATURES_H
 #define IMPLREG_FEATURES_H

@@ -28,9 +28,9 @@ typedef struct {
   gsl_matrix *Vt;
   int used_fallback; /* 1 when dgesdd failed and dgesvd was used */
   /* private */
-  double *a;     /* n·p copy of X (LAPACK overwrites its input) */
-  double *work;  /* sized by the workspace queries of dgesdd and dgesvd */
-  int *iwork;    /* 8k integers for dgesdd */
+  double *a;    /* n·p copy of X (LAPACK overwrites its input) */
+  double *work; /* sized by the workspace queries of dgesdd and dgesvd */
+  int *iwork;   /* 8k integers for dgesdd */
   size_t lwork;
 } ir_svd;
 

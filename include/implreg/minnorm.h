@@ -35,22 +35,23 @@ enum {
 /* What a solve reports.  Fields a method cannot supply are NAN. */
 typedef struct {
   size_t n, p, K;
-  size_t rank;          /* number of singular values kept */
-  double sigma_max;     /* largest singular value of X */
-  double sigma_min_kept;/* smallest kept singular value */
-  double sigma_min;     /* smallest of the min(n, p) singular values */
-  double cond;          /* sigma_max / sigma_min_kept (of the kept part) */
-  double rcond;         /* the cutoff used, relative to sigma_max */
-  double norm;          /* ‖W‖_F */
-  double residual;      /* ‖XW − Y‖_F */
-  double rel_residual;  /* ‖XW − Y‖_F / ‖Y‖_F (0 when Y = 0) */
+  size_t rank;           /* number of singular values kept */
+  double sigma_max;      /* largest singular value of X */
+  double sigma_min_kept; /* smallest kept singular value */
+  double sigma_min;      /* smallest of the min(n, p) singular values */
+  double cond;           /* sigma_max / sigma_min_kept (of the kept part) */
+  double rcond;          /* the cutoff used, relative to sigma_max */
+  double norm;           /* ‖W‖_F */
+  double residual;       /* ‖XW − Y‖_F */
+  double rel_residual;   /* ‖XW − Y‖_F / ‖Y‖_F (0 when Y = 0) */
   int method;
 } ir_minnorm_diag;
 
 /* eps·max(n, p): the default cutoff of numpy.linalg.lstsq (rcond=None). */
 double ir_minnorm_default_rcond(size_t n, size_t p);
 
-/* ---- Factor once, solve many ----------------------------------------------------- */
+/* ---- Factor once, solve many
+ * ----------------------------------------------------- */
 
 typedef struct ir_minnorm ir_minnorm;
 
@@ -92,7 +93,8 @@ int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
 double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
                                      const gsl_matrix *W);
 
-/* ---- One-shot solve -------------------------------------------------------------- */
+/* ---- One-shot solve
+ * -------------------------------------------------------------- */
 
 /* W = X⁺Y by the given method (IR_MINNORM_*).  rcond < 0: the default.
  * For IR_MINNORM_GRAM, accuracy (> 0) is the relative accuracy asked for:

@@ -40,10 +40,10 @@ typedef struct {
 
 struct ir_model {
   const ir_model_ops *ops;
-  size_t nparams;  /* length of θ */
-  size_t nsamples; /* training-set size n */
-  size_t nin;      /* input dimension */
-  size_t nout;     /* output dimension K */
+  size_t nparams;        /* length of θ */
+  size_t nsamples;       /* training-set size n */
+  size_t nin;            /* input dimension */
+  size_t nout;           /* output dimension K */
   const char *loss_name; /* e.g. "L = (1/2m) sum ||x_i'W - y_i||^2" */
 };
 

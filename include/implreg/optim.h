@@ -24,15 +24,15 @@ extern "C" {
 #endif
 
 typedef struct {
-  double lr;            /* step size η > 0 */
-  double momentum;      /* heavy-ball β in [0, 1); 0 for GD/SGD */
-  size_t batch;         /* mini-batch size; 0 or >= n: full batch (GD) */
-  int replacement;      /* SGD: sample each batch with replacement */
-  size_t max_steps;     /* number of iterations (parameter updates) */
-  double loss_goal;     /* stop once the full-batch loss is <= this (< 0: off) */
+  double lr;        /* step size η > 0 */
+  double momentum;  /* heavy-ball β in [0, 1); 0 for GD/SGD */
+  size_t batch;     /* mini-batch size; 0 or >= n: full batch (GD) */
+  int replacement;  /* SGD: sample each batch with replacement */
+  size_t max_steps; /* number of iterations (parameter updates) */
+  double loss_goal; /* stop once the full-batch loss is <= this (< 0: off) */
   double diverge_ratio; /* diverged when loss > ratio·max(L₀, tiny); e.g. 1e8 */
-  unsigned long seed;   /* >= 1 */
-  uint64_t stream;      /* random stream id for batch order */
+  unsigned long seed; /* >= 1 */
+  uint64_t stream;    /* random stream id for batch order */
 } ir_optim_params;
 
 /* Defaults: lr 0 (must be set), β 0, full batch, no replacement, 1000

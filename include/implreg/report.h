@@ -30,7 +30,8 @@ enum {
  * naming the unknown word otherwise. */
 int ir_report_parse_formats(const char *list, int *mask);
 
-/* ---- Tables --------------------------------------------------------------- */
+/* ---- Tables ---------------------------------------------------------------
+ */
 
 /* Column types. A MEANSTD column holds mean and standard deviation: CSV gets
  * two columns "<name>" and "<name>_std", JSON an object {"mean", "std"};
@@ -82,7 +83,8 @@ int ir_table_write(const ir_table *t, const char *dir, int formats);
 /* Prints the caption, notes and an aligned text table to fp. */
 int ir_table_print(const ir_table *t, FILE *fp);
 
-/* ---- Theory checks ---------------------------------------------------------- */
+/* ---- Theory checks ----------------------------------------------------------
+ */
 
 /* One row per claim: claim, source, predicted, measured, tolerance, verdict
  * (PASS/FAIL). */
@@ -118,7 +120,8 @@ int ir_checks_merge(ir_checks *dst, const ir_checks *src, const char *prefix);
 int ir_checks_write(const ir_checks *c, const char *dir, int formats);
 int ir_checks_print(const ir_checks *c, FILE *fp);
 
-/* ---- JSON ----------------------------------------------------------------------- */
+/* ---- JSON
+ * ----------------------------------------------------------------------- */
 
 /* A streaming JSON builder into memory. In an object, every value needs a
  * key; in an array (or at top level) key must be NULL.  Misuse (unbalanced
@@ -132,7 +135,8 @@ void ir_json_end_object(ir_json *j);
 void ir_json_begin_array(ir_json *j, const char *key);
 void ir_json_end_array(ir_json *j);
 void ir_json_string(ir_json *j, const char *key, const char *value);
-void ir_json_number(ir_json *j, const char *key, double value); /* %.17g; null if not finite */
+void ir_json_number(ir_json *j, const char *key,
+                    double value); /* %.17g; null if not finite */
 void ir_json_int(ir_json *j, const char *key, long value);
 void ir_json_bool(ir_json *j, const char *key, int value);
 void ir_json_null(ir_json *j, const char *key);
@@ -151,7 +155,8 @@ void ir_report_environment(ir_json *j);
 /* Seconds since an arbitrary origin (CLOCK_MONOTONIC). */
 double ir_wall_time(void);
 
-/* ---- Figures ------------------------------------------------------------------ */
+/* ---- Figures
+ * ------------------------------------------------------------------ */
 
 typedef struct ir_figure ir_figure;
 

@@ -2,10 +2,10 @@
  *
  * A stream is named by (seed, stream id).  The generator state is a pure
  * function of that pair (splitmix64 mixing of both into a 64-bit key that
- * seeds xoshiro256**, wrapped as a GSL generator type), so the numbers a grid cell draws do not depend on which
- * thread or process computes it, nor on the order of the cells.  Stream ids
- * are built from small integers with ir_rng_stream(), e.g.
- * ir_rng_stream(IR_STREAM_SGD, seed_index, batch_size).
+ * seeds xoshiro256**, wrapped as a GSL generator type), so the numbers a grid
+ * cell draws do not depend on which thread or process computes it, nor on the
+ * order of the cells.  Stream ids are built from small integers with
+ * ir_rng_stream(), e.g. ir_rng_stream(IR_STREAM_SGD, seed_index, batch_size).
  */
 #ifndef IMPLREG_RNG_H
 #define IMPLREG_RNG_H

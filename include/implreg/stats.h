@@ -14,9 +14,9 @@ extern "C" {
 typedef struct {
   size_t n;
   double mean;
-  double std;    /* sample standard deviation (n − 1); 0 when n == 1 */
-  double sem;    /* std / sqrt(n) */
-  double ci_lo;  /* Student-t confidence interval for the mean at `level` */
+  double std;   /* sample standard deviation (n − 1); 0 when n == 1 */
+  double sem;   /* std / sqrt(n) */
+  double ci_lo; /* Student-t confidence interval for the mean at `level` */
   double ci_hi;
   double median;
   double min, max;
@@ -25,8 +25,7 @@ typedef struct {
 /* Summary of x[0..n) (n >= 1, all finite) with a two-sided confidence
  * interval at level (e.g. 0.95). IR_EINVAL on n == 0, level outside (0, 1)
  * or a non-finite value. */
-int ir_stats_summary(const double *x, size_t n, double level,
-                     ir_summary *out);
+int ir_stats_summary(const double *x, size_t n, double level, ir_summary *out);
 
 /* Ordinary least squares y ≈ a + b·x with standard errors of a and b
  * (n >= 3 for standard errors; with n == 2 they are 0).  Any output pointer

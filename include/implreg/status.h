@@ -18,16 +18,16 @@ extern "C" {
 
 enum {
   IR_OK = 0,
-  IR_EINVAL = 1,   /* invalid argument or option value                      */
-  IR_EDOM = 2,     /* argument outside the domain of the function          */
-  IR_ENOMEM = 3,   /* allocation failed                                     */
-  IR_EIO = 4,      /* file cannot be opened, read or written               */
-  IR_EFORMAT = 5,  /* malformed input file (CSV, NPY, IDX, config)          */
-  IR_ENOCONV = 6,  /* an iterative method (LAPACK, Lanczos) did not converge */
-  IR_EDIVERGE = 7, /* an optimizer diverged (loss became huge or not finite) */
-  IR_ESHAPE = 8,   /* dimensions of the arguments do not match              */
-  IR_EBADDATA = 9, /* NaN or Inf (or another impossible value) in the data  */
-  IR_ESING = 10,   /* matrix too ill-conditioned for the requested method   */
+  IR_EINVAL = 1,    /* invalid argument or option value                      */
+  IR_EDOM = 2,      /* argument outside the domain of the function          */
+  IR_ENOMEM = 3,    /* allocation failed                                     */
+  IR_EIO = 4,       /* file cannot be opened, read or written               */
+  IR_EFORMAT = 5,   /* malformed input file (CSV, NPY, IDX, config)          */
+  IR_ENOCONV = 6,   /* an iterative method (LAPACK, Lanczos) did not converge */
+  IR_EDIVERGE = 7,  /* an optimizer diverged (loss became huge or not finite) */
+  IR_ESHAPE = 8,    /* dimensions of the arguments do not match              */
+  IR_EBADDATA = 9,  /* NaN or Inf (or another impossible value) in the data  */
+  IR_ESING = 10,    /* matrix too ill-conditioned for the requested method   */
   IR_EINTERNAL = 11 /* a bug: an invariant of the library does not hold     */
 };
 

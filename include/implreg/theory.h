@@ -15,7 +15,8 @@
 extern "C" {
 #endif
 
-/* ---- GD on least squares from the SVD (THEORY.md §1) ----------------------------- */
+/* ---- GD on least squares from the SVD (THEORY.md §1)
+ * ----------------------------- */
 
 /* For L(W) = (1/2n)‖XW − Y‖_F² and X = U S Vᵀ, GD with step η from W₀ is
  *   W_t = W₀ − VVᵀW₀ + V z_t,  z_t = z* + (I − ηS²/n)^t (VᵀW₀ − z*),
@@ -61,7 +62,8 @@ double ir_theory_heavy_ball_rate(const ir_svd *svd, double eta, double beta,
  * η < 2/λ_max (Cohen et al. arXiv:2103.00065, THEORY.md §7). */
 double ir_theory_gd_max_lr(double lambda_max);
 
-/* ---- Ridgeless least squares (Hastie et al. arXiv:1903.08560, §2) ----------------- */
+/* ---- Ridgeless least squares (Hastie et al. arXiv:1903.08560, §2)
+ * ----------------- */
 
 /* Asymptotic bias and variance of the min-norm estimator for isotropic
  * Gaussian features, p/n → γ: γ < 1: B = 0, V = σ²γ/(1 − γ); γ > 1:
@@ -78,8 +80,7 @@ int ir_theory_hastie_exact(size_t n, size_t p, double r2, double sigma2,
 /* Stieltjes transform m(z) of the Marchenko–Pastur law of XᵀX/n with ratio
  * γ (atom 1 − 1/γ at 0 included when γ > 1) at z = −λ < 0, and its
  * derivative m′(z), from γ z m² − (1 − γ − z) m + 1 = 0. */
-int ir_theory_mp_stieltjes(double gamma, double lambda, double *m,
-                           double *dm);
+int ir_theory_mp_stieltjes(double gamma, double lambda, double *m, double *dm);
 
 /* Asymptotic risk of ridge β̂_λ = (XᵀX + nλI)⁻¹Xᵀy:
  * R(λ) = r²λ²m′(−λ) + σ²γ[m(−λ) − λm′(−λ)] (λ > 0). */
