@@ -220,31 +220,38 @@ static void json_diag(ir_json *j, const ir_minnorm_diag *d, int intercept) {
   ir_json_number(j, "rel_residual", d->rel_residual);
 }
 
-/* The ridge path: solutions side by side in Wall (p × K·m), one factorization.
- */
-static int ridge_path(ir_minnorm *w, const gsl_matrix *X, const gsl_matrix *Y,
-                      const mn_opts *o, gsl_matrix *Wall, ir_json *j,
-                      FILE *fp) {
-  const size_t p = X->size2, K = Y->size2;
+/* The ridge path: solutions side by side in Wall (p × K·m) from one
+ * eigendecomposition of the Gram matrix; λ = 0 is the min-norm solution W0
+ * computed by the chosen method. */
+static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
+                      const gsl_matrix *W0, const mn_opts *o, gsl_matrix *Wall,
+                      ir_json *j, FILE *fp) {
+  const size_t n = X->size1, p = X->size2, K = Y->size2;
   gsl_matrix *Wl = gsl_matrix_alloc(p, K);
-  if (Wl == NULL)
-    return ir_error(IR_ENOMEM, "out of memory (ridge solution)");
-  if (fp)
-    fprintf(fp, "ridge path (one SVD):\n  %-12s %-14s %-14s\n", "lambda",
-            "||W||_F", "||XW - Y||_F");
+  ir_ridge *r = ir_ridge_alloc(n, p, K);
+  int s = (Wl && r) ? IR_OK : ir_error(IR_ENOMEM, "out of memory (ridge)");
+  if (s == IR_OK)
+    s = ir_ridge_factor(r, X);
+  if (s == IR_OK)
+    s = ir_ridge_set_rhs(r, Y);
+  fprintf(fp,
+          "ridge path (one eigendecomposition of the %s Gram matrix):\n"
+          "  %-12s %-14s %-14s\n",
+          n < p ? "n x n" : "p x p", "lambda", "||W||_F", "||XW - Y||_F");
   ir_json_begin_array(j, "ridge");
-  int s = IR_OK;
   for (size_t l = 0; l < o->nridge && s == IR_OK; l++) {
-    s = ir_minnorm_ridge(w, o->ridge[l], Wl);
+    if (o->ridge[l] == 0)
+      gsl_matrix_memcpy(Wl, W0);
+    else
+      s = ir_ridge_solve(r, o->ridge[l], Wl);
     if (s != IR_OK)
       break;
     ir_minnorm_diag d;
-    s = ir_minnorm_diagnose(w, -1, X, Y, Wl, &d);
+    if ((s = ir_minnorm_residual(X, Y, Wl, &d)) != IR_OK)
+      break;
     gsl_matrix_view blk = gsl_matrix_submatrix(Wall, 0, l * K, p, K);
     gsl_matrix_memcpy(&blk.matrix, Wl);
-    if (fp)
-      fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], d.norm,
-              d.residual);
+    fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], d.norm, d.residual);
     ir_json_begin_object(j, NULL);
     ir_json_number(j, "lambda", o->ridge[l]);
     ir_json_number(j, "norm", d.norm);
@@ -252,7 +259,9 @@ static int ridge_path(ir_minnorm *w, const gsl_matrix *X, const gsl_matrix *Y,
     ir_json_end_object(j);
   }
   ir_json_end_array(j);
-  gsl_matrix_free(Wl);
+  ir_ridge_free(r);
+  if (Wl)
+    gsl_matrix_free(Wl);
   return s;
 }
 
@@ -350,6 +359,7 @@ int ir_an_minnorm(int argc0, char **argv0) {
   char *header = NULL, *tmp_out = NULL, *tmp_diag = NULL, *report_text = NULL;
   size_t report_len = 0;
   FILE *report = NULL;
+  gsl_matrix *Wmn = NULL;
   rc = parse(argc, argv, &o);
   if (rc != 0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
@@ -388,25 +398,33 @@ int ir_an_minnorm(int argc0, char **argv0) {
   }
   ir_json_begin_object(j, NULL);
   ir_minnorm_diag d;
-  if (o.method == IR_MINNORM_SVD || o.scan) {
+  gsl_matrix_view W0 = gsl_matrix_submatrix(W, 0, 0, p, K);
+  Wmn = o.nridge > 0 ? gsl_matrix_alloc(p, K) : NULL;
+  if (o.nridge > 0 && Wmn == NULL) {
+    rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* The min-norm solution goes to W's first block (or, with --ridge, to
+   * Wmn, since W then holds the ridge solutions). */
+  gsl_matrix *Wsol = Wmn ? Wmn : &W0.matrix;
+  if (o.scan) {
+    /* The scan needs the singular vectors: one SVD serves it and the
+     * solution. */
     w = ir_minnorm_alloc(n, p, K);
     if (w == NULL || (s = ir_minnorm_factor(w, X)) != IR_OK ||
-        (s = ir_minnorm_set_rhs(w, Y)) != IR_OK) {
+        (s = ir_minnorm_set_rhs(w, Y)) != IR_OK ||
+        (s = ir_minnorm_pinv(w, o.rcond, Wsol)) != IR_OK ||
+        (s = ir_minnorm_diagnose(w, o.rcond, X, Y, Wsol, &d)) != IR_OK) {
       rc = ir_cli_fail(PROG, w ? s : IR_ENOMEM, NULL);
       goto done;
     }
   }
-  if (o.method == IR_MINNORM_SVD) {
-    gsl_matrix_view W0 = gsl_matrix_submatrix(W, 0, 0, p, K);
-    s = ir_minnorm_pinv(w, o.rcond, &W0.matrix);
-    if (s == IR_OK)
-      s = ir_minnorm_diagnose(w, o.rcond, X, Y, &W0.matrix, &d);
-  } else {
-    s = ir_minnorm_solve(X, Y, o.method, o.rcond, o.accuracy, W, &d);
-  }
-  if (s != IR_OK) {
-    rc = ir_cli_fail(PROG, s, NULL);
-    goto done;
+  if (!o.scan || o.method != IR_MINNORM_SVD) {
+    s = ir_minnorm_solve(X, Y, o.method, o.rcond, o.accuracy, Wsol, &d);
+    if (s != IR_OK) {
+      rc = ir_cli_fail(PROG, s, NULL);
+      goto done;
+    }
   }
   /* The report goes to memory first and is printed only once every file is
    * written: a failed run prints one line on stderr and nothing else. */
@@ -417,7 +435,7 @@ int ir_an_minnorm(int argc0, char **argv0) {
   }
   print_diag(report, &d, o.intercept);
   json_diag(j, &d, o.intercept);
-  if (o.nridge > 0 && (s = ridge_path(w, X, Y, &o, W, j, report)) != IR_OK) {
+  if (o.nridge > 0 && (s = ridge_path(X, Y, Wsol, &o, W, j, report)) != IR_OK) {
     rc = ir_cli_fail(PROG, s, NULL);
     goto done;
   }
@@ -466,6 +484,8 @@ int ir_an_minnorm(int argc0, char **argv0) {
     fputs(report_text, stdout);
   rc = IR_EXIT_OK;
 done:
+  if (Wmn != NULL)
+    gsl_matrix_free(Wmn);
   if (report != NULL)
     fclose(report);
   free(report_text);

@@ -161,8 +161,13 @@ int ir_minnorm_ridge(const ir_minnorm *w, double lambda, gsl_matrix *W) {
 }
 
 /* Fills the norm and residual fields of d: ‖W‖_F and ‖XW − Y‖_F. */
-static int ir_minnorm_fill_residual(const gsl_matrix *X, const gsl_matrix *Y,
-                                    const gsl_matrix *W, ir_minnorm_diag *d) {
+int ir_minnorm_residual(const gsl_matrix *X, const gsl_matrix *Y,
+                        const gsl_matrix *W, ir_minnorm_diag *d) {
+  if (X->size1 != Y->size1 || X->size2 != W->size1 || Y->size2 != W->size2)
+    return ir_error(IR_ESHAPE,
+                    "residual: X %zux%zu, W %zux%zu, Y %zux%zu do "
+                    "not match",
+                    X->size1, X->size2, W->size1, W->size2, Y->size1, Y->size2);
   gsl_matrix *R = gsl_matrix_alloc(Y->size1, Y->size2);
   if (R == NULL)
     return ir_error(IR_ENOMEM, "out of memory (residual)");
@@ -201,7 +206,7 @@ int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
   d->sigma_min = gsl_vector_get(s, w->k - 1);
   d->sigma_min_kept = d->rank > 0 ? gsl_vector_get(s, d->rank - 1) : NAN;
   d->cond = d->rank > 0 ? d->sigma_max / d->sigma_min_kept : NAN;
-  return ir_minnorm_fill_residual(X, Y, W, d);
+  return ir_minnorm_residual(X, Y, W, d);
 }
 
 double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
@@ -235,64 +240,224 @@ double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
   return out;
 }
 
-/* ---- Complete orthogonal decomposition (dgelsy)
- * ---------------------------------- */
+/* ---- Ridge paths from the Gram eigendecomposition -------------------------
+ */
 
-static int ir_minnorm_cod(const gsl_matrix *X, const gsl_matrix *Y,
-                          double rcond, gsl_matrix *W, size_t *rank) {
+struct ir_ridge {
+  size_t n, p, m, Kmax, K;
+  int dual;            /* 1: G = XXᵀ (n < p); 0: G = XᵀX */
+  const gsl_matrix *X; /* borrowed */
+  gsl_matrix *G;
+  ir_eigen_symm *eig;
+  gsl_matrix *C, *D, *E; /* m×Kmax: QᵀY (or QᵀXᵀY), scaled C, Q·D */
+  int have_factor, have_rhs;
+};
+
+void ir_ridge_free(ir_ridge *r) {
+  if (r == NULL)
+    return;
+  if (r->G)
+    gsl_matrix_free(r->G);
+  ir_eigen_symm_free(r->eig);
+  if (r->C)
+    gsl_matrix_free(r->C);
+  if (r->D)
+    gsl_matrix_free(r->D);
+  if (r->E)
+    gsl_matrix_free(r->E);
+  free(r);
+}
+
+ir_ridge *ir_ridge_alloc(size_t n, size_t p, size_t Kmax) {
+  if (n == 0 || p == 0 || Kmax == 0) {
+    ir_error(IR_EINVAL, "ridge workspace for %zux%zu with %zu right-hand sides",
+             n, p, Kmax);
+    return NULL;
+  }
+  ir_ridge *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    ir_error(IR_ENOMEM, "out of memory (ridge workspace)");
+    return NULL;
+  }
+  r->n = n;
+  r->p = p;
+  r->Kmax = Kmax;
+  r->dual = n < p;
+  r->m = r->dual ? n : p;
+  r->G = gsl_matrix_alloc(r->m, r->m);
+  r->eig = ir_eigen_symm_alloc(r->m);
+  r->C = gsl_matrix_alloc(r->m, Kmax);
+  r->D = gsl_matrix_alloc(r->m, Kmax);
+  r->E = gsl_matrix_alloc(r->m, Kmax);
+  if (!r->G || !r->eig || !r->C || !r->D || !r->E) {
+    ir_error(IR_ENOMEM, "out of memory (ridge workspace, %zux%zu Gram)", r->m,
+             r->m);
+    ir_ridge_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+int ir_ridge_factor(ir_ridge *r, const gsl_matrix *X) {
+  r->have_factor = r->have_rhs = 0;
+  if (X->size1 != r->n || X->size2 != r->p)
+    return ir_error(IR_ESHAPE, "ridge workspace is for %zux%zu, X is %zux%zu",
+                    r->n, r->p, X->size1, X->size2);
+  int s = ir_matrix_check_finite(X, "X");
+  if (s == IR_OK)
+    s = ir_linalg_gram(X, r->dual, r->G);
+  if (s == IR_OK)
+    s = ir_eigen_symm_decomp(r->eig, r->G);
+  if (s != IR_OK)
+    return s;
+  /* G is positive semi-definite: eigenvalues below 0 are rounding. */
+  for (size_t i = 0; i < r->m; i++)
+    if (gsl_vector_get(r->eig->eval, i) < 0)
+      gsl_vector_set(r->eig->eval, i, 0.0);
+  r->X = X;
+  r->have_factor = 1;
+  return IR_OK;
+}
+
+int ir_ridge_set_rhs(ir_ridge *r, const gsl_matrix *Y) {
+  if (!r->have_factor)
+    return ir_error(IR_EINVAL, "ir_ridge_set_rhs before ir_ridge_factor");
+  if (Y->size1 != r->n || Y->size2 == 0 || Y->size2 > r->Kmax)
+    return ir_error(IR_ESHAPE,
+                    "Y is %zux%zu; expected %zu rows and 1..%zu "
+                    "columns",
+                    Y->size1, Y->size2, r->n, r->Kmax);
+  int s = ir_matrix_check_finite(Y, "Y");
+  if (s != IR_OK)
+    return s;
+  r->K = Y->size2;
+  gsl_matrix_view C = gsl_matrix_submatrix(r->C, 0, 0, r->m, r->K);
+  const gsl_matrix *Q = r->eig->evec;
+  if (r->dual) {
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Q, Y, 0.0, &C.matrix);
+  } else {
+    /* QᵀXᵀY, with XᵀY formed first (p×K). */
+    gsl_matrix_view E = gsl_matrix_submatrix(r->E, 0, 0, r->m, r->K);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, r->X, Y, 0.0, &E.matrix);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, Q, &E.matrix, 0.0, &C.matrix);
+  }
+  r->have_rhs = 1;
+  return IR_OK;
+}
+
+int ir_ridge_solve(const ir_ridge *r, double lambda, gsl_matrix *W) {
+  if (!r->have_rhs)
+    return ir_error(IR_EINVAL, "ir_ridge_solve before ir_ridge_set_rhs");
+  if (!(lambda > 0) || !isfinite(lambda))
+    return ir_error(IR_EDOM,
+                    "ridge lambda = %g must be finite and > 0 (use "
+                    "the pseudo-inverse for 0)",
+                    lambda);
+  if (W->size1 != r->p || W->size2 != r->K)
+    return ir_error(IR_ESHAPE, "W is %zux%zu, expected %zux%zu", W->size1,
+                    W->size2, r->p, r->K);
+  for (size_t i = 0; i < r->m; i++) {
+    const double f = 1.0 / (gsl_vector_get(r->eig->eval, i) + lambda);
+    for (size_t j = 0; j < r->K; j++)
+      r->D->data[i * r->D->tda + j] = f * r->C->data[i * r->C->tda + j];
+  }
+  gsl_matrix_const_view D = gsl_matrix_const_submatrix(r->D, 0, 0, r->m, r->K);
+  if (!r->dual) {
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, r->eig->evec, &D.matrix,
+                   0.0, W);
+    return IR_OK;
+  }
+  /* Dual form: W = Xᵀ (Q D). E is scratch owned by the workspace; solves on
+   * one workspace are therefore not reentrant. */
+  gsl_matrix_view E = gsl_matrix_submatrix(r->E, 0, 0, r->m, r->K);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, r->eig->evec, &D.matrix, 0.0,
+                 &E.matrix);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, r->X, &E.matrix, 0.0, W);
+  return IR_OK;
+}
+
+/* ---- LAPACK least-squares drivers (dgelsd, dgelsy) ---------------------- */
+
+/* W = X⁺Y by dgelsd (SVD by divide and conquer, applied to Y without
+ * forming the singular vectors: the fastest exact route, as in
+ * numpy.linalg.lstsq) or dgelsy (complete orthogonal decomposition).  The
+ * drivers have no "transposed" mode, so X and Y are copied to column-major
+ * once (they overwrite their inputs anyway).  sv (min(n, p) entries, dgelsd
+ * only, may be NULL) receives the singular values. */
+static int ir_minnorm_lapack(int method, const gsl_matrix *X,
+                             const gsl_matrix *Y, double rcond, gsl_matrix *W,
+                             size_t *rank, double *sv) {
   const size_t n = X->size1, p = X->size2, K = Y->size2;
-  const size_t ldb = n > p ? n : p;
-  /* dgelsy has no "transposed" mode, so X is copied to column-major once (it
-   * overwrites its input anyway). */
+  const size_t ldb = n > p ? n : p, k = n < p ? n : p;
+  const int svd = method == IR_MINNORM_SVD;
+  const char *name = svd ? "dgelsd" : "dgelsy";
   double *a = malloc(n * p * sizeof(double));
   double *b = calloc(ldb * K, sizeof(double));
+  double *s = malloc(k * sizeof(double));
   lapack_int *jpvt = calloc(p, sizeof(lapack_int));
   double *work = NULL;
+  lapack_int *iwork = NULL;
   int status = IR_OK;
-  if (!a || !b || !jpvt) {
-    status = ir_error(IR_ENOMEM, "out of memory (COD of %zux%zu)", n, p);
+  if (!a || !b || !s || !jpvt) {
+    status = ir_error(IR_ENOMEM, "out of memory (%s on %zux%zu)", name, n, p);
     goto done;
   }
   for (size_t i = 0; i < n; i++)
     for (size_t j = 0; j < p; j++)
       a[j * n + i] = X->data[i * X->tda + j];
   for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < K; k++)
-      b[k * ldb + i] = Y->data[i * Y->tda + k];
-  lapack_int r = 0, info;
+    for (size_t c = 0; c < K; c++)
+      b[c * ldb + i] = Y->data[i * Y->tda + c];
+  const lapack_int m = (lapack_int)n, nn = (lapack_int)p, nr = (lapack_int)K;
+  lapack_int r = 0, info, qi = 0;
   double q = 0;
-  info = LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p,
-                             (lapack_int)K, a, (lapack_int)n, b,
-                             (lapack_int)ldb, jpvt, rcond, &r, &q, -1);
+  info = svd ? LAPACKE_dgelsd_work(LAPACK_COL_MAJOR, m, nn, nr, a, m, b,
+                                   (lapack_int)ldb, s, rcond, &r, &q, -1, &qi)
+             : LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, m, nn, nr, a, m, b,
+                                   (lapack_int)ldb, jpvt, rcond, &r, &q, -1);
   if (info != 0) {
-    status = ir_error(IR_EINTERNAL, "dgelsy workspace query failed (info %d)",
+    status = ir_error(IR_EINTERNAL, "%s workspace query failed (info %d)", name,
                       (int)info);
     goto done;
   }
-  size_t lwork = (size_t)q + 1;
+  const size_t lwork = (size_t)q + 1;
   work = malloc(lwork * sizeof(double));
-  if (work == NULL) {
-    status = ir_error(IR_ENOMEM, "out of memory (COD workspace)");
+  iwork = malloc(((size_t)qi + 1) * sizeof(lapack_int));
+  if (work == NULL || iwork == NULL) {
+    status = ir_error(IR_ENOMEM, "out of memory (%s workspace)", name);
     goto done;
   }
-  info =
-      LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)p,
-                          (lapack_int)K, a, (lapack_int)n, b, (lapack_int)ldb,
-                          jpvt, rcond, &r, work, (lapack_int)lwork);
-  if (info != 0) {
-    status = ir_error(IR_EINTERNAL, "dgelsy: argument %d had an illegal value",
-                      (int)-info);
+  info = svd ? LAPACKE_dgelsd_work(LAPACK_COL_MAJOR, m, nn, nr, a, m, b,
+                                   (lapack_int)ldb, s, rcond, &r, work,
+                                   (lapack_int)lwork, iwork)
+             : LAPACKE_dgelsy_work(LAPACK_COL_MAJOR, m, nn, nr, a, m, b,
+                                   (lapack_int)ldb, jpvt, rcond, &r, work,
+                                   (lapack_int)lwork);
+  if (info < 0) {
+    status = ir_error(IR_EINTERNAL, "%s: argument %d had an illegal value",
+                      name, (int)-info);
+    goto done;
+  }
+  if (info > 0) {
+    status = ir_error(IR_ENOCONV,
+                      "%s: the SVD did not converge (%d "
+                      "off-diagonal elements)",
+                      name, (int)info);
     goto done;
   }
   for (size_t j = 0; j < p; j++)
-    for (size_t k = 0; k < K; k++)
-      W->data[j * W->tda + k] = b[k * ldb + j];
+    for (size_t c = 0; c < K; c++)
+      W->data[j * W->tda + c] = b[c * ldb + j];
   *rank = (size_t)r;
+  if (sv != NULL && svd)
+    memcpy(sv, s, k * sizeof(double));
 done:
   free(a);
   free(b);
+  free(s);
   free(jpvt);
   free(work);
+  free(iwork);
   return status;
 }
 
@@ -414,26 +579,24 @@ int ir_minnorm_solve(const gsl_matrix *X, const gsl_matrix *Y, int method,
   memset(&dd, 0, sizeof dd);
   dd.sigma_max = dd.sigma_min = dd.sigma_min_kept = dd.cond = NAN;
   switch (method) {
-  case IR_MINNORM_SVD: {
-    ir_minnorm *w = ir_minnorm_alloc(n, p, K);
-    if (w == NULL)
-      return IR_ENOMEM;
-    s = ir_minnorm_factor(w, X);
-    if (s == IR_OK)
-      s = ir_minnorm_set_rhs(w, Y);
-    if (s == IR_OK)
-      s = ir_minnorm_pinv(w, rcond, W);
-    if (s == IR_OK)
-      s = ir_minnorm_diagnose(w, rcond, X, Y, W, &dd);
-    ir_minnorm_free(w);
-    break;
-  }
+  case IR_MINNORM_SVD:
   case IR_MINNORM_COD: {
+    const size_t k = n < p ? n : p;
+    double *sv = method == IR_MINNORM_SVD ? malloc(k * sizeof(double)) : NULL;
+    if (method == IR_MINNORM_SVD && sv == NULL)
+      return ir_error(IR_ENOMEM, "out of memory");
     size_t r = 0;
-    s = ir_minnorm_cod(X, Y, rcond, W, &r);
+    s = ir_minnorm_lapack(method, X, Y, rcond, W, &r, sv);
     dd.rank = r;
+    if (s == IR_OK && sv != NULL) {
+      dd.sigma_max = sv[0];
+      dd.sigma_min = sv[k - 1];
+      dd.sigma_min_kept = r > 0 ? sv[r - 1] : NAN;
+      dd.cond = r > 0 ? sv[0] / sv[r - 1] : NAN;
+    }
+    free(sv);
     if (s == IR_OK)
-      s = ir_minnorm_fill_residual(X, Y, W, &dd);
+      s = ir_minnorm_residual(X, Y, W, &dd);
     break;
   }
   case IR_MINNORM_GRAM: {
@@ -445,7 +608,7 @@ int ir_minnorm_solve(const gsl_matrix *X, const gsl_matrix *Y, int method,
     /* cond(Gram) = cond(X)², so the square root estimates cond(X). */
     dd.cond = sqrt(ce);
     if (s == IR_OK)
-      s = ir_minnorm_fill_residual(X, Y, W, &dd);
+      s = ir_minnorm_residual(X, Y, W, &dd);
     break;
   }
   default: return ir_error(IR_EINVAL, "unknown minnorm method %d", method);

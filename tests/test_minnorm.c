@@ -815,6 +815,47 @@ START_TEST(test_ridge_path) {
 }
 END_TEST
 
+START_TEST(test_ridge_eigen) {
+  /* The Gram-eigendecomposition route against the Cholesky reference, in
+   * both the dual (n < p) and the primal (n >= p) form.  Eigenvalues of the
+   * Gram matrix carry absolute errors ~eps·s_max², so 1/(Λ + λ) is accurate
+   * to ~eps·s_max²/λ <= eps·κ_λ relative: the Cholesky reference's own
+   * bound.  The two errors add: 2·ridge_rtol. */
+  const size_t shapes[3][2] = {{40, 60}, {60, 40}, {50, 50}};
+  const double lambdas[] = {1e-3, 0.1, 1.0, 10.0, 1e3};
+  for (size_t sh = 0; sh < 3; sh++) {
+    const size_t n = shapes[sh][0], p = shapes[sh][1], K = 3;
+    gsl_matrix *X = ir_test_gaussian(n, p, 261 + sh);
+    gsl_matrix *Y = ir_test_gaussian(n, K, 263 + sh);
+    ir_ridge *r = ir_ridge_alloc(n, p, K);
+    ck_assert_ptr_nonnull(r);
+    gsl_matrix *W = gsl_matrix_alloc(p, K);
+    ck_assert_int_eq(ir_ridge_set_rhs(r, Y), IR_EINVAL);
+    IR_ASSERT_OK(ir_ridge_factor(r, X));
+    IR_ASSERT_OK(ir_ridge_set_rhs(r, Y));
+    for (size_t l = 0; l < 5; l++) {
+      IR_ASSERT_OK(ir_ridge_solve(r, lambdas[l], W));
+      gsl_matrix *R = ridge_reference(X, Y, lambdas[l]);
+      double e = ir_test_reldiff(W, R), t = 2 * ridge_rtol(X, lambdas[l]);
+      ck_assert_msg(e <= t, "%zux%zu lambda %g: %.3g > %.3g", n, p, lambdas[l],
+                    e, t);
+      gsl_matrix_free(R);
+    }
+    ck_assert_int_eq(ir_ridge_solve(r, 0.0, W), IR_EDOM);
+    ck_assert_int_eq(ir_ridge_solve(r, -1.0, W), IR_EDOM);
+    ck_assert_int_eq(ir_ridge_solve(r, NAN, W), IR_EDOM);
+    gsl_matrix *Wbad = gsl_matrix_alloc(p + 1, K);
+    ck_assert_int_eq(ir_ridge_solve(r, 1.0, Wbad), IR_ESHAPE);
+    gsl_matrix_free(Wbad);
+    gsl_matrix_free(W);
+    ir_ridge_free(r);
+    gsl_matrix_free(X);
+    gsl_matrix_free(Y);
+  }
+  ir_ridge_free(NULL);
+}
+END_TEST
+
 START_TEST(test_workspace_many_rhs) {
   /* Factor once, then set two different right-hand sides (K = 3 and K = 1
    * <= Kmax): each solution must equal the Cholesky route Xᵀ(XXᵀ)⁻¹Y for
@@ -1272,6 +1313,7 @@ static Suite *minnorm_suite(void) {
   tcase_add_test(tc, test_gram_accuracy_refusal);
   tcase_add_test(tc, test_ridge_vs_cholesky);
   tcase_add_test(tc, test_ridge_path);
+  tcase_add_test(tc, test_ridge_eigen);
   tcase_add_test(tc, test_workspace_many_rhs);
   tcase_add_test(tc, test_nullspace_fraction);
   suite_add_tcase(s, tc);

@@ -26,7 +26,8 @@ extern "C" {
 
 /* Solution methods for ir_minnorm_solve. */
 enum {
-  IR_MINNORM_SVD = 0, /* thin SVD (dgesdd): exact rank decision, diagnostics */
+  IR_MINNORM_SVD = 0, /* SVD (dgelsd, as numpy.linalg.lstsq): exact rank
+                         decision, singular values for the diagnostics */
   IR_MINNORM_COD = 1, /* complete orthogonal decomposition (dgelsy) */
   IR_MINNORM_GRAM = 2 /* Cholesky of XᵀX (n >= p) or XXᵀ (n < p): fastest,
                          refused when cond(Gram)·eps exceeds the accuracy */
@@ -92,6 +93,38 @@ int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
  * their limit is X⁺Y.  0 for W = 0. Cost O(pkK). */
 double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
                                      const gsl_matrix *W);
+
+/* ---- Ridge paths from one eigendecomposition ------------------------------
+ */
+
+/* Ridge solutions W_λ = (XᵀX + λI)⁻¹XᵀY for many λ > 0 from one symmetric
+ * eigendecomposition of the smaller Gram matrix (the kernel trick): for
+ * n < p, G = XXᵀ = QΛQᵀ and W_λ = XᵀQ(Λ + λI)⁻¹QᵀY (dual form); for n >= p,
+ * G = XᵀX and W_λ = Q(Λ + λI)⁻¹QᵀXᵀY (primal form).  Factoring costs
+ * m²·max(n, p) for G (dsyrk) plus O(m³) for dsyevr, m = min(n, p) — several
+ * times less than an SVD with singular vectors — and each λ then costs
+ * O(m²K + npK).  Forming G squares the condition number: eigenvalues carry
+ * absolute errors ~eps·λ_max(G), so W_λ is accurate to about
+ * eps·λ_max(G)/λ relative; use ir_minnorm_pinv for λ = 0 or λ below that. */
+typedef struct ir_ridge ir_ridge;
+
+ir_ridge *ir_ridge_alloc(size_t n, size_t p, size_t Kmax);
+void ir_ridge_free(ir_ridge *r);
+
+/* Eigendecomposition of the Gram matrix of X.  The workspace BORROWS X
+ * (the dual form needs it for every solve): keep it alive and unchanged. */
+int ir_ridge_factor(ir_ridge *r, const gsl_matrix *X);
+
+/* Projects the right-hand side Y (n×K, K <= Kmax) once. Cost O(m·nK). */
+int ir_ridge_set_rhs(ir_ridge *r, const gsl_matrix *Y);
+
+/* W (p×K) = W_λ for λ > 0 (IR_EDOM otherwise). */
+int ir_ridge_solve(const ir_ridge *r, double lambda, gsl_matrix *W);
+
+/* Fills d->norm (‖W‖_F), d->residual (‖XW − Y‖_F) and d->rel_residual;
+ * other fields are untouched. Cost O(npK). */
+int ir_minnorm_residual(const gsl_matrix *X, const gsl_matrix *Y,
+                        const gsl_matrix *W, ir_minnorm_diag *d);
 
 /* ---- One-shot solve
  * -------------------------------------------------------------- */
