@@ -592,8 +592,9 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   push_claim(out->claims, d->name, buf, SRC_BIAS, 0, dev, 1e-10, CK_MAX,
              dev <= 1e-10);
   snprintf(buf, sizeof buf,
-           "GD from 0 reaches X+y: ||w_T - X+y||/||X+y||, "
-           "T = %zu (predicted: SVD formula)",
+           "GD from 0 approaches X+y as the SVD formula predicts: "
+           "||w_T - X+y||/||X+y||, "
+           "T = %zu",
            T);
   push_claim(out->claims, d->name, buf, SRC_BIAS, predT, distT, 1e-10, CK_ABS,
              fabs(distT - predT) <= 1e-10);
@@ -613,7 +614,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
                        &distT, &predT)) != IR_OK)
     goto done;
   snprintf(buf, sizeof buf,
-           "GD from random w0 reaches X+y + (I - X+X)w0 "
+           "GD from random w0 approaches X+y + (I - X+X)w0 as predicted "
            "(relative distance at T = %zu)",
            T);
   push_claim(out->claims, d->name, buf, SRC_BIAS, predT, distT, 1e-10, CK_ABS,
@@ -965,8 +966,10 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
   ir_cli_config_set(cfg, "n", "%zu", o->n);
   ir_cli_config_set(cfg, "p", "%zu", o->p);
   ir_cli_config_set(cfg, "ntest", "%zu", o->ntest);
-  ir_cli_config_set(cfg, "r2", "%.17g", o->r2);
-  ir_cli_config_set(cfg, "sigma2", "%.17g", o->sigma2);
+  char num[32];
+  ir_cli_config_set(cfg, "r2", "%s", ir_cli_fmt_double(num, sizeof num, o->r2));
+  ir_cli_config_set(cfg, "sigma2", "%s",
+                    ir_cli_fmt_double(num, sizeof num, o->sigma2));
   ir_cli_config_set(cfg, "fashion-n", "%zu", o->fashion_n);
   ir_cli_config_set(cfg, "features", "%zu", o->features);
   ir_cli_config_set(cfg, "max-steps", "%zu", o->max_steps);
@@ -975,8 +978,9 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
   char buf[512] = "";
   size_t len = 0;
   for (size_t i = 0; i < o->nmult && len < sizeof buf; i++)
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.17g",
-                            i ? "," : "", o->multiples[i]);
+    len += (size_t)snprintf(
+        buf + len, sizeof buf - len, "%s%s", i ? "," : "",
+        ir_cli_fmt_double(num, sizeof num, o->multiples[i]));
   ir_cli_config_set(cfg, "multiples", "%s", buf);
   return 0;
 }

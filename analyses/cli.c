@@ -99,6 +99,15 @@ void ir_cli_config_free(ir_cli_config *cfg) {
   memset(cfg, 0, sizeof *cfg);
 }
 
+const char *ir_cli_fmt_double(char *buf, size_t len, double x) {
+  for (int digits = 15; digits <= 17; digits++) {
+    snprintf(buf, len, "%.*g", digits, x);
+    if (strtod(buf, NULL) == x)
+      break;
+  }
+  return buf;
+}
+
 void ir_cli_config_common(ir_cli_config *cfg, const ir_cli_common *c) {
   static const char *names[] = {"csv", "md", "tex", "json"};
   char fmts[64] = "";

@@ -81,6 +81,10 @@ typedef struct {
 void ir_cli_config_set(ir_cli_config *cfg, const char *key, const char *fmt,
                        ...) __attribute__((format(printf, 3, 4)));
 void ir_cli_config_free(ir_cli_config *cfg);
+/* Formats x with the fewest significant digits (15 to 17) that read back
+ * as the same double, so a config shows 0.9, not 0.90000000000000002. */
+const char *ir_cli_fmt_double(char *buf, size_t len, double x);
+
 /* Records the common options. */
 void ir_cli_config_common(ir_cli_config *cfg, const ir_cli_common *c);
 
