@@ -13,14 +13,15 @@ static const char help[] =
     "Runs every analysis at its default size (or --quick) into\n"
     "OUT/<analysis>/ (default OUT = results) and writes OUT/checks.csv and\n"
     "OUT/checks.md with every theory check.\n"
-    "Analyses: gd-vs-minnorm.\n\n";
+    "Analyses: gd-vs-minnorm, double-descent.\n\n";
 
 typedef struct {
   const char *name;
   int (*run)(int argc, char **argv);
 } all_entry;
 
-static const all_entry entries[] = {{"gd-vs-minnorm", ir_an_gd_vs_minnorm}};
+static const all_entry entries[] = {{"gd-vs-minnorm", ir_an_gd_vs_minnorm},
+                                    {"double-descent", ir_an_double_descent}};
 
 int ir_an_all(int argc0, char **argv0) {
   int argc;

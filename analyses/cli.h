@@ -149,6 +149,8 @@ int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks);
 int ir_an_minnorm(int argc, char **argv);
 int ir_an_gd_vs_minnorm(int argc, char **argv);
 int ir_an_all(int argc, char **argv);
+int ir_an_theory(int argc, char **argv);
+int ir_an_double_descent(int argc, char **argv);
 
 /* When non-NULL (set by `implreg all`), each analysis merges its checks
  * into this collection, prefixed with the analysis name. */

@@ -18,6 +18,12 @@ static const ir_analysis analyses[] = {
     {"gd-vs-minnorm", ir_an_gd_vs_minnorm,
      "GD/SGD/momentum iterates against the min-norm interpolator and the "
      "SVD-predicted trajectory"},
+    {"double-descent", ir_an_double_descent,
+     "test error, train error and norm against model size, sample size and "
+     "GD time; peak at the interpolation threshold; ridgeless theory"},
+    {"theory", ir_an_theory,
+     "closed-form predictions (Hastie et al., Mei-Montanari, "
+     "Marchenko-Pastur)"},
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
 };
 

@@ -1754,3 +1754,45 @@ int ir_matrix_check_finite(const gsl_matrix *m, const char *what) {
   }
   return IR_OK;
 }
+
+/* ---- 1-D regression curve ------------------------------------------------ */
+
+double ir_data_curve_1d_f(double x) {
+  /* sin(2πx), with 2π spelled out (M_PI is not in strict C17). */
+  return sin(6.283185307179586476925286766559 * x);
+}
+
+int ir_data_curve_1d(size_t n, size_t ntest, double sigma, int test_noise,
+                     gsl_rng *r, ir_dataset **train, ir_dataset **test) {
+  *train = NULL;
+  if (test != NULL)
+    *test = NULL;
+  if (n == 0 || !(sigma >= 0) || !isfinite(sigma))
+    return ir_error(IR_EINVAL,
+                    "1-D curve: n = %zu must be >= 1 and the noise "
+                    "level %g finite and >= 0",
+                    n, sigma);
+  ir_dataset *sets[2] = {NULL, NULL};
+  const size_t sizes[2] = {n, test != NULL ? ntest : 0};
+  for (int k = 0; k < 2; k++) {
+    if (sizes[k] == 0)
+      continue;
+    sets[k] = ir_dataset_alloc(sizes[k], 1, 1, 0);
+    if (sets[k] == NULL) {
+      ir_dataset_free(sets[0]);
+      return IR_ENOMEM;
+    }
+    for (size_t i = 0; i < sizes[k]; i++) {
+      double x = 2 * gsl_rng_uniform(r) - 1;
+      double e = gsl_ran_gaussian(r, 1.0);
+      gsl_matrix_set(sets[k]->X, i, 0, x);
+      gsl_matrix_set(sets[k]->Y, i, 0,
+                     ir_data_curve_1d_f(x) +
+                         (k == 0 || test_noise ? sigma * e : 0.0));
+    }
+  }
+  *train = sets[0];
+  if (test != NULL)
+    *test = sets[1];
+  return IR_OK;
+}

@@ -1,24 +1,79 @@
-/* features.c — random Fourier and random ReLU features, nested columns. */
+/* features.c — feature maps with nested columns: identity, random Fourier
+ * features (phase and [cos, sin] pair variants), random ReLU features (plain
+ * and centered), circulant FFT-structured random Fourier features, and the
+ * 1-D Legendre and Fourier bases.  See features.h for the maths. */
 #include "implreg/features.h"
 
 #include "implreg/status.h"
 
+#include <fftw3.h>
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_randist.h>
+#include <gsl/gsl_statistics_double.h>
+#include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* 2π: the phases b_j of random Fourier features are uniform on [0, 2π). */
 #define IR_TWO_PI 6.283185307179586476925286766559
+/* π, spelled out: M_PI is not part of strict C17. */
+#define IR_PI 3.14159265358979323846264338327950288
+/* √2, the norm factor of the Fourier basis under dx/2 on [−1, 1]. */
+#define IR_SQRT2 1.41421356237309504880168872420969808
+/* 1/√(2π): E[max(0, z)] = s/√(2π) for z ~ N(0, s²). */
+#define IR_INV_SQRT_2PI 0.398942280401432677939946059934381868
 
 struct ir_features {
   int kind;
   size_t d, Nmax;
   double sigma;
-  gsl_matrix *W; /* Nmax×d */
-  double *b;     /* Nmax phases (RFF only) */
+  gsl_matrix *W; /* rff, relu, relu-centered: Nmax×d; rff-pair: ⌈Nmax/2⌉×d */
+  double *b;     /* rff, relu: Nmax phases (zero for relu); fft: nblocks·dp
+                    phases; legendre: the factors √(2k+1), k < Nmax */
+  /* IR_FEAT_FFT only. */
+  size_t dp;          /* padded length d' of the circulant blocks */
+  size_t nblocks;     /* ⌈Nmax/d'⌉ */
+  fftw_complex *ghat; /* nblocks × (d'/2+1): FFT(g_t)/(σ d') */
+  double *sgn;        /* nblocks × d: the signs s_t */
+  double *rbuf;       /* d' real scratch (also plan input/output) */
+  fftw_complex *cbuf; /* d'/2+1 complex scratch */
+  fftw_plan fwd, inv; /* r2c rbuf -> cbuf and c2r cbuf -> rbuf */
 };
+
+static int is_random(int kind) {
+  return kind == IR_FEAT_RFF || kind == IR_FEAT_RELU ||
+         kind == IR_FEAT_RFF_PAIR || kind == IR_FEAT_RELU_CENTERED ||
+         kind == IR_FEAT_FFT;
+}
+
+static int is_known(int kind) {
+  return is_random(kind) || kind == IR_FEAT_IDENTITY ||
+         kind == IR_FEAT_LEGENDRE || kind == IR_FEAT_FOURIER;
+}
+
+/* The smallest n >= d whose only prime factors are 2, 3, 5 and 7: FFTW has
+ * hard-coded kernels for those factors, so such lengths are the fastest. */
+static size_t fft_length(size_t d) {
+  for (size_t n = d;; n++) {
+    size_t q = n;
+    static const size_t primes[] = {2, 3, 5, 7};
+    for (size_t i = 0; i < sizeof primes / sizeof primes[0]; i++)
+      while (q % primes[i] == 0)
+        q /= primes[i];
+    if (q == 1)
+      return n;
+  }
+}
+
+/* a·b, or 0 when the product of nonzero a and b would overflow a count of
+ * doubles (the callers treat 0 as "too large"). */
+static size_t count_mul(size_t a, size_t b) {
+  if (a != 0 && b > SIZE_MAX / sizeof(double) / a)
+    return 0;
+  return a * b;
+}
 
 void ir_features_free(ir_features *f) {
   if (f == NULL)
@@ -26,20 +81,94 @@ void ir_features_free(ir_features *f) {
   if (f->W)
     gsl_matrix_free(f->W);
   free(f->b);
+  if (f->fwd)
+    fftw_destroy_plan(f->fwd);
+  if (f->inv)
+    fftw_destroy_plan(f->inv);
+  fftw_free(f->ghat);
+  fftw_free(f->rbuf);
+  fftw_free(f->cbuf);
+  free(f->sgn);
   free(f);
+}
+
+/* Allocates the circulant blocks of IR_FEAT_FFT and draws them from r in the
+ * order documented in features.h. */
+static int alloc_fft(ir_features *f, gsl_rng *r) {
+  const size_t d = f->d, dp = fft_length(d), nc = dp / 2 + 1;
+  f->dp = dp;
+  f->nblocks = (f->Nmax + dp - 1) / dp;
+  if (dp > INT_MAX || count_mul(f->nblocks, dp) == 0 ||
+      count_mul(f->nblocks, 2 * nc) == 0)
+    return ir_error(IR_EINVAL, "fft features too large (d' = %zu, %zu blocks)",
+                    dp, f->nblocks);
+  f->ghat = fftw_alloc_complex(f->nblocks * nc);
+  f->sgn = malloc(f->nblocks * d * sizeof(double));
+  f->b = malloc(f->nblocks * dp * sizeof(double));
+  f->rbuf = fftw_alloc_real(dp);
+  f->cbuf = fftw_alloc_complex(nc);
+  if (!f->ghat || !f->sgn || !f->b || !f->rbuf || !f->cbuf)
+    return ir_error(IR_ENOMEM, "out of memory (%zu fft blocks of length %zu)",
+                    f->nblocks, dp);
+  /* FFTW_ESTIMATE: the plan, hence every bit of the result, does not depend
+   * on timings (STYLE.md trap 8), and planning does not touch the arrays. */
+  f->fwd = fftw_plan_dft_r2c_1d((int)dp, f->rbuf, f->cbuf, FFTW_ESTIMATE);
+  f->inv = fftw_plan_dft_c2r_1d((int)dp, f->cbuf, f->rbuf, FFTW_ESTIMATE);
+  if (!f->fwd || !f->inv)
+    return ir_error(IR_ENOMEM, "FFTW could not plan a transform of length %zu",
+                    dp);
+  /* FFTW's c2r transform is unnormalized (it returns d'·u for the r2c
+   * transform of u), so 1/d' is folded into ĝ together with 1/σ. */
+  const double scale = 1.0 / (f->sigma * (double)dp);
+  for (size_t t = 0; t < f->nblocks; t++) {
+    for (size_t k = 0; k < dp; k++)
+      f->rbuf[k] = gsl_ran_gaussian(r, 1.0);
+    fftw_execute(f->fwd);
+    fftw_complex *gh = f->ghat + t * nc;
+    for (size_t q = 0; q < nc; q++) {
+      gh[q][0] = scale * f->cbuf[q][0];
+      gh[q][1] = scale * f->cbuf[q][1];
+    }
+    for (size_t k = 0; k < d; k++)
+      f->sgn[t * d + k] = gsl_rng_uniform(r) < 0.5 ? -1.0 : 1.0;
+    for (size_t q = 0; q < dp; q++)
+      f->b[t * dp + q] = IR_TWO_PI * gsl_rng_uniform(r);
+  }
+  return IR_OK;
 }
 
 ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
                                gsl_rng *r) {
-  if (kind != IR_FEAT_RFF && kind != IR_FEAT_RELU) {
+  if (!is_known(kind)) {
     ir_error(IR_EINVAL, "unknown feature kind %d", kind);
     return NULL;
   }
-  if (d == 0 || Nmax == 0 || !(sigma > 0) || !isfinite(sigma)) {
+  const int random = is_random(kind);
+  if (d == 0 || Nmax == 0 || (random && (!(sigma > 0) || !isfinite(sigma)))) {
     ir_error(IR_EINVAL,
              "features need d >= 1, N >= 1 and a scale > 0 (got d = "
              "%zu, N = %zu, sigma = %g)",
              d, Nmax, sigma);
+    return NULL;
+  }
+  if (random && r == NULL) {
+    ir_error(IR_EINVAL, "%s features need a random generator (r is NULL)",
+             ir_features_name(kind));
+    return NULL;
+  }
+  if (kind == IR_FEAT_IDENTITY && Nmax > d) {
+    ir_error(IR_EINVAL, "identity features need N <= d (got N = %zu, d = %zu)",
+             Nmax, d);
+    return NULL;
+  }
+  if ((kind == IR_FEAT_LEGENDRE || kind == IR_FEAT_FOURIER) && d != 1) {
+    ir_error(IR_EINVAL, "%s features are a 1-D basis: d must be 1 (got %zu)",
+             ir_features_name(kind), d);
+    return NULL;
+  }
+  const size_t rows = kind == IR_FEAT_RFF_PAIR ? (Nmax + 1) / 2 : Nmax;
+  if (count_mul(rows, d) == 0) {
+    ir_error(IR_EINVAL, "%zu features of dimension %zu are too many", Nmax, d);
     return NULL;
   }
   ir_features *f = calloc(1, sizeof *f);
@@ -51,21 +180,195 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
   f->d = d;
   f->Nmax = Nmax;
   f->sigma = sigma;
-  f->W = gsl_matrix_alloc(Nmax, d);
-  f->b = malloc(Nmax * sizeof(double));
-  if (!f->W || !f->b) {
-    ir_error(IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax,
-             d);
+  int status = IR_OK;
+  switch (kind) {
+  case IR_FEAT_RFF:
+  case IR_FEAT_RELU:
+    /* Kept exactly as first written: committed results use this draw. */
+    f->W = gsl_matrix_alloc(Nmax, d);
+    f->b = malloc(Nmax * sizeof(double));
+    if (!f->W || !f->b) {
+      status = ir_error(
+          IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax, d);
+      break;
+    }
+    {
+      const double sd =
+          kind == IR_FEAT_RFF ? 1.0 / sigma : sigma / sqrt((double)d);
+      for (size_t j = 0; j < Nmax; j++)
+        for (size_t i = 0; i < d; i++)
+          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(r, sd));
+      for (size_t j = 0; j < Nmax; j++)
+        f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(r) : 0.0;
+    }
+    break;
+  case IR_FEAT_RFF_PAIR:
+  case IR_FEAT_RELU_CENTERED:
+    f->W = gsl_matrix_alloc(rows, d);
+    if (!f->W) {
+      status = ir_error(
+          IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax, d);
+      break;
+    }
+    {
+      /* Same standard deviations, and for relu-centered the same draw, as
+       * rff and relu. */
+      const double sd =
+          kind == IR_FEAT_RFF_PAIR ? 1.0 / sigma : sigma / sqrt((double)d);
+      for (size_t j = 0; j < rows; j++)
+        for (size_t i = 0; i < d; i++)
+          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(r, sd));
+    }
+    break;
+  case IR_FEAT_FFT: status = alloc_fft(f, r); break;
+  case IR_FEAT_LEGENDRE:
+    f->b = malloc(Nmax * sizeof(double));
+    if (!f->b) {
+      status =
+          ir_error(IR_ENOMEM, "out of memory (%zu Legendre factors)", Nmax);
+      break;
+    }
+    for (size_t k = 0; k < Nmax; k++)
+      f->b[k] = sqrt(2.0 * (double)k + 1.0);
+    break;
+  default: /* identity and fourier need no parameters. */ break;
+  }
+  if (status != IR_OK) {
     ir_features_free(f);
     return NULL;
   }
-  const double sd = kind == IR_FEAT_RFF ? 1.0 / sigma : sigma / sqrt((double)d);
-  for (size_t j = 0; j < Nmax; j++)
-    for (size_t i = 0; i < d; i++)
-      gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(r, sd));
-  for (size_t j = 0; j < Nmax; j++)
-    f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(r) : 0.0;
   return f;
+}
+
+/* Euclidean norm of the n doubles at x. */
+static double norm2(const double *x, size_t n) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++)
+    s += x[i] * x[i];
+  return sqrt(s);
+}
+
+/* Projections of the rows of X on the first `rows` rows of W, into the first
+ * `rows` columns of Phi: one dgemm. */
+static void project(const ir_features *f, const gsl_matrix *X, size_t rows,
+                    gsl_matrix *Phi) {
+  gsl_matrix_const_view W = gsl_matrix_const_submatrix(f->W, 0, 0, rows, f->d);
+  gsl_matrix_view P = gsl_matrix_submatrix(Phi, 0, 0, Phi->size1, rows);
+  gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, &W.matrix, 0.0, &P.matrix);
+}
+
+/* rff, relu (unchanged from the first version, bit for bit) and
+ * relu-centered. */
+static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t N,
+                        gsl_matrix *Phi) {
+  project(f, X, N, Phi);
+  const double scale =
+      f->kind == IR_FEAT_RFF ? sqrt(2.0 / (double)N) : sqrt(1.0 / (double)N);
+  /* σ/√(2πd) times ‖x‖ is the mean of max(0, wᵀx) over w ~ N(0, σ²I/d). */
+  const double mean_factor = f->sigma * IR_INV_SQRT_2PI / sqrt((double)f->d);
+  for (size_t i = 0; i < Phi->size1; i++) {
+    double *row = Phi->data + i * Phi->tda;
+    if (f->kind == IR_FEAT_RFF) {
+      for (size_t j = 0; j < N; j++)
+        row[j] = scale * cos(row[j] + f->b[j]);
+    } else if (f->kind == IR_FEAT_RELU) {
+      for (size_t j = 0; j < N; j++)
+        row[j] = row[j] > 0 ? scale * row[j] : 0.0;
+    } else {
+      const double mu = mean_factor * norm2(X->data + i * X->tda, f->d);
+      for (size_t j = 0; j < N; j++)
+        row[j] = scale * ((row[j] > 0 ? row[j] : 0.0) - mu);
+    }
+  }
+}
+
+/* rff-pair: the ⌈N/2⌉ projections go into the first columns of each row and
+ * are expanded in place from the right: step k reads column k and writes
+ * columns 2k and 2k+1 >= k, and later steps only read columns < k, so no
+ * projection is overwritten before it is used. */
+static void apply_pair(const ir_features *f, const gsl_matrix *X, size_t N,
+                       gsl_matrix *Phi) {
+  const size_t pairs = (N + 1) / 2;
+  project(f, X, pairs, Phi);
+  const double c = sqrt(2.0 / (double)N);
+  for (size_t i = 0; i < Phi->size1; i++) {
+    double *row = Phi->data + i * Phi->tda;
+    for (size_t k = pairs; k-- > 0;) {
+      const double a = row[k];
+      if (2 * k + 1 < N)
+        row[2 * k + 1] = c * sin(a);
+      row[2 * k] = c * cos(a);
+    }
+  }
+}
+
+/* fft: per row and block t, v = C(g_t) D_t x̃ / σ = IFFT(ĝ_t ⊙ FFT(s_t ⊙ x̃)),
+ * with 1/(σ d') already in ĝ_t; the cyclic convolution theorem turns the
+ * d'×d' circulant product into two FFTs. */
+static void apply_fft(const ir_features *f, const gsl_matrix *X, size_t N,
+                      gsl_matrix *Phi) {
+  const size_t d = f->d, dp = f->dp, nc = dp / 2 + 1;
+  const size_t blocks = (N + dp - 1) / dp;
+  const double scale = sqrt(2.0 / (double)N);
+  double *u = f->rbuf;
+  fftw_complex *uh = f->cbuf;
+  for (size_t i = 0; i < X->size1; i++) {
+    const double *x = X->data + i * X->tda;
+    double *row = Phi->data + i * Phi->tda;
+    for (size_t t = 0; t < blocks; t++) {
+      const double *s = f->sgn + t * d;
+      for (size_t k = 0; k < d; k++)
+        u[k] = s[k] * x[k];
+      for (size_t k = d; k < dp; k++)
+        u[k] = 0.0;
+      fftw_execute(f->fwd);
+      fftw_complex *gh = f->ghat + t * nc;
+      for (size_t q = 0; q < nc; q++) {
+        const double re = uh[q][0] * gh[q][0] - uh[q][1] * gh[q][1];
+        const double im = uh[q][0] * gh[q][1] + uh[q][1] * gh[q][0];
+        uh[q][0] = re;
+        uh[q][1] = im;
+      }
+      fftw_execute(f->inv);
+      const size_t first = t * dp, count = N - first < dp ? N - first : dp;
+      const double *b = f->b + first;
+      for (size_t q = 0; q < count; q++)
+        row[first + q] = scale * cos(u[q] + b[q]);
+    }
+  }
+}
+
+static void apply_legendre(const ir_features *f, const gsl_matrix *X, size_t N,
+                           gsl_matrix *Phi) {
+  for (size_t i = 0; i < X->size1; i++) {
+    const double x = X->data[i * X->tda];
+    double *row = Phi->data + i * Phi->tda;
+    double pm = 1.0, p = x; /* P_{k−1}, P_k */
+    row[0] = 1.0;
+    if (N > 1)
+      row[1] = f->b[1] * x;
+    for (size_t k = 1; k + 1 < N; k++) {
+      const double kk = (double)k;
+      const double pn = ((2 * kk + 1) * x * p - kk * pm) / (kk + 1);
+      pm = p;
+      p = pn;
+      row[k + 1] = f->b[k + 1] * p;
+    }
+  }
+}
+
+/* Direct cos and sin rather than the angle-addition recurrence, whose
+ * rounding errors grow with the frequency. */
+static void apply_fourier(const gsl_matrix *X, size_t N, gsl_matrix *Phi) {
+  for (size_t i = 0; i < X->size1; i++) {
+    const double x = X->data[i * X->tda];
+    double *row = Phi->data + i * Phi->tda;
+    row[0] = 1.0;
+    for (size_t j = 1; j < N; j++) {
+      const double a = IR_PI * (double)((j + 1) / 2) * x;
+      row[j] = IR_SQRT2 * (j % 2 == 1 ? cos(a) : sin(a));
+    }
+  }
 }
 
 int ir_features_apply(const ir_features *f, const gsl_matrix *X, size_t N,
@@ -78,35 +381,132 @@ int ir_features_apply(const ir_features *f, const gsl_matrix *X, size_t N,
   if (Phi->size1 != X->size1 || Phi->size2 != N)
     return ir_error(IR_ESHAPE, "feature matrix is %zux%zu, expected %zux%zu",
                     Phi->size1, Phi->size2, X->size1, N);
-  gsl_matrix_const_view W = gsl_matrix_const_submatrix(f->W, 0, 0, N, f->d);
-  gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, &W.matrix, 0.0, Phi);
-  const double scale =
-      f->kind == IR_FEAT_RFF ? sqrt(2.0 / (double)N) : sqrt(1.0 / (double)N);
-  for (size_t i = 0; i < Phi->size1; i++) {
-    double *row = Phi->data + i * Phi->tda;
-    if (f->kind == IR_FEAT_RFF)
-      for (size_t j = 0; j < N; j++)
-        row[j] = scale * cos(row[j] + f->b[j]);
-    else
-      for (size_t j = 0; j < N; j++)
-        row[j] = row[j] > 0 ? scale * row[j] : 0.0;
+  if (f->kind == IR_FEAT_LEGENDRE || f->kind == IR_FEAT_FOURIER)
+    for (size_t i = 0; i < X->size1; i++) {
+      const double x = X->data[i * X->tda];
+      if (!(fabs(x) <= 1.0))
+        return ir_error(IR_EDOM, "%s basis: input %zu is %g, outside [-1, 1]",
+                        ir_features_name(f->kind), i, x);
+    }
+  switch (f->kind) {
+  case IR_FEAT_IDENTITY: {
+    gsl_matrix_const_view Xn = gsl_matrix_const_submatrix(X, 0, 0, X->size1, N);
+    gsl_matrix_memcpy(Phi, &Xn.matrix);
+    break;
+  }
+  case IR_FEAT_RFF_PAIR: apply_pair(f, X, N, Phi); break;
+  case IR_FEAT_FFT: apply_fft(f, X, N, Phi); break;
+  case IR_FEAT_LEGENDRE: apply_legendre(f, X, N, Phi); break;
+  case IR_FEAT_FOURIER: apply_fourier(X, N, Phi); break;
+  default: apply_dense(f, X, N, Phi); break;
   }
   return IR_OK;
 }
 
-int ir_features_parse(const char *name, int *kind) {
-  if (strcmp(name, "rff") == 0)
-    *kind = IR_FEAT_RFF;
-  else if (strcmp(name, "relu") == 0)
-    *kind = IR_FEAT_RELU;
-  else
+/* ‖x_i − x_j‖ for rows i and j of X. */
+static double row_distance(const gsl_matrix *X, size_t i, size_t j) {
+  const double *a = X->data + i * X->tda, *b = X->data + j * X->tda;
+  double s = 0;
+  for (size_t k = 0; k < X->size2; k++)
+    s += (a[k] - b[k]) * (a[k] - b[k]);
+  return sqrt(s);
+}
+
+int ir_features_median_heuristic(const gsl_matrix *X, size_t max_pairs,
+                                 gsl_rng *r, double *sigma) {
+  const size_t n = X->size1;
+  if (n < 2)
     return ir_error(IR_EINVAL,
-                    "unknown feature map '%s' (expected rff or relu)", name);
+                    "median heuristic needs at least 2 points (got %zu)", n);
+  if (max_pairs == 0)
+    return ir_error(IR_EINVAL, "median heuristic needs max_pairs >= 1");
+  /* Checked up front, so that the message names the bad entry. */
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < X->size2; k++) {
+      const double v = X->data[i * X->tda + k];
+      if (!isfinite(v))
+        return ir_error(IR_EBADDATA,
+                        "median heuristic: X[%zu][%zu] = %g is not finite", i,
+                        k, v);
+    }
+  /* n(n−1)/2 without overflow: halve the even factor first. */
+  const size_t a = n % 2 == 0 ? n / 2 : n, b = n % 2 == 0 ? n - 1 : (n - 1) / 2;
+  const int all = b <= max_pairs / a && a * b <= max_pairs;
+  const size_t K = all ? a * b : max_pairs;
+  if (!all && r == NULL)
+    return ir_error(IR_EINVAL,
+                    "median heuristic: %zu points have more than %zu pairs, "
+                    "and sampling them needs a random generator",
+                    n, max_pairs);
+  if (K > SIZE_MAX / sizeof(double))
+    return ir_error(IR_ENOMEM, "median heuristic: %zu pairs are too many", K);
+  double *dist = malloc(K * sizeof(double));
+  if (dist == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (%zu pairwise distances)", K);
+  size_t c = 0;
+  if (all) {
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = i + 1; j < n; j++)
+        dist[c++] = row_distance(X, i, j);
+  } else {
+    /* A uniform ordered pair of distinct indices: j uniform over the n − 1
+     * indices other than i.  Its unordered version is uniform too. */
+    for (; c < K; c++) {
+      const size_t i = (size_t)gsl_rng_uniform_int(r, n);
+      size_t j = (size_t)gsl_rng_uniform_int(r, n - 1);
+      if (j >= i)
+        j++;
+      dist[c] = row_distance(X, i, j);
+    }
+  }
+  for (size_t k = 0; k < K; k++)
+    if (!isfinite(dist[k])) {
+      const double bad = dist[k];
+      free(dist);
+      return ir_error(IR_EBADDATA,
+                      "median heuristic: a pairwise distance is %g (the data "
+                      "are too large)",
+                      bad);
+    }
+  /* gsl_stats_median selects in place (quickselect), in O(K) expected time. */
+  const double med = gsl_stats_median(dist, 1, K);
+  free(dist);
+  if (!(med > 0))
+    return ir_error(IR_EDOM,
+                    "median heuristic: the median distance is 0 (more than "
+                    "half of the %zu pairs coincide)",
+                    K);
+  *sigma = med;
   return IR_OK;
 }
 
+/* Names and kinds, in the order the error message lists them. */
+static const struct {
+  const char *name;
+  int kind;
+} feature_names[] = {
+    {"identity", IR_FEAT_IDENTITY},           {"rff", IR_FEAT_RFF},
+    {"rff-pair", IR_FEAT_RFF_PAIR},           {"relu", IR_FEAT_RELU},
+    {"relu-centered", IR_FEAT_RELU_CENTERED}, {"fft", IR_FEAT_FFT},
+    {"legendre", IR_FEAT_LEGENDRE},           {"fourier", IR_FEAT_FOURIER}};
+
+#define IR_N_FEATURE_NAMES (sizeof feature_names / sizeof feature_names[0])
+
+int ir_features_parse(const char *name, int *kind) {
+  for (size_t i = 0; i < IR_N_FEATURE_NAMES; i++)
+    if (strcmp(name, feature_names[i].name) == 0) {
+      *kind = feature_names[i].kind;
+      return IR_OK;
+    }
+  return ir_error(IR_EINVAL,
+                  "unknown feature map '%s' (expected identity, rff, rff-pair, "
+                  "relu, relu-centered, fft, legendre or fourier)",
+                  name);
+}
+
 const char *ir_features_name(int kind) {
-  return kind == IR_FEAT_RFF    ? "rff"
-         : kind == IR_FEAT_RELU ? "relu"
-                                : "unknown";
+  for (size_t i = 0; i < IR_N_FEATURE_NAMES; i++)
+    if (feature_names[i].kind == kind)
+      return feature_names[i].name;
+  return "unknown";
 }

@@ -5,6 +5,7 @@
 
 #include <gsl/gsl_blas.h>
 #include <lapacke.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -275,4 +276,57 @@ double ir_matrix_fro_diff(const gsl_matrix *A, const gsl_matrix *B) {
     for (size_t j = 0; j < A->size2; j++)
       ir_lassq(A->data[i * A->tda + j] - B->data[i * B->tda + j], &scale, &ssq);
   return isfinite(scale) ? scale * sqrt(ssq) : scale;
+}
+
+/* ---- Cholesky with a condition estimate --------------------------------- */
+
+int ir_linalg_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
+                        double *cond_est) {
+  const size_t m = G->size1;
+  *cond_est = INFINITY;
+  if (G->size2 != m || B->size1 != m)
+    return ir_error(IR_ESHAPE, "Cholesky solve: G is %zux%zu, B has %zu rows",
+                    G->size1, G->size2, B->size1);
+  /* 1-norm of a symmetric matrix: the largest absolute column sum. */
+  double anorm = 0;
+  for (size_t j = 0; j < m; j++) {
+    double c = 0;
+    for (size_t i = 0; i < m; i++)
+      c += fabs(G->data[i * G->tda + j]);
+    anorm = fmax(anorm, c);
+  }
+  /* Column-major 'U' on the row-major buffer is the row-major lower
+   * triangle: afterwards G's lower triangle holds L with G = L Lᵀ. */
+  lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)m,
+                                        G->data, (lapack_int)G->tda);
+  if (info > 0)
+    return ir_error(IR_ESING,
+                    "Cholesky breaks down at column %d (the matrix is singular "
+                    "or nearly so)",
+                    (int)info);
+  if (info < 0)
+    return ir_error(IR_EINTERNAL, "dpotrf: argument %d illegal", (int)-info);
+  double rc = 0;
+  double *work = malloc(3 * m * sizeof(double));
+  lapack_int *iwork = malloc(m * sizeof(lapack_int));
+  if (!work || !iwork) {
+    free(work);
+    free(iwork);
+    return ir_error(IR_ENOMEM, "out of memory (condition estimate)");
+  }
+  info = LAPACKE_dpocon_work(LAPACK_COL_MAJOR, 'U', (lapack_int)m, G->data,
+                             (lapack_int)G->tda, anorm, &rc, work, iwork);
+  free(work);
+  free(iwork);
+  if (info != 0)
+    return ir_error(IR_EINTERNAL, "dpocon: info %d", (int)info);
+  *cond_est = rc > 0 ? 1.0 / rc : INFINITY;
+  if (!(rc > 0) || DBL_EPSILON / rc > accuracy)
+    return ir_error(IR_ESING,
+                    "estimated condition number %.3g, so the solution is "
+                    "accurate only to ~%.1e > requested %.1e",
+                    *cond_est, DBL_EPSILON * *cond_est, accuracy);
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, G, B);
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, G, B);
+  return IR_OK;
 }

@@ -464,55 +464,14 @@ done:
 /* ---- Cholesky of the Gram matrix
  * ----------------------------------------------------- */
 
-/* Solves G Z = B in place (B ← Z) for symmetric positive definite G given
- * as a full row-major matrix, refusing when cond(G)·eps > accuracy.  G is
- * overwritten by its Cholesky factor.  *cond_est receives 1/rcond(G). */
-static int ir_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
-                        const char *what, double *cond_est) {
-  const size_t m = G->size1;
-  /* 1-norm of a symmetric matrix: the largest absolute column sum. */
-  double anorm = 0;
-  for (size_t j = 0; j < m; j++) {
-    double c = 0;
-    for (size_t i = 0; i < m; i++)
-      c += fabs(G->data[i * G->tda + j]);
-    anorm = fmax(anorm, c);
-  }
-  /* Column-major 'U' on the row-major buffer is the row-major lower
-   * triangle: afterwards G's lower triangle holds L with G = L Lᵀ. */
-  lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', (lapack_int)m,
-                                        G->data, (lapack_int)G->tda);
-  if (info > 0)
-    return ir_error(IR_ESING,
-                    "--method gram: Cholesky of %s breaks down at column %d "
-                    "(X is rank deficient or nearly so); use --method svd",
-                    what, (int)info);
-  if (info < 0)
-    return ir_error(IR_EINTERNAL, "dpotrf: argument %d illegal", (int)-info);
-  double rc = 0;
-  double *work = malloc(3 * m * sizeof(double));
-  lapack_int *iwork = malloc(m * sizeof(lapack_int));
-  if (!work || !iwork) {
-    free(work);
-    free(iwork);
-    return ir_error(IR_ENOMEM, "out of memory (condition estimate)");
-  }
-  info = LAPACKE_dpocon_work(LAPACK_COL_MAJOR, 'U', (lapack_int)m, G->data,
-                             (lapack_int)G->tda, anorm, &rc, work, iwork);
-  free(work);
-  free(iwork);
-  if (info != 0)
-    return ir_error(IR_EINTERNAL, "dpocon: info %d", (int)info);
-  *cond_est = rc > 0 ? 1.0 / rc : INFINITY;
-  if (!(rc > 0) || DBL_EPSILON / rc > accuracy)
-    return ir_error(IR_ESING,
-                    "--method gram: %s has estimated condition number %.3g, so "
-                    "its solution is accurate only to ~%.1e > requested %.1e; "
-                    "use --method svd",
-                    what, *cond_est, DBL_EPSILON * *cond_est, accuracy);
-  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, G, B);
-  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, G, B);
-  return IR_OK;
+/* The Gram route's messages name the command-line option to use instead. */
+static int ir_gram_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
+                         const char *what, double *cond_est) {
+  int s = ir_linalg_spd_solve(G, B, accuracy, cond_est);
+  if (s == IR_ESING)
+    return ir_error(IR_ESING, "--method gram: %s: %s; use --method svd", what,
+                    ir_error_message());
+  return s;
 }
 
 static int ir_minnorm_gram(const gsl_matrix *X, const gsl_matrix *Y,
@@ -527,7 +486,7 @@ static int ir_minnorm_gram(const gsl_matrix *X, const gsl_matrix *Y,
     s = ir_linalg_gram(X, 0, G);
     if (s == IR_OK) {
       gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, X, Y, 0.0, W);
-      s = ir_spd_solve(G, W, accuracy, "X'X", cond_est);
+      s = ir_gram_solve(G, W, accuracy, "X'X", cond_est);
     }
     gsl_matrix_free(G);
     return s;
@@ -545,7 +504,7 @@ static int ir_minnorm_gram(const gsl_matrix *X, const gsl_matrix *Y,
   s = ir_linalg_gram(X, 1, G);
   if (s == IR_OK) {
     gsl_matrix_memcpy(A, Y);
-    s = ir_spd_solve(G, A, accuracy, "XX'", cond_est);
+    s = ir_gram_solve(G, A, accuracy, "XX'", cond_est);
   }
   if (s == IR_OK)
     gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, X, A, 0.0, W);

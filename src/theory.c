@@ -1,13 +1,18 @@
-/* theory.c — closed forms: the GD trajectory from the SVD and the
- * ridgeless/ridge risk of isotropic least squares. */
+/* theory.c — closed forms: the GD trajectory from the SVD, the
+ * ridgeless/ridge risk of isotropic least squares, the Marchenko–Pastur law
+ * and the ridgeless random-features risk of Mei & Montanari. */
 #include "implreg/theory.h"
 
 #include "implreg/minnorm.h"
 #include "implreg/status.h"
 
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_integration.h>
+#include <gsl/gsl_math.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct ir_gd_traj {
   const ir_svd *svd;
@@ -253,5 +258,343 @@ int ir_theory_ridge_optimal(double gamma, double r2, double sigma2,
     return s;
   *lambda = l;
   *risk = sigma2 * gamma * m;
+  return IR_OK;
+}
+
+int ir_theory_ridge_terms(double gamma, double lambda, double r2, double sigma2,
+                          double *bias, double *var) {
+  int s = ir_check_r2s2(r2, sigma2);
+  if (s != IR_OK)
+    return s;
+  double m, dm;
+  s = ir_theory_mp_stieltjes(gamma, lambda, &m, &dm);
+  if (s != IR_OK)
+    return s;
+  /* The same expressions, in the same order, as ir_theory_ridge_risk, so
+   * that bias + var reproduces its risk exactly. */
+  *bias = r2 * lambda * lambda * dm;
+  *var = sigma2 * gamma * (m - lambda * dm);
+  return IR_OK;
+}
+
+int ir_theory_hastie_gamma_star(double r2, double sigma2, double *gamma_star,
+                                double *risk) {
+  if (!isfinite(r2) || !isfinite(sigma2) || !(sigma2 > 0) || !(r2 > sigma2))
+    return ir_error(IR_EDOM,
+                    "gamma* needs finite r2 > sigma2 > 0 (SNR > 1; got r2 = "
+                    "%g, sigma2 = %g): otherwise the ridgeless risk decreases "
+                    "towards r2 as gamma grows",
+                    r2, sigma2);
+  /* R(γ) = r²(1 − 1/γ) + σ²/(γ − 1) has R′(γ) = r²/γ² − σ²/(γ − 1)², zero
+   * where (γ − 1)/γ = 1/√SNR; there 1 − 1/γ = 1/√SNR and γ − 1 =
+   * 1/(√SNR − 1), so R = r²/√SNR + σ²(√SNR − 1) = σ²(2√SNR − 1). */
+  const double s = sqrt(r2 / sigma2);
+  *gamma_star = s / (s - 1);
+  if (risk != NULL)
+    *risk = sigma2 * (2 * s - 1);
+  return IR_OK;
+}
+
+/* ---- Marchenko–Pastur law
+ * ---------------------------------------------------------- */
+
+static int ir_check_gamma(double gamma) {
+  if (!(gamma > 0) || !isfinite(gamma))
+    return ir_error(IR_EDOM, "gamma = %g must be finite and > 0", gamma);
+  return IR_OK;
+}
+
+int ir_theory_mp_edges(double gamma, double *lo, double *hi) {
+  int s = ir_check_gamma(gamma);
+  if (s != IR_OK)
+    return s;
+  const double r = sqrt(gamma);
+  /* (1 − √γ)² written as ((1 − γ)/(1 + √γ))²: 1 − γ is exact near γ = 1
+   * (Sterbenz), whereas 1 − √γ would carry the rounding of √γ, relatively
+   * large when the edge is small. */
+  const double d = (1 - gamma) / (1 + r);
+  *lo = d * d;
+  *hi = (1 + r) * (1 + r);
+  return IR_OK;
+}
+
+double ir_theory_mp_density(double gamma, double x) {
+  double lo, hi;
+  if (isnan(x) || ir_theory_mp_edges(gamma, &lo, &hi) != IR_OK)
+    return NAN;
+  if (!(x > lo && x < hi))
+    return 0.0;
+  return sqrt((hi - x) * (x - lo)) / (2 * M_PI * gamma * x);
+}
+
+double ir_theory_mp_atom(double gamma) {
+  if (ir_check_gamma(gamma) != IR_OK)
+    return NAN;
+  return gamma > 1 ? 1 - 1 / gamma : 0.0;
+}
+
+/* ---- Random features (Mei & Montanari, arXiv:1908.05355)
+ * ---------------------------- */
+
+static double ir_act_relu(double x, void *p) {
+  (void)p;
+  return x > 0 ? x : 0.0;
+}
+
+static double ir_act_abs(double x, void *p) {
+  (void)p;
+  return fabs(x);
+}
+
+static double ir_act_tanh(double x, void *p) {
+  (void)p;
+  return tanh(x);
+}
+
+static double ir_act_sigmoid(double x, void *p) {
+  (void)p;
+  return 1 / (1 + exp(-x));
+}
+
+static double ir_act_softplus(double x, void *p) {
+  (void)p;
+  /* log(1 + eˣ) = x + log(1 + e⁻ˣ): the second form for x > 0 never
+   * overflows. */
+  return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
+}
+
+static double ir_act_gelu(double x, void *p) {
+  (void)p;
+  /* The exact GELU x·Φ(x) (Hendrycks & Gimpel, arXiv:1606.08415), not its
+   * tanh approximation; erfc keeps Φ accurate in the lower tail. */
+  return 0.5 * x * erfc(-x / M_SQRT2);
+}
+
+static double ir_act_erf(double x, void *p) {
+  (void)p;
+  return erf(x);
+}
+
+static double ir_act_linear(double x, void *p) {
+  (void)p;
+  return x;
+}
+
+static const struct {
+  const char *name;
+  ir_activation f;
+} ir_activations[] = {
+    {"relu", ir_act_relu},         {"abs", ir_act_abs},
+    {"tanh", ir_act_tanh},         {"sigmoid", ir_act_sigmoid},
+    {"softplus", ir_act_softplus}, {"gelu", ir_act_gelu},
+    {"erf", ir_act_erf},           {"linear", ir_act_linear},
+};
+
+#define IR_NACT (sizeof ir_activations / sizeof ir_activations[0])
+
+const char *ir_theory_rf_activation_names(void) {
+  return "relu, abs, tanh, sigmoid, softplus, gelu, erf, linear";
+}
+
+int ir_theory_rf_activation(const char *name, ir_activation *sigma) {
+  for (size_t i = 0; name != NULL && i < IR_NACT; i++)
+    if (strcmp(name, ir_activations[i].name) == 0) {
+      *sigma = ir_activations[i].f;
+      return IR_OK;
+    }
+  return ir_error(IR_EINVAL, "unknown activation '%s' (expected one of: %s)",
+                  name ? name : "(null)", ir_theory_rf_activation_names());
+}
+
+/* Which Gaussian moment ir_rf_integrand computes. */
+enum { IR_MOM_MEAN, IR_MOM_FIRST, IR_MOM_SECOND, IR_MOM_RESIDUAL };
+
+/* Their names in error messages, in the order of the enum. */
+static const char *const ir_mom_names[] = {"E sigma(G)", "E G sigma(G)",
+                                           "E sigma(G)^2",
+                                           "E (sigma(G) - mu0 - mu1 G)^2"};
+
+typedef struct {
+  ir_activation f;
+  void *params;
+  int kind;
+  double mu0, mu1; /* for IR_MOM_RESIDUAL */
+} ir_rf_moment;
+
+/* The integrand of one moment, times the standard normal density. */
+static double ir_rf_integrand(double x, void *arg) {
+  const ir_rf_moment *m = arg;
+  const double phi = exp(-0.5 * x * x) / sqrt(2 * M_PI);
+  /* Far in the tails φ underflows to 0; returning 0 there avoids 0·Inf for
+   * activations that grow fast. */
+  if (phi == 0)
+    return 0.0;
+  const double s = m->f(x, m->params);
+  switch (m->kind) {
+  case IR_MOM_MEAN: return s * phi;
+  case IR_MOM_FIRST: return x * s * phi;
+  case IR_MOM_SECOND: return s * s * phi;
+  default: {
+    const double r = s - m->mu0 - m->mu1 * x;
+    return r * r * phi;
+  }
+  }
+}
+
+/* Target relative accuracy of each half-line integral; the Gauss–Kronrod
+ * rules reach it for smooth integrands with a few dozen subintervals. */
+#define IR_RF_EPSREL 1e-12
+/* Subintervals the adaptive quadrature may use. */
+#define IR_RF_LIMIT 1000
+
+/* ∫ over ℝ as (−∞, 0] + [0, ∞): the split puts ReLU's kink at an endpoint
+ * of both pieces, where the adaptive rules converge fast. */
+static int ir_rf_integrate(ir_rf_moment *m, int kind, double epsabs,
+                           gsl_integration_workspace *w, double *out) {
+  m->kind = kind;
+  gsl_function F = {ir_rf_integrand, m};
+  double lo, hi, elo, ehi;
+  int g = gsl_integration_qagil(&F, 0.0, epsabs, IR_RF_EPSREL, IR_RF_LIMIT, w,
+                                &lo, &elo);
+  if (g == 0)
+    g = gsl_integration_qagiu(&F, 0.0, epsabs, IR_RF_EPSREL, IR_RF_LIMIT, w,
+                              &hi, &ehi);
+  if (g != 0)
+    return ir_error(IR_ENOCONV,
+                    "activation coefficients: the quadrature of %s failed "
+                    "(GSL: %s); is the activation finite with a finite "
+                    "Gaussian second moment?",
+                    ir_mom_names[kind], gsl_strerror(g));
+  *out = lo + hi;
+  if (!isfinite(*out))
+    return ir_error(IR_EBADDATA, "activation coefficients: %s is not finite",
+                    ir_mom_names[kind]);
+  return IR_OK;
+}
+
+int ir_theory_rf_coeffs(ir_activation sigma, void *params, ir_rf_coeffs *c) {
+  if (sigma == NULL)
+    return ir_error(IR_EINVAL, "activation coefficients: NULL activation");
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(IR_RF_LIMIT);
+  if (w == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (activation coefficients)");
+  ir_rf_moment m = {sigma, params, 0, 0.0, 0.0};
+  double m2 = 0, mu0 = 0, mu1 = 0, res = 0;
+  /* E σ² first: by Cauchy–Schwarz it bounds |μ0|, |μ1| by √(E σ²) and μ*²
+   * by E σ², so it sets the absolute accuracy the other moments need
+   * (a relative target alone cannot be met by moments that vanish, such as
+   * μ0 of an odd activation). */
+  int s = ir_rf_integrate(&m, IR_MOM_SECOND, 0.0, w, &m2);
+  const double scale = sqrt(m2);
+  if (s == IR_OK)
+    s = ir_rf_integrate(&m, IR_MOM_MEAN, IR_RF_EPSREL * scale, w, &mu0);
+  if (s == IR_OK)
+    s = ir_rf_integrate(&m, IR_MOM_FIRST, IR_RF_EPSREL * scale, w, &mu1);
+  if (s == IR_OK) {
+    /* μ*² = E σ² − μ0² − μ1² is the squared distance of σ from span{1, G}
+     * in L²(N(0, 1)) (1 and G are orthonormal there): integrating that
+     * distance directly avoids the cancellation of the difference, which
+     * would leave only a few correct digits for a nearly linear σ. */
+    m.mu0 = mu0;
+    m.mu1 = mu1;
+    /* Errors δ0, δ1 in μ0, μ1 add only δ0² + δ1² to this integral (the
+     * residual is orthogonal to 1 and G).  The absolute target need only
+     * resolve residuals above the threshold IR_RF_LINEAR_TOL·E σ² below
+     * which σ counts as linear; above it the relative target governs. */
+    s = ir_rf_integrate(&m, IR_MOM_RESIDUAL,
+                        IR_RF_EPSREL * IR_RF_LINEAR_TOL * m2, w, &res);
+  }
+  gsl_integration_workspace_free(w);
+  if (s != IR_OK)
+    return s;
+  /* Below IR_RF_LINEAR_TOL·E σ² the residual is quadrature noise. */
+  if (res <= IR_RF_LINEAR_TOL * m2)
+    res = 0;
+  if (res == 0 && mu1 * mu1 <= IR_RF_LINEAR_TOL * m2)
+    return ir_error(IR_EDOM,
+                    "the activation is constant almost everywhere (mu1 = "
+                    "mu* = 0): zeta is undefined");
+  c->mu0 = mu0;
+  c->mu1 = mu1;
+  c->m2 = m2;
+  c->mustar = sqrt(res);
+  c->zeta = res > 0 ? mu1 / c->mustar : copysign(INFINITY, mu1);
+  return IR_OK;
+}
+
+/* Mei & Montanari's ridgeless formula, with u = χζ² so that every term of
+ * THEORY.md §3 is a product of powers of χ and u (χ⁵ζ⁶ = χ²u³,
+ * χ⁴ζ⁴ = χ²u², χ³ζ⁶ = u³, χ³ζ⁴ = χu², χ³ζ² = χ²u, χ²ζ⁴ = u², χ²ζ² = χu,
+ * χζ² = u), which stay finite at ζ = 0 (then u = 0).
+ *
+ * E0 is computed in factored form.  Its coefficients are symmetric in
+ * (ψ1, ψ2) and affine in each, and χ depends only on ψ = min(ψ1, ψ2).  One
+ * checks by expanding that E0 + E2 = ψ2·D(ψ1) with
+ *   D(ψ) = (ψ − 1)u³ + (1 − 3ψ)u² + 3ψu − ψ,
+ * and E0 vanishes on ψ1 = ψ2 (there χ solves ζ²χ² + (ψζ² − ζ² − 1)χ − ψ
+ * = 0; checked to 50 digits, and by the unit tests), so
+ * E0 = |ψ1 − ψ2|·D(ψ).  The expanded E0 is a sum of terms that stay of
+ * order one while E0 → 0 at the peak, so it loses ~1/|ψ1 − ψ2| of its
+ * relative accuracy there; the factored form loses none and is exactly 0
+ * at ψ1 = ψ2.  (A by-product: for ψ1 < ψ2, E2 = ψ1·D, so E2/E0 =
+ * ψ1/(ψ2 − ψ1) whatever ζ, the variance of least squares on N features.)
+ *
+ * Why μ* = 0 is refused rather than handled as the limit ζ → ∞: with
+ * σ(x) = x the features XΘᵀ/√d have rank min(N, n, d), and for
+ * ψ1 > ψ2 > 1 the ridgeless fit is ordinary least squares on x, whose
+ * variance term is τ²/(ψ2 − 1); the formula tends instead to
+ * E2/E0 → [(ψ2 − 1)² + ψ1 − 1]/[(ψ2 − 1)(ψ1 − ψ2)] (13/14 rather than 1/2
+ * at ψ1 = 10, ψ2 = 3): for any μ* > 0 the N features have full rank and the
+ * interpolant uses them all.  For ψ1 < min(1, ψ2) the limits agree: the
+ * formula tends to least squares on the N random directions. */
+int ir_theory_mei_montanari(double zeta, double psi1, double psi2, double F1,
+                            double Fstar, double tau2, ir_rf_risk *r) {
+  if (!(psi1 > 0) || !(psi2 > 0) || !isfinite(psi1) || !isfinite(psi2))
+    return ir_error(IR_EDOM, "psi1 = %g and psi2 = %g must be finite and > 0",
+                    psi1, psi2);
+  if (!(F1 >= 0) || !(Fstar >= 0) || !(tau2 >= 0) || !isfinite(F1) ||
+      !isfinite(Fstar) || !isfinite(tau2))
+    return ir_error(IR_EDOM,
+                    "F1 = %g, Fstar = %g and tau2 = %g must be finite and >= 0",
+                    F1, Fstar, tau2);
+  if (isinf(zeta))
+    return ir_error(IR_EDOM,
+                    "zeta = mu1/mu* is infinite (mu* = 0, a linear "
+                    "activation): the ridgeless random-features formula "
+                    "needs a nonlinear activation");
+  if (!(fabs(zeta) <= IR_RF_ZETA_MAX))
+    return ir_error(IR_EDOM, "zeta = %g must be finite with |zeta| <= %g", zeta,
+                    IR_RF_ZETA_MAX);
+  const double z2 = zeta * zeta;
+  const double psi = fmin(psi1, psi2);
+  const double a = (psi - 1) * z2 - 1;
+  const double disc = sqrt(a * a + 4 * psi * z2);
+  /* χ is the negative root of ζ²χ² + aχ − ψ = 0.  For a < 0 the textbook
+   * form −(a + disc)/(2ζ²) cancels (and is 0/0 at ζ = 0); the product of the
+   * roots, −ψ/ζ², gives the equivalent −2ψ/(disc − a) without cancellation. */
+  const double chi = a >= 0 ? -(a + disc) / (2 * z2) : -2 * psi / (disc - a);
+  const double u = chi * z2, c2 = chi * chi;
+  const double u2 = u * u, u3 = u2 * u;
+  const double E1 = psi2 * (chi * u2 - chi * u + psi1 * u - psi1);
+  const double E2 = c2 * u3 - 3 * c2 * u2 + (psi1 - 1) * u3 + 2 * chi * u2 +
+                    3 * c2 * u - (psi1 + 1) * u2 - 2 * chi * u - c2;
+  const double D = (psi - 1) * u3 + (1 - 3 * psi) * u2 + 3 * psi * u - psi;
+  double B = INFINITY, V = INFINITY;
+  if (psi1 != psi2) {
+    const double E0 = fabs(psi1 - psi2) * D;
+    B = E1 / E0;
+    V = E2 / E0;
+    if (!isfinite(B) || !isfinite(V))
+      return ir_error(IR_EDOM,
+                      "Mei-Montanari risk at zeta = %g, psi1 = %g, psi2 = %g "
+                      "is not representable in double precision",
+                      zeta, psi1, psi2);
+  }
+  const double noise = tau2 + Fstar * Fstar;
+  /* At the peak B = V = +Inf; a term whose coefficient is 0 stays 0. */
+  r->bias = F1 > 0 ? F1 * F1 * B : 0.0;
+  r->variance = noise > 0 ? noise * V : 0.0;
+  r->nonlinear = Fstar * Fstar;
+  r->risk = r->bias + r->variance + r->nonlinear;
   return IR_OK;
 }

@@ -1,7 +1,9 @@
-/* test_theory.c — the closed forms of THEORY.md §1–§2 against independent
+/* test_theory.c — the closed forms of THEORY.md §1–§3 against independent
  * computations: gradient descent iterated step by step in this file, the
  * pseudo-inverse formed by Cholesky, the Marchenko–Pastur density integrated
- * numerically, finite differences, and the reference numbers of THEORY.md.
+ * numerically, finite differences, Gaussian moments in closed form or by
+ * Simpson's rule, the Mei–Montanari formula transcribed literally, and the
+ * reference numbers of THEORY.md.
  *
  * Tolerances for matrix computations follow LAPACK's test convention: an
  * error divided by (problem size)·eps·(scale) must stay below THRESH = 30
@@ -742,6 +744,575 @@ START_TEST(test_ridge_risk_ridgeless_limit) {
 }
 END_TEST
 
+/* ---- §2: ridge terms and γ* ------------------------------------------- */
+
+START_TEST(test_ridge_terms) {
+  /* The two terms add up to ir_theory_ridge_risk bit for bit (same
+   * expressions); the bias vanishes as λ → 0 for γ < 1 and tends to
+   * r²(1 − 1/γ) for γ > 1 (the ridgeless bias); both are >= 0. */
+  const double gammas[] = {0.5, 1.0, 2.0};
+  const double lambdas[] = {1e-3, 0.1, 1.0, 10.0};
+  for (size_t i = 0; i < 3; i++)
+    for (size_t j = 0; j < 4; j++) {
+      double B, V, R;
+      IR_ASSERT_OK(
+          ir_theory_ridge_terms(gammas[i], lambdas[j], 0.7, 0.3, &B, &V));
+      IR_ASSERT_OK(ir_theory_ridge_risk(gammas[i], lambdas[j], 0.7, 0.3, &R));
+      ck_assert(B + V == R);
+      ck_assert(B >= 0 && V >= 0);
+    }
+  /* Each term tends to its ridgeless counterpart (THEORY.md §2).  At
+   * λ = 1e-8 the bias differs from r²(1 − 1/γ)₊ by r²λ²∫(x + λ)⁻²dμ_c
+   * <= r²λ²/|1 − γ|³ (inverse moments of Marchenko–Pastur, as in
+   * test_ridge_risk_ridgeless_limit) and is computed as r²λ²m′ with m′
+   * accurate to ~16 eps: 1e-12 absolute covers both.  The variance differs
+   * by ~2λσ²γ/|1 − γ|³ = 4e-8 at γ = 2, and m − λm′ cancels terms of size
+   * (1 − 1/γ)/λ = 5e7 there, costing 2·16·eps·σ²γ·5e7 ≈ 7e-7: 2e-6. */
+  double B, V, Bl, Vl;
+  IR_ASSERT_OK(ir_theory_ridge_terms(2.0, 1e-8, 1.0, 1.0, &B, &V));
+  IR_ASSERT_OK(ir_theory_hastie(2.0, 1.0, 1.0, &Bl, &Vl));
+  IR_ASSERT_CLOSE(B, Bl, 0.0, 1e-12);
+  IR_ASSERT_CLOSE(V, Vl, 0.0, 2e-6);
+  IR_ASSERT_OK(ir_theory_ridge_terms(0.5, 1e-8, 1.0, 1.0, &B, &V));
+  IR_ASSERT_OK(ir_theory_hastie(0.5, 1.0, 1.0, &Bl, &Vl));
+  IR_ASSERT_CLOSE(B, 0.0, 0.0, 1e-12);
+  IR_ASSERT_CLOSE(V, Vl, 0.0, 2 * 2e-8 * 0.5 / 0.125 + 1e-12);
+}
+END_TEST
+
+START_TEST(test_hastie_gamma_star) {
+  /* SNR = 4: γ* = 2/(2 − 1) = 2 and R* = σ²(2·2 − 1) = 3σ² (THEORY.md
+   * §2), which is ir_theory_hastie's risk there; a few roundings each. */
+  double g, R, B, V;
+  IR_ASSERT_OK(ir_theory_hastie_gamma_star(4.0, 1.0, &g, &R));
+  IR_ASSERT_CLOSE(g, 2.0, 4 * EPS, 0.0);
+  IR_ASSERT_CLOSE(R, 3.0, 4 * EPS, 0.0);
+  IR_ASSERT_OK(ir_theory_hastie_gamma_star(4.0, 1.0, &g, NULL));
+  /* Other SNRs: R(γ*) from the risk formula itself, and γ* is a minimum:
+   * R(γ*(1 ± 1e-3)) exceeds R(γ*) by ~R″γ*²·1e-6/2, far above rounding. */
+  const double cases[][2] = {{2.0, 1.0}, {10.0, 0.5}, {1.5, 1.0}, {100, 1}};
+  for (size_t i = 0; i < 4; i++) {
+    const double r2 = cases[i][0], s2 = cases[i][1];
+    IR_ASSERT_OK(ir_theory_hastie_gamma_star(r2, s2, &g, &R));
+    ck_assert(g > 1);
+    IR_ASSERT_OK(ir_theory_hastie(g, r2, s2, &B, &V));
+    IR_ASSERT_CLOSE(B + V, R, 64 * EPS, 0.0);
+    double Bm, Vm, Bp, Vp;
+    IR_ASSERT_OK(ir_theory_hastie(g * (1 - 1e-3), r2, s2, &Bm, &Vm));
+    IR_ASSERT_OK(ir_theory_hastie(g * (1 + 1e-3), r2, s2, &Bp, &Vp));
+    ck_assert(Bm + Vm > R && Bp + Vp > R);
+  }
+  /* SNR <= 1: no minimizer over γ > 1. */
+  ck_assert_int_eq(ir_theory_hastie_gamma_star(1.0, 1.0, &g, &R), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_gamma_star(0.5, 1.0, &g, &R), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_gamma_star(1.0, 0.0, &g, &R), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_gamma_star(NAN, 1.0, &g, &R), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_gamma_star(INFINITY, 1.0, &g, &R), IR_EDOM);
+  ck_assert_int_eq(ir_theory_hastie_gamma_star(4.0, -1.0, &g, &R), IR_EDOM);
+}
+END_TEST
+
+/* ---- §2: the Marchenko–Pastur law -------------------------------------- */
+
+typedef struct {
+  double gamma;
+  int power; /* integrand x^power·density(x) */
+} mp_moment_params;
+
+static double mp_lib_integrand(double x, void *params) {
+  const mp_moment_params *q = params;
+  return pow(x, q->power) * ir_theory_mp_density(q->gamma, x);
+}
+
+/* ∫ x^power·density over [λ₋, λ₊] with the library's density and edges,
+ * by gsl_integration_qags (which extrapolates through the square-root
+ * edges and, for γ = 1, the x^(−1/2) singularity at 0). */
+static double mp_lib_moment(double gamma, int power, double *err) {
+  double lo, hi, res = 0;
+  IR_ASSERT_OK(ir_theory_mp_edges(gamma, &lo, &hi));
+  mp_moment_params q = {gamma, power};
+  gsl_function f = {mp_lib_integrand, &q};
+  gsl_integration_workspace *w = gsl_integration_workspace_alloc(1000);
+  ck_assert_int_eq(
+      gsl_integration_qags(&f, lo, hi, 0.0, 1e-11, 1000, w, &res, err), 0);
+  gsl_integration_workspace_free(w);
+  return res;
+}
+
+START_TEST(test_mp_edges) {
+  /* λ± = (1 ± √γ)² directly (absolute error a few eps·λ₊, the library's
+   * form is more accurate for λ₋ near γ = 1), and the identities
+   * λ₋λ₊ = (1 − γ)², λ₋ + λ₊ = 2(1 + γ), λ₊ − λ₋ = 4√γ. */
+  const double gammas[] = {1e-4, 0.1, 0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 4.0, 100};
+  for (size_t i = 0; i < sizeof gammas / sizeof *gammas; i++) {
+    const double g = gammas[i], r = sqrt(g);
+    double lo, hi;
+    IR_ASSERT_OK(ir_theory_mp_edges(g, &lo, &hi));
+    IR_ASSERT_CLOSE(lo, (1 - r) * (1 - r), 0.0, 8 * EPS * hi);
+    IR_ASSERT_CLOSE(hi, (1 + r) * (1 + r), 4 * EPS, 0.0);
+    IR_ASSERT_CLOSE(lo * hi, (1 - g) * (1 - g), 8 * EPS, 0.0);
+    IR_ASSERT_CLOSE(lo + hi, 2 * (1 + g), 8 * EPS, 0.0);
+    IR_ASSERT_CLOSE(hi - lo, 4 * r, 16 * EPS, 0.0);
+    ck_assert(0 <= lo && lo < hi);
+    /* Zero outside the open support, positive inside. */
+    ck_assert(ir_theory_mp_density(g, lo) == 0.0);
+    ck_assert(ir_theory_mp_density(g, hi) == 0.0);
+    ck_assert(ir_theory_mp_density(g, hi * 1.01) == 0.0);
+    ck_assert(ir_theory_mp_density(g, -1.0) == 0.0);
+    ck_assert(ir_theory_mp_density(g, 0.5 * (lo + hi)) > 0);
+  }
+  /* Exact cases: γ = 1/4 → [1/4, 9/4]; γ = 1 → [0, 4]; γ = 4 → [1, 9]. */
+  double lo, hi;
+  IR_ASSERT_OK(ir_theory_mp_edges(0.25, &lo, &hi));
+  ck_assert(lo == 0.25 && hi == 2.25);
+  IR_ASSERT_OK(ir_theory_mp_edges(1.0, &lo, &hi));
+  ck_assert(lo == 0.0 && hi == 4.0);
+  IR_ASSERT_OK(ir_theory_mp_edges(4.0, &lo, &hi));
+  ck_assert(lo == 1.0 && hi == 9.0);
+  /* Near γ = 1 the lower edge keeps its relative accuracy:
+   * γ = 1 + 1e-6 → λ₋ = (1e-6/(1 + √γ))² ≈ 2.4999975e-13. */
+  IR_ASSERT_OK(ir_theory_mp_edges(1 + 1e-6, &lo, &hi));
+  const double d = ((1 + 1e-6) - 1) / (1 + sqrt(1 + 1e-6));
+  IR_ASSERT_CLOSE(lo, d * d, 8 * EPS, 0.0);
+}
+END_TEST
+
+START_TEST(test_mp_density_law) {
+  /* The library's density against an independent form (the test's own
+   * mp_density, written with 1 − √γ), and its moments by quadrature:
+   * mass 1 − atom, mean 1 (E x = tr E[XᵀX/n]/p = E x_ij² = 1; the atom
+   * contributes nothing), second moment 1 + γ (E tr (XᵀX/n)²/p =
+   * (np² + n²p)/(n²p) → 1 + γ).  The quadrature reports its error; we
+   * allow twice that plus the requested 1e-11 relative. */
+  const double gammas[] = {0.1, 0.5, 1.0, 2.0, 10.0};
+  for (size_t i = 0; i < 5; i++) {
+    const double g = gammas[i];
+    double lo, hi;
+    IR_ASSERT_OK(ir_theory_mp_edges(g, &lo, &hi));
+    for (int k = 1; k < 10; k++) {
+      const double x = lo + (hi - lo) * k / 10.0;
+      IR_ASSERT_CLOSE(ir_theory_mp_density(g, x), mp_density(x, g), 64 * EPS,
+                      0.0);
+    }
+    const double atom = ir_theory_mp_atom(g);
+    IR_ASSERT_CLOSE(atom, g > 1 ? 1 - 1 / g : 0.0, 2 * EPS, 0.0);
+    double e0, e1, e2;
+    const double mass = mp_lib_moment(g, 0, &e0);
+    const double mean = mp_lib_moment(g, 1, &e1);
+    const double m2 = mp_lib_moment(g, 2, &e2);
+    IR_ASSERT_CLOSE(mass, 1 - atom, 1e-11, 2 * e0);
+    IR_ASSERT_CLOSE(mean, 1.0, 1e-11, 2 * e1);
+    IR_ASSERT_CLOSE(m2, 1 + g, 1e-11, 2 * e2);
+  }
+  /* The atom exactly: 0 for γ <= 1, 1/2 at γ = 2, 3/4 at γ = 4. */
+  ck_assert(ir_theory_mp_atom(0.5) == 0.0 && ir_theory_mp_atom(1.0) == 0.0);
+  ck_assert(ir_theory_mp_atom(2.0) == 0.5 && ir_theory_mp_atom(4.0) == 0.75);
+}
+END_TEST
+
+/* ---- §3: activation coefficients --------------------------------------- */
+
+static ir_activation activation(const char *name) {
+  ir_activation f = NULL;
+  IR_ASSERT_OK(ir_theory_rf_activation(name, &f));
+  ck_assert(f != NULL);
+  return f;
+}
+
+/* The quadrature asks for 1e-12 relative per half-line; 1e-11 covers the
+ * sum of the two halves and the division in ζ. */
+#define RF_TOL 1e-11
+
+START_TEST(test_rf_coeffs_closed_forms) {
+  ir_rf_coeffs c;
+  const double phi0 = 1 / sqrt(2 * M_PI); /* φ(0) */
+  /* ReLU: μ0 = E G₊ = φ(0), μ1 = E G² 1{G > 0} = 1/2, E σ² = 1/2, so
+   * μ*² = 1/4 − 1/(2π) and ζ = 1.658897 (THEORY.md §3). */
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("relu"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu0, phi0, RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.mu1, 0.5, RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.m2, 0.5, RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.mustar, sqrt(0.25 - 1 / (2 * M_PI)), RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.zeta, 0.5 / sqrt(0.25 - 1 / (2 * M_PI)), RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.zeta, 1.658897, 0.0, 5e-7);
+  /* |x|: μ0 = 2φ(0), μ1 = 0 (odd integrand), E σ² = 1, ζ = 0. */
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("abs"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu0, 2 * phi0, RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.mu1, 0.0, 0.0, RF_TOL);
+  IR_ASSERT_CLOSE(c.m2, 1.0, RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.mustar, sqrt(1 - 2 / M_PI), RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.zeta, 0.0, 0.0, RF_TOL);
+  /* erf: μ0 = 0; μ1 = E erf′(G) = (2/√π)E e^(−G²) = 2/√(3π) (Stein's
+   * lemma); E erf(G)² = (2/π)·asin(2/3) (the arcsine law
+   * E erf(aG)erf(bG) = (2/π)asin(2ab/√((1 + 2a²)(1 + 2b²)))). */
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("erf"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu0, 0.0, 0.0, RF_TOL);
+  IR_ASSERT_CLOSE(c.mu1, 2 / sqrt(3 * M_PI), RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.m2, 2 / M_PI * asin(2.0 / 3.0), RF_TOL, 0.0);
+  /* GELU x·Φ(x): μ0 = E[GΦ(G)] = E φ(G) = 1/(2√π); μ1 = E[Φ(G) + Gφ(G)]
+   * = 1/2 (Stein, and Gφ(G) is odd). */
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("gelu"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu0, 1 / (2 * sqrt(M_PI)), RF_TOL, 0.0);
+  IR_ASSERT_CLOSE(c.mu1, 0.5, RF_TOL, 0.0);
+  /* Softplus: μ1 = E softplus′(G) = E sigmoid(G) = 1/2 (sigmoid(x) +
+   * sigmoid(−x) = 1); sigmoid: μ0 = 1/2 by the same symmetry. */
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("softplus"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu1, 0.5, RF_TOL, 0.0);
+  ck_assert(c.mustar > 0 && isfinite(c.zeta));
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("sigmoid"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu0, 0.5, RF_TOL, 0.0);
+  /* μ*² = E σ² − μ0² − μ1² for every built-in with μ* > 0. */
+  const char *names[] = {"relu",     "abs",  "tanh", "sigmoid",
+                         "softplus", "gelu", "erf"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+    IR_ASSERT_OK(ir_theory_rf_coeffs(activation(names[i]), NULL, &c));
+    IR_ASSERT_CLOSE(c.mustar * c.mustar, c.m2 - c.mu0 * c.mu0 - c.mu1 * c.mu1,
+                    1e-9, RF_TOL * c.m2);
+  }
+}
+END_TEST
+
+/* A ReLU shifted by params[0] = t: max(x − t, 0), with its kink away from
+ * the split point 0 of the library's quadrature. */
+static double shifted_relu(double x, void *params) {
+  const double t = *(const double *)params;
+  return x > t ? x - t : 0.0;
+}
+
+START_TEST(test_rf_coeffs_params) {
+  /* With Q(t) = 1 − Φ(t): μ0 = φ(t) − tQ(t), μ1 = Q(t) (Stein),
+   * E σ² = (1 + t²)Q(t) − tφ(t). */
+  const double ts[] = {-1.5, 0.7, 2.0};
+  for (size_t i = 0; i < 3; i++) {
+    double t = ts[i];
+    const double phi = exp(-t * t / 2) / sqrt(2 * M_PI);
+    const double Q = 0.5 * erfc(t / M_SQRT2);
+    ir_rf_coeffs c;
+    IR_ASSERT_OK(ir_theory_rf_coeffs(shifted_relu, &t, &c));
+    IR_ASSERT_CLOSE(c.mu0, phi - t * Q, RF_TOL, 0.0);
+    IR_ASSERT_CLOSE(c.mu1, Q, RF_TOL, 0.0);
+    IR_ASSERT_CLOSE(c.m2, (1 + t * t) * Q - t * phi, RF_TOL, 0.0);
+  }
+}
+END_TEST
+
+typedef struct {
+  ir_activation f;
+  int kind; /* 0: σ, 1: Gσ, 2: σ² */
+} simpson_arg;
+
+/* Composite Simpson's rule for E[g(G)] on [−12, 12] with 10⁵ intervals:
+ * the error is ~(L/180)h⁴·max|(gφ)⁗| ≈ 1e-15 for smooth g of moderate
+ * growth (h = 2.4e-4), and the tails beyond |x| = 12 weigh < 1e-31. */
+static double simpson_moment(ir_activation f, int kind) {
+  const size_t m = 100000;
+  const double a = -12, b = 12, h = (b - a) / (double)m;
+  double sum = 0;
+  for (size_t i = 0; i <= m; i++) {
+    const double x = a + (double)i * h;
+    const double s = f(x, NULL);
+    const double g = kind == 0 ? s : kind == 1 ? x * s : s * s;
+    const double w = (i == 0 || i == m) ? 1 : (i % 2 ? 4 : 2);
+    sum += w * g * exp(-x * x / 2);
+  }
+  return sum * h / 3 / sqrt(2 * M_PI);
+}
+
+START_TEST(test_rf_coeffs_tanh_simpson) {
+  /* tanh has no closed-form Gaussian moments: check the adaptive
+   * quadrature against Simpson's rule (an independent method), and gelu
+   * and softplus the same way.  Simpson's rounding: 10⁵ terms of size
+   * ~h, so ~1e5·eps·(sum) ≈ 2e-11 relative at worst; 1e-10 covers it. */
+  const char *names[] = {"tanh", "softplus", "gelu", "sigmoid"};
+  for (size_t i = 0; i < 4; i++) {
+    ir_activation f = activation(names[i]);
+    ir_rf_coeffs c;
+    IR_ASSERT_OK(ir_theory_rf_coeffs(f, NULL, &c));
+    const double mu0 = simpson_moment(f, 0), mu1 = simpson_moment(f, 1),
+                 m2 = simpson_moment(f, 2);
+    IR_ASSERT_CLOSE(c.mu0, mu0, 1e-10, 1e-12);
+    IR_ASSERT_CLOSE(c.mu1, mu1, 1e-10, 1e-12);
+    IR_ASSERT_CLOSE(c.m2, m2, 1e-10, 1e-12);
+    /* μ* from the Simpson moments by the difference formula: that loses
+     * about m2/μ*² digits' worth, a factor <= 15 here. */
+    IR_ASSERT_CLOSE(c.mustar, sqrt(m2 - mu0 * mu0 - mu1 * mu1), 1e-9, 0.0);
+  }
+  /* tanh is odd: μ0 = 0 up to the quadrature's absolute target. */
+  ir_rf_coeffs c;
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("tanh"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu0, 0.0, 0.0, 1e-12);
+}
+END_TEST
+
+/* σ(x) = x + ε·He₂(x)/√2 with He₂(x) = x² − 1: orthonormal Hermite
+ * components μ0 = 0, μ1 = 1, μ* = ε exactly. */
+static double nearly_linear(double x, void *params) {
+  const double eps = *(const double *)params;
+  return x + eps * (x * x - 1) / M_SQRT2;
+}
+
+static double constant_act(double x, void *params) {
+  (void)x;
+  return *(const double *)params;
+}
+
+START_TEST(test_rf_coeffs_linear) {
+  /* Linear σ: μ* = 0 and ζ = +Inf, which ir_theory_mei_montanari refuses
+   * (the formula's ζ → ∞ limit is not the linear model's risk for
+   * ψ1 > 1); −x gives ζ = −Inf. */
+  ir_rf_coeffs c;
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("linear"), NULL, &c));
+  IR_ASSERT_CLOSE(c.mu1, 1.0, RF_TOL, 0.0);
+  ck_assert(c.mustar == 0.0);
+  ck_assert(isinf(c.zeta) && c.zeta > 0);
+  ir_rf_risk r;
+  ck_assert_int_eq(ir_theory_mei_montanari(c.zeta, 2.0, 3.0, 1, 0, 0.1, &r),
+                   IR_EDOM);
+  ck_assert(strstr(ir_error_message(), "linear") != NULL);
+  /* A nearly linear σ keeps full relative accuracy in μ*, because μ*² is
+   * integrated as E(σ − μ0 − μ1G)² rather than formed as a difference
+   * (which would leave ~eps/ε² = 2e-10 relative here, and nothing at
+   * ε = 1e-8). */
+  const double eps_values[] = {1e-3, 1e-5};
+  for (size_t i = 0; i < 2; i++) {
+    double eps = eps_values[i];
+    IR_ASSERT_OK(ir_theory_rf_coeffs(nearly_linear, &eps, &c));
+    IR_ASSERT_CLOSE(c.mu1, 1.0, RF_TOL, 0.0);
+    IR_ASSERT_CLOSE(c.mustar, eps, 1e-9, 0.0);
+    IR_ASSERT_CLOSE(c.zeta, 1 / eps, 1e-9, 0.0);
+  }
+  /* A constant σ has neither a linear nor a nonlinear part. */
+  double k = 2.5;
+  ck_assert_int_eq(ir_theory_rf_coeffs(constant_act, &k, &c), IR_EDOM);
+  k = 0.0;
+  ck_assert_int_eq(ir_theory_rf_coeffs(constant_act, &k, &c), IR_EDOM);
+  ck_assert_int_eq(ir_theory_rf_coeffs(NULL, NULL, &c), IR_EINVAL);
+}
+END_TEST
+
+/* ---- §3: Mei & Montanari ---------------------------------------------- */
+
+/* THEORY.md §3 transcribed literally — the textbook root for χ and the
+ * expanded polynomials — as an independent evaluation. */
+static void mm_expanded(double zeta, double psi1, double psi2, double *E0,
+                        double *E1, double *E2) {
+  const double psi = fmin(psi1, psi2), z = zeta;
+  const double b = psi * z * z - z * z - 1;
+  const double chi = -(b + sqrt(b * b + 4 * psi * z * z)) / (2 * z * z);
+  const double c = chi;
+  *E0 = -pow(c, 5) * pow(z, 6) + 3 * pow(c, 4) * pow(z, 4) +
+        (psi1 * psi2 - psi2 - psi1 + 1) * pow(c, 3) * pow(z, 6) -
+        2 * pow(c, 3) * pow(z, 4) - 3 * pow(c, 3) * z * z +
+        (psi1 + psi2 - 3 * psi1 * psi2 + 1) * c * c * pow(z, 4) +
+        2 * c * c * z * z + c * c + 3 * psi1 * psi2 * c * z * z - psi1 * psi2;
+  *E1 = psi2 * pow(c, 3) * pow(z, 4) - psi2 * c * c * z * z +
+        psi1 * psi2 * c * z * z - psi1 * psi2;
+  *E2 = pow(c, 5) * pow(z, 6) - 3 * pow(c, 4) * pow(z, 4) +
+        (psi1 - 1) * pow(c, 3) * pow(z, 6) + 2 * pow(c, 3) * pow(z, 4) +
+        3 * pow(c, 3) * z * z + (-psi1 - 1) * c * c * pow(z, 4) -
+        2 * c * c * z * z - c * c;
+}
+
+static double relu_zeta(void) {
+  ir_rf_coeffs c;
+  IR_ASSERT_OK(ir_theory_rf_coeffs(activation("relu"), NULL, &c));
+  return c.zeta;
+}
+
+START_TEST(test_mei_montanari_reference) {
+  /* THEORY.md §3: ReLU, ψ2 = 3, τ² = 0.1, F1 = 1, F* = 0 →
+   * R = 0.82997, 1.5680, 0.42729, 0.16493 at ψ1 = 0.5, 2.5, 5, 10, each
+   * to the five significant digits given (half a unit in the last). */
+  const double zeta = relu_zeta();
+  const double psi1[] = {0.5, 2.5, 5.0, 10.0};
+  const double ref[] = {0.82997, 1.5680, 0.42729, 0.16493};
+  const double half_ulp5[] = {5e-6, 5e-5, 5e-6, 5e-6};
+  for (size_t i = 0; i < 4; i++) {
+    ir_rf_risk r;
+    IR_ASSERT_OK(
+        ir_theory_mei_montanari(zeta, psi1[i], 3.0, 1.0, 0.0, 0.1, &r));
+    IR_ASSERT_CLOSE(r.risk, ref[i], 0.0, half_ulp5[i]);
+    ck_assert(r.bias > 0 && r.variance > 0 && r.nonlinear == 0.0);
+    ck_assert(r.risk == r.bias + r.variance + r.nonlinear);
+  }
+}
+END_TEST
+
+START_TEST(test_mei_montanari_expanded) {
+  /* The library (u = χζ², factored E0) against the literal transcription,
+   * away from the peak (|ψ1 − ψ2| >= 0.5 here), where the sum of the
+   * magnitudes of E0's terms stays below 2.6·|E0| on this grid; the
+   * textbook root for χ cancels when ψζ² < ζ² + 1, by up to ~100× here.
+   * Together a few thousand eps: 1e-11 relative.  Also the identity
+   * E2/E0 = ψ1/(ψ2 − ψ1) for ψ1 < ψ2 (a few roundings), and F* entering
+   * as (τ² + F*²)V + F*². */
+  const double zetas[] = {0.2, 1.0, 1.658897, 4.0};
+  const double psis[] = {0.3, 0.8, 2.0, 5.0, 20.0};
+  for (size_t a = 0; a < 4; a++)
+    for (size_t i = 0; i < 5; i++)
+      for (size_t j = 0; j < 5; j++) {
+        const double z = zetas[a], p1 = psis[i], p2 = psis[j];
+        if (i == j)
+          continue;
+        double E0, E1, E2;
+        mm_expanded(z, p1, p2, &E0, &E1, &E2);
+        ir_rf_risk r;
+        IR_ASSERT_OK(ir_theory_mei_montanari(z, p1, p2, 1.0, 0.0, 1.0, &r));
+        IR_ASSERT_CLOSE(r.bias, E1 / E0, 1e-11, 0.0);
+        IR_ASSERT_CLOSE(r.variance, E2 / E0, 1e-11, 0.0);
+        if (p1 < p2)
+          IR_ASSERT_CLOSE(r.variance, p1 / (p2 - p1), 1e-12, 0.0);
+        /* Only ζ² matters. */
+        ir_rf_risk rn;
+        IR_ASSERT_OK(ir_theory_mei_montanari(-z, p1, p2, 1.0, 0.0, 1.0, &rn));
+        ck_assert(rn.risk == r.risk);
+        /* F1 = 0.5, F* = 0.7, τ² = 0.2. */
+        ir_rf_risk rf;
+        IR_ASSERT_OK(ir_theory_mei_montanari(z, p1, p2, 0.5, 0.7, 0.2, &rf));
+        IR_ASSERT_CLOSE(rf.bias, 0.25 * E1 / E0, 1e-11, 0.0);
+        IR_ASSERT_CLOSE(rf.variance, (0.2 + 0.49) * E2 / E0, 1e-11, 0.0);
+        IR_ASSERT_CLOSE(rf.nonlinear, 0.49, 4 * EPS, 0.0);
+        ck_assert(rf.bias >= 0 && rf.variance >= 0);
+      }
+}
+END_TEST
+
+START_TEST(test_mei_montanari_peak) {
+  /* R grows without bound as ψ1 → ψ2 = 3 from either side: E0 vanishes
+   * linearly there (E0 = |ψ1 − ψ2|·D), so δ·R(3 ± δ) tends to a finite
+   * nonzero limit: between δ = 1e-4 and 1e-6 it changes by O(δ) relative,
+   * while R itself grows 100-fold.  At ψ1 = ψ2 exactly the bias and
+   * variance are +Inf, unless their coefficients are 0. */
+  const double zeta = relu_zeta();
+  ir_rf_risk r, prev;
+  IR_ASSERT_OK(ir_theory_mei_montanari(zeta, 2.0, 3.0, 1, 0, 0.1, &prev));
+  for (int side = -1; side <= 1; side += 2) {
+    double prev_r = 0, prev_scaled = 0;
+    for (int k = 1; k <= 8; k++) {
+      const double delta = pow(10.0, -k);
+      IR_ASSERT_OK(ir_theory_mei_montanari(zeta, 3.0 + side * delta, 3.0, 1, 0,
+                                           0.1, &r));
+      ck_assert(isfinite(r.risk));
+      ck_assert_msg(r.risk > prev_r, "side %d delta %g: R = %g <= %g", side,
+                    delta, r.risk, prev_r);
+      if (k >= 4)
+        IR_ASSERT_CLOSE(r.risk * delta, prev_scaled, 1e-2, 0.0);
+      prev_r = r.risk;
+      prev_scaled = r.risk * delta;
+    }
+    ck_assert(prev_r > 1e7); /* ≈ 0.73/δ at δ = 1e-8 */
+  }
+  /* The literal E0 of THEORY.md indeed vanishes at ψ1 = ψ2 (to rounding
+   * relative to its terms, which are of the size of E2), the fact the
+   * library's factored form rests on. */
+  const double pk[] = {0.5, 1.0, 3.0, 20.0};
+  for (size_t i = 0; i < 4; i++) {
+    double E0, E1, E2;
+    mm_expanded(zeta, pk[i], pk[i], &E0, &E1, &E2);
+    IR_ASSERT_CLOSE(E0, 0.0, 0.0, 1e-12 * (fabs(E1) + fabs(E2)));
+  }
+  IR_ASSERT_OK(ir_theory_mei_montanari(zeta, 3.0, 3.0, 1, 0, 0.1, &r));
+  ck_assert(isinf(r.bias) && r.bias > 0);
+  ck_assert(isinf(r.variance) && r.variance > 0);
+  ck_assert(isinf(r.risk) && r.risk > 0);
+  /* Without noise the peak is still there through the bias (the nonlinear
+   * part of σ acts as noise) ... */
+  IR_ASSERT_OK(ir_theory_mei_montanari(zeta, 3.0, 3.0, 1, 0, 0, &r));
+  ck_assert(isinf(r.risk) && r.variance == 0.0);
+  /* ... and a zero target with no noise has zero risk even there. */
+  IR_ASSERT_OK(ir_theory_mei_montanari(zeta, 3.0, 3.0, 0, 0, 0, &r));
+  ck_assert(r.risk == 0.0);
+}
+END_TEST
+
+START_TEST(test_mei_montanari_limits) {
+  /* ζ = 0 (μ1 = 0: no linear part): χ = −ψ, u = 0, so E0 = ψ² − ψ1ψ2,
+   * E1 = −ψ1ψ2, E2 = −ψ²: B = max/(max − min), V = min/(max − min) with
+   * max, min of (ψ1, ψ2) — the linear target acts as noise. */
+  const double pairs[][2] = {{0.5, 3.0}, {3.0, 0.5}, {10.0, 3.0}, {2.0, 2.5}};
+  for (size_t i = 0; i < 4; i++) {
+    const double p1 = pairs[i][0], p2 = pairs[i][1];
+    const double mx = fmax(p1, p2), mn = fmin(p1, p2);
+    ir_rf_risk r;
+    IR_ASSERT_OK(ir_theory_mei_montanari(0.0, p1, p2, 1.0, 0.0, 1.0, &r));
+    IR_ASSERT_CLOSE(r.bias, mx / (mx - mn), 16 * EPS, 0.0);
+    IR_ASSERT_CLOSE(r.variance, mn / (mx - mn), 16 * EPS, 0.0);
+  }
+  /* ζ → ∞ with ψ1 < min(1, ψ2): least squares on N random directions of
+   * a linear model, B → (1 − ψ1)ψ2/(ψ2 − ψ1) (the missed part of β₁ both
+   * lost and acting as noise), V → ψ1/(ψ2 − ψ1); the correction is
+   * O(1/ζ²) = 1e-12 at ζ = 1e6. */
+  const double under[][2] = {{0.5, 3.0}, {0.5, 0.8}, {0.2, 10.0}};
+  for (size_t i = 0; i < 3; i++) {
+    const double p1 = under[i][0], p2 = under[i][1];
+    ir_rf_risk r;
+    IR_ASSERT_OK(ir_theory_mei_montanari(1e6, p1, p2, 1.0, 0.0, 1.0, &r));
+    IR_ASSERT_CLOSE(r.bias, (1 - p1) * p2 / (p2 - p1), 1e-9, 0.0);
+    IR_ASSERT_CLOSE(r.variance, p1 / (p2 - p1), 1e-9, 0.0);
+  }
+  /* Far in the overparametrized regime the risk approaches that of
+   * ψ1 = ∞ and decreases with ψ1 (ReLU, THEORY.md parameters). */
+  const double zeta = relu_zeta();
+  double prev = INFINITY;
+  for (double p1 = 4; p1 <= 4096; p1 *= 4) {
+    ir_rf_risk r;
+    IR_ASSERT_OK(ir_theory_mei_montanari(zeta, p1, 3.0, 1.0, 0.0, 0.1, &r));
+    ck_assert(r.risk < prev);
+    prev = r.risk;
+  }
+}
+END_TEST
+
+START_TEST(test_rf_errors) {
+  ir_rf_risk r;
+  const double z = 1.658897;
+  ck_assert_int_eq(ir_theory_mei_montanari(z, 0.0, 3, 1, 0, 0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, -1, 3, 1, 0, 0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, 2, 0.0, 1, 0, 0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, NAN, 3, 1, 0, 0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, 2, INFINITY, 1, 0, 0.1, &r),
+                   IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, 2, 3, -1, 0, 0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, 2, 3, 1, -1, 0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, 2, 3, 1, 0, -0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(z, 2, 3, 1, 0, NAN, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(NAN, 2, 3, 1, 0, 0.1, &r), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(INFINITY, 2, 3, 1, 0, 0.1, &r),
+                   IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(-INFINITY, 2, 3, 1, 0, 0.1, &r),
+                   IR_EDOM);
+  ck_assert_int_eq(ir_theory_mei_montanari(1e31, 2, 3, 1, 0, 0.1, &r), IR_EDOM);
+  ir_activation f;
+  ck_assert_int_eq(ir_theory_rf_activation("sigmoidd", &f), IR_EINVAL);
+  ck_assert(strstr(ir_error_message(), "sigmoidd") != NULL);
+  ck_assert_int_eq(ir_theory_rf_activation("", &f), IR_EINVAL);
+  ck_assert_int_eq(ir_theory_rf_activation(NULL, &f), IR_EINVAL);
+  /* Every listed name resolves. */
+  char names[256];
+  snprintf(names, sizeof names, "%s", ir_theory_rf_activation_names());
+  size_t count = 0;
+  for (char *tok = strtok(names, ", "); tok; tok = strtok(NULL, ", ")) {
+    IR_ASSERT_OK(ir_theory_rf_activation(tok, &f));
+    count++;
+  }
+  ck_assert_uint_ge(count, 4);
+  /* Marchenko–Pastur and ridge terms. */
+  double lo, hi, b, v;
+  ck_assert_int_eq(ir_theory_mp_edges(0.0, &lo, &hi), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_edges(-1.0, &lo, &hi), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_edges(NAN, &lo, &hi), IR_EDOM);
+  ck_assert_int_eq(ir_theory_mp_edges(INFINITY, &lo, &hi), IR_EDOM);
+  ck_assert(isnan(ir_theory_mp_density(0.0, 1.0)));
+  ck_assert(isnan(ir_theory_mp_density(-2.0, 1.0)));
+  ck_assert(isnan(ir_theory_mp_density(1.0, NAN)));
+  ck_assert(isnan(ir_theory_mp_atom(0.0)));
+  ck_assert(isnan(ir_theory_mp_atom(NAN)));
+  ck_assert_int_eq(ir_theory_ridge_terms(1.0, 0.0, 1, 1, &b, &v), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_terms(0.0, 1.0, 1, 1, &b, &v), IR_EDOM);
+  ck_assert_int_eq(ir_theory_ridge_terms(1.0, 1.0, -1, 1, &b, &v), IR_EDOM);
+}
+END_TEST
+
 /* ---- errors ---------------------------------------------------------------
  */
 
@@ -822,16 +1393,29 @@ static Suite *theory_suite(void) {
   tcase_add_test(tc, test_mp_stieltjes_derivative_fd);
   tcase_add_test(tc, test_ridge_optimal_closed_form);
   tcase_add_test(tc, test_ridge_risk_at_optimum);
+  tcase_add_test(tc, test_ridge_terms);
+  tcase_add_test(tc, test_hastie_gamma_star);
+  tcase_add_test(tc, test_mp_edges);
+  tcase_add_test(tc, test_mp_density_law);
+  tcase_add_test(tc, test_rf_coeffs_closed_forms);
+  tcase_add_test(tc, test_rf_coeffs_params);
+  tcase_add_test(tc, test_rf_coeffs_tanh_simpson);
+  tcase_add_test(tc, test_mei_montanari_reference);
+  tcase_add_test(tc, test_mei_montanari_expanded);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("edge");
   tcase_add_test(tc, test_mp_stieltjes_quadratic);
   tcase_add_test(tc, test_ridge_risk_ridgeless_limit);
+  tcase_add_test(tc, test_rf_coeffs_linear);
+  tcase_add_test(tc, test_mei_montanari_peak);
+  tcase_add_test(tc, test_mei_montanari_limits);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("errors");
   tcase_add_test(tc, test_theory_domain_errors);
   tcase_add_test(tc, test_gd_traj_errors);
+  tcase_add_test(tc, test_rf_errors);
   suite_add_tcase(s, tc);
   return s;
 }

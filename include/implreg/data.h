@@ -113,6 +113,16 @@ typedef struct {
 int ir_data_linear_teacher(const ir_teacher_params *p, gsl_rng *r,
                            ir_dataset **train, ir_dataset **test, double *beta);
 
+/* 1-D regression: x ~ U[−1, 1], y = sin(2πx) + σε, ε ~ N(0, 1) (the test
+ * targets are noiseless when test_noise == 0), drawn from r in that order
+ * (train, then test).  The curve of the classical bias–variance U-curve and
+ * its second descent with polynomial features.  d = K = 1. */
+int ir_data_curve_1d(size_t n, size_t ntest, double sigma, int test_noise,
+                     gsl_rng *r, ir_dataset **train, ir_dataset **test);
+
+/* The noiseless target of ir_data_curve_1d, sin(2πx). */
+double ir_data_curve_1d_f(double x);
+
 /* ---- Transforms -----------------------------------------------------------
  */
 

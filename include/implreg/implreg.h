@@ -10,6 +10,7 @@
 #include "implreg/report.h"
 #include "implreg/minnorm.h"
 #include "implreg/features.h"
+#include "implreg/nested.h"
 #include "implreg/model.h"
 #include "implreg/optim.h"
 #include "implreg/theory.h"

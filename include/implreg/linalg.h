@@ -71,6 +71,15 @@ int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A);
  * n² p multiply-adds. */
 int ir_linalg_gram(const gsl_matrix *X, int trans, gsl_matrix *G);
 
+/* Solves G Z = B in place (B ← Z, any number of columns) for a symmetric
+ * positive definite G (full row-major; overwritten by its Cholesky factor L
+ * in the lower triangle) by dpotrf, after estimating cond₁(G) with dpocon
+ * (*cond_est; +Inf when the factorization breaks down).  Refuses with
+ * IR_ESING when Cholesky breaks down or eps·cond(G) > accuracy: the forward
+ * error of the solution is about eps·cond(G).  Cost m³/3 + m²·cols. */
+int ir_linalg_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
+                        double *cond_est);
+
 /* Frobenius norm, scaled to avoid overflow and underflow (as dnrm2). */
 double ir_matrix_fro(const gsl_matrix *A);
 

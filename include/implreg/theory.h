@@ -91,6 +91,104 @@ int ir_theory_ridge_risk(double gamma, double lambda, double r2, double sigma2,
 int ir_theory_ridge_optimal(double gamma, double r2, double sigma2,
                             double *lambda, double *risk);
 
+/* The two terms of ir_theory_ridge_risk: bias r²λ²m′(−λ) and variance
+ * σ²γ[m(−λ) − λm′(−λ)] (λ > 0); their sum is ir_theory_ridge_risk's risk
+ * bit for bit.  Hastie et al. (arXiv:1903.08560); THEORY.md §2. */
+int ir_theory_ridge_terms(double gamma, double lambda, double r2, double sigma2,
+                          double *bias, double *var);
+
+/* The γ > 1 minimizing the ridgeless risk r²(1 − 1/γ) + σ²/(γ − 1) when
+ * SNR = r²/σ² > 1: γ* = √SNR/(√SNR − 1), with risk σ²(2√SNR − 1) (risk may
+ * be NULL).  For SNR <= 1 the risk decreases towards r² as γ → ∞ and has no
+ * minimizer: IR_EDOM, as for σ² <= 0 or non-finite arguments.  Hastie et al.
+ * (arXiv:1903.08560); THEORY.md §2. */
+int ir_theory_hastie_gamma_star(double r2, double sigma2, double *gamma_star,
+                                double *risk);
+
+/* ---- Marchenko–Pastur law (Marchenko & Pastur 1967; THEORY.md §2)
+ * ---------------- */
+
+/* The law of the eigenvalues of XᵀX/n, x ~ N(0, I_p), p/n → γ: a density
+ *   (1/(2πγx))·√((λ₊ − x)(x − λ₋))  on [λ₋, λ₊],  λ± = (1 ± √γ)²,
+ * of mass min(1, 1/γ), plus an atom 1 − 1/γ at 0 when γ > 1.  Its mean is 1
+ * and its second moment 1 + γ. */
+
+/* The edges λ₋ <= λ₊ of the continuous part.  IR_EDOM unless 0 < γ < ∞. */
+int ir_theory_mp_edges(double gamma, double *lo, double *hi);
+
+/* The continuous part of the density at x: 0 outside the open interval
+ * (λ₋, λ₊) (the atom is not included; for γ = 1 the density is unbounded
+ * near 0 but integrable).  NaN when γ is not in (0, ∞) or x is NaN. */
+double ir_theory_mp_density(double gamma, double x);
+
+/* The mass of the atom at 0: max(0, 1 − 1/γ).  NaN when γ is not in
+ * (0, ∞). */
+double ir_theory_mp_atom(double gamma);
+
+/* ---- Random features: Mei & Montanari (arXiv:1908.05355; THEORY.md §3)
+ * ----------- */
+
+/* An activation σ(x; params), called at finite x. */
+typedef double (*ir_activation)(double x, void *params);
+
+/* The Gaussian coefficients of an activation, G ~ N(0, 1). */
+typedef struct {
+  double mu0; /* E σ(G) */
+  double mu1; /* E[G σ(G)] */
+  double m2;  /* E σ(G)² */
+  double mustar; /* μ* = √(E σ(G)² − μ0² − μ1²) >= 0; 0 for linear σ */
+  double zeta; /* ζ = μ1/μ*; ±Inf when μ* = 0 */
+} ir_rf_coeffs;
+
+/* μ0, μ1, E σ², μ* and ζ by adaptive Gauss–Kronrod quadrature
+ * (gsl_integration_qagil/qagiu, split at 0 where ReLU-like activations have
+ * their kink) to a relative accuracy of about 1e-12.  μ*² is integrated as
+ * E[(σ(G) − μ0 − μ1G)²], a non-negative integrand, rather than formed as a
+ * difference, so that it is accurate even when σ is nearly linear; μ*² below
+ * IR_RF_LINEAR_TOL·E σ² (beyond what the quadrature resolves) counts as 0.
+ * σ must have a finite Gaussian second moment.  IR_ENOCONV when the
+ * quadrature fails (with GSL's abort handler off: see
+ * ir_error_install_gsl_handler), IR_EBADDATA when a moment is not finite,
+ * IR_EDOM when σ is constant almost everywhere (μ1 = μ* = 0: ζ is
+ * undefined). */
+#define IR_RF_LINEAR_TOL 1e-14
+int ir_theory_rf_coeffs(ir_activation sigma, void *params, ir_rf_coeffs *c);
+
+/* The built-in activation called name: relu, abs, tanh, sigmoid, softplus
+ * (log(1 + eˣ)), gelu (x·Φ(x), exact), erf, linear.  They take no
+ * parameters (pass NULL).  IR_EINVAL for an unknown name. */
+int ir_theory_rf_activation(const char *name, ir_activation *sigma);
+
+/* The names accepted by ir_theory_rf_activation, comma-separated. */
+const char *ir_theory_rf_activation_names(void);
+
+/* The terms of the asymptotic excess test risk of ridgeless random-features
+ * regression. */
+typedef struct {
+  double bias;      /* F1²·E1/E0: the learnable linear part of the target */
+  double variance;  /* (τ² + F*²)·E2/E0: noise plus the unlearnable part */
+  double nonlinear; /* F*²: the nonlinear part, never learned when N, n ∝ d */
+  double risk;      /* the sum */
+} ir_rf_risk;
+
+/* Mei & Montanari (arXiv:1908.05355), the ridgeless limit λ → 0 of their
+ * random-features risk, exactly as transcribed in THEORY.md §3: N features
+ * σ(⟨θ_a, x⟩/√d), n samples, ψ1 = N/d, ψ2 = n/d, target ⟨β₁, x⟩ + f_NL(x)
+ * + ε with ‖β₁‖ = F1, (E f_NL²)^½ = Fstar, Var ε = tau2, and ζ = μ1/μ*
+ * from ir_theory_rf_coeffs (only ζ² matters).  With ψ = min(ψ1, ψ2) and
+ * χ = −[(ψζ² − ζ² − 1) + √((ψζ² − ζ² − 1)² + 4ψζ²)]/(2ζ²):
+ *   R = F1²·E1/E0 + (τ² + F*²)·E2/E0 + F*².
+ * E0 vanishes on ψ1 = ψ2 (the interpolation peak, N = n): there the terms
+ * with a nonzero coefficient are +Inf.  ζ = 0 (an even activation, μ1 = 0)
+ * is allowed.  IR_EDOM unless ψ1, ψ2 > 0 and finite, F1, Fstar, tau2 >= 0
+ * and finite, and |ζ| <= IR_RF_ZETA_MAX: in particular for μ* = 0 (linear
+ * σ, ζ = ±Inf), because the formula's limit ζ → ∞ is not the risk of
+ * linear random features when ψ1 > 1 (the ridgeless limit and μ* → 0 do
+ * not commute: see src/theory.c). */
+#define IR_RF_ZETA_MAX 1e30
+int ir_theory_mei_montanari(double zeta, double psi1, double psi2, double F1,
+                            double Fstar, double tau2, ir_rf_risk *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,1511 @@
+/* an_double_descent.c — `implreg double-descent`: test error, training error
+ * and solution norm against model size (model-wise), sample size
+ * (sample-wise) and GD time (epoch-wise), with the interpolation threshold
+ * and the ridgeless theory of THEORY.md §2–§4.
+ *
+ * Without --data/--sweep the analysis runs its suite: the model-wise sweep
+ * on Fashion-MNIST with random features (min-norm and ridge), the
+ * isotropic linear model against Hastie et al.'s exact finite-n risk, the
+ * sample-wise sweep of the linear model (more data can hurt), the
+ * epoch-wise curve from the SVD, and the classical 1-D U-curve with Legendre
+ * features.  The numerics are library calls (nested.h for the sweeps).
+ */
+#include <float.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gsl/gsl_blas.h>
+
+#include "cli.h"
+
+static const char *const AN = "double-descent";
+static const char *const PROG = "implreg double-descent";
+
+static const char help[] =
+    "Usage: implreg double-descent [--data fashion-mnist|linear|teacher-1d]\n"
+    "         [--features rff|relu|fft|identity|legendre|...]\n"
+    "         [--sweep model|samples|epochs|all] [options]\n\n"
+    "Test error, training error and the norm of the min-norm solution against\n"
+    "model size N (nested random features: size N uses the first N columns of\n"
+    "one draw), sample size n, and GD time; the peak at the interpolation\n"
+    "threshold N = n; the ridgeless theory of Hastie et al. "
+    "(arXiv:1903.08560)\n"
+    "for the isotropic linear model.  Without --data and --sweep it runs the\n"
+    "whole suite (model-wise on Fashion-MNIST, linear model against theory,\n"
+    "sample-wise, epoch-wise, classical U-curve).\n\n"
+    "Options:\n"
+    "  --n N              training samples (Fashion-MNIST default 1000, quick "
+    "200)\n"
+    "  --ntest M          test samples (default 2000; quick 500)\n"
+    "  --sigma S|median   bandwidth/scale of the features (default: median\n"
+    "                     heuristic for rff/fft, 1 for relu)\n"
+    "  --grid LIST        model sizes N (comma list); or\n"
+    "  --N-max M --points P  P sizes up to M, dense around N = n (default\n"
+    "                     10n and 28 points; quick 4n and 16)\n"
+    "  --ridge LIST       ridge values lambda > 0 (default "
+    "1e-4,1e-3,1e-2,1e-1,1);\n"
+    "                     the optimal-ridge curve is the best over the list\n"
+    "  --no-ridge         min-norm only\n"
+    "  --label-noise P    fraction of training labels replaced by a random\n"
+    "                     wrong label, drawn once (default 0; epoch-wise 0.2)\n"
+    "  --rcond R          pseudo-inverse cutoff (default eps*max(n, N))\n"
+    "  --accuracy A       Cholesky of the Gram matrix is used where\n"
+    "                     eps*cond(Gram) <= A (default 1e-8), the SVD "
+    "elsewhere\n";
+
+/* ---- Experiments' shared pieces --------------------------------------------
+ */
+
+enum { DATA_DEFAULT = 0, DATA_FASHION, DATA_LINEAR, DATA_CURVE };
+enum { SWEEP_ALL = 0, SWEEP_MODEL, SWEEP_SAMPLES, SWEEP_EPOCHS };
+
+typedef struct {
+  ir_cli_common common;
+  int data, sweep, features;
+  size_t n, ntest, Nmax, points;
+  double sigma;
+  int sigma_median;
+  double *grid;
+  size_t ngrid;
+  double *ridge;
+  size_t nridge;
+  int no_ridge;
+  double label_noise;
+  double rcond, accuracy;
+} dd_opts;
+
+/* A data set with its test set; Y one-hot for classification. */
+typedef struct {
+  gsl_matrix *X, *Y, *Xt, *Yt;
+  size_t *labels_t;
+  double sigma; /* the feature scale used */
+} dd_data;
+
+static void dd_data_free(dd_data *d) {
+  gsl_matrix *m[] = {d->X, d->Y, d->Xt, d->Yt};
+  for (int i = 0; i < 4; i++)
+    if (m[i])
+      gsl_matrix_free(m[i]);
+  free(d->labels_t);
+  memset(d, 0, sizeof *d);
+}
+
+/* Moves the matrices out of a train/test pair of data sets. */
+static void dd_take(ir_dataset *tr, ir_dataset *te, dd_data *d) {
+  d->X = tr->X;
+  d->Y = tr->Y;
+  d->Xt = te->X;
+  d->Yt = te->Y;
+  d->labels_t = te->labels;
+  tr->X = tr->Y = te->X = te->Y = NULL;
+  te->labels = NULL;
+  ir_dataset_free(tr);
+  ir_dataset_free(te);
+}
+
+/* Mean over test samples of ‖ŷ − y‖² (summed over outputs) and the 0-1
+ * error of the argmax when labels are given (NAN otherwise). */
+static void dd_test_metrics(const gsl_matrix *P, const gsl_matrix *Yt,
+                            const size_t *labels, double *mse, double *err) {
+  double e = ir_matrix_fro_diff(P, Yt);
+  *mse = e * e / (double)P->size1;
+  *err = NAN;
+  if (labels == NULL)
+    return;
+  size_t wrong = 0;
+  for (size_t i = 0; i < P->size1; i++) {
+    gsl_vector_const_view r = gsl_matrix_const_row(P, i);
+    wrong += (size_t)gsl_vector_max_index(&r.vector) != labels[i];
+  }
+  *err = (double)wrong / (double)P->size1;
+}
+
+/* Model sizes: P points up to Nmax, log-spaced from 1 to Nmax with extra
+ * points at N/n in {0.8, 0.9, 0.95, 1, 1.05, 1.1, 1.25} so the threshold is
+ * resolved; unique and sorted. */
+static size_t *dd_default_grid(size_t n, size_t Nmax, size_t points,
+                               size_t *m) {
+  static const double near[] = {0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.25};
+  const size_t nn = sizeof near / sizeof near[0];
+  size_t cap = points + nn, k = 0;
+  size_t *g = malloc(cap * sizeof *g);
+  if (g == NULL)
+    return NULL;
+  const size_t base = points > nn ? points - nn : 2;
+  const double lo = fmax(1.0, (double)n / 20.0);
+  for (size_t i = 0; i < base; i++) {
+    double t = base > 1 ? (double)i / (double)(base - 1) : 1.0;
+    g[k++] = (size_t)llround(lo * pow((double)Nmax / lo, t));
+  }
+  for (size_t i = 0; i < nn; i++) {
+    size_t v = (size_t)llround(near[i] * (double)n);
+    if (v >= 1 && v <= Nmax)
+      g[k++] = v;
+  }
+  /* Sort and remove duplicates. */
+  for (size_t i = 1; i < k; i++)
+    for (size_t j = i; j > 0 && g[j - 1] > g[j]; j--) {
+      size_t t = g[j];
+      g[j] = g[j - 1];
+      g[j - 1] = t;
+    }
+  size_t u = 0;
+  for (size_t i = 0; i < k; i++)
+    if (u == 0 || g[i] != g[u - 1])
+      g[u++] = g[i];
+  *m = u;
+  return g;
+}
+
+/* ---- Model-wise sweep -------------------------------------------------------
+ */
+
+/* Per grid point and seed. */
+typedef struct {
+  double train_mse, test_mse, test_err, norm, cond, rcond, opt_mse, opt_lambda;
+  double rank;
+  int method;
+} dd_point;
+
+/* One seed of a model-wise sweep on precomputed features. */
+static int dd_sweep_model(const dd_opts *o, const gsl_matrix *Phi,
+                          const gsl_matrix *Y, const gsl_matrix *Phit,
+                          const gsl_matrix *Yt, const size_t *labels,
+                          const size_t *grid, size_t ng, dd_point *pts) {
+  const size_t nt = Phit->size1, K = Y->size2;
+  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+  gsl_matrix *P = gsl_matrix_alloc(nt, K);
+  size_t nl = o->no_ridge ? 0 : o->nridge;
+  gsl_matrix **Pr = calloc(nl ? nl : 1, sizeof *Pr);
+  ir_nested_fit *fr = calloc(nl ? nl : 1, sizeof *fr);
+  int s = (w && P && Pr && fr) ? IR_OK : IR_ENOMEM;
+  for (size_t j = 0; j < nl && s == IR_OK; j++)
+    if ((Pr[j] = gsl_matrix_alloc(nt, K)) == NULL)
+      s = IR_ENOMEM;
+  for (size_t g = 0; g < ng && s == IR_OK; g++) {
+    ir_nested_fit fit;
+    if ((s = ir_nested_grow(w, grid[g])) != IR_OK ||
+        (s = ir_nested_minnorm(w, o->rcond, o->accuracy, P, NULL, &fit)) !=
+            IR_OK)
+      break;
+    dd_point *pt = &pts[g];
+    pt->train_mse = fit.train_mse;
+    pt->norm = fit.norm;
+    pt->cond = fit.cond;
+    pt->rcond = fit.rcond;
+    pt->rank = (double)fit.rank;
+    pt->method = fit.method;
+    dd_test_metrics(P, Yt, labels, &pt->test_mse, &pt->test_err);
+    pt->opt_mse = NAN;
+    pt->opt_lambda = NAN;
+    if (nl > 0) {
+      if ((s = ir_nested_ridge(w, o->ridge, nl, Pr, fr)) != IR_OK)
+        break;
+      for (size_t j = 0; j < nl; j++) {
+        double mse, err;
+        dd_test_metrics(Pr[j], Yt, NULL, &mse, &err);
+        if (isnan(pt->opt_mse) || mse < pt->opt_mse) {
+          pt->opt_mse = mse;
+          pt->opt_lambda = o->ridge[j];
+        }
+      }
+    }
+  }
+  for (size_t j = 0; j < nl; j++)
+    if (Pr[j])
+      gsl_matrix_free(Pr[j]);
+  free(Pr);
+  free(fr);
+  if (P)
+    gsl_matrix_free(P);
+  ir_nested_free(w);
+  return s == IR_ENOMEM ? ir_error(IR_ENOMEM, "out of memory (sweep)") : s;
+}
+
+/* Features of a data set: Phi (n×Nmax) and Phit for the kind in o. */
+static int dd_features(const dd_opts *o, int kind, const dd_data *d,
+                       size_t Nmax, unsigned long seed, gsl_matrix **Phi,
+                       gsl_matrix **Phit, double *sigma_used) {
+  gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_FEATURES, 3, kind));
+  if (r == NULL)
+    return IR_ENOMEM;
+  double sigma = o->sigma;
+  int s = IR_OK;
+  if (o->sigma_median || !(sigma > 0)) {
+    if (kind == IR_FEAT_RFF || kind == IR_FEAT_RFF_PAIR || kind == IR_FEAT_FFT)
+      s = ir_features_median_heuristic(d->X, 20000, r, &sigma);
+    else
+      sigma = 1.0;
+  }
+  ir_features *f = NULL;
+  if (s == IR_OK &&
+      (f = ir_features_alloc(kind, d->X->size2, Nmax, sigma, r)) == NULL)
+    s = IR_ENOMEM;
+  if (s == IR_OK) {
+    *Phi = gsl_matrix_alloc(d->X->size1, Nmax);
+    *Phit = gsl_matrix_alloc(d->Xt->size1, Nmax);
+    if (!*Phi || !*Phit)
+      s = ir_error(IR_ENOMEM, "out of memory (features %zu x %zu)", d->X->size1,
+                   Nmax);
+  }
+  if (s == IR_OK)
+    s = ir_features_apply(f, d->X, Nmax, *Phi);
+  if (s == IR_OK)
+    s = ir_features_apply(f, d->Xt, Nmax, *Phit);
+  *sigma_used = sigma;
+  ir_features_free(f);
+  ir_rng_free(r);
+  return s;
+}
+
+/* ---- Aggregation over seeds into tables
+ * -------------------------------------- */
+
+/* mean and std of field `off` of pts[seed·ng + g] over seeds. */
+static void dd_mean_std(const dd_point *pts, size_t ng, size_t nseeds, size_t g,
+                        size_t off, double *mean, double *std) {
+  double x[1024];
+  size_t k = 0;
+  for (size_t sd = 0; sd < nseeds && k < 1024; sd++) {
+    const double v = *(const double *)((const char *)&pts[sd * ng + g] + off);
+    if (!isnan(v))
+      x[k++] = v;
+  }
+  *mean = NAN;
+  *std = NAN;
+  ir_summary sm;
+  if (k > 0 && ir_stats_summary(x, k, 0.95, &sm) == IR_OK) {
+    *mean = sm.mean;
+    *std = sm.std;
+  }
+}
+
+/* Sets a numeric column: a plain value for one seed, mean ± std otherwise. */
+static void dd_set(ir_table *t, int col, size_t nseeds, double mean,
+                   double std) {
+  if (isnan(mean))
+    return;
+  if (nseeds > 1)
+    ir_table_set_meanstd(t, col, mean, std);
+  else
+    ir_table_set_double(t, col, mean);
+}
+
+static const char *dd_method_name(int m) {
+  return m == IR_NESTED_CHOLESKY ? "cholesky"
+         : m == IR_NESTED_SVD    ? "svd"
+                                 : "eigen";
+}
+
+/* The model-wise table: one row per N. */
+static ir_table *dd_model_table(const char *name, const char *caption, size_t n,
+                                const size_t *grid, size_t ng,
+                                const dd_point *pts, size_t nseeds,
+                                int classification, int ridge) {
+  ir_table *t = ir_table_alloc(name, caption);
+  if (t == NULL)
+    return NULL;
+  ir_table_add_note(t, "min-norm fit of the first N features; train_mse and "
+                       "test_mse are means over samples of ||y_hat - y||^2 "
+                       "summed over outputs (one-hot targets for "
+                       "classification)");
+  const int vt = nseeds > 1 ? IR_COL_MEANSTD : IR_COL_DOUBLE;
+  int cN = ir_table_add_column(t, "N", IR_COL_INT, "model size (features)");
+  int cn = ir_table_add_column(t, "n", IR_COL_INT, "training samples");
+  int cr = ir_table_add_column(t, "N_over_n", IR_COL_DOUBLE, "N/n");
+  int ctr = ir_table_add_column(t, "train_mse", vt, "training MSE");
+  int cte = ir_table_add_column(t, "test_mse", vt, "test MSE");
+  int cer = classification ? ir_table_add_column(t, "test_err", vt,
+                                                 "test 0-1 error (argmax)")
+                           : -1;
+  int cno = ir_table_add_column(t, "norm", vt, "||W||_F of the min-norm fit");
+  int crk = ir_table_add_column(t, "rank", vt, "numerical rank");
+  int cco = ir_table_add_column(t, "cond", vt, "condition number of Phi_N");
+  int crc = ir_table_add_column(t, "rcond", IR_COL_DOUBLE,
+                                "pseudo-inverse cutoff (SVD route only)");
+  int cme = ir_table_add_column(t, "method", IR_COL_STRING,
+                                "cholesky (Gram, well conditioned) or svd");
+  int cop = ridge ? ir_table_add_column(t, "test_mse_opt_ridge", vt,
+                                        "best test MSE over the ridge list")
+                  : -1;
+  int col = ridge ? ir_table_add_column(t, "opt_lambda", IR_COL_DOUBLE,
+                                        "the ridge value achieving it (first "
+                                        "seed)")
+                  : -1;
+  for (size_t g = 0; g < ng; g++) {
+    double m, s;
+    ir_table_add_row(t);
+    ir_table_set_int(t, cN, (long)grid[g]);
+    ir_table_set_int(t, cn, (long)n);
+    ir_table_set_double(t, cr, (double)grid[g] / (double)n);
+#define DD_COL(c, field)                                                       \
+  do {                                                                         \
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, field), &m, &s);        \
+    dd_set(t, c, nseeds, m, s);                                                \
+  } while (0)
+    DD_COL(ctr, train_mse);
+    DD_COL(cte, test_mse);
+    if (cer >= 0)
+      DD_COL(cer, test_err);
+    DD_COL(cno, norm);
+    DD_COL(crk, rank);
+    DD_COL(cco, cond);
+    if (cop >= 0)
+      DD_COL(cop, opt_mse);
+#undef DD_COL
+    if (!isnan(pts[g].rcond))
+      ir_table_set_double(t, crc, pts[g].rcond);
+    ir_table_set_string(t, cme, dd_method_name(pts[g].method));
+    if (col >= 0 && !isnan(pts[g].opt_lambda))
+      ir_table_set_double(t, col, pts[g].opt_lambda);
+  }
+  return t;
+}
+
+/* Index of the grid point with the largest mean of a field. */
+static size_t dd_argmax(const dd_point *pts, size_t ng, size_t nseeds,
+                        size_t off) {
+  size_t best = 0;
+  double bv = -INFINITY;
+  for (size_t g = 0; g < ng; g++) {
+    double m, s;
+    dd_mean_std(pts, ng, nseeds, g, off, &m, &s);
+    if (m > bv) {
+      bv = m;
+      best = g;
+    }
+  }
+  return best;
+}
+
+/* Index of the grid point closest to N = n. */
+static size_t dd_threshold_index(const size_t *grid, size_t ng, size_t n) {
+  size_t best = 0;
+  for (size_t g = 1; g < ng; g++)
+    if (llabs((long long)grid[g] - (long long)n) <
+        llabs((long long)grid[best] - (long long)n))
+      best = g;
+  return best;
+}
+
+/* ---- The run: options, outputs, checks
+ * --------------------------------------- */
+
+typedef struct {
+  const dd_opts *o;
+  ir_checks *checks;
+  ir_table *tables[8];
+  size_t ntables;
+  ir_figure *figs[8];
+  size_t nfigs;
+  ir_cli_config *cfg;
+} dd_run;
+
+static int dd_keep_table(dd_run *r, ir_table *t) {
+  if (t == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (table)");
+  r->tables[r->ntables++] = t;
+  return IR_OK;
+}
+
+static int dd_keep_fig(dd_run *r, ir_figure *f) {
+  if (f == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (figure)");
+  r->figs[r->nfigs++] = f;
+  return IR_OK;
+}
+
+/* Loads the Fashion-MNIST subset for a seed, with label noise. */
+static int dd_load_fashion(const dd_opts *o, size_t n, unsigned long seed,
+                           dd_data *d) {
+  gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 3, n));
+  ir_dataset *tr = NULL, *te = NULL;
+  int s = r ? IR_OK : IR_ENOMEM;
+  if (s == IR_OK)
+    s = ir_data_fashion_mnist(NULL, 0, n, r, &tr);
+  if (s == IR_OK)
+    s = ir_data_fashion_mnist(NULL, 1, o->ntest, r, &te);
+  if (s == IR_OK && o->label_noise > 0)
+    s = ir_data_label_noise(tr, o->label_noise, r);
+  if (s == IR_OK)
+    dd_take(tr, te, d);
+  else {
+    ir_dataset_free(tr);
+    ir_dataset_free(te);
+  }
+  ir_rng_free(r);
+  return s;
+}
+
+/* Model-wise sweep on Fashion-MNIST with random features. */
+static int dd_exp_model_fashion(dd_run *run) {
+  const dd_opts *o = run->o;
+  const size_t n = o->n, nseeds = o->common.seeds;
+  const int kind = o->features ? o->features : IR_FEAT_RFF;
+  size_t ng = 0, *grid = NULL;
+  if (o->ngrid > 0) {
+    grid = malloc(o->ngrid * sizeof *grid);
+    if (grid != NULL)
+      for (size_t i = 0; i < o->ngrid; i++)
+        grid[i] = (size_t)o->grid[i];
+    ng = o->ngrid;
+  } else {
+    grid = dd_default_grid(n, o->Nmax, o->points, &ng);
+  }
+  dd_point *pts = calloc(ng * nseeds, sizeof *pts);
+  if (grid == NULL || pts == NULL) {
+    free(grid);
+    free(pts);
+    return ir_error(IR_ENOMEM, "out of memory");
+  }
+  const size_t Nmax = grid[ng - 1];
+  double sigma_used = NAN;
+  int s = IR_OK;
+  for (size_t sd = 0; sd < nseeds && s == IR_OK; sd++) {
+    dd_data d;
+    memset(&d, 0, sizeof d);
+    gsl_matrix *Phi = NULL, *Phit = NULL;
+    ir_cli_progress(&o->common, AN,
+                    "model-wise, Fashion-MNIST n = %zu, %s "
+                    "features up to N = %zu, seed %lu",
+                    n, ir_features_name(kind), Nmax, o->common.seed + sd);
+    s = dd_load_fashion(o, n, o->common.seed + sd, &d);
+    if (s == IR_OK)
+      s = dd_features(o, kind, &d, Nmax, o->common.seed + sd, &Phi, &Phit,
+                      &sigma_used);
+    if (s == IR_OK)
+      s = dd_sweep_model(o, Phi, d.Y, Phit, d.Yt, d.labels_t, grid, ng,
+                         pts + sd * ng);
+    if (Phi)
+      gsl_matrix_free(Phi);
+    if (Phit)
+      gsl_matrix_free(Phit);
+    dd_data_free(&d);
+  }
+  if (s != IR_OK)
+    goto done;
+  ir_cli_config_set(run->cfg, "sigma_used", "%.17g", sigma_used);
+  char cap[160];
+  snprintf(cap, sizeof cap,
+           "Model-wise double descent: Fashion-MNIST, n = %zu, "
+           "%s features (sigma = %.4g)",
+           n, ir_features_name(kind), sigma_used);
+  int ridge = !o->no_ridge && o->nridge > 0;
+  if ((s = dd_keep_table(run, dd_model_table("model", cap, n, grid, ng, pts,
+                                             nseeds, 1, ridge))) != IR_OK)
+    goto done;
+  /* Checks (Belkin, Hsu, Ma, Mandal, arXiv:1812.11118; THEORY.md §3). */
+  const char *src = "Belkin et al. 2019 arXiv:1812.11118";
+  const size_t ti = dd_threshold_index(grid, ng, n);
+  const double step =
+      (double)(ti + 1 < ng ? grid[ti + 1] - grid[ti] : grid[ti] - grid[ti - 1]);
+  size_t pk = dd_argmax(pts, ng, nseeds, offsetof(dd_point, test_mse));
+  ir_checks_add(run->checks,
+                "[model] test MSE peaks within one grid step "
+                "of the interpolation threshold N = n (N at the peak)",
+                src, (double)n, (double)grid[pk], step,
+                pk + 1 >= ti && pk <= ti + 1);
+  pk = dd_argmax(pts, ng, nseeds, offsetof(dd_point, norm));
+  ir_checks_add(run->checks,
+                "[model] ||W|| peaks within one grid step of "
+                "N = n (N at the peak)",
+                src, (double)n, (double)grid[pk], step,
+                pk + 1 >= ti && pk <= ti + 1);
+  double worst = 0;
+  for (size_t g = 0; g < ng; g++)
+    if (grid[g] >= n)
+      for (size_t sd = 0; sd < nseeds; sd++)
+        worst = fmax(worst, pts[sd * ng + g].train_mse);
+  /* One-hot targets have ||y||^2 = 1: interpolation leaves rounding,
+   * ~eps·cond(Phi)·||y||, squared. */
+  ir_checks_add_max(run->checks,
+                    "[model] training MSE is ~0 for N >= n "
+                    "(largest over N >= n and seeds)",
+                    src, 0, worst, 1e-10);
+  size_t ups = 0;
+  for (size_t g = pk + 1; g < ng; g++) {
+    double a, b, sa, sb;
+    dd_mean_std(pts, ng, nseeds, g - 1, offsetof(dd_point, norm), &a, &sa);
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, norm), &b, &sb);
+    ups += b > a;
+  }
+  ir_checks_add_max(run->checks,
+                    "[model] ||W|| decreases past the threshold "
+                    "(number of increases after the peak)",
+                    src, 0, (double)ups, 0);
+  if (ridge) {
+    double at, sat, best_before = INFINITY;
+    dd_mean_std(pts, ng, nseeds, ti, offsetof(dd_point, opt_mse), &at, &sat);
+    for (size_t g = 0; g < ti; g++) {
+      double m, sm;
+      dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, opt_mse), &m, &sm);
+      best_before = fmin(best_before, m);
+    }
+    double mn, smn;
+    dd_mean_std(pts, ng, nseeds, ti, offsetof(dd_point, test_mse), &mn, &smn);
+    ir_checks_add(run->checks,
+                  "[model] optimal ridge removes the peak: its "
+                  "test MSE at N = n over its best at N < n (<= 1.05), "
+                  "min-norm's ratio is the predicted peak",
+                  "Nakkiran et al. "
+                  "2020 arXiv:2003.01897; THEORY.md s2",
+                  mn / best_before, at / best_before, 1.05,
+                  at / best_before <= 1.05);
+  }
+  /* Figures: test MSE and norm against N/n, threshold marked. */
+  double *x = malloc(ng * sizeof *x), *y1 = malloc(ng * sizeof *y1);
+  double *y2 = malloc(ng * sizeof *y2), *y3 = malloc(ng * sizeof *y3);
+  if (!x || !y1 || !y2 || !y3) {
+    free(x);
+    free(y1);
+    free(y2);
+    free(y3);
+    s = ir_error(IR_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t g = 0; g < ng; g++) {
+    double sdv;
+    x[g] = (double)grid[g] / (double)n;
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, test_mse), &y1[g], &sdv);
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, opt_mse), &y2[g], &sdv);
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, norm), &y3[g], &sdv);
+  }
+  ir_figure *f = ir_figure_alloc("model_risk", cap, "N / n (log scale)",
+                                 "test MSE (log scale)");
+  if ((s = dd_keep_fig(run, f)) == IR_OK) {
+    ir_figure_set_log(f, 1, 1);
+    ir_figure_add_series(f, "min-norm", x, y1, ng, "linespoints");
+    if (ridge)
+      ir_figure_add_series(f, "optimal ridge", x, y2, ng, "linespoints");
+    ir_figure_add_vline(f, 1.0, "N = n");
+    f = ir_figure_alloc("model_norm", "Norm of the min-norm solution",
+                        "N / n (log scale)", "||W||_F (log scale)");
+    if ((s = dd_keep_fig(run, f)) == IR_OK) {
+      ir_figure_set_log(f, 1, 1);
+      ir_figure_add_series(f, "||W||_F", x, y3, ng, "linespoints");
+      ir_figure_add_vline(f, 1.0, "N = n");
+    }
+  }
+  free(x);
+  free(y1);
+  free(y2);
+  free(y3);
+done:
+  free(grid);
+  free(pts);
+  return s;
+}
+
+/* ---- The isotropic linear model (Hastie et al.)
+ * -------------------------------- */
+
+/* Excess risk ‖β̂ − β‖² of the min-norm estimator on fresh data y = xᵀβ + ε,
+ * x ~ N(0, I_p): for isotropic x the excess test risk equals that distance. */
+static int dd_linear_risk(size_t n, size_t p, double r2, double sigma2,
+                          unsigned long seed, double rcond, double *risk) {
+  gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 4 + n, p));
+  double *beta = malloc(p * sizeof *beta);
+  gsl_matrix *W = gsl_matrix_alloc(p, 1);
+  ir_dataset *tr = NULL;
+  int s = (r && beta && W) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
+  ir_teacher_params tp = {n, 0, p, r2, sigma2, NULL, 0};
+  if (s == IR_OK)
+    s = ir_data_linear_teacher(&tp, r, &tr, NULL, beta);
+  if (s == IR_OK)
+    s = ir_minnorm_solve(tr->X, tr->Y, IR_MINNORM_SVD, rcond, 1.0, W, NULL);
+  if (s == IR_OK) {
+    double e = 0;
+    for (size_t j = 0; j < p; j++) {
+      double d = gsl_matrix_get(W, j, 0) - beta[j];
+      e += d * d;
+    }
+    *risk = e;
+  }
+  ir_dataset_free(tr);
+  ir_rng_free(r);
+  free(beta);
+  if (W)
+    gsl_matrix_free(W);
+  return s;
+}
+
+/* Mean and standard error over seeds of the linear model's risk. */
+static int dd_linear_mc(const dd_opts *o, size_t n, size_t p, double r2,
+                        double sigma2, size_t nseeds, ir_summary *sm) {
+  double *x = malloc(nseeds * sizeof *x);
+  if (x == NULL)
+    return ir_error(IR_ENOMEM, "out of memory");
+  int s = IR_OK;
+  for (size_t sd = 0; sd < nseeds && s == IR_OK; sd++)
+    s = dd_linear_risk(n, p, r2, sigma2, o->common.seed + sd, o->rcond, &x[sd]);
+  if (s == IR_OK)
+    s = ir_stats_summary(x, nseeds, 0.95, sm);
+  free(x);
+  return s;
+}
+
+/* A risk-against-ratio table and figure with the exact and asymptotic
+ * theory, and the largest z-score against the exact formula. */
+typedef struct {
+  size_t n, p;
+  ir_summary sm;
+  double exact, asym;
+} dd_lin_pt;
+
+static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
+                             const char *xname, const dd_lin_pt *pt, size_t m,
+                             int over_n, double *zmax) {
+  ir_table *t = ir_table_alloc(name, cap);
+  if (t == NULL)
+    return ir_error(IR_ENOMEM, "out of memory");
+  ir_table_add_note(t, "risk = ||beta_hat - beta||^2, the excess test risk of "
+                       "the min-norm estimator for x ~ N(0, I); mean, std "
+                       "and standard error over seeds (fresh data each)");
+  int c[9];
+  c[0] = ir_table_add_column(t, "n", IR_COL_INT, "training samples");
+  c[1] = ir_table_add_column(t, "p", IR_COL_INT, "features");
+  c[2] = ir_table_add_column(t, xname, IR_COL_DOUBLE,
+                             over_n ? "gamma = p/n" : "n/p");
+  c[3] = ir_table_add_column(t, "risk", IR_COL_MEANSTD, "measured risk");
+  c[4] = ir_table_add_column(t, "risk_se", IR_COL_DOUBLE, "standard error");
+  c[5] = ir_table_add_column(t, "risk_theory", IR_COL_DOUBLE,
+                             "exact finite-n expectation (Hastie et al. s2)");
+  c[6] = ir_table_add_column(t, "risk_asymptotic", IR_COL_DOUBLE,
+                             "limit n, p -> infinity at this ratio");
+  c[7] = ir_table_add_column(t, "z", IR_COL_DOUBLE,
+                             "(measured - exact) / standard error");
+  double *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y);
+  double *ye = malloc(m * sizeof *ye), *ya = malloc(m * sizeof *ya);
+  if (!x || !y || !ye || !ya) {
+    free(x);
+    free(y);
+    free(ye);
+    free(ya);
+    ir_table_free(t);
+    return ir_error(IR_ENOMEM, "out of memory");
+  }
+  *zmax = 0;
+  for (size_t i = 0; i < m; i++) {
+    const dd_lin_pt *q = &pt[i];
+    double ratio =
+        over_n ? (double)q->p / (double)q->n : (double)q->n / (double)q->p;
+    double z = (q->sm.mean - q->exact) / q->sm.sem;
+    *zmax = fmax(*zmax, fabs(z));
+    ir_table_add_row(t);
+    ir_table_set_int(t, c[0], (long)q->n);
+    ir_table_set_int(t, c[1], (long)q->p);
+    ir_table_set_double(t, c[2], ratio);
+    ir_table_set_meanstd(t, c[3], q->sm.mean, q->sm.std);
+    ir_table_set_double(t, c[4], q->sm.sem);
+    ir_table_set_double(t, c[5], q->exact);
+    ir_table_set_double(t, c[6], q->asym);
+    ir_table_set_double(t, c[7], z);
+    x[i] = ratio;
+    y[i] = q->sm.mean;
+    ye[i] = q->exact;
+    ya[i] = q->asym;
+  }
+  int s = dd_keep_table(run, t);
+  ir_figure *f = NULL;
+  if (s == IR_OK)
+    s = dd_keep_fig(run, f = ir_figure_alloc(name, cap,
+                                             over_n ? "gamma = p/n (log scale)"
+                                                    : "n/p (log scale)",
+                                             "excess risk (log scale)"));
+  if (s == IR_OK) {
+    ir_figure_set_log(f, 1, 1);
+    ir_figure_add_series(f, "measured (mean over seeds)", x, y, m, "points");
+    ir_figure_add_series(f, "exact finite-n theory", x, ye, m, "lines");
+    ir_figure_add_series(f, "asymptotic theory", x, ya, m, "lines dashtype 2");
+    ir_figure_add_vline(f, 1.0, over_n ? "p = n" : "n = p");
+  }
+  free(x);
+  free(y);
+  free(ye);
+  free(ya);
+  return s;
+}
+
+/* Model-wise: n fixed, p over a grid of gamma (THEORY.md §2). */
+static int dd_exp_model_linear(dd_run *run) {
+  const dd_opts *o = run->o;
+  const size_t n = o->common.quick ? 50 : 100;
+  const size_t nseeds =
+      o->common.seeds > 1 ? o->common.seeds : (o->common.quick ? 30 : 100);
+  const double r2 = 1, sigma2 = 0.25;
+  static const double gam[] = {0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9,
+                               1.1, 1.2, 1.3, 1.5, 2.0, 3.0, 4.0};
+  const size_t m = sizeof gam / sizeof gam[0];
+  dd_lin_pt pt[sizeof gam / sizeof gam[0]];
+  size_t k = 0;
+  int s = IR_OK;
+  for (size_t i = 0; i < m && s == IR_OK; i++) {
+    const size_t p = (size_t)llround(gam[i] * (double)n);
+    if (p + 2 > n && p < n + 2)
+      continue; /* the exact risk is infinite at p in {n-1, n, n+1} */
+    ir_cli_progress(&o->common, AN, "linear model: n = %zu, p = %zu, %zu seeds",
+                    n, p, nseeds);
+    dd_lin_pt *q = &pt[k];
+    q->n = n;
+    q->p = p;
+    double b, v;
+    if ((s = dd_linear_mc(o, n, p, r2, sigma2, nseeds, &q->sm)) != IR_OK ||
+        (s = ir_theory_hastie_exact(n, p, r2, sigma2, &b, &v)) != IR_OK)
+      break;
+    q->exact = b + v;
+    if ((s = ir_theory_hastie((double)p / (double)n, r2, sigma2, &b, &v)) !=
+        IR_OK)
+      break;
+    q->asym = b + v;
+    k++;
+  }
+  if (s != IR_OK)
+    return s;
+  double zmax;
+  char cap[160];
+  snprintf(cap, sizeof cap,
+           "Isotropic linear model, min-norm least squares: "
+           "risk against gamma = p/n (n = %zu, r^2 = 1, sigma^2 = 0.25)",
+           n);
+  if ((s = dd_linear_outputs(run, "model_linear", cap, "gamma", pt, k, 1,
+                             &zmax)) != IR_OK)
+    return s;
+  /* |z| <= 4: a 4-sigma band for each of ~12 points (the risk's sampling
+   * distribution is skewed near gamma = 1, where the band is widest). */
+  ir_checks_add_max(run->checks,
+                    "[linear] measured risk matches Hastie et "
+                    "al.'s exact finite-n formula at every gamma (largest "
+                    "|measured - exact| / standard error)",
+                    "Hastie et al. arXiv:1903.08560 s2", 0, zmax, 4);
+  return IR_OK;
+}
+
+/* Sample-wise: p fixed, n over a grid (Nakkiran, arXiv:1912.07242). */
+static int dd_exp_samples_linear(dd_run *run) {
+  const dd_opts *o = run->o;
+  const size_t p = o->common.quick ? 50 : 100;
+  const size_t nseeds =
+      o->common.seeds > 1 ? o->common.seeds : (o->common.quick ? 30 : 100);
+  const double r2 = 1, sigma2 = 0.1;
+  static const double ratio[] = {0.2,  0.3, 0.5, 0.6, 0.75, 0.9, 0.95,
+                                 1.05, 1.1, 1.3, 1.6, 2.0,  3.0};
+  const size_t m = sizeof ratio / sizeof ratio[0];
+  dd_lin_pt pt[sizeof ratio / sizeof ratio[0]];
+  size_t k = 0, i75 = 0, i90 = 0;
+  int s = IR_OK;
+  for (size_t i = 0; i < m && s == IR_OK; i++) {
+    const size_t n = (size_t)llround(ratio[i] * (double)p);
+    if (p + 2 > n && p < n + 2)
+      continue;
+    ir_cli_progress(&o->common, AN, "sample-wise: p = %zu, n = %zu", p, n);
+    dd_lin_pt *q = &pt[k];
+    q->n = n;
+    q->p = p;
+    double b, v;
+    if ((s = dd_linear_mc(o, n, p, r2, sigma2, nseeds, &q->sm)) != IR_OK ||
+        (s = ir_theory_hastie_exact(n, p, r2, sigma2, &b, &v)) != IR_OK)
+      break;
+    q->exact = b + v;
+    if ((s = ir_theory_hastie((double)p / (double)n, r2, sigma2, &b, &v)) !=
+        IR_OK)
+      break;
+    q->asym = b + v;
+    if (ratio[i] == 0.75)
+      i75 = k;
+    if (ratio[i] == 0.9)
+      i90 = k;
+    k++;
+  }
+  if (s != IR_OK)
+    return s;
+  double zmax;
+  char cap[160];
+  snprintf(cap, sizeof cap,
+           "Sample-wise: isotropic linear model, p = %zu, "
+           "r^2 = 1, sigma^2 = 0.1, risk against n/p",
+           p);
+  if ((s = dd_linear_outputs(run, "samples", cap, "n_over_p", pt, k, 0,
+                             &zmax)) != IR_OK)
+    return s;
+  ir_checks_add_max(run->checks,
+                    "[samples] measured risk matches the exact "
+                    "finite-n formula at every n (largest |z|)",
+                    "Hastie et al. arXiv:1903.08560 s2", 0, zmax, 4);
+  /* More data hurts: the risk at n = 0.9p exceeds that at n = 0.75p,
+   * significantly (the difference minus two standard errors > 0). */
+  const dd_lin_pt *a = &pt[i75], *b = &pt[i90];
+  const double diff = b->sm.mean - a->sm.mean;
+  const double se = sqrt(a->sm.sem * a->sm.sem + b->sm.sem * b->sm.sem);
+  ir_checks_add(run->checks,
+                "[samples] more data hurts: risk(n = 0.9p) - "
+                "risk(n = 0.75p) > 2 standard errors",
+                "Nakkiran arXiv:1912."
+                "07242; THEORY.md s2",
+                b->exact - a->exact, diff, 2 * se, diff > 2 * se);
+  return IR_OK;
+}
+
+/* ---- Epoch-wise: GD time on a fixed model, from the SVD
+ * ------------------------ */
+
+typedef struct {
+  const ir_gd_traj *traj;
+  gsl_matrix *What;
+  double max_dev;
+  int status;
+} dd_spot;
+
+/* Compares real GD iterates with the SVD formula at steps 1, 10, 100, ... */
+static int dd_spot_observe(void *ctx, size_t step, const gsl_vector *theta) {
+  dd_spot *sp = ctx;
+  size_t k = step;
+  while (k >= 10 && k % 10 == 0)
+    k /= 10;
+  if (step == 0 || k != 1)
+    return 0;
+  if ((sp->status = ir_gd_traj_at(sp->traj, (double)step, sp->What)) != IR_OK)
+    return 1;
+  gsl_matrix_const_view W =
+      gsl_matrix_const_view_vector(theta, sp->What->size1, sp->What->size2);
+  double dev = ir_matrix_fro_diff(&W.matrix, sp->What) /
+               fmax(ir_matrix_fro(sp->What), DBL_MIN);
+  sp->max_dev = fmax(sp->max_dev, dev);
+  return 0;
+}
+
+static int dd_exp_epochs(dd_run *run, int fashion) {
+  const dd_opts *o = run->o;
+  const double noise = o->label_noise > 0 ? o->label_noise : 0.2;
+  dd_opts oo = *o;
+  oo.label_noise = noise;
+  const size_t n = fashion ? o->n : (o->common.quick ? 100 : 400);
+  dd_data d;
+  memset(&d, 0, sizeof d);
+  gsl_matrix *Phi = NULL, *Phit = NULL, *W = NULL, *P = NULL, *R = NULL;
+  ir_minnorm *mn = NULL;
+  ir_gd_traj *traj = NULL;
+  ir_model *model = NULL;
+  gsl_vector *theta = NULL;
+  int s;
+  const unsigned long seed = o->common.seed;
+  if (fashion) {
+    s = dd_load_fashion(&oo, n, seed, &d);
+    double sg;
+    if (s == IR_OK)
+      s = dd_features(o, o->features ? o->features : IR_FEAT_RFF, &d, n, seed,
+                      &Phi, &Phit, &sg);
+  } else {
+    /* The linear teacher with p = n: the model at its threshold. */
+    gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 5, n));
+    ir_teacher_params tp = {n, o->ntest, n, 1.0, 0.25, NULL, 0};
+    ir_dataset *tr = NULL, *te = NULL;
+    s = r ? ir_data_linear_teacher(&tp, r, &tr, &te, NULL) : IR_ENOMEM;
+    ir_rng_free(r);
+    if (s == IR_OK) {
+      dd_take(tr, te, &d);
+      Phi = d.X;
+      Phit = d.Xt;
+      d.X = d.Xt = NULL;
+    }
+  }
+  if (s != IR_OK)
+    goto done;
+  const size_t N = Phi->size2, K = d.Y->size2, nt = Phit->size1;
+  ir_cli_progress(&o->common, AN,
+                  "epoch-wise: %s, n = N = %zu, label noise "
+                  "%g",
+                  fashion ? "Fashion-MNIST" : "linear teacher", n,
+                  fashion ? noise : 0.0);
+  mn = ir_minnorm_alloc(n, N, K);
+  W = gsl_matrix_alloc(N, K);
+  P = gsl_matrix_alloc(nt, K);
+  R = gsl_matrix_alloc(n, K);
+  theta = gsl_vector_calloc(N * K);
+  if (!mn || !W || !P || !R || !theta) {
+    s = ir_error(IR_ENOMEM, "out of memory (epoch-wise)");
+    goto done;
+  }
+  if ((s = ir_minnorm_factor(mn, Phi)) != IR_OK)
+    goto done;
+  const ir_svd *svd = ir_minnorm_svd(mn);
+  const double smax = gsl_vector_get(svd->s, 0);
+  const double eta = (double)n / (smax * smax); /* 1/λ_max of ΦᵀΦ/n */
+  if ((traj = ir_gd_traj_alloc(svd, d.Y, NULL, eta)) == NULL) {
+    s = IR_ENOMEM;
+    goto done;
+  }
+  /* GD time t on a log grid: 8 points per decade up to 1e8 steps (the
+   * formula's cost does not depend on t). */
+  ir_table *t = ir_table_alloc(
+      "epochs", fashion ? "Epoch-wise: GD on Fashion-MNIST random "
+                          "features at N = n, with label noise"
+                        : "Epoch-wise: GD on the linear teacher at p = n");
+  if ((s = dd_keep_table(run, t)) != IR_OK)
+    goto done;
+  ir_table_add_note(t, "GD from 0 with eta = 1/lambda_max on L = (1/2n)"
+                       "||Phi W - Y||^2, iterates from the SVD formula "
+                       "(THEORY.md s1); MSEs are means over samples, summed "
+                       "over outputs");
+  int ct = ir_table_add_column(t, "t", IR_COL_DOUBLE, "GD steps");
+  int ctr = ir_table_add_column(t, "train_mse", IR_COL_DOUBLE, NULL);
+  int cte = ir_table_add_column(t, "test_mse", IR_COL_DOUBLE, NULL);
+  int cer = d.labels_t ? ir_table_add_column(t, "test_err", IR_COL_DOUBLE,
+                                             "test 0-1 error")
+                       : -1;
+  int cno = ir_table_add_column(t, "norm", IR_COL_DOUBLE, "||W_t||_F");
+  enum { NT = 65 };
+  double xs[NT], yte[NT], ytr[NT];
+  size_t m = 0;
+  for (int i = 0; i < NT; i++) {
+    const double tt = floor(pow(10.0, (double)i / 8.0));
+    if (m > 0 && tt == xs[m - 1])
+      continue;
+    if ((s = ir_gd_traj_at(traj, tt, W)) != IR_OK)
+      goto done;
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Phit, W, 0.0, P);
+    double mse, err;
+    dd_test_metrics(P, d.Yt, d.labels_t, &mse, &err);
+    gsl_matrix_memcpy(R, d.Y);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Phi, W, -1.0, R);
+    const double rr = ir_matrix_fro(R);
+    xs[m] = tt;
+    yte[m] = mse;
+    ytr[m] = rr * rr / (double)n;
+    ir_table_add_row(t);
+    ir_table_set_double(t, ct, tt);
+    ir_table_set_double(t, ctr, ytr[m]);
+    ir_table_set_double(t, cte, mse);
+    if (cer >= 0)
+      ir_table_set_double(t, cer, err);
+    ir_table_set_double(t, cno, ir_matrix_fro(W));
+    m++;
+  }
+  /* Spot check: real GD iterations against the formula. */
+  const size_t Ts = o->common.quick ? 100 : 1000;
+  if ((model = ir_model_linear_alloc(Phi, d.Y)) == NULL) {
+    s = IR_ENOMEM;
+    goto done;
+  }
+  dd_spot sp = {traj, W, 0, IR_OK};
+  ir_optim_params op;
+  ir_optim_params_default(&op);
+  op.lr = eta;
+  op.max_steps = Ts;
+  ir_optim_result res;
+  if ((s = ir_optim_run(model, &op, theta, dd_spot_observe, &sp, &res)) !=
+          IR_OK ||
+      (s = sp.status) != IR_OK)
+    goto done;
+  char claim[200];
+  snprintf(claim, sizeof claim,
+           "[epochs] real GD iterates equal the SVD "
+           "formula at t = 1, 10, ..., %zu (largest relative deviation)",
+           Ts);
+  ir_checks_add_max(run->checks, claim, "THEORY.md s1", 0, sp.max_dev, 1e-10);
+  ir_figure *f = ir_figure_alloc("epochs",
+                                 t ? "Epoch-wise: error against GD "
+                                     "time"
+                                   : "",
+                                 "GD steps t (log scale)", "MSE (log scale)");
+  if ((s = dd_keep_fig(run, f)) == IR_OK) {
+    ir_figure_set_log(f, 1, 1);
+    ir_figure_add_series(f, "test MSE", xs, yte, m, "linespoints");
+    ir_figure_add_series(f, "train MSE", xs, ytr, m, "linespoints");
+  }
+done:
+  ir_model_free(model);
+  ir_gd_traj_free(traj);
+  ir_minnorm_free(mn);
+  gsl_matrix *mm[] = {Phi, Phit, W, P, R};
+  for (int i = 0; i < 5; i++)
+    if (mm[i])
+      gsl_matrix_free(mm[i]);
+  if (theta)
+    gsl_vector_free(theta);
+  dd_data_free(&d);
+  return s;
+}
+
+/* ---- Classical: 1-D regression with Legendre features
+ * ------------------------- */
+
+static int dd_exp_classical(dd_run *run) {
+  const dd_opts *o = run->o;
+  const size_t n = o->common.quick ? 15 : 20, nt = 1000;
+  const size_t nseeds = o->common.seeds > 1 ? o->common.seeds : 20;
+  const double noise = 0.3;
+  const int kind =
+      o->features == IR_FEAT_FOURIER ? IR_FEAT_FOURIER : IR_FEAT_LEGENDRE;
+  /* Every N up to 2n, then log-spaced to 6n. */
+  size_t grid[128], ng = 0;
+  for (size_t N = 1; N <= 2 * n; N++)
+    grid[ng++] = N;
+  for (double N = 2.0 * (double)n * 1.15; N <= 6.0 * (double)n; N *= 1.15)
+    grid[ng++] = (size_t)llround(N);
+  const size_t Nmax = grid[ng - 1];
+  dd_point *pts = calloc(ng * nseeds, sizeof *pts);
+  ir_features *f = ir_features_alloc(kind, 1, Nmax, 1.0, NULL);
+  int s = (pts && f) ? IR_OK : IR_ENOMEM;
+  dd_opts oo = *o;
+  oo.no_ridge = 1;
+  /* Curves for the figure: fits at three sizes on an x grid (first seed). */
+  enum { NX = 401 };
+  const size_t show[3] = {4, n, 5 * n};
+  double xg[NX], yg[3][NX], truth[NX], xtr[64], ytr[64];
+  for (size_t sd = 0; sd < nseeds && s == IR_OK; sd++) {
+    gsl_rng *r =
+        ir_rng_alloc(o->common.seed + sd, ir_rng_stream(IR_STREAM_DATA, 6, 0));
+    ir_dataset *tr = NULL, *te = NULL;
+    gsl_matrix *Phi = NULL, *Phit = NULL;
+    s = r ? ir_data_curve_1d(n, nt, noise, 0, r, &tr, &te) : IR_ENOMEM;
+    if (s == IR_OK) {
+      Phi = gsl_matrix_alloc(n, Nmax);
+      Phit = gsl_matrix_alloc(nt, Nmax);
+      s = (Phi && Phit) ? IR_OK : IR_ENOMEM;
+    }
+    if (s == IR_OK)
+      s = ir_features_apply(f, tr->X, Nmax, Phi);
+    if (s == IR_OK)
+      s = ir_features_apply(f, te->X, Nmax, Phit);
+    if (s == IR_OK)
+      s = dd_sweep_model(&oo, Phi, tr->Y, Phit, te->Y, NULL, grid, ng,
+                         pts + sd * ng);
+    if (s == IR_OK && sd == 0) {
+      /* Refit at the three sizes and evaluate on the x grid. */
+      gsl_matrix *Xg = gsl_matrix_alloc(NX, 1),
+                 *Fg = gsl_matrix_alloc(NX, Nmax);
+      ir_nested *w = ir_nested_alloc(Phi, tr->Y, NULL);
+      s = (Xg && Fg && w) ? IR_OK : IR_ENOMEM;
+      for (size_t i = 0; i < NX && s == IR_OK; i++) {
+        xg[i] = -1.0 + 2.0 * (double)i / (NX - 1);
+        truth[i] = ir_data_curve_1d_f(xg[i]);
+        gsl_matrix_set(Xg, i, 0, xg[i]);
+      }
+      if (s == IR_OK)
+        s = ir_features_apply(f, Xg, Nmax, Fg);
+      for (int c = 0; c < 3 && s == IR_OK; c++) {
+        gsl_matrix *Wc = gsl_matrix_alloc(show[c], 1);
+        ir_nested_fit fit;
+        s = Wc ? ir_nested_grow(w, show[c]) : IR_ENOMEM;
+        if (s == IR_OK)
+          s = ir_nested_minnorm(w, o->rcond, o->accuracy, NULL, Wc, &fit);
+        if (s == IR_OK) {
+          gsl_matrix_const_view Fc =
+              gsl_matrix_const_submatrix(Fg, 0, 0, NX, show[c]);
+          gsl_vector_view yv = gsl_vector_view_array(yg[c], NX);
+          gsl_vector_const_view wv = gsl_matrix_const_column(Wc, 0);
+          gsl_blas_dgemv(CblasNoTrans, 1.0, &Fc.matrix, &wv.vector, 0.0,
+                         &yv.vector);
+        }
+        if (Wc)
+          gsl_matrix_free(Wc);
+      }
+      for (size_t i = 0; i < n && i < 64; i++) {
+        xtr[i] = gsl_matrix_get(tr->X, i, 0);
+        ytr[i] = gsl_matrix_get(tr->Y, i, 0);
+      }
+      ir_nested_free(w);
+      if (Xg)
+        gsl_matrix_free(Xg);
+      if (Fg)
+        gsl_matrix_free(Fg);
+    }
+    if (Phi)
+      gsl_matrix_free(Phi);
+    if (Phit)
+      gsl_matrix_free(Phit);
+    ir_dataset_free(tr);
+    ir_dataset_free(te);
+    ir_rng_free(r);
+  }
+  if (s != IR_OK)
+    goto done;
+  char cap[160];
+  snprintf(cap, sizeof cap,
+           "Classical regime and second descent: y = "
+           "sin(2 pi x) + 0.3 noise, n = %zu, %s features",
+           n, ir_features_name(kind));
+  if ((s = dd_keep_table(run, dd_model_table("classical", cap, n, grid, ng, pts,
+                                             nseeds, 0, 0))) != IR_OK)
+    goto done;
+  const char *src = "Belkin et al. 2019 arXiv:1812.11118 (U-curve and peak)";
+  const size_t ti = dd_threshold_index(grid, ng, n);
+  size_t pk = dd_argmax(pts, ng, nseeds, offsetof(dd_point, test_mse));
+  ir_checks_add(run->checks,
+                "[classical] test MSE peaks within one step of "
+                "N = degree + 1 = n (N at the peak)",
+                src, (double)n, (double)grid[pk], 1,
+                pk + 1 >= ti && pk <= ti + 1);
+  /* The U-curve: below the threshold the minimum is at an interior N. */
+  size_t amin = 0;
+  double vmin = INFINITY, m, sdv;
+  for (size_t g = 0; g < ti; g++) {
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, test_mse), &m, &sdv);
+    if (m < vmin) {
+      vmin = m;
+      amin = g;
+    }
+  }
+  ir_checks_add(run->checks,
+                "[classical] U-curve below the threshold: the "
+                "best N < n is interior (N at the minimum)",
+                src, NAN, (double)grid[amin], NAN, amin > 0 && amin + 1 < ti);
+  double peak, last;
+  dd_mean_std(pts, ng, nseeds, pk, offsetof(dd_point, test_mse), &peak, &sdv);
+  dd_mean_std(pts, ng, nseeds, ng - 1, offsetof(dd_point, test_mse), &last,
+              &sdv);
+  ir_checks_add_max(run->checks,
+                    "[classical] second descent: test MSE at "
+                    "N = 6n over its peak value",
+                    src, 0, last / peak, 0.1);
+  /* Figures: the curve against N and the fits at three sizes. */
+  double x[128], y[128];
+  for (size_t g = 0; g < ng; g++) {
+    x[g] = (double)grid[g];
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, test_mse), &y[g], &sdv);
+  }
+  ir_figure *fg = ir_figure_alloc(
+      "classical", cap, "N = degree + 1 (log scale)", "test MSE (log scale)");
+  if ((s = dd_keep_fig(run, fg)) != IR_OK)
+    goto done;
+  ir_figure_set_log(fg, 1, 1);
+  ir_figure_add_series(fg, "min-norm fit", x, y, ng, "linespoints");
+  ir_figure_add_vline(fg, (double)n, "N = n");
+  fg =
+      ir_figure_alloc("classical_fits", "Fitted curves (first seed)", "x", "y");
+  if ((s = dd_keep_fig(run, fg)) != IR_OK)
+    goto done;
+  ir_figure_set_key(fg, "bottom left");
+  ir_figure_add_series(fg, "sin(2 pi x)", xg, truth, NX, "lines dashtype 2");
+  for (int c = 0; c < 3; c++) {
+    char lab[48];
+    snprintf(lab, sizeof lab, "N = %zu", show[c]);
+    /* Clip the interpolating fit's excursions so the plot stays readable. */
+    for (size_t i = 0; i < NX; i++)
+      yg[c][i] = fmax(-3.0, fmin(3.0, yg[c][i]));
+    ir_figure_add_series(fg, lab, xg, yg[c], NX, "lines");
+  }
+  ir_figure_add_series(fg, "training data", xtr, ytr, n, "points");
+done:
+  ir_features_free(f);
+  free(pts);
+  return s;
+}
+
+/* ---- Options and the driver
+ * ----------------------------------------------------- */
+
+enum {
+  OPT_DATA = 1,
+  OPT_FEAT,
+  OPT_SWEEP,
+  OPT_N,
+  OPT_NTEST,
+  OPT_SIGMA,
+  OPT_GRID,
+  OPT_NMAX,
+  OPT_POINTS,
+  OPT_RIDGE,
+  OPT_NORIDGE,
+  OPT_NOISE,
+  OPT_RCOND,
+  OPT_ACC
+};
+
+static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
+  static const struct option longopts[] = {
+      {"data", required_argument, NULL, OPT_DATA},
+      {"features", required_argument, NULL, OPT_FEAT},
+      {"sweep", required_argument, NULL, OPT_SWEEP},
+      {"n", required_argument, NULL, OPT_N},
+      {"ntest", required_argument, NULL, OPT_NTEST},
+      {"sigma", required_argument, NULL, OPT_SIGMA},
+      {"grid", required_argument, NULL, OPT_GRID},
+      {"N-max", required_argument, NULL, OPT_NMAX},
+      {"points", required_argument, NULL, OPT_POINTS},
+      {"ridge", required_argument, NULL, OPT_RIDGE},
+      {"no-ridge", no_argument, NULL, OPT_NORIDGE},
+      {"label-noise", required_argument, NULL, OPT_NOISE},
+      {"rcond", required_argument, NULL, OPT_RCOND},
+      {"accuracy", required_argument, NULL, OPT_ACC},
+      IR_CLI_COMMON_OPTIONS,
+      {NULL, 0, NULL, 0}};
+  size_t n = 0, ntest = 0, Nmax = 0, points = 0;
+  o->sigma_median = 1;
+  o->rcond = -1;
+  o->accuracy = 1e-8;
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+    int bad = 0;
+    switch (c) {
+    case OPT_DATA:
+      if (strcmp(optarg, "fashion-mnist") == 0)
+        o->data = DATA_FASHION;
+      else if (strcmp(optarg, "linear") == 0)
+        o->data = DATA_LINEAR;
+      else if (strcmp(optarg, "teacher-1d") == 0)
+        o->data = DATA_CURVE;
+      else
+        return ir_cli_usage_error(PROG,
+                                  "--data: unknown data set '%s' "
+                                  "(expected fashion-mnist, linear or "
+                                  "teacher-1d)",
+                                  optarg);
+      break;
+    case OPT_FEAT:
+      if (ir_features_parse(optarg, &o->features) != IR_OK)
+        return ir_cli_fail(PROG, IR_EINVAL, NULL);
+      break;
+    case OPT_SWEEP:
+      if (strcmp(optarg, "model") == 0)
+        o->sweep = SWEEP_MODEL;
+      else if (strcmp(optarg, "samples") == 0)
+        o->sweep = SWEEP_SAMPLES;
+      else if (strcmp(optarg, "epochs") == 0)
+        o->sweep = SWEEP_EPOCHS;
+      else if (strcmp(optarg, "all") == 0)
+        o->sweep = SWEEP_ALL;
+      else
+        return ir_cli_usage_error(PROG,
+                                  "--sweep: unknown sweep '%s' "
+                                  "(expected model, samples, epochs or all)",
+                                  optarg);
+      break;
+    case OPT_N: bad = ir_cli_size(PROG, "n", optarg, 2, 60000, &n); break;
+    case OPT_NTEST:
+      bad = ir_cli_size(PROG, "ntest", optarg, 1, 10000, &ntest);
+      break;
+    case OPT_SIGMA:
+      if (strcmp(optarg, "median") == 0) {
+        o->sigma_median = 1;
+      } else {
+        bad = ir_cli_double(PROG, "sigma", optarg, 1e-300, 1e300, &o->sigma);
+        o->sigma_median = 0;
+      }
+      break;
+    case OPT_GRID:
+      free(o->grid);
+      o->grid = NULL;
+      bad =
+          ir_cli_double_list(PROG, "grid", optarg, 1, 1e6, &o->grid, &o->ngrid);
+      for (size_t i = 0; !bad && i < o->ngrid; i++)
+        if (o->grid[i] != floor(o->grid[i]) ||
+            (i > 0 && o->grid[i] <= o->grid[i - 1]))
+          return ir_cli_usage_error(PROG, "--grid: model sizes must be "
+                                          "increasing whole numbers >= 1");
+      break;
+    case OPT_NMAX:
+      bad = ir_cli_size(PROG, "N-max", optarg, 2, 1000000, &Nmax);
+      break;
+    case OPT_POINTS:
+      bad = ir_cli_size(PROG, "points", optarg, 3, 200, &points);
+      break;
+    case OPT_RIDGE:
+      free(o->ridge);
+      o->ridge = NULL;
+      bad = ir_cli_double_list(PROG, "ridge", optarg, 1e-300, 1e300, &o->ridge,
+                               &o->nridge);
+      break;
+    case OPT_NORIDGE: o->no_ridge = 1; break;
+    case OPT_NOISE:
+      bad = ir_cli_double(PROG, "label-noise", optarg, 0, 1, &o->label_noise);
+      break;
+    case OPT_RCOND:
+      bad = ir_cli_double(PROG, "rcond", optarg, 0, 1, &o->rcond);
+      break;
+    case OPT_ACC:
+      bad =
+          ir_cli_double(PROG, "accuracy", optarg, DBL_EPSILON, 1, &o->accuracy);
+      break;
+    case IR_OPT_HELP:
+      fputs(help, stdout);
+      fputs(ir_cli_common_help, stdout);
+      return -1;
+    case ':':
+      return ir_cli_usage_error(PROG, "option %s needs a value",
+                                argv[optind - 1]);
+    case '?':
+      return ir_cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
+    default: bad = ir_cli_common_option(PROG, &o->common, c, optarg); break;
+    }
+    if (bad)
+      return IR_EXIT_USAGE;
+  }
+  if (optind < argc)
+    return ir_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
+  const int q = o->common.quick;
+  o->n = n ? n : (q ? 200 : 1000);
+  o->ntest = ntest ? ntest : (q ? 500 : 2000);
+  o->Nmax = Nmax ? Nmax : (q ? 4 : 10) * o->n;
+  o->points = points ? points : (q ? 16 : 28);
+  if (o->nridge == 0 && !o->no_ridge) {
+    static const double def[] = {1e-4, 1e-3, 1e-2, 1e-1, 1};
+    o->ridge = malloc(sizeof def);
+    if (o->ridge == NULL)
+      return IR_EXIT_INTERNAL;
+    memcpy(o->ridge, def, sizeof def);
+    o->nridge = sizeof def / sizeof def[0];
+  }
+  if (o->ngrid > 0 && (size_t)o->grid[o->ngrid - 1] > 1000000)
+    return ir_cli_usage_error(PROG, "--grid: model sizes above 1e6");
+  if ((o->data == DATA_FASHION || o->data == DATA_DEFAULT) && o->n > 60000)
+    return ir_cli_usage_error(PROG,
+                              "--n %zu exceeds the 60000 Fashion-MNIST "
+                              "training images",
+                              o->n);
+  if (o->data == DATA_FASHION && !ir_data_fashion_mnist_available(NULL)) {
+    fprintf(stderr,
+            "%s: --data fashion-mnist: the data set is not installed "
+            "(apt-get install dataset-fashion-mnist)\n",
+            PROG);
+    return IR_EXIT_USAGE;
+  }
+  if (o->sweep == SWEEP_SAMPLES && o->data != DATA_LINEAR &&
+      o->data != DATA_DEFAULT)
+    return ir_cli_usage_error(PROG, "--sweep samples is implemented for --data "
+                                    "linear only (against the exact theory)");
+  ir_cli_config_common(cfg, &o->common);
+  static const char *dn[] = {"suite", "fashion-mnist", "linear", "teacher-1d"};
+  static const char *sn[] = {"all", "model", "samples", "epochs"};
+  char num[32];
+  ir_cli_config_set(cfg, "data", "%s", dn[o->data]);
+  ir_cli_config_set(cfg, "sweep", "%s", sn[o->sweep]);
+  if (o->features)
+    ir_cli_config_set(cfg, "features", "%s", ir_features_name(o->features));
+  ir_cli_config_set(cfg, "n", "%zu", o->n);
+  ir_cli_config_set(cfg, "ntest", "%zu", o->ntest);
+  ir_cli_config_set(cfg, "N-max", "%zu", o->Nmax);
+  ir_cli_config_set(cfg, "points", "%zu", o->points);
+  if (!o->sigma_median)
+    ir_cli_config_set(cfg, "sigma", "%s",
+                      ir_cli_fmt_double(num, sizeof num, o->sigma));
+  ir_cli_config_set(cfg, "label-noise", "%s",
+                    ir_cli_fmt_double(num, sizeof num, o->label_noise));
+  if (o->rcond >= 0)
+    ir_cli_config_set(cfg, "rcond", "%s",
+                      ir_cli_fmt_double(num, sizeof num, o->rcond));
+  ir_cli_config_set(cfg, "accuracy", "%s",
+                    ir_cli_fmt_double(num, sizeof num, o->accuracy));
+  if (o->no_ridge)
+    ir_cli_config_set(cfg, "no-ridge", "true");
+  char buf[1024] = "";
+  size_t len = 0;
+  for (size_t i = 0; i < o->nridge && len < sizeof buf; i++)
+    len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "",
+                            ir_cli_fmt_double(num, sizeof num, o->ridge[i]));
+  if (o->nridge)
+    ir_cli_config_set(cfg, "ridge", "%s", buf);
+  return 0;
+}
+
+int ir_an_double_descent(int argc0, char **argv0) {
+  int argc;
+  char **argv;
+  int rc = ir_cli_expand_config(PROG, argc0, argv0, &argc, &argv);
+  if (rc != 0)
+    return rc;
+  const double t0 = ir_wall_time();
+  dd_opts o;
+  memset(&o, 0, sizeof o);
+  ir_cli_common_init(&o.common, AN);
+  ir_cli_config cfg = {0, 0, NULL, NULL};
+  dd_run run;
+  memset(&run, 0, sizeof run);
+  run.o = &o;
+  run.cfg = &cfg;
+  rc = dd_parse(argc, argv, &o, &cfg);
+  if (rc != 0) {
+    rc = rc < 0 ? IR_EXIT_OK : rc;
+    goto done;
+  }
+  ir_cli_apply_threads(&o.common);
+  if ((rc = ir_cli_prepare_out(PROG, o.common.out)) != 0)
+    goto done;
+  run.checks = ir_checks_alloc();
+  if (run.checks == NULL) {
+    rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+    goto done;
+  }
+  const int fashion = ir_data_fashion_mnist_available(NULL);
+  const int all = o.sweep == SWEEP_ALL;
+  const char *stage[6];
+  double secs[6];
+  size_t ns = 0;
+  int s = IR_OK;
+#define DD_STAGE(name, call)                                                   \
+  do {                                                                         \
+    double ts_ = ir_wall_time();                                               \
+    if (s == IR_OK)                                                            \
+      s = (call);                                                              \
+    stage[ns] = name;                                                          \
+    secs[ns++] = ir_wall_time() - ts_;                                         \
+  } while (0)
+  if ((all || o.sweep == SWEEP_MODEL) &&
+      (o.data == DATA_FASHION || (o.data == DATA_DEFAULT && fashion)))
+    DD_STAGE("model_fashion", dd_exp_model_fashion(&run));
+  if ((all || o.sweep == SWEEP_MODEL) &&
+      (o.data == DATA_LINEAR || o.data == DATA_DEFAULT))
+    DD_STAGE("model_linear", dd_exp_model_linear(&run));
+  if ((all || o.sweep == SWEEP_SAMPLES) &&
+      (o.data == DATA_LINEAR || o.data == DATA_DEFAULT))
+    DD_STAGE("samples", dd_exp_samples_linear(&run));
+  if ((all || o.sweep == SWEEP_EPOCHS) && o.data != DATA_CURVE)
+    DD_STAGE("epochs",
+             dd_exp_epochs(&run, o.data == DATA_FASHION ||
+                                     (o.data == DATA_DEFAULT && fashion)));
+  if ((all || o.sweep == SWEEP_MODEL) &&
+      (o.data == DATA_CURVE || o.data == DATA_DEFAULT))
+    DD_STAGE("classical", dd_exp_classical(&run));
+#undef DD_STAGE
+  if (s != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (!fashion && o.data == DATA_DEFAULT && !o.common.quiet)
+    printf("note: Fashion-MNIST not found (install dataset-fashion-mnist): "
+           "the model-wise sweep on it was skipped\n");
+  const double tw = ir_wall_time();
+  for (size_t i = 0; i < run.ntables && s == IR_OK; i++)
+    s = ir_table_write(run.tables[i], o.common.out, o.common.formats);
+  if (s == IR_OK)
+    s = ir_checks_write(run.checks, o.common.out, o.common.formats);
+  for (size_t i = 0; i < run.nfigs && s == IR_OK; i++) {
+    int rendered;
+    s = ir_figure_write(run.figs[i], o.common.out, 1, &rendered);
+  }
+  stage[ns] = "write";
+  secs[ns++] = ir_wall_time() - tw;
+  if (s == IR_OK)
+    s = ir_cli_write_manifest(o.common.out, AN, &cfg, stage, secs, ns,
+                              run.checks, ir_wall_time() - t0);
+  if (s != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (!o.common.quiet) {
+    for (size_t i = 0; i < run.ntables; i++) {
+      ir_table_print(run.tables[i], stdout);
+      putchar('\n');
+    }
+    ir_checks_print(run.checks, stdout);
+    printf("\nwritten to %s/\n", o.common.out);
+  }
+  if (ir_cli_collect != NULL)
+    ir_checks_merge(ir_cli_collect, run.checks, AN);
+  rc = ir_cli_exit_status(&o.common, run.checks);
+done:
+  for (size_t i = 0; i < run.ntables; i++)
+    ir_table_free(run.tables[i]);
+  for (size_t i = 0; i < run.nfigs; i++)
+    ir_figure_free(run.figs[i]);
+  ir_checks_free(run.checks);
+  free(o.grid);
+  free(o.ridge);
+  ir_cli_config_free(&cfg);
+  ir_cli_argv_free(argc, argv);
+  return rc;
+}

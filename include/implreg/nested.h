@@ -1,0 +1,76 @@
+/* implreg/nested.h — least squares over nested column sets.
+ *
+ * A model-size sweep fits Φ_N = Φ[:, :N] (the first N columns of one
+ * feature matrix Φ, n×Nmax) for increasing N.  Instead of factoring every
+ * Φ_N afresh, the workspace keeps the Gram matrices up to date as columns
+ * are added — the dual Gram ΦΦᵀ (n×n) by a rank-ΔN update (dsyrk), the
+ * primal Gram ΦᵀΦ (N×N, while N <= n) by appending ΔN rows and columns —
+ * so that a grid point costs one factorization of a min(n, N)-sized matrix:
+ *
+ *   - min-norm, well conditioned: Cholesky of the Gram matrix with a
+ *     condition estimate (m³/3), used when eps·cond(Gram) <= accuracy;
+ *   - min-norm, ill conditioned (next to the interpolation threshold N = n):
+ *     the SVD of Φ_N itself (dgelsd), exact to rounding, with the cutoff
+ *     rcond on singular values (σ_i <= rcond·σ_max count as zero);
+ *   - ridge (ΦᵀΦ + λI)⁻¹ΦᵀY: one eigendecomposition of the Gram matrix
+ *     serves every λ of a list and every output column.
+ * Test predictions come from the same factorization (W = Φᵀα in the dual
+ * form, then Φ_test W), never from a second solve.
+ */
+#ifndef IMPLREG_NESTED_H
+#define IMPLREG_NESTED_H
+
+#include <gsl/gsl_matrix.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* How a grid point was solved. */
+enum { IR_NESTED_CHOLESKY = 1, IR_NESTED_SVD = 2, IR_NESTED_EIGEN = 3 };
+
+typedef struct {
+  size_t N;         /* number of columns used */
+  size_t rank;      /* min(n, N) for Cholesky; numerical rank for the SVD */
+  int method;       /* IR_NESTED_* */
+  double cond;      /* cond(Φ_N): exact (SVD, eigen) or √(estimate of
+                       cond(Gram)) (Cholesky) */
+  double rcond;     /* the cutoff used by the SVD route (NAN otherwise) */
+  double lambda;    /* 0 for min-norm */
+  double norm;      /* ‖W‖_F */
+  double train_mse; /* (1/n)‖Φ_N W − Y‖_F² (mean over samples, summed over
+                       outputs) */
+} ir_nested_fit;
+
+typedef struct ir_nested ir_nested;
+
+/* Phi (n×Nmax), Y (n×K) and Phit (ntest×Nmax, may be NULL) are BORROWED:
+ * keep them alive and unchanged.  Memory: 2n² + min(n, Nmax)² + Nmax·K
+ * doubles plus scratch.  NULL on failure. */
+ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
+                           const gsl_matrix *Phit);
+void ir_nested_free(ir_nested *w);
+
+/* Extends the Gram matrices to the first N columns (N >= the current N,
+ * <= Nmax).  Cost of growing from N₀ to N: n²(N − N₀) (dual, dsyrk, half of
+ * a dgemm) and n·N·(N − N₀) while N <= n (primal). */
+int ir_nested_grow(ir_nested *w, size_t N);
+
+/* The current N. */
+size_t ir_nested_size(const ir_nested *w);
+
+/* Min-norm solution at the current N.  P (ntest×K, may be NULL) receives the
+ * test predictions, W (N×K, may be NULL) the weights. */
+int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
+                      gsl_matrix *P, gsl_matrix *W, ir_nested_fit *fit);
+
+/* Ridge solutions for m values λ_j > 0 at the current N, from one
+ * eigendecomposition: P[j] (ntest×K, or NULL) and fit[j] for each. */
+int ir_nested_ridge(ir_nested *w, const double *lambda, size_t m,
+                    gsl_matrix **P, ir_nested_fit *fit);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,74 @@
+#!/bin/bash
+# cli_double_descent.sh — `implreg double-descent` end to end: the quick
+# suite writes its tables, figures and manifest with every check passing;
+# reruns are bit-identical; impossible options (an empty or decreasing grid,
+# n larger than the data set, a bandwidth <= 0, label noise outside [0, 1],
+# an unknown data set, sweep or feature map) give one line on stderr, exit
+# status 2 and no output folder.
+#
+# Environment (Makefile.am AM_TESTS_ENVIRONMENT): IMPLREG,
+# OPENBLAS_NUM_THREADS=1.  Writes only into a mktemp -d folder.
+set -u
+NAME=cli_double_descent
+if [ -z "${IMPLREG:-}" ] || [ ! -x "$IMPLREG" ]; then
+  echo "$NAME: IMPLREG='${IMPLREG:-}' is not an executable (run through make check)" >&2
+  exit 99
+fi
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+T=$(mktemp -d "${TMPDIR:-/tmp}/implreg-$NAME.XXXXXX") || exit 99
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 99
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() {
+  fail=$((fail + 1))
+  echo "FAIL $*"
+}
+
+# The quick suite (the Fashion-MNIST part only when the data set is there).
+if "$IMPLREG" double-descent --quick --out "$T/a" --quiet; then ok; else bad "quick suite exit $?"; fi
+for f in model_linear.csv samples.csv epochs.csv classical.csv checks.csv \
+  checks.md manifest.json classical.gp classical_fits.dat; do
+  [ -s "$T/a/$f" ] && ok || bad "missing $f"
+done
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  [ -s "$T/a/model.csv" ] && ok || bad "missing model.csv (Fashion-MNIST installed)"
+  head -n 1 "$T/a/model.csv" | grep -q '^N,n,N_over_n,train_mse,test_mse,test_err,norm,rank,cond' &&
+    ok || bad "model.csv header: $(head -n 1 "$T/a/model.csv")"
+fi
+if grep -q ',FAIL$' "$T/a/checks.csv"; then bad "a check failed: $(grep ',FAIL$' "$T/a/checks.csv")"; else ok; fi
+# Same seed and threads: the same bits.
+"$IMPLREG" double-descent --quick --data linear --sweep samples --out "$T/b1" --quiet &&
+  "$IMPLREG" double-descent --quick --data linear --sweep samples --out "$T/b2" --quiet &&
+  cmp -s "$T/b1/samples.csv" "$T/b2/samples.csv" && ok || bad "rerun not bit-identical"
+
+# expect_usage NAME ARGS...: exit status 2, one line on stderr, no output.
+expect_usage() {
+  local name=$1
+  shift
+  rm -rf "$T/x"
+  "$IMPLREG" double-descent "$@" --out "$T/x" >"$T/out" 2>"$T/err" </dev/null
+  local rc=$? lines
+  lines=$(wc -l <"$T/err")
+  if [ "$rc" -ne 2 ]; then bad "$name: exit $rc, expected 2 ($(head -n 2 "$T/err"))"; return; fi
+  if [ "$lines" -ne 1 ]; then bad "$name: $lines lines on stderr"; return; fi
+  if [ -e "$T/x" ]; then bad "$name: output folder was created"; return; fi
+  ok
+}
+expect_usage "grid with zero" --grid 0,10
+expect_usage "decreasing grid" --grid 20,10
+expect_usage "fractional grid" --grid 10.5
+expect_usage "n above the data set" --n 70000
+expect_usage "bandwidth zero" --sigma 0
+expect_usage "bandwidth negative" --sigma -1
+expect_usage "label noise above 1" --label-noise 1.5
+expect_usage "label noise negative" --label-noise -0.1
+expect_usage "unknown data" --data cifar
+expect_usage "unknown sweep" --sweep width
+expect_usage "unknown features" --features rbf
+expect_usage "samples on fashion" --data fashion-mnist --sweep samples
+expect_usage "unknown option" --bogus
+
+echo "$NAME: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

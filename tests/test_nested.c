@@ -1,0 +1,176 @@
+/* test_nested.c — nested-column least squares against independent solves of
+ * each Φ_N (dgelsd through ir_minnorm_solve, and Cholesky for ridge). */
+#include "testutil.h"
+
+#include "implreg/linalg.h"
+#include "implreg/minnorm.h"
+#include "implreg/nested.h"
+
+#include <gsl/gsl_blas.h>
+#include <gsl/gsl_linalg.h>
+
+/* One reference fit of Φ_N: W by the SVD, predictions Φt_N W. */
+static void reference(const gsl_matrix *Phi, const gsl_matrix *Y,
+                      const gsl_matrix *Phit, size_t N, gsl_matrix *P,
+                      double *norm, double *cond) {
+  gsl_matrix_const_view A =
+      gsl_matrix_const_submatrix(Phi, 0, 0, Phi->size1, N);
+  gsl_matrix_const_view At =
+      gsl_matrix_const_submatrix(Phit, 0, 0, Phit->size1, N);
+  gsl_matrix *W = gsl_matrix_alloc(N, Y->size2);
+  ir_minnorm_diag d;
+  IR_ASSERT_OK(ir_minnorm_solve(&A.matrix, Y, IR_MINNORM_SVD, -1, 1.0, W, &d));
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &At.matrix, W, 0.0, P);
+  *norm = d.norm;
+  *cond = d.cond;
+  gsl_matrix_free(W);
+}
+
+START_TEST(test_minnorm_sweep) {
+  /* A sweep across the threshold N = n = 40, asking for accuracy 1e-12 so
+   * that both routes are taken.  The Cholesky route is taken when
+   * eps·cond(Gram) <= 1e-12, so its forward error is at most ~1e-12 relative
+   * (plus the reference's eps·cond(Φ_N)²); the SVD route is the reference's
+   * own algorithm on the same matrix: agreement to rounding, which we bound
+   * by 100·eps·cond(Φ_N). */
+  const double acc = 1e-12;
+  const size_t n = 40, Nmax = 120, K = 3, nt = 25;
+  gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 301);
+  gsl_matrix *Phit = ir_test_gaussian(nt, Nmax, 302);
+  gsl_matrix *Y = ir_test_gaussian(n, K, 303);
+  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+  ck_assert_ptr_nonnull(w);
+  gsl_matrix *P = gsl_matrix_alloc(nt, K), *R = gsl_matrix_alloc(nt, K);
+  const size_t grid[] = {5, 20, 36, 39, 40, 41, 44, 60, 90, 120};
+  int used_svd = 0, used_chol = 0;
+  for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+    const size_t N = grid[g];
+    IR_ASSERT_OK(ir_nested_grow(w, N));
+    ck_assert_uint_eq(ir_nested_size(w), N);
+    gsl_matrix *W = gsl_matrix_alloc(N, K);
+    ir_nested_fit fit;
+    IR_ASSERT_OK(ir_nested_minnorm(w, -1, acc, P, W, &fit));
+    double norm, cond;
+    reference(Phi, Y, Phit, N, R, &norm, &cond);
+    const double tol = fit.method == IR_NESTED_CHOLESKY
+                           ? 10 * acc + 100 * 2.2e-16 * cond * cond
+                           : 100 * 2.2e-16 * cond;
+    ck_assert_msg(ir_test_reldiff(P, R) <= tol,
+                  "N = %zu (method %d): %.3g > %.3g", N, fit.method,
+                  ir_test_reldiff(P, R), tol);
+    IR_ASSERT_CLOSE(fit.norm, norm, tol, 0);
+    IR_ASSERT_CLOSE(fit.norm, ir_matrix_fro(W), 1e-12, 0);
+    if (N >= n)
+      ck_assert_msg(fit.train_mse <= 1e-20 * (1 + cond * cond),
+                    "N = %zu interpolates: train mse %.3g", N, fit.train_mse);
+    used_svd |= fit.method == IR_NESTED_SVD;
+    used_chol |= fit.method == IR_NESTED_CHOLESKY;
+    gsl_matrix_free(W);
+  }
+  /* Both routes were exercised: far from and next to N = n. */
+  ck_assert(used_svd && used_chol);
+  ck_assert_int_eq(ir_nested_grow(w, 100), IR_EINVAL);
+  ck_assert_int_eq(ir_nested_grow(w, Nmax + 1), IR_EINVAL);
+  gsl_matrix_free(P);
+  gsl_matrix_free(R);
+  ir_nested_free(w);
+  gsl_matrix_free(Phi);
+  gsl_matrix_free(Phit);
+  gsl_matrix_free(Y);
+}
+END_TEST
+
+START_TEST(test_ridge_sweep) {
+  /* Ridge predictions against a Cholesky solve of (ΦᵀΦ + λI)W = ΦᵀY per N:
+   * both have forward error ~eps·(s_max² + λ)/λ relative. */
+  const size_t n = 30, Nmax = 70, K = 2, nt = 10;
+  gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 311);
+  gsl_matrix *Phit = ir_test_gaussian(nt, Nmax, 312);
+  gsl_matrix *Y = ir_test_gaussian(n, K, 313);
+  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+  const double lam[3] = {1e-2, 1.0, 100.0};
+  gsl_matrix *Ps[3];
+  for (int j = 0; j < 3; j++)
+    Ps[j] = gsl_matrix_alloc(nt, K);
+  const size_t grid[] = {10, 30, 31, 70};
+  for (size_t g = 0; g < 4; g++) {
+    const size_t N = grid[g];
+    IR_ASSERT_OK(ir_nested_grow(w, N));
+    ir_nested_fit fit[3];
+    IR_ASSERT_OK(ir_nested_ridge(w, lam, 3, Ps, fit));
+    gsl_matrix_const_view A = gsl_matrix_const_submatrix(Phi, 0, 0, n, N);
+    gsl_matrix_const_view At = gsl_matrix_const_submatrix(Phit, 0, 0, nt, N);
+    for (int j = 0; j < 3; j++) {
+      gsl_matrix *G = gsl_matrix_alloc(N, N), *B = gsl_matrix_alloc(N, K);
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &A.matrix, &A.matrix, 0.0,
+                     G);
+      for (size_t i = 0; i < N; i++)
+        gsl_matrix_set(G, i, i, gsl_matrix_get(G, i, i) + lam[j]);
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &A.matrix, Y, 0.0, B);
+      gsl_linalg_cholesky_decomp1(G);
+      for (size_t k = 0; k < K; k++) {
+        gsl_vector_view b = gsl_matrix_column(B, k);
+        gsl_linalg_cholesky_svx(G, &b.vector);
+      }
+      gsl_matrix *R = gsl_matrix_alloc(nt, K);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &At.matrix, B, 0.0, R);
+      const double smax2 = 4.0 * (double)(n + N); /* (√n + √N)² bound */
+      const double tol = 1000 * 2.2e-16 * (smax2 + lam[j]) / lam[j];
+      ck_assert_msg(ir_test_reldiff(Ps[j], R) <= tol,
+                    "N = %zu lambda %g: %.3g > %.3g", N, lam[j],
+                    ir_test_reldiff(Ps[j], R), tol);
+      IR_ASSERT_CLOSE(fit[j].norm, ir_matrix_fro(B), tol, 0);
+      ck_assert_int_eq(fit[j].method, IR_NESTED_EIGEN);
+      gsl_matrix_free(R);
+      gsl_matrix_free(G);
+      gsl_matrix_free(B);
+    }
+  }
+  const double bad = 0.0;
+  ir_nested_fit f1;
+  ck_assert_int_eq(ir_nested_ridge(w, &bad, 1, NULL, &f1), IR_EDOM);
+  for (int j = 0; j < 3; j++)
+    gsl_matrix_free(Ps[j]);
+  ir_nested_free(w);
+  gsl_matrix_free(Phi);
+  gsl_matrix_free(Phit);
+  gsl_matrix_free(Y);
+}
+END_TEST
+
+START_TEST(test_errors) {
+  gsl_matrix *Phi = ir_test_gaussian(5, 8, 1), *Y = ir_test_gaussian(4, 1, 2);
+  ck_assert_ptr_null(ir_nested_alloc(Phi, Y, NULL));
+  gsl_matrix *Y5 = ir_test_gaussian(5, 1, 3);
+  ir_nested *w = ir_nested_alloc(Phi, Y5, NULL);
+  ir_nested_fit fit;
+  /* No columns yet. */
+  ck_assert_int_eq(ir_nested_minnorm(w, -1, 1e-8, NULL, NULL, &fit), IR_EINVAL);
+  IR_ASSERT_OK(ir_nested_grow(w, 3));
+  gsl_matrix *Wbad = gsl_matrix_alloc(4, 1);
+  ck_assert_int_eq(ir_nested_minnorm(w, -1, 1e-8, NULL, Wbad, &fit), IR_ESHAPE);
+  gsl_matrix_free(Wbad);
+  ir_nested_free(w);
+  ir_nested_free(NULL);
+  gsl_matrix_free(Phi);
+  gsl_matrix_free(Y);
+  gsl_matrix_free(Y5);
+}
+END_TEST
+
+static Suite *nested_suite(void) {
+  Suite *s = suite_create("nested");
+  TCase *tc = tcase_create("normal");
+  tcase_add_test(tc, test_minnorm_sweep);
+  tcase_add_test(tc, test_ridge_sweep);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("errors");
+  tcase_add_test(tc, test_errors);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  ir_error_install_gsl_handler();
+  return ir_test_run(nested_suite());
+}
