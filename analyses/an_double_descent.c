@@ -847,6 +847,149 @@ static int dd_exp_samples_linear(dd_run *run) {
   return IR_OK;
 }
 
+/* ---- Random ReLU features on the sphere (Mei & Montanari)
+ * --------------------- */
+
+/* Ridgeless random-features regression in the proportional regime of
+ * arXiv:1908.05355: x and θ_a uniform on the sphere of radius √d, target
+ * ⟨β, x⟩ + ε (F1 = 1, F* = 0, τ² = 0.1), n = ψ2·d = 3d, N = ψ1·d.  The test
+ * targets are noiseless, so the test MSE is the excess risk R. */
+static int dd_exp_model_relu(dd_run *run) {
+  const dd_opts *o = run->o;
+  const size_t d = o->common.quick ? 40 : 100, n = 3 * d, nt = 1000;
+  const size_t nseeds =
+      o->common.seeds > 1 ? o->common.seeds : (o->common.quick ? 8 : 10);
+  const double tau2 = 0.1, F1 = 1.0, psi2 = 3.0;
+  static const double psi1[] = {0.25, 0.5, 1.0, 1.5, 2.0, 2.5,
+                                3.5,  4.0, 5.0, 7.5, 10.0};
+  const size_t ng = sizeof psi1 / sizeof psi1[0];
+  size_t grid[sizeof psi1 / sizeof psi1[0]];
+  for (size_t g = 0; g < ng; g++)
+    grid[g] = (size_t)llround(psi1[g] * (double)d);
+  const size_t Nmax = grid[ng - 1];
+  dd_point *pts = calloc(ng * nseeds, sizeof *pts);
+  if (pts == NULL)
+    return ir_error(IR_ENOMEM, "out of memory");
+  dd_opts oo = *o;
+  oo.no_ridge = 1;
+  int s = IR_OK;
+  for (size_t sd = 0; sd < nseeds && s == IR_OK; sd++) {
+    const unsigned long seed = o->common.seed + sd;
+    ir_cli_progress(&o->common, AN,
+                    "ReLU features on the sphere: d = %zu, "
+                    "n = %zu, seed %lu",
+                    d, n, seed);
+    gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 7, d));
+    ir_dataset *tr = NULL, *te = NULL;
+    ir_features *f = NULL;
+    gsl_matrix *Phi = NULL, *Phit = NULL;
+    s = r ? ir_data_sphere_teacher(n, nt, d, F1, tau2, r, &tr, &te) : IR_ENOMEM;
+    if (s == IR_OK &&
+        (f = ir_features_alloc(IR_FEAT_RELU_SPHERE, d, Nmax, 1.0, r)) == NULL)
+      s = IR_ENOMEM;
+    if (s == IR_OK) {
+      Phi = gsl_matrix_alloc(n, Nmax);
+      Phit = gsl_matrix_alloc(nt, Nmax);
+      s = (Phi && Phit) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
+    }
+    if (s == IR_OK)
+      s = ir_features_apply(f, tr->X, Nmax, Phi);
+    if (s == IR_OK)
+      s = ir_features_apply(f, te->X, Nmax, Phit);
+    if (s == IR_OK)
+      s = dd_sweep_model(&oo, Phi, tr->Y, Phit, te->Y, NULL, grid, ng,
+                         pts + sd * ng);
+    if (Phi)
+      gsl_matrix_free(Phi);
+    if (Phit)
+      gsl_matrix_free(Phit);
+    ir_features_free(f);
+    ir_dataset_free(tr);
+    ir_dataset_free(te);
+    ir_rng_free(r);
+  }
+  ir_activation relu;
+  ir_rf_coeffs cf;
+  if (s == IR_OK && (s = ir_theory_rf_activation("relu", &relu)) == IR_OK)
+    s = ir_theory_rf_coeffs(relu, NULL, &cf);
+  if (s != IR_OK) {
+    free(pts);
+    return s;
+  }
+  char cap[200];
+  snprintf(cap, sizeof cap,
+           "Random ReLU features on the sphere against Mei & "
+           "Montanari: d = %zu, n = 3d, tau^2 = 0.1, F1 = 1, F* = 0",
+           d);
+  ir_table *t = ir_table_alloc("model_relu", cap);
+  if ((s = dd_keep_table(run, t)) != IR_OK) {
+    free(pts);
+    return s;
+  }
+  ir_table_add_note(t, "risk = test MSE on noiseless targets = excess risk; "
+                       "mean, std and standard error over seeds; theory: "
+                       "the ridgeless limit d -> infinity (arXiv:1908.05355)");
+  int c0 = ir_table_add_column(t, "psi1", IR_COL_DOUBLE, "N/d");
+  int c1 = ir_table_add_column(t, "N", IR_COL_INT, NULL);
+  int c2 = ir_table_add_column(t, "n", IR_COL_INT, NULL);
+  int c3 = ir_table_add_column(t, "risk", IR_COL_MEANSTD, "measured");
+  int c4 = ir_table_add_column(t, "risk_se", IR_COL_DOUBLE, "standard error");
+  int c5 = ir_table_add_column(t, "risk_theory", IR_COL_DOUBLE,
+                               "Mei-Montanari formula");
+  int c6 = ir_table_add_column(t, "rel_diff", IR_COL_DOUBLE,
+                               "(measured - theory) / theory");
+  double x[16], ym[16], yt[16], worst = 0, worst_z = 0;
+  for (size_t g = 0; g < ng; g++) {
+    double m, sdv;
+    dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, test_mse), &m, &sdv);
+    ir_rf_risk rr;
+    if ((s = ir_theory_mei_montanari(cf.zeta, psi1[g], psi2, F1, 0.0, tau2,
+                                     &rr)) != IR_OK)
+      break;
+    const double se = sdv / sqrt((double)nseeds);
+    const double rel = (m - rr.risk) / rr.risk;
+    /* The formula is the d → ∞ limit: allow 3 standard errors of the Monte
+     * Carlo mean plus a finite-size term of the order of its corrections,
+     * R/√d (5% at d = 100). */
+    worst =
+        fmax(worst, fabs(m - rr.risk) / (3 * se + rr.risk / sqrt((double)d)));
+    worst_z = fmax(worst_z, fabs(m - rr.risk) / se);
+    ir_table_add_row(t);
+    ir_table_set_double(t, c0, psi1[g]);
+    ir_table_set_int(t, c1, (long)grid[g]);
+    ir_table_set_int(t, c2, (long)n);
+    ir_table_set_meanstd(t, c3, m, sdv);
+    ir_table_set_double(t, c4, se);
+    ir_table_set_double(t, c5, rr.risk);
+    ir_table_set_double(t, c6, rel);
+    x[g] = psi1[g];
+    ym[g] = m;
+    yt[g] = rr.risk;
+  }
+  free(pts);
+  if (s != IR_OK)
+    return s;
+  char claim[200];
+  snprintf(claim, sizeof claim,
+           "[relu] measured risk of random ReLU features "
+           "follows the Mei-Montanari formula over psi1: largest |measured - "
+           "theory| / (3 SE + theory/sqrt(d)) (largest |z| = %.2f)",
+           worst_z);
+  ir_checks_add_max(run->checks, claim,
+                    "Mei & Montanari arXiv:1908.05355; "
+                    "THEORY.md s3",
+                    0, worst, 1);
+  ir_figure *f = ir_figure_alloc("model_relu", cap, "psi1 = N/d (log scale)",
+                                 "excess risk (log scale)");
+  if ((s = dd_keep_fig(run, f)) == IR_OK) {
+    ir_figure_set_log(f, 1, 1);
+    ir_figure_add_series(f, "measured (mean over seeds)", x, ym, ng, "points");
+    ir_figure_add_series(f, "Mei-Montanari", x, yt, ng, "lines");
+    ir_figure_add_vline(f, psi2, "N = n");
+  }
+  return s;
+}
+
 /* ---- Epoch-wise: GD time on a fixed model, from the SVD
  * ------------------------ */
 
@@ -1432,8 +1575,8 @@ int ir_an_double_descent(int argc0, char **argv0) {
   }
   const int fashion = ir_data_fashion_mnist_available(NULL);
   const int all = o.sweep == SWEEP_ALL;
-  const char *stage[6];
-  double secs[6];
+  const char *stage[8];
+  double secs[8];
   size_t ns = 0;
   int s = IR_OK;
 #define DD_STAGE(name, call)                                                   \
@@ -1450,6 +1593,8 @@ int ir_an_double_descent(int argc0, char **argv0) {
   if ((all || o.sweep == SWEEP_MODEL) &&
       (o.data == DATA_LINEAR || o.data == DATA_DEFAULT))
     DD_STAGE("model_linear", dd_exp_model_linear(&run));
+  if ((all || o.sweep == SWEEP_MODEL) && o.data == DATA_DEFAULT)
+    DD_STAGE("model_relu", dd_exp_model_relu(&run));
   if ((all || o.sweep == SWEEP_SAMPLES) &&
       (o.data == DATA_LINEAR || o.data == DATA_DEFAULT))
     DD_STAGE("samples", dd_exp_samples_linear(&run));

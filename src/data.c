@@ -1796,3 +1796,58 @@ int ir_data_curve_1d(size_t n, size_t ntest, double sigma, int test_noise,
     *test = sets[1];
   return IR_OK;
 }
+
+/* ---- Linear target on the sphere ----------------------------------------- */
+
+/* A uniform point on the sphere of radius rad in R^d: a normalized Gaussian
+ * vector (Muller 1959). */
+static void ir_sphere_point(gsl_rng *r, double *x, size_t d, double rad) {
+  double ss = 0;
+  for (size_t i = 0; i < d; i++) {
+    x[i] = gsl_ran_gaussian(r, 1.0);
+    ss += x[i] * x[i];
+  }
+  const double f = ss > 0 ? rad / sqrt(ss) : 0.0;
+  for (size_t i = 0; i < d; i++)
+    x[i] *= f;
+}
+
+int ir_data_sphere_teacher(size_t n, size_t ntest, size_t d, double F1,
+                           double tau2, gsl_rng *r, ir_dataset **train,
+                           ir_dataset **test) {
+  *train = NULL;
+  *test = NULL;
+  if (n == 0 || ntest == 0 || d == 0 || !(F1 >= 0) || !isfinite(F1) ||
+      !(tau2 >= 0) || !isfinite(tau2))
+    return ir_error(IR_EINVAL,
+                    "sphere teacher: n = %zu, ntest = %zu, d = %zu "
+                    "must be >= 1, F1 = %g and tau2 = %g finite and >= 0",
+                    n, ntest, d, F1, tau2);
+  double *beta = malloc(d * sizeof *beta);
+  ir_dataset *tr = ir_dataset_alloc(n, d, 1, 0);
+  ir_dataset *te = ir_dataset_alloc(ntest, d, 1, 0);
+  if (!beta || !tr || !te) {
+    free(beta);
+    ir_dataset_free(tr);
+    ir_dataset_free(te);
+    return ir_error(IR_ENOMEM, "out of memory (sphere teacher)");
+  }
+  ir_sphere_point(r, beta, d, F1);
+  const double tau = sqrt(tau2);
+  ir_dataset *sets[2] = {tr, te};
+  for (int k = 0; k < 2; k++)
+    for (size_t i = 0; i < sets[k]->n; i++) {
+      double *x = sets[k]->X->data + i * sets[k]->X->tda;
+      ir_sphere_point(r, x, d, sqrt((double)d));
+      double y = 0;
+      for (size_t j = 0; j < d; j++)
+        y += beta[j] * x[j];
+      if (k == 0)
+        y += tau * gsl_ran_gaussian(r, 1.0);
+      gsl_matrix_set(sets[k]->Y, i, 0, y);
+    }
+  free(beta);
+  *train = tr;
+  *test = te;
+  return IR_OK;
+}

@@ -45,7 +45,7 @@ struct ir_features {
 static int is_random(int kind) {
   return kind == IR_FEAT_RFF || kind == IR_FEAT_RELU ||
          kind == IR_FEAT_RFF_PAIR || kind == IR_FEAT_RELU_CENTERED ||
-         kind == IR_FEAT_FFT;
+         kind == IR_FEAT_FFT || kind == IR_FEAT_RELU_SPHERE;
 }
 
 static int is_known(int kind) {
@@ -220,6 +220,27 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
           gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(r, sd));
     }
     break;
+  case IR_FEAT_RELU_SPHERE:
+    /* w_j uniform on the sphere of radius σ: a Gaussian row normalized
+     * (Muller 1959), so that ⟨w_j, x⟩ = σ⟨θ_j, x⟩/√d with θ_j uniform on
+     * the sphere of radius √d, as in Mei & Montanari. */
+    f->W = gsl_matrix_alloc(Nmax, d);
+    if (!f->W) {
+      status = ir_error(
+          IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax, d);
+      break;
+    }
+    for (size_t j = 0; j < Nmax; j++) {
+      double ss = 0;
+      for (size_t i = 0; i < d; i++) {
+        const double g = gsl_ran_gaussian(r, 1.0);
+        gsl_matrix_set(f->W, j, i, g);
+        ss += g * g;
+      }
+      gsl_vector_view row = gsl_matrix_row(f->W, j);
+      gsl_vector_scale(&row.vector, ss > 0 ? sigma / sqrt(ss) : 0.0);
+    }
+    break;
   case IR_FEAT_FFT: status = alloc_fft(f, r); break;
   case IR_FEAT_LEGENDRE:
     f->b = malloc(Nmax * sizeof(double));
@@ -271,7 +292,7 @@ static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t N,
     if (f->kind == IR_FEAT_RFF) {
       for (size_t j = 0; j < N; j++)
         row[j] = scale * cos(row[j] + f->b[j]);
-    } else if (f->kind == IR_FEAT_RELU) {
+    } else if (f->kind == IR_FEAT_RELU || f->kind == IR_FEAT_RELU_SPHERE) {
       for (size_t j = 0; j < N; j++)
         row[j] = row[j] > 0 ? scale * row[j] : 0.0;
     } else {
@@ -488,7 +509,8 @@ static const struct {
     {"identity", IR_FEAT_IDENTITY},           {"rff", IR_FEAT_RFF},
     {"rff-pair", IR_FEAT_RFF_PAIR},           {"relu", IR_FEAT_RELU},
     {"relu-centered", IR_FEAT_RELU_CENTERED}, {"fft", IR_FEAT_FFT},
-    {"legendre", IR_FEAT_LEGENDRE},           {"fourier", IR_FEAT_FOURIER}};
+    {"legendre", IR_FEAT_LEGENDRE},           {"fourier", IR_FEAT_FOURIER},
+    {"relu-sphere", IR_FEAT_RELU_SPHERE}};
 
 #define IR_N_FEATURE_NAMES (sizeof feature_names / sizeof feature_names[0])
 

@@ -9,6 +9,9 @@
 #include "implreg/rng.h"
 #include "implreg/status.h"
 #include "testutil.h"
+#include <gsl/gsl_blas.h>
+#include "implreg/linalg.h"
+#include "implreg/minnorm.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1386,6 +1389,38 @@ END_TEST
 
 /* ========================================================================== */
 
+START_TEST(test_sphere_teacher) {
+  /* Every input lies on the sphere of radius √d; test targets are exactly
+   * ⟨β, x⟩ and training targets add noise of variance τ²: with β recovered
+   * from the noiseless test set by least squares (ntest > d), the training
+   * residual variance must be τ² within 4 standard errors (τ²·√(2/n)). */
+  const size_t n = 4000, nt = 200, d = 10;
+  const double F1 = 2.0, tau2 = 0.25;
+  gsl_rng *r = ir_rng_alloc(3, 9);
+  ir_dataset *tr = NULL, *te = NULL;
+  IR_ASSERT_OK(ir_data_sphere_teacher(n, nt, d, F1, tau2, r, &tr, &te));
+  for (size_t i = 0; i < n; i++) {
+    gsl_vector_const_view x = gsl_matrix_const_row(tr->X, i);
+    IR_ASSERT_CLOSE(gsl_blas_dnrm2(&x.vector), sqrt((double)d), 1e-13, 0);
+  }
+  gsl_matrix *W = gsl_matrix_alloc(d, 1);
+  IR_ASSERT_OK(ir_minnorm_solve(te->X, te->Y, IR_MINNORM_SVD, -1, 1, W, NULL));
+  IR_ASSERT_CLOSE(ir_matrix_fro(W), F1, 1e-10, 0);
+  gsl_matrix *R = gsl_matrix_alloc(n, 1);
+  gsl_matrix_memcpy(R, tr->Y);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, tr->X, W, -1.0, R);
+  const double rr = ir_matrix_fro(R);
+  IR_ASSERT_CLOSE(rr * rr / (double)n, tau2, 0, 4 * tau2 * sqrt(2.0 / n));
+  ck_assert_int_eq(ir_data_sphere_teacher(0, nt, d, F1, tau2, r, &tr, &te),
+                   IR_EINVAL);
+  gsl_matrix_free(R);
+  gsl_matrix_free(W);
+  ir_dataset_free(tr);
+  ir_dataset_free(te);
+  ir_rng_free(r);
+}
+END_TEST
+
 static Suite *data_suite(void) {
   Suite *s = suite_create("data");
   TCase *tc;
@@ -1417,6 +1452,7 @@ static Suite *data_suite(void) {
   suite_add_tcase(s, tc);
 
   tc = tcase_create("synthetic");
+  tcase_add_test(tc, test_sphere_teacher);
   tcase_add_test(tc, test_teacher_moments);
   tcase_add_test(tc, test_teacher_spectrum);
   tcase_add_test(tc, test_teacher_reproducible);

@@ -2,6 +2,8 @@
  * approximate, nesting of columns, and errors. */
 #include "testutil.h"
 
+#include <gsl/gsl_blas.h>
+
 #include "implreg/features.h"
 #include "implreg/rng.h"
 
@@ -800,12 +802,49 @@ START_TEST(test_errors_new_kinds) {
 }
 END_TEST
 
+START_TEST(test_relu_sphere) {
+  /* Weights uniform on the sphere of radius σ: every row has norm σ, and
+   * for x on the sphere of radius √d the pre-activation ⟨w, x⟩ = σ⟨θ, x⟩/√d
+   * with ‖θ‖ = √d has mean 0 and variance σ²·‖x‖²/d = σ² (the second moment of
+   * a uniform direction's coordinate is 1/d).  The features are
+   * √(1/N)·max(0, ⟨w, x⟩), so Σ_j φ_j(x)² → E max(0, g)² = σ²/2 for
+   * g ~ N(0, σ²) as d → ∞; at d = 50, N = 20000 the Monte-Carlo error is
+   * ~σ²/√N and the finite-d correction O(σ²/d): tolerance 0.03·σ². */
+  const size_t d = 50, N = 20000;
+  const double sigma = 1.5;
+  gsl_rng *r = ir_rng_alloc(5, 77);
+  ir_features *f = ir_features_alloc(IR_FEAT_RELU_SPHERE, d, N, sigma, r);
+  ck_assert_ptr_nonnull(f);
+  gsl_matrix *X = ir_test_gaussian(1, d, 8);
+  gsl_vector_view x0 = gsl_matrix_row(X, 0);
+  gsl_vector_scale(&x0.vector, sqrt((double)d) / gsl_blas_dnrm2(&x0.vector));
+  gsl_matrix *Phi = gsl_matrix_alloc(1, N);
+  IR_ASSERT_OK(ir_features_apply(f, X, N, Phi));
+  double ss = 0;
+  for (size_t j = 0; j < N; j++) {
+    double v = gsl_matrix_get(Phi, 0, j);
+    ck_assert(v >= 0);
+    ss += v * v;
+  }
+  IR_ASSERT_CLOSE(ss, sigma * sigma / 2, 0, 0.03 * sigma * sigma);
+  int kind;
+  IR_ASSERT_OK(ir_features_parse("relu-sphere", &kind));
+  ck_assert_int_eq(kind, IR_FEAT_RELU_SPHERE);
+  ck_assert_str_eq(ir_features_name(IR_FEAT_RELU_SPHERE), "relu-sphere");
+  gsl_matrix_free(Phi);
+  gsl_matrix_free(X);
+  ir_features_free(f);
+  ir_rng_free(r);
+}
+END_TEST
+
 static Suite *features_suite(void) {
   Suite *s = suite_create("features");
   TCase *tc = tcase_create("kernels");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_rff_kernel);
   tcase_add_test(tc, test_relu_kernel);
+  tcase_add_test(tc, test_relu_sphere);
   tcase_add_test(tc, test_rff_pair_kernel);
   tcase_add_test(tc, test_relu_centered_kernel);
   tcase_add_test(tc, test_fft_kernel_bound);

@@ -113,6 +113,15 @@ typedef struct {
 int ir_data_linear_teacher(const ir_teacher_params *p, gsl_rng *r,
                            ir_dataset **train, ir_dataset **test, double *beta);
 
+/* The linear target of Mei & Montanari (arXiv:1908.05355) on the sphere:
+ * x uniform on the sphere of radius √d, y = ⟨β, x⟩ + τε with ‖β‖ = F1
+ * (uniform direction, drawn first), ε ~ N(0, 1); test targets are the
+ * noiseless ⟨β, x⟩, so the test MSE is the excess risk.  Draw order: β,
+ * then the training rows, then the test rows. K = 1. */
+int ir_data_sphere_teacher(size_t n, size_t ntest, size_t d, double F1,
+                           double tau2, gsl_rng *r, ir_dataset **train,
+                           ir_dataset **test);
+
 /* 1-D regression: x ~ U[−1, 1], y = sin(2πx) + σε, ε ~ N(0, 1) (the test
  * targets are noiseless when test_noise == 0), drawn from r in that order
  * (train, then test).  The curve of the classical bias–variance U-curve and

@@ -33,6 +33,12 @@
  *     k₁(x, y) = (σ²‖x‖‖y‖/(2πd))(sin θ + (π − θ) cos θ), θ the angle between
  *     x and y.  Apply: one dgemm (m·N·d).
  *
+ *   IR_FEAT_RELU_SPHERE : φ_j(x) = √(1/N) max(0, w_jᵀx) with w_j uniform on
+ *     the sphere of radius σ (a normalized Gaussian row): with σ = 1 these
+ *     are σ(⟨θ_j, x⟩/√d), θ_j uniform on the sphere of radius √d, the
+ *     random features of Mei & Montanari (arXiv:1908.05355).  Apply: one
+ *     dgemm (m·N·d).
+ *
  *   IR_FEAT_RELU_CENTERED : φ_j(x) = √(1/N)(max(0, w_jᵀx) − σ‖x‖/√(2πd)),
  *     the same w_j as IR_FEAT_RELU (same seed, same W), minus the mean
  *     E_w[max(0, wᵀx)] = σ‖x‖/√(2πd), so that the features have mean zero.
@@ -111,7 +117,8 @@ enum {
   IR_FEAT_RELU_CENTERED = 5,
   IR_FEAT_FFT = 6,
   IR_FEAT_LEGENDRE = 7,
-  IR_FEAT_FOURIER = 8
+  IR_FEAT_FOURIER = 8,
+  IR_FEAT_RELU_SPHERE = 9
 };
 
 typedef struct ir_features ir_features;
