@@ -654,6 +654,25 @@ typedef struct {
   double exact, asym;
 } dd_lin_pt;
 
+/* One point: measured risk over seeds, exact and asymptotic theory. */
+static int dd_linear_point(const dd_opts *o, size_t n, size_t p, double r2,
+                           double sigma2, size_t nseeds, dd_lin_pt *q) {
+  double b, v;
+  q->n = n;
+  q->p = p;
+  int s = dd_linear_mc(o, n, p, r2, sigma2, nseeds, &q->sm);
+  if (s == IR_OK)
+    s = ir_theory_hastie_exact(n, p, r2, sigma2, &b, &v);
+  if (s != IR_OK)
+    return s;
+  q->exact = b + v;
+  if ((s = ir_theory_hastie((double)p / (double)n, r2, sigma2, &b, &v)) !=
+      IR_OK)
+    return s;
+  q->asym = b + v;
+  return IR_OK;
+}
+
 static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
                              const char *xname, const dd_lin_pt *pt, size_t m,
                              int over_n, double *zmax) {
@@ -747,18 +766,8 @@ static int dd_exp_model_linear(dd_run *run) {
       continue; /* the exact risk is infinite at p in {n-1, n, n+1} */
     ir_cli_progress(&o->common, AN, "linear model: n = %zu, p = %zu, %zu seeds",
                     n, p, nseeds);
-    dd_lin_pt *q = &pt[k];
-    q->n = n;
-    q->p = p;
-    double b, v;
-    if ((s = dd_linear_mc(o, n, p, r2, sigma2, nseeds, &q->sm)) != IR_OK ||
-        (s = ir_theory_hastie_exact(n, p, r2, sigma2, &b, &v)) != IR_OK)
+    if ((s = dd_linear_point(o, n, p, r2, sigma2, nseeds, &pt[k])) != IR_OK)
       break;
-    q->exact = b + v;
-    if ((s = ir_theory_hastie((double)p / (double)n, r2, sigma2, &b, &v)) !=
-        IR_OK)
-      break;
-    q->asym = b + v;
     k++;
   }
   if (s != IR_OK)
@@ -800,18 +809,8 @@ static int dd_exp_samples_linear(dd_run *run) {
     if (p + 2 > n && p < n + 2)
       continue;
     ir_cli_progress(&o->common, AN, "sample-wise: p = %zu, n = %zu", p, n);
-    dd_lin_pt *q = &pt[k];
-    q->n = n;
-    q->p = p;
-    double b, v;
-    if ((s = dd_linear_mc(o, n, p, r2, sigma2, nseeds, &q->sm)) != IR_OK ||
-        (s = ir_theory_hastie_exact(n, p, r2, sigma2, &b, &v)) != IR_OK)
+    if ((s = dd_linear_point(o, n, p, r2, sigma2, nseeds, &pt[k])) != IR_OK)
       break;
-    q->exact = b + v;
-    if ((s = ir_theory_hastie((double)p / (double)n, r2, sigma2, &b, &v)) !=
-        IR_OK)
-      break;
-    q->asym = b + v;
     if (ratio[i] == 0.75)
       i75 = k;
     if (ratio[i] == 0.9)
@@ -1464,16 +1463,11 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
       bad =
           ir_cli_double(PROG, "accuracy", optarg, DBL_EPSILON, 1, &o->accuracy);
       break;
-    case IR_OPT_HELP:
-      fputs(help, stdout);
-      fputs(ir_cli_common_help, stdout);
-      return -1;
-    case ':':
-      return ir_cli_usage_error(PROG, "option %s needs a value",
-                                argv[optind - 1]);
-    case '?':
-      return ir_cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
-    default: bad = ir_cli_common_option(PROG, &o->common, c, optarg); break;
+    default:
+      bad = ir_cli_default_option(PROG, &o->common, c, optarg, argv, help);
+      if (bad < 0)
+        return -1;
+      break;
     }
     if (bad)
       return IR_EXIT_USAGE;

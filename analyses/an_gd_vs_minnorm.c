@@ -921,16 +921,11 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
       bad = ir_cli_double_list(PROG, "multiples", optarg, 1e-6, 100,
                                &o->multiples, &o->nmult);
       break;
-    case IR_OPT_HELP:
-      fputs(help, stdout);
-      fputs(ir_cli_common_help, stdout);
-      return -1;
-    case ':':
-      return ir_cli_usage_error(PROG, "option %s needs a value",
-                                argv[optind - 1]);
-    case '?':
-      return ir_cli_usage_error(PROG, "unknown option '%s'", argv[optind - 1]);
-    default: bad = ir_cli_common_option(PROG, &o->common, c, optarg); break;
+    default:
+      bad = ir_cli_default_option(PROG, &o->common, c, optarg, argv, help);
+      if (bad < 0)
+        return -1;
+      break;
     }
     if (bad)
       return IR_EXIT_USAGE;
@@ -978,9 +973,9 @@ static int parse(int argc, char **argv, gv_opts *o, ir_cli_config *cfg) {
   char buf[512] = "";
   size_t len = 0;
   for (size_t i = 0; i < o->nmult && len < sizeof buf; i++)
-    len += (size_t)snprintf(
-        buf + len, sizeof buf - len, "%s%s", i ? "," : "",
-        ir_cli_fmt_double(num, sizeof num, o->multiples[i]));
+    len +=
+        (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "",
+                         ir_cli_fmt_double(num, sizeof num, o->multiples[i]));
   ir_cli_config_set(cfg, "multiples", "%s", buf);
   return 0;
 }

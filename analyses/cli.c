@@ -494,6 +494,22 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
   }
 }
 
+int ir_cli_default_option(const char *prog, ir_cli_common *c, int code,
+                          const char *arg, char **argv, const char *help) {
+  switch (code) {
+  case IR_OPT_HELP:
+    fputs(help, stdout);
+    fputs(ir_cli_common_help, stdout);
+    return -1;
+  case ':':
+    return ir_cli_usage_error(prog, "option %s needs a value",
+                              argv[optind - 1]);
+  case '?':
+    return ir_cli_usage_error(prog, "unknown option '%s'", argv[optind - 1]);
+  default: return ir_cli_common_option(prog, c, code, arg) ? IR_EXIT_USAGE : 0;
+  }
+}
+
 /* ---- Errors and exit
  * --------------------------------------------------------- */
 

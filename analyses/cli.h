@@ -103,6 +103,13 @@ void ir_cli_argv_free(int argc, char **argv);
 int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
                          const char *arg);
 
+/* The end of every analysis's option switch: --help (prints help and the
+ * common options' help, returns -1), a missing value or an unknown option
+ * (one line, IR_EXIT_USAGE), or a common option (0 when handled, else
+ * IR_EXIT_USAGE).  argv and optind locate the offending option. */
+int ir_cli_default_option(const char *prog, ir_cli_common *c, int code,
+                          const char *arg, char **argv, const char *help);
+
 /* Checked conversions for option values: print "PROG: --NAME: 'x' is not
  * ..." on failure and return IR_EXIT_USAGE, 0 on success. */
 int ir_cli_double(const char *prog, const char *name, const char *arg,
