@@ -294,9 +294,12 @@ static void dd_set(ir_table *t, int col, size_t nseeds, double mean,
 }
 
 static const char *dd_method_name(int m) {
-  return m == IR_NESTED_CHOLESKY ? "cholesky"
-         : m == IR_NESTED_SVD    ? "svd"
-                                 : "eigen";
+  switch (m) {
+  case IR_NESTED_CHOLESKY: return "cholesky";
+  case IR_NESTED_SVD: return "svd";
+  case IR_NESTED_COD: return "cod";
+  default: return "eigen";
+  }
 }
 
 /* The model-wise table: one row per N. */
@@ -325,8 +328,9 @@ static ir_table *dd_model_table(const char *name, const char *caption, size_t n,
   int cco = ir_table_add_column(t, "cond", vt, "condition number of Phi_N");
   int crc = ir_table_add_column(t, "rcond", IR_COL_DOUBLE,
                                 "pseudo-inverse cutoff (SVD route only)");
-  int cme = ir_table_add_column(t, "method", IR_COL_STRING,
-                                "cholesky (Gram, well conditioned) or svd");
+  int cme = ir_table_add_column(
+      t, "method", IR_COL_STRING,
+      "cholesky (Gram, well conditioned), cod or svd (Phi_N itself)");
   int cop = ridge ? ir_table_add_column(t, "test_mse_opt_ridge", vt,
                                         "best test MSE over the ridge list")
                   : -1;

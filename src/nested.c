@@ -170,22 +170,24 @@ static int ir_nested_check_out(const ir_nested *w, const gsl_matrix *P,
   return IR_OK;
 }
 
-/* The SVD route (next to the threshold): dgelsd on Φ_N itself. */
-static int ir_nested_svd(ir_nested *w, double rcond, gsl_matrix *P,
-                         gsl_matrix *W, ir_nested_fit *fit) {
+/* The routes that factor Φ_N itself: dgelsd (method IR_MINNORM_SVD) or
+ * dgelsy (IR_MINNORM_COD). cond_est is the Cholesky estimate, used for COD
+ * (dgelsy reports no singular values). */
+static int ir_nested_direct(ir_nested *w, int method, double rcond,
+                            double cond_est, gsl_matrix *P, gsl_matrix *W,
+                            ir_nested_fit *fit) {
   gsl_matrix_const_view Phi =
       gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
   gsl_matrix *Wt = W ? W : gsl_matrix_alloc(w->N, w->K);
   if (Wt == NULL)
-    return ir_error(IR_ENOMEM, "out of memory (nested SVD)");
+    return ir_error(IR_ENOMEM, "out of memory (nested solve)");
   ir_minnorm_diag d;
-  int s =
-      ir_minnorm_solve(&Phi.matrix, w->Y, IR_MINNORM_SVD, rcond, 1.0, Wt, &d);
+  int s = ir_minnorm_solve(&Phi.matrix, w->Y, method, rcond, 1.0, Wt, &d);
   if (s == IR_OK) {
     ir_nested_primal_eval(w, Wt, P, fit);
-    fit->method = IR_NESTED_SVD;
+    fit->method = method == IR_MINNORM_SVD ? IR_NESTED_SVD : IR_NESTED_COD;
     fit->rank = d.rank;
-    fit->cond = d.cond;
+    fit->cond = method == IR_MINNORM_SVD ? d.cond : sqrt(cond_est);
     fit->rcond = d.rcond;
   }
   if (Wt != W)
@@ -216,9 +218,12 @@ int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
   double cg = INFINITY;
   s = ir_linalg_spd_solve(&G.matrix, &B.matrix, accuracy, &cg);
   if (s == IR_ESING) {
-    /* Too ill-conditioned for the Gram route: factor Φ_N itself. */
+    /* Too ill-conditioned for the Gram route: factor Φ_N itself — by COD
+     * when Cholesky completed (full rank, the estimate is finite), by the
+     * SVD when it broke down (the rank decision needs singular values). */
     ir_error_clear();
-    return ir_nested_svd(w, rcond, P, W, fit);
+    return ir_nested_direct(w, isfinite(cg) ? IR_MINNORM_COD : IR_MINNORM_SVD,
+                            rcond, cg, P, W, fit);
   }
   if (s != IR_OK)
     return s;

@@ -9,9 +9,13 @@
  *
  *   - min-norm, well conditioned: Cholesky of the Gram matrix with a
  *     condition estimate (m³/3), used when eps·cond(Gram) <= accuracy;
- *   - min-norm, ill conditioned (next to the interpolation threshold N = n):
- *     the SVD of Φ_N itself (dgelsd), exact to rounding, with the cutoff
- *     rcond on singular values (σ_i <= rcond·σ_max count as zero);
+ *   - min-norm, ill conditioned for the Gram route but of full rank (next to
+ *     the interpolation threshold N = n, where Cholesky completes but
+ *     eps·cond(Gram) > accuracy): the complete orthogonal decomposition of
+ *     Φ_N itself (dgelsy, about twice as fast as the SVD), cutoff rcond;
+ *   - min-norm when Cholesky breaks down (numerically rank deficient): the
+ *     SVD of Φ_N (dgelsd), with the cutoff rcond on singular values
+ *     (σ_i <= rcond·σ_max count as zero);
  *   - ridge (ΦᵀΦ + λI)⁻¹ΦᵀY: one eigendecomposition of the Gram matrix
  *     serves every λ of a list and every output column.
  * Test predictions come from the same factorization (W = Φᵀα in the dual
@@ -28,15 +32,21 @@ extern "C" {
 #endif
 
 /* How a grid point was solved. */
-enum { IR_NESTED_CHOLESKY = 1, IR_NESTED_SVD = 2, IR_NESTED_EIGEN = 3 };
+enum {
+  IR_NESTED_CHOLESKY = 1,
+  IR_NESTED_SVD = 2,
+  IR_NESTED_EIGEN = 3,
+  IR_NESTED_COD = 4
+};
 
 typedef struct {
   size_t N;         /* number of columns used */
   size_t rank;      /* min(n, N) for Cholesky; numerical rank for the SVD */
   int method;       /* IR_NESTED_* */
   double cond;      /* cond(Φ_N): exact (SVD, eigen) or √(estimate of
-                       cond(Gram)) (Cholesky) */
-  double rcond;     /* the cutoff used by the SVD route (NAN otherwise) */
+                       cond(Gram)) (Cholesky, COD) */
+  double rcond;     /* the cutoff used by the SVD and COD routes (NAN
+                       otherwise) */
   double lambda;    /* 0 for min-norm */
   double norm;      /* ‖W‖_F */
   double train_mse; /* (1/n)‖Φ_N W − Y‖_F² (mean over samples, summed over
