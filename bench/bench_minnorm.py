@@ -25,6 +25,10 @@ SEED = 20240601  # fixed, so every run times the same matrices
 # a well-conditioned problem (Gaussian X, cond ~ 6) computed by different
 # LAPACK drivers.  Differences are ~1e-13; 1e-8 flags a real error.
 AGREE_TOL = 1e-8
+# Both sides of the svd row call the same LAPACK driver (dgelsd) on the same
+# OpenBLAS, so the expected ratio is 1; a miss by less than this is flagged as
+# such (run-to-run noise on a shared 2-core machine is of this order).
+NOISE_RATIO = 0.95
 # scikit-learn's Ridge(solver='svd') refactors X for every lambda: only this
 # many fits are timed, and the time is scaled to the whole path.
 SKLEARN_FITS = 2
@@ -229,6 +233,8 @@ def cmd_report(args):
                 ok = (ratio is not None and ratio >= 1.0 and agree is not None
                       and agree <= AGREE_TOL)
                 goal = "GOAL MET" if ok else "GOAL MISSED"
+                if not ok and ratio is not None and ratio >= NOISE_RATIO:
+                    goal += f" (by < {100 * (1 - NOISE_RATIO):.0f}%)"
                 missed += not ok
             else:
                 goal = "(info)"
