@@ -67,7 +67,7 @@ expect_usage "label noise negative" --label-noise -0.1
 expect_usage "unknown data" --data cifar
 expect_usage "unknown sweep" --sweep width
 expect_usage "unknown features" --features rbf
-expect_usage "samples on fashion" --data fashion-mnist --sweep samples
+expect_usage "samples on the 1-D curve" --data teacher-1d --sweep samples
 expect_usage "unknown option" --bogus
 
 echo "$NAME: $pass passed, $fail failed"
