@@ -490,7 +490,7 @@ static int dd_exp_model_fashion(dd_run *run) {
   }
   if (s != IR_OK)
     goto done;
-  ir_cli_config_set(run->cfg, "sigma_used", "%.17g", sigma_used);
+  ir_cli_config_set(run->cfg, "derived.sigma_model", "%.17g", sigma_used);
   char cap[160];
   snprintf(cap, sizeof cap,
            "Model-wise double descent: Fashion-MNIST, n = %zu, "
@@ -902,6 +902,8 @@ static int dd_exp_samples_fashion(dd_run *run) {
     if (s == IR_OK)
       s = dd_features(o, o->features ? o->features : IR_FEAT_RFF, &d, N, seed,
                       &Phi, &Phit, &sg);
+    if (s == IR_OK && sd == 0)
+      ir_cli_config_set(run->cfg, "derived.sigma_samples", "%.17g", sg);
     if (s == IR_OK && (P = gsl_matrix_alloc(Phit->size1, d.Y->size2)) == NULL)
       s = ir_error(IR_ENOMEM, "out of memory");
     for (size_t g = 0; g < ng && s == IR_OK; g++) {
@@ -1191,6 +1193,8 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
     if (s == IR_OK)
       s = dd_features(o, o->features ? o->features : IR_FEAT_RFF, &d, n, seed,
                       &Phi, &Phit, &sg);
+    if (s == IR_OK)
+      ir_cli_config_set(run->cfg, "derived.sigma_epochs", "%.17g", sg);
   } else {
     /* The linear teacher with p = n: the model at its threshold. */
     gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 5, n));

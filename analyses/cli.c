@@ -558,9 +558,20 @@ int ir_cli_write_manifest(const char *dir, const char *analysis,
   ir_json_begin_object(j, NULL);
   ir_json_string(j, "analysis", analysis);
   ir_json_string(j, "implreg_version", PACKAGE_VERSION);
+  /* Options go to "config" (replayable with --config); values the run
+   * derived itself (keys "derived.NAME", e.g. a median-heuristic bandwidth)
+   * go to "derived", which --config does not read. */
+  static const char derived[] = "derived.";
+  const size_t dl = sizeof derived - 1;
   ir_json_begin_object(j, "config");
   for (size_t i = 0; i < cfg->n; i++)
-    ir_json_string(j, cfg->keys[i], cfg->vals[i]);
+    if (strncmp(cfg->keys[i], derived, dl) != 0)
+      ir_json_string(j, cfg->keys[i], cfg->vals[i]);
+  ir_json_end_object(j);
+  ir_json_begin_object(j, "derived");
+  for (size_t i = 0; i < cfg->n; i++)
+    if (strncmp(cfg->keys[i], derived, dl) == 0)
+      ir_json_string(j, cfg->keys[i] + dl, cfg->vals[i]);
   ir_json_end_object(j);
   ir_report_environment(j);
   ir_json_begin_object(j, "timings_seconds");

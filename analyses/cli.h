@@ -72,7 +72,8 @@ void ir_cli_common_init(ir_cli_common *c, const char *analysis);
 /* The resolved configuration of a run, as key = value strings in the order
  * set (a later set of the same key replaces its value). Written into
  * manifest.json as "config" so that `--config manifest.json` repeats the
- * run. */
+ * run; keys "derived.NAME" (values the run computed, such as a bandwidth
+ * from the median heuristic) go to a separate "derived" object instead. */
 typedef struct {
   size_t n, cap;
   char **keys, **vals;

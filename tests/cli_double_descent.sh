@@ -43,6 +43,16 @@ if grep -q ',FAIL$' "$T/a/checks.csv"; then bad "a check failed: $(grep ',FAIL$'
   "$IMPLREG" double-descent --quick --data linear --sweep samples --out "$T/b2" --quiet &&
   cmp -s "$T/b1/samples.csv" "$T/b2/samples.csv" && ok || bad "rerun not bit-identical"
 
+# The manifest replays the run (the median-heuristic bandwidth is recorded
+# under "derived", outside the replayable "config").
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$IMPLREG" double-descent --quick --data fashion-mnist --sweep samples --out "$T/c1" --quiet &&
+    "$IMPLREG" double-descent --config "$T/c1/manifest.json" --out "$T/c2" --quiet &&
+    cmp -s "$T/c1/samples_fashion.csv" "$T/c2/samples_fashion.csv" && ok ||
+    bad "replay from manifest.json differs"
+  grep -q '"derived"' "$T/c1/manifest.json" && ok || bad "manifest has no derived object"
+fi
+
 # expect_usage NAME ARGS...: exit status 2, one line on stderr, no output.
 expect_usage() {
   local name=$1
