@@ -47,7 +47,8 @@ char *openblas_get_config(void);
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
 
-/* Relative accuracy asked of --methods gram (as `implreg minnorm`'s default). */
+/* Relative accuracy asked of --methods gram (as `implreg minnorm`'s default).
+ */
 static const double GRAM_ACCURACY = 1e-8;
 /* Upper bound on the number of repetitions (a typo guard). */
 static const unsigned long MAX_REPS = 100;
@@ -65,12 +66,16 @@ static double clock_seconds(clockid_t id) {
 }
 
 /* Wall-clock time: what is compared. */
-static double now(void) { return clock_seconds(CLOCK_MONOTONIC); }
+static double now(void) {
+  return clock_seconds(CLOCK_MONOTONIC);
+}
 
 /* CPU time of all threads of this process: printed for information, since
  * on a shared machine it shows how much of the wall time was spent waiting
  * for a core. */
-static double cpu_now(void) { return clock_seconds(CLOCK_PROCESS_CPUTIME_ID); }
+static double cpu_now(void) {
+  return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+}
 
 static int fail(const char *what, int status) {
   fprintf(stderr, "bench_minnorm: %s: %s (%s)\n", what, ir_error_message(),
@@ -125,8 +130,8 @@ static int run_info(void) {
   }
   int s = ir_minnorm_solve(X, Y, IR_MINNORM_SVD, -1, 0, W, NULL);
   if (s == IR_OK)
-    printf("# selftest W = [%g, %g] (expected [1, 2])\n", gsl_matrix_get(W, 0, 0),
-           gsl_matrix_get(W, 1, 0));
+    printf("# selftest W = [%g, %g] (expected [1, 2])\n",
+           gsl_matrix_get(W, 0, 0), gsl_matrix_get(W, 1, 0));
   gsl_matrix_free(X);
   gsl_matrix_free(Y);
   gsl_matrix_free(W);
