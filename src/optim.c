@@ -24,6 +24,10 @@ int ir_optim_params_check(const ir_optim_params *p) {
     return ir_error(IR_EINVAL, "step size %g must be finite and > 0", p->lr);
   if (!(p->momentum >= 0 && p->momentum < 1))
     return ir_error(IR_EINVAL, "momentum %g must be in [0, 1)", p->momentum);
+  if (!(p->egr >= 0) || !isfinite(p->egr))
+    return ir_error(IR_EINVAL,
+                    "gradient-regularization weight %g must be finite and >= 0",
+                    p->egr);
   if (!(p->diverge_ratio > 1))
     return ir_error(IR_EINVAL, "diverge_ratio %g must be > 1",
                     p->diverge_ratio);
@@ -41,6 +45,7 @@ static int ir_vec_finite(const gsl_vector *v) {
 
 typedef struct {
   gsl_vector *grad, *vel, *prev;
+  gsl_vector *hg; /* H·g for explicit gradient regularization */
   gsl_vector *good; /* last iterate whose full loss was checked finite */
   size_t *idx, *perm;
   gsl_rng *rng;
@@ -53,6 +58,8 @@ static void ir_optim_ws_free(ir_optim_ws *w) {
     gsl_vector_free(w->vel);
   if (w->prev)
     gsl_vector_free(w->prev);
+  if (w->hg)
+    gsl_vector_free(w->hg);
   if (w->good)
     gsl_vector_free(w->good);
   free(w->idx);
@@ -101,12 +108,15 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
   w.good = gsl_vector_alloc(m->nparams);
   if (p->momentum > 0)
     w.vel = gsl_vector_calloc(m->nparams);
+  if (p->egr > 0)
+    w.hg = gsl_vector_alloc(m->nparams);
   if (!full) {
     w.idx = malloc(p->batch * sizeof(size_t));
     w.perm = malloc(n * sizeof(size_t));
     w.rng = ir_rng_alloc(p->seed, p->stream);
   }
   if (!w.grad || !w.prev || !w.good || (p->momentum > 0 && !w.vel) ||
+      (p->egr > 0 && !w.hg) ||
       (!full && (!w.idx || !w.perm || !w.rng))) {
     ir_optim_ws_free(&w);
     return ir_error(IR_ENOMEM, "out of memory (optimizer, %zu parameters)",
@@ -134,12 +144,20 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
   size_t pos = n; /* forces a shuffle before the first mini-batch */
   for (size_t t = 1; t <= p->max_steps; t++) {
     double bl = 0;
-    if (full) {
-      /* The gradient evaluation at θ_{t−1} also gives its full loss. */
-      s = ir_model_loss_grad(m, theta, NULL, 0, &bl, w.grad);
-    } else {
-      size_t nb = ir_optim_next_batch(&w, p, n, &pos);
-      s = ir_model_loss_grad(m, theta, w.idx, nb, &bl, w.grad);
+    const size_t *bidx = NULL;
+    size_t nb = 0;
+    if (!full) {
+      nb = ir_optim_next_batch(&w, p, n, &pos);
+      bidx = w.idx;
+    }
+    /* For GD the gradient evaluation at θ_{t−1} also gives its full loss. */
+    s = ir_model_loss_grad(m, theta, bidx, nb, &bl, w.grad);
+    if (s == IR_OK && p->egr > 0) {
+      /* ∇(L + μ‖∇L‖²) = g + 2μ·H g: one Hessian-vector product on the same
+       * batch (models cache the forward pass for it). */
+      s = ir_model_hvp(m, theta, bidx, nb, w.grad, w.hg);
+      if (s == IR_OK && ir_vec_finite(w.grad))
+        gsl_blas_daxpy(2.0 * p->egr, w.hg, w.grad);
     }
     if (s != IR_OK)
       goto done;

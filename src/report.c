@@ -1468,6 +1468,11 @@ void ir_report_environment(ir_json *j) {
   ir_json_string(j, "implreg_version", PACKAGE_VERSION);
   ir_json_string(j, "gsl_version", gsl_version);
   ir_json_string(j, "openblas_config", openblas_get_config());
+  const char *ct = getenv("OPENBLAS_CORETYPE");
+  if (ct)
+    ir_json_string(j, "openblas_coretype", ct);
+  else
+    ir_json_null(j, "openblas_coretype");
   ir_json_int(j, "blas_threads", (long)openblas_get_num_threads());
   ir_json_string(j, "fftw_version", fftw_version);
   ir_json_string(j, "host", host);

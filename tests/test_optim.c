@@ -543,6 +543,54 @@ START_TEST(test_momentum_first_iterates) {
 }
 END_TEST
 
+/* Explicit gradient regularization on least squares: the step direction is
+ * g + 2μHg with H = XᵀX/n, which stays in the row space of X, so GD from 0
+ * on L + μ‖∇L‖² still converges to X⁺y (the minimizers are unchanged), at
+ * the rate of the modified Hessian H + 2μH²: stable iff η(λ + 2μλ²) < 2. */
+START_TEST(test_egr_minnorm) {
+  const double mu = 0.5 / F.lmax;
+  const double top = F.lmax + 2 * mu * F.lmax * F.lmax;
+  const double lr = 1.0 / top;
+  const double bottom = F.lmin + 2 * mu * F.lmin * F.lmin;
+  const size_t T = steps_for(1 - lr * bottom, 1e-13);
+  ir_optim_params p = params(lr, 0, T);
+  p.egr = mu;
+  gsl_vector *w = gsl_vector_calloc(P);
+  ir_optim_result res;
+  IR_ASSERT_OK(ir_optim_run(F.m, &p, w, NULL, NULL, &res));
+  ck_assert_int_eq(res.diverged, 0);
+  ck_assert_msg(relerr(w, F.wstar) <= 1e-10, "rel err %g after %zu steps",
+                relerr(w, F.wstar), T);
+  /* One step by hand from w₀ = 0: g = −Xᵀy/n, w₁ = −η(g + 2μHg). */
+  p.max_steps = 1;
+  gsl_vector_set_zero(w);
+  IR_ASSERT_OK(ir_optim_run(F.m, &p, w, NULL, NULL, &res));
+  gsl_vector *g = gsl_vector_alloc(P), *Xg = gsl_vector_alloc(N),
+             *e = gsl_vector_alloc(P);
+  gsl_vector_const_view y = gsl_matrix_const_column(F.Y, 0);
+  gsl_blas_dgemv(CblasTrans, -1.0 / N, F.X, &y.vector, 0.0, g);
+  gsl_blas_dgemv(CblasNoTrans, 1.0, F.X, g, 0.0, Xg);
+  gsl_vector_memcpy(e, g);
+  gsl_blas_dgemv(CblasTrans, 2 * mu / N, F.X, Xg, 1.0, e);
+  gsl_vector_scale(e, -lr);
+  /* Different summation orders: a few ulps times the condition of the sums
+   * (entries of X are O(1), so well within 1e-13). */
+  ck_assert_msg(relerr(w, e) <= 1e-13, "one EGR step: rel err %g",
+                relerr(w, e));
+  /* A diverging EGR step size is reported like any other. */
+  p.lr = 2.5 / top;
+  p.max_steps = 2000;
+  gsl_vector_set_zero(w);
+  IR_ASSERT_OK(ir_optim_run(F.m, &p, w, NULL, NULL, &res));
+  ck_assert_int_eq(res.diverged, 1);
+  ck_assert(all_finite(w));
+  gsl_vector_free(g);
+  gsl_vector_free(Xg);
+  gsl_vector_free(e);
+  gsl_vector_free(w);
+}
+END_TEST
+
 /* ---- Stability threshold and divergence ---------------------------------- */
 
 START_TEST(test_gd_stable_below_two_over_lmax) {
@@ -953,7 +1001,8 @@ START_TEST(test_params_invalid) {
   ir_optim_result res;
   /* Each bad field is rejected by the check and by the run, which leaves θ
    * untouched and records a message. */
-  for (size_t c = 0; c < 5 + 4 + 3 + 1; c++) {
+  const double bad_egr[] = {-1e-3, NAN, INFINITY};
+  for (size_t c = 0; c < 5 + 4 + 3 + 1 + 3; c++) {
     ir_optim_params p = good;
     if (c < 5)
       p.lr = bad_lr[c];
@@ -961,8 +1010,10 @@ START_TEST(test_params_invalid) {
       p.momentum = bad_momentum[c - 5];
     else if (c < 12)
       p.diverge_ratio = bad_ratio[c - 9];
-    else
+    else if (c == 12)
       p.seed = 0;
+    else
+      p.egr = bad_egr[c - 13];
     ck_assert_msg(ir_optim_params_check(&p) == IR_EINVAL, "case %zu", c);
     for (size_t j = 0; j < P; j++)
       gsl_vector_set(w, j, (double)j);
@@ -999,6 +1050,7 @@ static Suite *optim_suite(void) {
   tcase_add_test(tc, test_sgd_replacement_uniform);
   tcase_add_test(tc, test_heavy_ball_minnorm);
   tcase_add_loop_test(tc, test_momentum_first_iterates, 0, 3);
+  tcase_add_test(tc, test_egr_minnorm);
   suite_add_tcase(s, tc);
 
   tc = tcase_create("stability");

@@ -14,5 +14,7 @@
 #include "implreg/model.h"
 #include "implreg/optim.h"
 #include "implreg/theory.h"
+#include "implreg/mlp.h"
+#include "implreg/curvature.h"
 
 #endif

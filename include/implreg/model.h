@@ -36,6 +36,11 @@ typedef struct {
   int (*predict)(ir_model *m, const double *theta, const gsl_matrix *X,
                  gsl_matrix *out);
   void (*destroy)(ir_model *m);
+  /* Optional: HVPs with r vectors at once, V and HV r×nparams row-major
+   * (vector j is row j).  Models that can batch the products over vectors
+   * with BLAS level 3 supply it; NULL means one hvp per vector. */
+  int (*hvp_many)(ir_model *m, const double *theta, const size_t *idx,
+                  size_t nb, const double *V, double *HV, size_t r);
 } ir_model_ops;
 
 struct ir_model {
@@ -63,6 +68,12 @@ int ir_model_loss_grad(ir_model *m, const gsl_vector *theta, const size_t *idx,
 /* hv = ∇²L(θ) v on the batch. */
 int ir_model_hvp(ir_model *m, const gsl_vector *theta, const size_t *idx,
                  size_t nb, const gsl_vector *v, gsl_vector *hv);
+
+/* Row j of HV = ∇²L(θ) (row j of V) on the batch, for r = V->size1 >= 1
+ * vectors (V and HV r×nparams, contiguous rows).  Same numbers as r calls
+ * of ir_model_hvp up to rounding; faster when the model batches them. */
+int ir_model_hvp_many(ir_model *m, const gsl_vector *theta, const size_t *idx,
+                      size_t nb, const gsl_matrix *V, gsl_matrix *HV);
 
 /* out (rows of X × nout) = predictions at θ for the inputs X. */
 int ir_model_predict(ir_model *m, const gsl_vector *theta, const gsl_matrix *X,

@@ -26,6 +26,9 @@ extern "C" {
 typedef struct {
   double lr;        /* step size η > 0 */
   double momentum;  /* heavy-ball β in [0, 1); 0 for GD/SGD */
+  double egr;       /* explicit gradient regularization μ >= 0: descend on
+                       L_B + μ‖∇L_B‖² (L_B the batch loss); its gradient
+                       g + 2μ·H g costs one extra HVP per step. 0: off */
   size_t batch;     /* mini-batch size; 0 or >= n: full batch (GD) */
   int replacement;  /* SGD: sample each batch with replacement */
   size_t max_steps; /* number of iterations (parameter updates) */
@@ -35,7 +38,7 @@ typedef struct {
   uint64_t stream;    /* random stream id for batch order */
 } ir_optim_params;
 
-/* Defaults: lr 0 (must be set), β 0, full batch, no replacement, 1000
+/* Defaults: lr 0 (must be set), β 0, no EGR, full batch, no replacement, 1000
  * steps, no loss goal, diverge_ratio 1e8, seed 1, stream
  * ir_rng_stream(IR_STREAM_SGD, 0, 0). */
 void ir_optim_params_default(ir_optim_params *p);
