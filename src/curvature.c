@@ -688,7 +688,8 @@ int ir_trace_hutchinson(ir_linop *op, size_t nprobe, unsigned long seed,
    * drawn in the same order as one at a time, so the block size does not
    * change the probes. */
   const size_t B = ir_min_sz(nprobe, IR_LINOP_BLOCK);
-  double *z = malloc(B * n * sizeof(double)), *y = malloc(B * n * sizeof(double));
+  double *z = malloc(B * n * sizeof(double)),
+         *y = malloc(B * n * sizeof(double));
   double *samp = malloc(nprobe * sizeof(double));
   gsl_rng *r = ir_rng_alloc(seed, stream);
   if (!z || !y || !samp || !r) {
@@ -761,7 +762,8 @@ int ir_trace_hutchpp(ir_linop *op, size_t nmatvec, unsigned long seed,
   const size_t g = ns == n ? 0 : nmatvec - 2 * ns;
   const size_t B = IR_LINOP_BLOCK;
   double *Q = malloc(n * (ns ? ns : 1) * sizeof(double));
-  double *z = malloc(B * n * sizeof(double)), *y = malloc(B * n * sizeof(double));
+  double *z = malloc(B * n * sizeof(double)),
+         *y = malloc(B * n * sizeof(double));
   double *c = malloc((ns ? ns : 1) * sizeof(double));
   double *samp = malloc((g ? g : 1) * sizeof(double));
   gsl_rng *r = ir_rng_alloc(seed, stream);
@@ -796,8 +798,8 @@ int ir_trace_hutchpp(ir_linop *op, size_t nmatvec, unsigned long seed,
       ir_rademacher(r, zj, n, 1.0);
       cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)ns, 1.0, Q, (int)n,
                   zj, 1, 0.0, c, 1);
-      cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)ns, -1.0, Q,
-                  (int)n, c, 1, 1.0, zj, 1);
+      cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)ns, -1.0, Q, (int)n,
+                  c, 1, 1.0, zj, 1);
     }
     if ((s = ir_linop_apply_many(op, z, y, b)) != IR_OK)
       goto done;

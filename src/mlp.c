@@ -20,7 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- names and sizes ------------------------------------------------------ */
+/* ---- names and sizes ------------------------------------------------------
+ */
 
 static const char *const ir_act_names[] = {"relu", "tanh", "softplus", "gelu",
                                            "identity"};
@@ -83,8 +84,8 @@ int ir_mlp_arch_parse(const char *spec, ir_mlp_arch *arch) {
                       "architecture '%s': width %llu out of range [1, 1e8]",
                       spec, v);
     if (nw == IR_MLP_MAX_LAYERS + 1)
-      return ir_error(IR_EINVAL, "architecture '%s': more than %d layers",
-                      spec, IR_MLP_MAX_LAYERS);
+      return ir_error(IR_EINVAL, "architecture '%s': more than %d layers", spec,
+                      IR_MLP_MAX_LAYERS);
     w[nw++] = (size_t)v;
     s = end;
     if (*s == '\0')
@@ -135,7 +136,8 @@ void ir_mlp_init_torch(const ir_mlp_arch *a, gsl_rng *r, gsl_vector *theta) {
   }
 }
 
-/* ---- activations ------------------------------------------------------------ */
+/* ---- activations ------------------------------------------------------------
+ */
 
 static const double ir_inv_sqrt2 = 0.70710678118654752440;
 static const double ir_inv_sqrt2pi = 0.39894228040143267794;
@@ -151,9 +153,8 @@ static const double ir_inv_sqrt2pi = 0.39894228040143267794;
 __m128d _ZGVbN2v_tanh(__m128d x);
 __m512d _ZGVeN8v_tanh(__m512d x);
 
-__attribute__((target("avx512f"))) static void ir_tanh_avx512(const double *z,
-                                                             double *a,
-                                                             size_t len) {
+__attribute__((target("avx512f"))) static void
+ir_tanh_avx512(const double *z, double *a, size_t len) {
   size_t i = 0;
   for (; i + 8 <= len; i += 8)
     _mm512_storeu_pd(a + i, _ZGVeN8v_tanh(_mm512_loadu_pd(z + i)));
@@ -253,11 +254,9 @@ static void ir_act_second(ir_act act, const double *z, const double *a,
     break;
   case IR_ACT_GELU:
     for (size_t i = 0; i < len; i++)
-      s2[i] =
-          ir_inv_sqrt2pi * exp(-0.5 * z[i] * z[i]) * (2.0 - z[i] * z[i]);
+      s2[i] = ir_inv_sqrt2pi * exp(-0.5 * z[i] * z[i]) * (2.0 - z[i] * z[i]);
     break;
-  default:
-    memset(s2, 0, len * sizeof(double));
+  default: memset(s2, 0, len * sizeof(double));
   }
 }
 
@@ -265,7 +264,8 @@ static int ir_act_smooth(ir_act act) {
   return act == IR_ACT_TANH || act == IR_ACT_SOFTPLUS || act == IR_ACT_GELU;
 }
 
-/* ---- the model ---------------------------------------------------------------- */
+/* ---- the model
+ * ---------------------------------------------------------------- */
 
 typedef struct {
   ir_model base;
@@ -282,13 +282,13 @@ typedef struct {
       *S2[IR_MLP_MAX_LAYERS], *G[IR_MLP_MAX_LAYERS], *D[IR_MLP_MAX_LAYERS];
   double *P;
   /* R-operator state: RZ, RA (l < L−1), RG per layer, RD scratch */
-  double *RZ[IR_MLP_MAX_LAYERS], *RA[IR_MLP_MAX_LAYERS],
-      *RG[IR_MLP_MAX_LAYERS], *RD;
+  double *RZ[IR_MLP_MAX_LAYERS], *RA[IR_MLP_MAX_LAYERS], *RG[IR_MLP_MAX_LAYERS],
+      *RD;
   /* the same for a block of rb vectors (hvp_many): layout [row][vector][unit]
    * so that the block of all vectors is one (m·rb)×width matrix */
-  double *BZ[IR_MLP_MAX_LAYERS], *BA[IR_MLP_MAX_LAYERS],
-      *BG[IR_MLP_MAX_LAYERS], *BD, *BW, *BH;
-  size_t bcap; /* rows·vectors the block buffers hold */
+  double *BZ[IR_MLP_MAX_LAYERS], *BA[IR_MLP_MAX_LAYERS], *BG[IR_MLP_MAX_LAYERS],
+      *BD, *BW, *BH;
+  size_t bcap;  /* rows·vectors the block buffers hold */
   size_t bwcap; /* doubles in BW and BH */
   /* which (θ, batch) the forward/backward state belongs to */
   int valid, s2_valid;
@@ -391,9 +391,8 @@ static int ir_mlp_reserve(ir_mlp *n, size_t rows) {
 #undef IR_ALLOC
   if (!ok) {
     ir_mlp_free_buffers(n);
-    return ir_error(IR_ENOMEM,
-                    "out of memory (network activations for %zu samples)",
-                    rows);
+    return ir_error(
+        IR_ENOMEM, "out of memory (network activations for %zu samples)", rows);
   }
   n->cap = cap;
   return IR_OK;
@@ -468,9 +467,9 @@ static const double *ir_mlp_input(const ir_mlp *n, size_t l, size_t *ld) {
 
 /* out (m×o) = in (m×i, leading dim ld) · Wᵀ + beta·out, plus the bias row
  * b when b != NULL (added after the product: one pass, no row copies). */
-static void ir_affine(size_t m, size_t i, size_t o, const double *in,
-                      size_t ld, const double *W, const double *b,
-                      double beta, double *out) {
+static void ir_affine(size_t m, size_t i, size_t o, const double *in, size_t ld,
+                      const double *W, const double *b, double beta,
+                      double *out) {
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)o, (int)i,
               1.0, in, (int)ld, W, (int)i, beta, out, (int)o);
   if (b != NULL)
@@ -579,9 +578,8 @@ static int ir_mlp_prepare(ir_mlp *n, const double *theta, const size_t *idx,
   return ir_mlp_remember(n, theta, idx, nb);
 }
 
-static int ir_mlp_loss_grad(ir_model *m, const double *theta,
-                            const size_t *idx, size_t nb, double *loss,
-                            double *grad) {
+static int ir_mlp_loss_grad(ir_model *m, const double *theta, const size_t *idx,
+                            size_t nb, double *loss, double *grad) {
   ir_mlp *n = (ir_mlp *)m;
   if (grad == NULL) {
     /* Loss only: a forward pass, leaving any cached state invalid. */
@@ -607,8 +605,7 @@ static void ir_mlp_loss_rop(ir_mlp *n) {
   if (n->a.loss == IR_LOSS_CE) {
     /* s_i (diag(p) − ppᵀ) r / m for each row, s_i = Σ_k y_ik. */
     for (size_t i = 0; i < m; i++) {
-      const double *p = n->P + i * K, *r = RF + i * K,
-                   *y = n->Y0 + i * n->ldy0;
+      const double *p = n->P + i * K, *r = RF + i * K, *y = n->Y0 + i * n->ldy0;
       double pr = 0, sy = 0;
       for (size_t k = 0; k < K; k++) {
         pr += p[k] * r[k];
@@ -984,8 +981,8 @@ static int ir_mlp_check_data(const ir_mlp_arch *a, const gsl_matrix *X,
     for (size_t k = 0; k < K; k++) {
       double y = Y->data[i * Y->tda + k];
       if (!isfinite(y))
-        return ir_error(IR_EBADDATA,
-                        "target row %zu, column %zu is not finite", i, k);
+        return ir_error(IR_EBADDATA, "target row %zu, column %zu is not finite",
+                        i, k);
       if (a->loss == IR_LOSS_CE && y < 0)
         return ir_error(IR_EBADDATA,
                         "cross-entropy target row %zu, column %zu is negative "
@@ -1049,8 +1046,9 @@ const ir_mlp_arch *ir_model_mlp_arch(const ir_model *m) {
 int ir_mlp_accuracy(ir_model *m, const gsl_vector *theta, const gsl_matrix *X,
                     const gsl_matrix *Y, double *acc) {
   if (Y->size1 != X->size1 || Y->size2 != m->nout)
-    return ir_error(IR_ESHAPE, "accuracy: %zu rows of %zu targets for %zu "
-                               "inputs and %zu outputs",
+    return ir_error(IR_ESHAPE,
+                    "accuracy: %zu rows of %zu targets for %zu "
+                    "inputs and %zu outputs",
                     Y->size1, Y->size2, X->size1, m->nout);
   if (X->size1 == 0)
     return ir_error(IR_EINVAL, "accuracy on no samples");

@@ -58,8 +58,8 @@ int ir_model_hvp_many(ir_model *m, const gsl_vector *theta, const size_t *idx,
                       size_t nb, const gsl_matrix *V, gsl_matrix *HV) {
   const size_t p = m->nparams;
   if (theta->size != p || theta->stride != 1 || V->size2 != p ||
-      HV->size2 != p || V->size1 != HV->size1 || V->size1 == 0 ||
-      V->tda != p || HV->tda != p)
+      HV->size2 != p || V->size1 != HV->size1 || V->size1 == 0 || V->tda != p ||
+      HV->tda != p)
     return ir_error(IR_ESHAPE,
                     "HVP blocks must be r x %zu with contiguous rows (got "
                     "%zux%zu and %zux%zu)",
@@ -71,8 +71,7 @@ int ir_model_hvp_many(ir_model *m, const gsl_vector *theta, const size_t *idx,
     return m->ops->hvp_many(m, theta->data, idx, nb, V->data, HV->data,
                             V->size1);
   for (size_t j = 0; j < V->size1 && s == IR_OK; j++)
-    s = m->ops->hvp(m, theta->data, idx, nb, V->data + j * p,
-                    HV->data + j * p);
+    s = m->ops->hvp(m, theta->data, idx, nb, V->data + j * p, HV->data + j * p);
   return s;
 }
 
@@ -225,7 +224,7 @@ static int ir_linear_predict(ir_model *m, const double *theta,
 
 static const ir_model_ops ir_linear_ops = {
     "linear least squares", ir_linear_loss_grad, ir_linear_hvp,
-    ir_linear_predict, ir_linear_destroy, NULL};
+    ir_linear_predict,      ir_linear_destroy,   NULL};
 
 ir_model *ir_model_linear_alloc(const gsl_matrix *X, const gsl_matrix *Y) {
   if (X->size1 != Y->size1) {

@@ -45,7 +45,7 @@ static int ir_vec_finite(const gsl_vector *v) {
 
 typedef struct {
   gsl_vector *grad, *vel, *prev;
-  gsl_vector *hg; /* H·g for explicit gradient regularization */
+  gsl_vector *hg;   /* H·g for explicit gradient regularization */
   gsl_vector *good; /* last iterate whose full loss was checked finite */
   size_t *idx, *perm;
   gsl_rng *rng;
@@ -116,8 +116,7 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
     w.rng = ir_rng_alloc(p->seed, p->stream);
   }
   if (!w.grad || !w.prev || !w.good || (p->momentum > 0 && !w.vel) ||
-      (p->egr > 0 && !w.hg) ||
-      (!full && (!w.idx || !w.perm || !w.rng))) {
+      (p->egr > 0 && !w.hg) || (!full && (!w.idx || !w.perm || !w.rng))) {
     ir_optim_ws_free(&w);
     return ir_error(IR_ENOMEM, "out of memory (optimizer, %zu parameters)",
                     m->nparams);

@@ -17,8 +17,8 @@ typedef struct {
   gsl_vector *theta;
 } net_case;
 
-static net_case make_case(const char *spec, ir_act act, ir_loss loss,
-                          size_t n, unsigned long seed) {
+static net_case make_case(const char *spec, ir_act act, ir_loss loss, size_t n,
+                          unsigned long seed) {
   net_case c;
   memset(&c, 0, sizeof c);
   IR_ASSERT_OK(ir_mlp_arch_parse(spec, &c.a));
@@ -70,8 +70,10 @@ START_TEST(test_arch_parse) {
   ck_assert_uint_eq(ir_mlp_bias_offset(&a, 0), 128);
   ck_assert_uint_eq(ir_mlp_weight_offset(&a, 1), 160);
   ck_assert_uint_eq(ir_mlp_bias_offset(&a, 1), 192);
-  const char *bad[] = {"", "784", "784-", "-10", "784--10", "784-0-10",
-                       "784-64x-10", "a-b", "1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16-17-18"};
+  const char *bad[] = {
+      "",           "784",     "784-",
+      "-10",        "784--10", "784-0-10",
+      "784-64x-10", "a-b",     "1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16-17-18"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     ck_assert_int_eq(ir_mlp_arch_parse(bad[i], &a), IR_EINVAL);
   ir_act act;
@@ -121,8 +123,7 @@ START_TEST(test_layout_and_losses) {
     a.loss = losses[t];
     ir_model *m = ir_model_mlp_alloc(&a, &X.matrix, &Y.matrix);
     ck_assert_ptr_nonnull(m);
-    IR_ASSERT_CLOSE(loss_at(m, &theta.vector, NULL, 0), expect[t], 1e-15,
-                    0.0);
+    IR_ASSERT_CLOSE(loss_at(m, &theta.vector, NULL, 0), expect[t], 1e-15, 0.0);
     gsl_matrix *out = gsl_matrix_alloc(2, 2);
     IR_ASSERT_OK(ir_model_predict(m, &theta.vector, &X.matrix, out));
     for (int i = 0; i < 2; i++)
@@ -213,8 +214,7 @@ static void check_hvp(net_case *c, const size_t *idx, size_t nb,
 
 static const ir_act all_acts[] = {IR_ACT_RELU, IR_ACT_TANH, IR_ACT_SOFTPLUS,
                                   IR_ACT_GELU, IR_ACT_IDENTITY};
-static const ir_loss all_losses[] = {IR_LOSS_MSE, IR_LOSS_HALF_SSE,
-                                     IR_LOSS_CE};
+static const ir_loss all_losses[] = {IR_LOSS_MSE, IR_LOSS_HALF_SSE, IR_LOSS_CE};
 
 START_TEST(test_gradient_fd) {
   /* _i indexes activation × loss; two and three linear layers. */
@@ -268,8 +268,8 @@ START_TEST(test_hvp_symmetry) {
   /* Both are sums of O(p) terms of size ‖u‖‖Hv‖/p: rounding ~ p·eps. */
   double scale = gsl_blas_dnrm2(u) * gsl_blas_dnrm2(hv) +
                  gsl_blas_dnrm2(v) * gsl_blas_dnrm2(hu);
-  ck_assert_msg(fabs(uhv - vhu) <= 1e-13 * scale,
-                "u'Hv = %.17g, v'Hu = %.17g", uhv, vhu);
+  ck_assert_msg(fabs(uhv - vhu) <= 1e-13 * scale, "u'Hv = %.17g, v'Hu = %.17g",
+                uhv, vhu);
   gsl_vector_free(u);
   gsl_vector_free(v);
   gsl_vector_free(hu);
@@ -307,8 +307,8 @@ START_TEST(test_hvp_many) {
         for (size_t j = 0; j < p; j++)
           scale = fmax(scale, fabs(gsl_vector_get(hv, j)));
         for (size_t j = 0; j < p; j++)
-          ck_assert_msg(fabs(gsl_matrix_get(HV, v, j) - gsl_vector_get(hv, j)) <=
-                            1e-13 * (scale + 1e-300),
+          ck_assert_msg(fabs(gsl_matrix_get(HV, v, j) -
+                             gsl_vector_get(hv, j)) <= 1e-13 * (scale + 1e-300),
                         "%s/%s r=%zu vector %zu entry %zu: %.17g vs %.17g",
                         ir_act_name(act), ir_loss_name(loss), r, v, j,
                         gsl_matrix_get(HV, v, j), gsl_vector_get(hv, j));
@@ -379,10 +379,8 @@ START_TEST(test_linear_closed_form) {
     for (size_t a = 0; a < p; a++)
       for (size_t b = 0; b < p; b++) {
         /* coordinates: (output k, input j) with j == d the bias */
-        size_t ka = a < K * d ? a / d : a - K * d,
-               ja = a < K * d ? a % d : d;
-        size_t kb = b < K * d ? b / d : b - K * d,
-               jb = b < K * d ? b % d : d;
+        size_t ka = a < K * d ? a / d : a - K * d, ja = a < K * d ? a % d : d;
+        size_t kb = b < K * d ? b / d : b - K * d, jb = b < K * d ? b % d : d;
         double e = 0;
         if (ka == kb)
           for (size_t i = 0; i < n; i++)
@@ -406,8 +404,8 @@ START_TEST(test_logistic) {
   ir_model *m = ir_model_logistic_alloc(X, Y);
   ck_assert_ptr_nonnull(m);
   ck_assert_uint_eq(m->nparams, K * d + K);
-  gsl_vector *theta = gsl_vector_alloc(m->nparams), *g =
-                                                        gsl_vector_alloc(m->nparams);
+  gsl_vector *theta = gsl_vector_alloc(m->nparams),
+             *g = gsl_vector_alloc(m->nparams);
   for (size_t j = 0; j < m->nparams; j++)
     gsl_vector_set(theta, j, 0.1 * (double)j - 0.5);
   double L;
@@ -537,8 +535,8 @@ START_TEST(test_bad_input) {
   a.loss = IR_LOSS_MSE;
   ir_model *m = ir_model_mlp_alloc(&a, X, Y1);
   ck_assert_ptr_nonnull(m);
-  gsl_vector *th = gsl_vector_calloc(m->nparams + 1), *g =
-                                                       gsl_vector_alloc(m->nparams);
+  gsl_vector *th = gsl_vector_calloc(m->nparams + 1),
+             *g = gsl_vector_alloc(m->nparams);
   double L;
   ck_assert_int_eq(ir_model_loss_grad(m, th, NULL, 0, &L, NULL), IR_ESHAPE);
   gsl_vector_view t = gsl_vector_subvector(th, 0, m->nparams);

@@ -95,18 +95,18 @@ typedef enum {
 } ir_eig_which;
 
 typedef struct {
-  size_t k;            /* wanted eigenpairs, 1 <= k <= n */
-  ir_eig_which which;  /* which end of the spectrum */
-  double tol;          /* converged when ‖Av − λv‖ <= tol·‖A‖_est, where
-                          ‖A‖_est = the largest |Ritz value| seen */
-  size_t max_basis;    /* Lanczos vectors kept before a thick restart
-                          (0: min(n, max(2k + 20, 40))) */
-  size_t max_matvec;   /* give up after this many matvecs (0: max(1000, 20k))
-                          — the pairs are then returned with converged = 0 */
-  unsigned long seed;  /* >= 1; random start vector when v0 == NULL */
+  size_t k;           /* wanted eigenpairs, 1 <= k <= n */
+  ir_eig_which which; /* which end of the spectrum */
+  double tol; /* converged when ‖Av − λv‖ <= tol·‖A‖_est, where
+                 ‖A‖_est = the largest |Ritz value| seen */
+  size_t max_basis;   /* Lanczos vectors kept before a thick restart
+                         (0: min(n, max(2k + 20, 40))) */
+  size_t max_matvec;  /* give up after this many matvecs (0: max(1000, 20k))
+                         — the pairs are then returned with converged = 0 */
+  unsigned long seed; /* >= 1; random start vector when v0 == NULL */
   uint64_t stream;
-  const double *v0;    /* optional start vector of length n (warm start, e.g.
-                          the previous step's top eigenvector); NULL: random */
+  const double *v0; /* optional start vector of length n (warm start, e.g.
+                       the previous step's top eigenvector); NULL: random */
 } ir_lanczos_params;
 
 /* Defaults: k 1, largest, tol 1e-10, max_basis 0, max_matvec 0, seed 1,
@@ -114,16 +114,16 @@ typedef struct {
 void ir_lanczos_params_default(ir_lanczos_params *p);
 
 typedef struct {
-  size_t n, k;          /* dimension, pairs returned */
-  double *values;       /* k eigenvalues, in the order of `which` (largest
-                           first for LARGEST, most negative first for
-                           SMALLEST, largest |λ| first for MAGNITUDE) */
-  gsl_matrix *vectors;  /* n×k, orthonormal columns */
-  double *residuals;    /* k explicit residual norms ‖Av − λv‖₂ */
-  int *converged;       /* k flags: residual <= tol·‖A‖_est */
-  double anorm;         /* ‖A‖_est used in the test */
-  size_t nmatvec;       /* matvecs used, residual checks included */
-  size_t nrestart;      /* thick restarts performed */
+  size_t n, k;         /* dimension, pairs returned */
+  double *values;      /* k eigenvalues, in the order of `which` (largest
+                          first for LARGEST, most negative first for
+                          SMALLEST, largest |λ| first for MAGNITUDE) */
+  gsl_matrix *vectors; /* n×k, orthonormal columns */
+  double *residuals;   /* k explicit residual norms ‖Av − λv‖₂ */
+  int *converged;      /* k flags: residual <= tol·‖A‖_est */
+  double anorm;        /* ‖A‖_est used in the test */
+  size_t nmatvec;      /* matvecs used, residual checks included */
+  size_t nrestart;     /* thick restarts performed */
 } ir_eig_result;
 
 void ir_eig_result_free(ir_eig_result *r);
@@ -137,12 +137,13 @@ void ir_eig_result_free(ir_eig_result *r);
 int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
                     ir_eig_result **out);
 
-/* ---- Power iteration (for comparison) ------------------------------------- */
+/* ---- Power iteration (for comparison) -------------------------------------
+ */
 
 typedef enum {
   IR_POWER_PYHESSIAN = 0, /* stop when |λ_t − λ_{t−1}| / (|λ_{t−1}| + 1e-6)
                              < tol, as PyHessian does (tol 1e-3, 100 its) */
-  IR_POWER_RESIDUAL = 1   /* stop when ‖Av − λv‖ <= tol·|λ| */
+  IR_POWER_RESIDUAL = 1 /* stop when ‖Av − λv‖ <= tol·|λ| */
 } ir_power_rule;
 
 typedef struct {
@@ -151,7 +152,7 @@ typedef struct {
   size_t nmatvec;  /* matvecs used (the residual rule needs none extra: A v
                       of the iterate gives both λ and the residual) */
   size_t iters;
-  int converged;   /* the stopping rule fired before max_iter */
+  int converged; /* the stopping rule fired before max_iter */
 } ir_power_result;
 
 /* Power iteration from a Gaussian random start (seed, stream) for at most
@@ -160,13 +161,14 @@ int ir_power_iteration(ir_linop *op, ir_power_rule rule, double tol,
                        size_t max_iter, unsigned long seed, uint64_t stream,
                        double *v, ir_power_result *out);
 
-/* ---- Trace ---------------------------------------------------------------- */
+/* ---- Trace ----------------------------------------------------------------
+ */
 
 typedef struct {
-  double trace;   /* the estimate */
-  double se;      /* standard error: sample std of the per-probe estimates
-                     / √nprobe (Hutchinson); of the stochastic part (Hutch++) */
-  size_t nprobe;  /* Rademacher probes in the stochastic part */
+  double trace;  /* the estimate */
+  double se;     /* standard error: sample std of the per-probe estimates
+                    / √nprobe (Hutchinson); of the stochastic part (Hutch++) */
+  size_t nprobe; /* Rademacher probes in the stochastic part */
   size_t nmatvec;
 } ir_trace_result;
 
@@ -181,19 +183,20 @@ int ir_trace_hutchinson(ir_linop *op, size_t nprobe, unsigned long seed,
 int ir_trace_hutchpp(ir_linop *op, size_t nmatvec, unsigned long seed,
                      uint64_t stream, ir_trace_result *out);
 
-/* ---- Spectral density (stochastic Lanczos quadrature) ---------------------- */
+/* ---- Spectral density (stochastic Lanczos quadrature) ----------------------
+ */
 
 typedef struct {
-  size_t nruns, nsteps;   /* runs (probes) and Lanczos steps per run */
-  double *nodes;          /* nruns × nsteps (row r = run r), Ritz values */
-  double *weights;        /* same layout, squared first eigenvector
-                             components; each row sums to 1 */
-  size_t *nnodes;         /* nodes actually produced by run r (<= nsteps;
-                             fewer when the Krylov space is exhausted; the
-                             rest of the row is 0 with weight 0) */
-  double lmin, lmax;      /* smallest and largest node over all runs */
-  double trace_est;       /* n · mean over runs of Σ τ_k θ_k */
-  double trace_se;        /* its standard error over runs */
+  size_t nruns, nsteps; /* runs (probes) and Lanczos steps per run */
+  double *nodes;        /* nruns × nsteps (row r = run r), Ritz values */
+  double *weights;      /* same layout, squared first eigenvector
+                           components; each row sums to 1 */
+  size_t *nnodes;       /* nodes actually produced by run r (<= nsteps;
+                           fewer when the Krylov space is exhausted; the
+                           rest of the row is 0 with weight 0) */
+  double lmin, lmax;    /* smallest and largest node over all runs */
+  double trace_est;     /* n · mean over runs of Σ τ_k θ_k */
+  double trace_se;      /* its standard error over runs */
   size_t nmatvec;
 } ir_slq_result;
 
@@ -211,7 +214,8 @@ int ir_slq(ir_linop *op, size_t nruns, size_t nsteps, unsigned long seed,
 int ir_slq_density(const ir_slq_result *r, double sigma2, const double *grid,
                    size_t ngrid, double *density, double *se);
 
-/* ---- Dense spectrum --------------------------------------------------------- */
+/* ---- Dense spectrum ---------------------------------------------------------
+ */
 
 /* Materializes op into H (n×n) with n matvecs on unit vectors, checks
  * symmetry — IR_EINTERNAL when max|H − Hᵀ| > symtol·max|H| (a Hessian code

@@ -72,8 +72,8 @@ typedef enum {
 } ir_loss;
 
 typedef struct {
-  size_t nlayers;                         /* linear layers L >= 1 */
-  size_t width[IR_MLP_MAX_LAYERS + 1];    /* d, H₁, …, H_{L−1}, K */
+  size_t nlayers;                      /* linear layers L >= 1 */
+  size_t width[IR_MLP_MAX_LAYERS + 1]; /* d, H₁, …, H_{L−1}, K */
   ir_act act;
   ir_loss loss;
 } ir_mlp_arch;
