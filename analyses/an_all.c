@@ -13,15 +13,40 @@ static const char help[] =
     "Runs every analysis at its default size (or --quick) into\n"
     "OUT/<analysis>/ (default OUT = results) and writes OUT/checks.csv and\n"
     "OUT/checks.md with every theory check.\n"
-    "Analyses: gd-vs-minnorm, double-descent.\n\n";
+    "Analyses: gd-vs-minnorm, double-descent; train at the edge of\n"
+    "stability (THEORY.md 7: 4-32-1 tanh network, full-batch GD with eta =\n"
+    "0.3 and 0.05) into train-eos/ and train-stable/; hessian of the\n"
+    "trained eta = 0.3 network with every estimator against its dense\n"
+    "spectrum into hessian/.\n\n";
 
 typedef struct {
-  const char *name;
+  const char *name; /* the analysis */
+  const char *dir;  /* its folder under OUT */
   int (*run)(int argc, char **argv);
+  const char *const *args; /* extra arguments; "@OUT@" stands for OUT */
 } all_entry;
 
-static const all_entry entries[] = {{"gd-vs-minnorm", ir_an_gd_vs_minnorm},
-                                    {"double-descent", ir_an_double_descent}};
+/* THEORY.md §7's small case: n = 64, x ∈ R⁴, one tanh layer of 32 units,
+ * L = ½·mean(r²), full-batch GD. */
+#define EOS_NET                                                                \
+  "--arch", "4-32-1", "--act", "tanh", "--loss", "half-mse", "--data", "teacher"
+static const char *const train_eos[] = {
+    EOS_NET, "--lr", "0.3", "--steps", "5000", "--sharpness", NULL};
+static const char *const train_stable[] = {
+    EOS_NET, "--lr", "0.05", "--steps", "5000", "--sharpness", NULL};
+static const char *const hessian_eos[] = {
+    EOS_NET,     "--params", "@OUT@/train-eos/theta.npy",
+    "--top",     "5",        "--bottom",
+    "3",         "--trace",  "--hutchpp",
+    "--density", "--full",   "--power",
+    NULL};
+
+static const all_entry entries[] = {
+    {"gd-vs-minnorm", "gd-vs-minnorm", ir_an_gd_vs_minnorm, NULL},
+    {"double-descent", "double-descent", ir_an_double_descent, NULL},
+    {"train", "train-eos", ir_an_train, train_eos},
+    {"train", "train-stable", ir_an_train, train_stable},
+    {"hessian", "hessian", ir_an_hessian, hessian_eos}};
 
 int ir_an_all(int argc0, char **argv0) {
   int argc;
@@ -72,14 +97,24 @@ int ir_an_all(int argc0, char **argv0) {
   ir_cli_collect = all;
   for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
     /* Each analysis gets the common options, with its own sub-folder. */
-    char out[4200], seed[32], seeds[32], threads[32];
-    snprintf(out, sizeof out, "%s/%s", c.out, entries[i].name);
+    char out[4200], seed[32], seeds[32], threads[32], subst[8][4200];
+    snprintf(out, sizeof out, "%s/%s", c.out, entries[i].dir);
     snprintf(seed, sizeof seed, "%lu", c.seed);
     snprintf(seeds, sizeof seeds, "%zu", c.seeds);
     snprintf(threads, sizeof threads, "%d", c.threads);
-    char *sub[16];
-    int k = 0;
+    char *sub[48];
+    int k = 0, ns = 0;
     sub[k++] = (char *)entries[i].name;
+    for (const char *const *a = entries[i].args; a && *a; a++) {
+      const char *at = strstr(*a, "@OUT@");
+      if (at && ns < 8) {
+        snprintf(subst[ns], sizeof subst[ns], "%.*s%s%s", (int)(at - *a), *a,
+                 c.out, at + 5);
+        sub[k++] = subst[ns++];
+      } else {
+        sub[k++] = (char *)*a;
+      }
+    }
     sub[k++] = "--out";
     sub[k++] = out;
     sub[k++] = "--seed";
@@ -98,7 +133,7 @@ int ir_an_all(int argc0, char **argv0) {
       sub[k++] = "--progress";
     sub[k] = NULL;
     if (!c.quiet)
-      printf("== implreg %s ==\n", entries[i].name);
+      printf("== implreg %s (%s) ==\n", entries[i].name, entries[i].dir);
     int r = entries[i].run(k, sub);
     if (r != IR_EXIT_OK && r != IR_EXIT_CHECK) {
       rc = r;

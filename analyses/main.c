@@ -2,7 +2,10 @@
 #include <config.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -24,8 +27,52 @@ static const ir_analysis analyses[] = {
     {"theory", ir_an_theory,
      "closed-form predictions (Hastie et al., Mei-Montanari, "
      "Marchenko-Pastur)"},
+    {"hessian", ir_an_hessian,
+     "curvature of given weights: loss, gradient norm, extreme Hessian "
+     "eigenvalues with residuals, trace, spectral density, dense spectrum"},
+    {"train", ir_an_train,
+     "train networks with GD, SGD, heavy ball or explicit gradient "
+     "regularization; log loss, accuracy, sharpness; save the weights"},
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
 };
+
+/* OpenBLAS's introspection (its <cblas.h> clashes with GSL's, STYLE.md). */
+char *openblas_get_corename(void);
+
+/* OpenBLAS (0.3.21 in Debian 12) picks its kernels from the CPU model when
+ * it loads.  On a model it does not know (a newer CPU, or a VM that hides
+ * the model name) it falls back to the generic Prescott (SSE3) kernels,
+ * 3-5x slower than the AVX-512 or AVX2 kernels the CPU has.  The choice is
+ * made before main runs, so implreg re-executes itself once with
+ * OPENBLAS_CORETYPE set to the kernels the CPU supports.  A user's own
+ * OPENBLAS_CORETYPE (any value) is kept, IMPLREG_KEEP_BLAS_KERNELS=1 turns
+ * this off, and under valgrind (which would not follow the exec) nothing
+ * happens.  Manifests record the kernels in use (openblas_config). */
+static void select_blas_kernels(char **argv) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (getenv("OPENBLAS_CORETYPE") || getenv("IMPLREG_KEEP_BLAS_KERNELS"))
+    return;
+  const char *core = openblas_get_corename();
+  if (core == NULL || strcasecmp(core, "prescott") != 0)
+    return;
+  const char *pre = getenv("LD_PRELOAD");
+  if (pre && strstr(pre, "vgpreload"))
+    return;
+  __builtin_cpu_init();
+  const char *want = NULL;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    want = "SkylakeX";
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    want = "Haswell";
+  if (want == NULL || setenv("OPENBLAS_CORETYPE", want, 1) != 0)
+    return;
+  execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE"); /* exec failed: keep the kernels we have */
+#else
+  (void)argv;
+#endif
+}
 
 static void usage(FILE *fp) {
   fprintf(
@@ -43,6 +90,7 @@ static void usage(FILE *fp) {
 }
 
 int main(int argc, char **argv) {
+  select_blas_kernels(argv);
   ir_error_install_gsl_handler();
   if (argc < 2) {
     usage(stderr);
