@@ -513,7 +513,11 @@ int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
   if (s != IR_OK)
     return s;
   const size_t n = op->n, k = p->k;
+  /* Default basis: all of R^n when n <= 1000 (at most 8 MB; no restart
+   * ever, so clustered ends such as a Hessian's near-zero eigenvalues
+   * converge in at most n steps), else 2k + 20, at least 40. */
   const size_t m = p->max_basis ? ir_min_sz(p->max_basis, n)
+                   : n <= 1000  ? n
                                 : ir_min_sz(n, ir_max_sz(2 * k + 20, 40));
   const size_t maxmv = p->max_matvec ? p->max_matvec : ir_max_sz(1000, 20 * k);
   ir_lanczos_ws *w = ir_lanczos_ws_alloc(n, m);

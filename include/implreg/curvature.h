@@ -100,7 +100,8 @@ typedef struct {
   double tol; /* converged when ‖Av − λv‖ <= tol·‖A‖_est, where
                  ‖A‖_est = the largest |Ritz value| seen */
   size_t max_basis;   /* Lanczos vectors kept before a thick restart
-                         (0: min(n, max(2k + 20, 40))) */
+                         (0: n when n <= 1000, else min(n, max(2k + 20,
+                         40))) */
   size_t max_matvec;  /* give up after this many matvecs (0: max(1000, 20k))
                          — the pairs are then returned with converged = 0 */
   unsigned long seed; /* >= 1; random start vector when v0 == NULL */
