@@ -809,6 +809,19 @@ def cmd_report(args):
             tg = f"{f / ts / 1e9:.2f}" if ts else "-"
             ig = f"{f / io['seconds'] / 1e9:.2f}" if io.get("seconds") else "-"
             print(f"{c:6} {op:11} {f / 1e6:11.3f} {tg:>9} {ig:>9}")
+    dg = (impl_c.get("mnist") or {}).get("dgemm_gflops")
+    if dg:
+        print(f"machine dgemm rate (2000x2000x2000, same OpenBLAS, same "
+              f"threads): {dg:.2f} GFLOP/s; goal for the mnist kernels: "
+              f">= 70% of it")
+        io = (impl_c.get("mnist") or {}).get("ops", {})
+        fl = flop_count(CASES["mnist"][0], CASES["mnist"][3])
+        for op in OPS:
+            sec = io.get(op, {}).get("seconds")
+            if sec:
+                pct = 100 * fl[op] / sec / 1e9 / dg
+                print(f"  implreg mnist {op:9} {pct:5.0f}% of dgemm "
+                      f"{'(goal met)' if pct >= 70 else '(below 70%)'}")
 
     # HVP counts, small case.
     print("-" * W)
