@@ -303,6 +303,49 @@ EOF
   fi
 fi
 
+# ---- subsets, bootstrap, and the other optimizers ------------------------------------------
+if [ -s D1/theta.npy ] && [ -n "$PYTHON3" ]; then
+  if run_ok "hessian --subset 40 --bootstrap 5" "$T" hessian --arch 4-32-1 --act tanh \
+    --loss half-mse --data teacher --params D1/theta.npy --subset 40 --bootstrap 5 \
+    --out D4 --quiet --strict; then
+    checker "hessian on a subset" "$PYTHON3" - D4/summary.json <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+b = s.get("lambda_max_bootstrap", {})
+ok = (s["hessian_samples"] == 40 and s["n_samples"] == 64 and b.get("resamples") == 5
+      and b["ci95_low"] <= b["mean"] <= b["ci95_high"] and b["se"] > 0
+      and s["top_converged"] == [True])
+print(("PASS" if ok else "FAIL") + " subset of 40 of 64 samples, 5 bootstrap resamples, "
+      "ci95_low <= mean <= ci95_high, se > 0 (got %s)" % json.dumps(b))
+EOF
+  fi
+  # SGD with momentum and explicit gradient regularization: runs, logs and
+  # lowers the loss (no theory check applies to mini-batches).
+  if run_ok "train SGD + momentum + EGR" "$T" train --arch 4-32-1 --act tanh --loss half-mse \
+    --data teacher --lr 0.05 --batch 16 --momentum 0.9 --egr 0.01 --steps 400 --out D5 --quiet; then
+    checker "train SGD + momentum + EGR summary" "$PYTHON3" - D5/summary.json <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+ok = s["steps"] == 400 and not s["diverged"] and s["final_loss"] < 0.5 * s["initial_loss"]
+print(("PASS" if ok else "FAIL") + " 400 steps, no divergence, loss %.4g -> %.4g"
+      % (s["initial_loss"], s["final_loss"]))
+EOF
+  fi
+  # A step size far beyond 2/lambda_max: divergence is reported, theta stays finite.
+  if run_ok "train --lr 50 diverges and says so" "$T" train --arch 4-32-1 --act tanh \
+    --loss half-mse --data teacher --lr 50 --steps 100 --out D6 --quiet; then
+    checker "diverged run" "$PYTHON3" - D6 <<'EOF'
+import json, sys
+import numpy as np
+d = sys.argv[1]
+s = json.load(open(d + "/summary.json"))
+t = np.load(d + "/theta.npy")
+ok = s["diverged"] and s["stopped_by"] == "diverged" and t.shape == (193,) and np.isfinite(t).all()
+print(("PASS" if ok else "FAIL") + " diverged = %s at step %s, theta finite" % (s["diverged"], s.get("diverged_at")))
+EOF
+  fi
+fi
+
 # ---- against the numpy reference (and torch) -------------------------------------------------
 
 if [ -z "$PYTHON3" ]; then
