@@ -342,7 +342,7 @@ static void logging_destroy(ir_model *m) {
 }
 
 static const ir_model_ops logging_ops = {"logging", logging_loss_grad, NULL,
-                                         NULL, logging_destroy};
+                                         NULL,      logging_destroy,   NULL};
 
 /* Wraps F.m; room for cap logged indices. */
 static logging_model *logging_alloc(size_t cap) {
