@@ -508,7 +508,10 @@ static ir_table *trace_table(const hs_state *st, const hs_opts *o) {
                       "standard error over the probe vectors");
   ir_table_add_column(t, "ci95_low", IR_COL_DOUBLE, "trace - 1.96 se");
   ir_table_add_column(t, "ci95_high", IR_COL_DOUBLE, "trace + 1.96 se");
-  ir_table_add_column(t, "hvps", IR_COL_INT, NULL);
+  ir_table_add_column(t, "hvps", IR_COL_INT, "Hessian-vector products");
+  ir_table_add_column(t, "quad_forms", IR_COL_INT,
+                      "z'Hz by forward mode (second derivative along z, "
+                      "about half an HVP)");
   const ir_trace_result *r[2] = {o->trace ? &st->hutch : NULL,
                                  o->hutchpp ? &st->hpp : NULL};
   const char *name[2] = {"Hutchinson (Rademacher)", "Hutch++"};
@@ -522,6 +525,7 @@ static ir_table *trace_table(const hs_state *st, const hs_opts *o) {
     ir_table_set_double(t, 3, r[i]->trace - 1.96 * r[i]->se);
     ir_table_set_double(t, 4, r[i]->trace + 1.96 * r[i]->se);
     ir_table_set_int(t, 5, (long)r[i]->nmatvec);
+    ir_table_set_int(t, 6, (long)r[i]->nquad);
   }
   if (st->slq) {
     ir_table_add_row(t);
@@ -531,6 +535,7 @@ static ir_table *trace_table(const hs_state *st, const hs_opts *o) {
     ir_table_set_double(t, 3, st->slq->trace_est - 1.96 * st->slq->trace_se);
     ir_table_set_double(t, 4, st->slq->trace_est + 1.96 * st->slq->trace_se);
     ir_table_set_int(t, 5, (long)st->slq->nmatvec);
+    ir_table_set_int(t, 6, 0);
   }
   if (st->spectrum) {
     double tr = 0;
@@ -543,6 +548,7 @@ static ir_table *trace_table(const hs_state *st, const hs_opts *o) {
     ir_table_set_double(t, 3, tr);
     ir_table_set_double(t, 4, tr);
     ir_table_set_int(t, 5, (long)st->m->nparams);
+    ir_table_set_int(t, 6, 0);
   }
   return t;
 }
@@ -666,7 +672,9 @@ static ir_table *estimator_table(const hs_state *st, const double *dens,
   ir_table_add_column(t, "exact", IR_COL_DOUBLE, "from the dense spectrum");
   ir_table_add_column(t, "abs_error", IR_COL_DOUBLE, NULL);
   ir_table_add_column(t, "rel_error", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "hvps", IR_COL_INT, NULL);
+  ir_table_add_column(t, "hvps", IR_COL_INT,
+                      "Hessian-vector products, or quadratic forms z'Hz for "
+                      "the traces");
   const size_t p = st->m->nparams;
   char q[64];
   for (size_t i = 0; st->top && i < st->top->k; i++) {
@@ -682,10 +690,12 @@ static ir_table *estimator_table(const hs_state *st, const double *dens,
   double tr = 0;
   for (size_t i = 0; i < p; i++)
     tr += st->spectrum[i];
-  if (st->hutch.nmatvec)
-    est_row(t, "Hutchinson", "trace", st->hutch.trace, tr, st->hutch.nmatvec);
+  if (st->hutch.nprobe)
+    est_row(t, "Hutchinson", "trace", st->hutch.trace, tr,
+            st->hutch.nmatvec + st->hutch.nquad);
   if (st->hpp.nmatvec)
-    est_row(t, "Hutch++", "trace", st->hpp.trace, tr, st->hpp.nmatvec);
+    est_row(t, "Hutch++", "trace", st->hpp.trace, tr,
+            st->hpp.nmatvec + st->hpp.nquad);
   if (st->slq) {
     est_row(t, "SLQ", "trace", st->slq->trace_est, tr, st->slq->nmatvec);
     est_row(t, "SLQ", "lambda_max (largest node)", st->slq->lmax,
@@ -804,7 +814,7 @@ static int build_checks(const hs_state *st, const hs_opts *o, ir_checks *c) {
       s = ir_checks_add(c, claim, "dense dsyevr (independent)", 0.0, worst,
                         bound, pass);
     }
-    if (s == IR_OK && st->hutch.nmatvec) {
+    if (s == IR_OK && st->hutch.nprobe) {
       double tr = 0;
       for (size_t i = 0; i < p; i++)
         tr += st->spectrum[i];
@@ -864,6 +874,8 @@ static int write_summary(const hs_state *st, const hs_opts *o, const char *desc,
     ir_json_number(j, "trace", st->hutch.trace);
     ir_json_number(j, "trace_se", st->hutch.se);
     ir_json_int(j, "trace_probes", (long)st->hutch.nprobe);
+    ir_json_int(j, "trace_hvps", (long)st->hutch.nmatvec);
+    ir_json_int(j, "trace_quad_forms", (long)st->hutch.nquad);
   } else {
     ir_json_null(j, "trace");
     ir_json_null(j, "trace_se");

@@ -597,8 +597,8 @@ static int run_e2e(const bench_opts *o) {
   jnum("trace", tr.trace, ", ");
   jnum("trace_se", tr.se, ", ");
   printf("\"probes\": %zu, \"hvps\": %zu, \"hvps_eig\": %zu, "
-         "\"hvps_trace\": %zu, \"restarts\": %zu, ",
-         tr.nprobe, op.nmatvec, mv_eig, tr.nmatvec, er->nrestart);
+         "\"hvps_trace\": %zu, \"quad_forms\": %zu, \"restarts\": %zu, ",
+         tr.nprobe, op.nmatvec, mv_eig, tr.nmatvec, tr.nquad, er->nrestart);
   jnum("seconds", t_end - t0, ", ");
   jnum("seconds_setup", t_setup - t0, ", ");
   jnum("seconds_eig", t_eig - t_setup, ", ");

@@ -614,7 +614,13 @@ def cli_results(outdir, stdout_path):
             if "trace" in out:
                 out["probes"] = sm.get("trace_probes")
             if isinstance(sm.get("hvps_top"), int):
-                out["hvps"] = sm["hvps_top"] + (sm.get("trace_probes") or 0)
+                # Hutchinson's z'Hz come as quadratic forms by forward mode
+                # (about half an HVP each) when summary.json says so.
+                if isinstance(sm.get("trace_quad_forms"), int):
+                    out["hvps"] = sm["hvps_top"] + (sm.get("trace_hvps") or 0)
+                    out["quad_forms"] = sm["trace_quad_forms"]
+                else:
+                    out["hvps"] = sm["hvps_top"] + (sm.get("trace_probes") or 0)
             return out, "summary.json"
     except (OSError, ValueError, AttributeError):
         pass
@@ -899,7 +905,10 @@ def cmd_report(args):
             print(f"  {'':12} trace {o['trace']:.6g} +- {o['trace_se']:.2g} "
                   f"({o.get('probes')} probes); loss {o.get('loss', 0):.10g}, "
                   f"|grad| {o.get('grad_norm', 0):.6g}; "
-                  f"{o.get('hvps', '-')} HVPs; {o.get('seconds', 0):.3f} s")
+                  f"{o.get('hvps', '-')} HVPs"
+                  + (f" + {o['quad_forms']} quadratic forms"
+                     if o.get("quad_forms") else "")
+                  + f"; {o.get('seconds', 0):.3f} s")
     agree_fail = 0
     if te2e:
         t = np.array(te2e["eigenvalues"])

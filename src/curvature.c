@@ -67,6 +67,18 @@ int ir_linop_apply_many(ir_linop *op, const double *X, double *Y, size_t r) {
   return s;
 }
 
+int ir_linop_quad_many(ir_linop *op, const double *X, double *Y, double *q,
+                       size_t r) {
+  if (op->quad_many != NULL) {
+    op->nquad += r;
+    return op->quad_many(op->ctx, X, q, r);
+  }
+  int s = ir_linop_apply_many(op, X, Y, r);
+  for (size_t j = 0; j < r && s == IR_OK; j++)
+    q[j] = cblas_ddot((int)op->n, X + j * op->n, 1, Y + j * op->n, 1);
+  return s;
+}
+
 static int ir_dense_apply(void *ctx, const double *x, double *y) {
   const gsl_matrix *A = ctx;
   cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)A->size1, (int)A->size2, 1.0,
@@ -77,7 +89,7 @@ static int ir_dense_apply(void *ctx, const double *x, double *y) {
 /* A non-square matrix gives an operator of dimension 0, which every
  * estimator rejects with IR_EINVAL (this constructor cannot fail). */
 ir_linop ir_linop_dense(const gsl_matrix *A) {
-  ir_linop op = {0, ir_dense_apply, (void *)A, 0, NULL};
+  ir_linop op = {0, ir_dense_apply, (void *)A, 0, NULL, NULL, 0};
   if (A != NULL && A->size1 == A->size2)
     op.n = A->size1;
   return op;
@@ -106,8 +118,20 @@ static int ir_hessian_apply_many(void *ctx, const double *X, double *Y,
                            &yv.matrix);
 }
 
+static int ir_hessian_quad_many(void *ctx, const double *X, double *q,
+                                size_t r) {
+  ir_hessian_op *h = ctx;
+  if (h->theta == NULL)
+    return ir_error(IR_EINVAL, "Hessian operator without a parameter vector");
+  gsl_matrix_const_view xv =
+      gsl_matrix_const_view_array(X, r, h->model->nparams);
+  return ir_model_quad_many(h->model, h->theta, h->idx, h->nb, &xv.matrix, q);
+}
+
 ir_linop ir_linop_hessian(ir_hessian_op *h) {
-  ir_linop op = {0, ir_hessian_apply, h, 0, ir_hessian_apply_many};
+  ir_linop op = {0, ir_hessian_apply,      h,
+                 0, ir_hessian_apply_many, ir_hessian_quad_many,
+                 0};
   if (h != NULL && h->model != NULL)
     op.n = h->model->nparams;
   return op;
@@ -703,7 +727,7 @@ int ir_trace_hutchinson(ir_linop *op, size_t nprobe, unsigned long seed,
     return ir_error(IR_EINVAL, "Hutchinson: no output");
   if (nprobe < 2)
     return ir_error(IR_EINVAL, "Hutchinson: nprobe = %zu, need >= 2", nprobe);
-  const size_t n = op->n, mv0 = op->nmatvec;
+  const size_t n = op->n, mv0 = op->nmatvec, q0 = op->nquad;
   /* Probes go through the operator in blocks (batched HVPs); they are
    * drawn in the same order as one at a time, so the block size does not
    * change the probes. */
@@ -721,16 +745,15 @@ int ir_trace_hutchinson(ir_linop *op, size_t nprobe, unsigned long seed,
     const size_t b = ir_min_sz(B, nprobe - i0);
     for (size_t j = 0; j < b; j++)
       ir_rademacher(r, z + j * n, n, 1.0);
-    s = ir_linop_apply_many(op, z, y, b);
+    s = ir_linop_quad_many(op, z, y, samp + i0, b);
     if (s != IR_OK)
       goto done;
-    for (size_t j = 0; j < b; j++)
-      samp[i0 + j] = cblas_ddot((int)n, z + j * n, 1, y + j * n, 1);
   }
   memset(out, 0, sizeof *out);
   ir_mean_se(samp, nprobe, &out->trace, &out->se);
   out->nprobe = nprobe;
   out->nmatvec = op->nmatvec - mv0;
+  out->nquad = op->nquad - q0;
 done:
   free(z);
   free(y);
@@ -777,7 +800,7 @@ int ir_trace_hutchpp(ir_linop *op, size_t nmatvec, unsigned long seed,
                     "Hutch++: budget nmatvec = %zu, need >= 4 (>= 2 probes "
                     "for the standard error)",
                     nmatvec);
-  const size_t n = op->n, mv0 = op->nmatvec;
+  const size_t n = op->n, mv0 = op->nmatvec, q0 = op->nquad;
   const size_t ns = ir_min_sz(nmatvec / 3, n);
   const size_t g = ns == n ? 0 : nmatvec - 2 * ns;
   const size_t B = IR_LINOP_BLOCK;
@@ -821,10 +844,8 @@ int ir_trace_hutchpp(ir_linop *op, size_t nmatvec, unsigned long seed,
       cblas_dgemv(CblasColMajor, CblasNoTrans, (int)n, (int)ns, -1.0, Q, (int)n,
                   c, 1, 1.0, zj, 1);
     }
-    if ((s = ir_linop_apply_many(op, z, y, b)) != IR_OK)
+    if ((s = ir_linop_quad_many(op, z, y, samp + i0, b)) != IR_OK)
       goto done;
-    for (size_t j = 0; j < b; j++)
-      samp[i0 + j] = cblas_ddot((int)n, z + j * n, 1, y + j * n, 1);
   }
   memset(out, 0, sizeof *out);
   double t2 = 0, se = 0;
@@ -834,6 +855,7 @@ int ir_trace_hutchpp(ir_linop *op, size_t nmatvec, unsigned long seed,
   out->se = se;
   out->nprobe = g;
   out->nmatvec = op->nmatvec - mv0;
+  out->nquad = op->nquad - q0;
 done:
   free(Q);
   free(z);

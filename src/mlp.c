@@ -740,6 +740,19 @@ static int ir_mlp_reserve_block(ir_mlp *n, size_t mr, size_t rb) {
   return IR_OK;
 }
 
+/* Vectors per block: the per-vector state is about m·(3·Σwidths + maxw)
+ * doubles; keep a block under 2^23 doubles (64 MB) and at most 32 wide
+ * (wider blocks do not raise the dgemm rate further). */
+static size_t ir_mlp_block_size(const ir_mlp *n, size_t r) {
+  size_t per = 0;
+  for (size_t l = 1; l <= n->L; l++)
+    per += 3 * n->a.width[l];
+  per = n->m * (per + ir_mlp_maxw(n));
+  size_t rb = per > 0 ? ((size_t)1 << 23) / per : 32;
+  rb = rb < 1 ? 1 : rb > 32 ? 32 : rb;
+  return rb > r ? r : rb;
+}
+
 /* rb directions V (rows of length p) through the R-passes: HV rows. */
 static void ir_mlp_hvp_block(ir_mlp *n, const double *theta, const double *V,
                              double *HV, size_t rb) {
@@ -891,21 +904,132 @@ static int ir_mlp_hvp_many(ir_model *mod, const double *theta,
                     m * n->a.width[l + 1]);
     n->s2_valid = 1;
   }
-  /* Block size: the per-vector state is about m·(3·Σwidths + maxw)
-   * doubles; keep a block under 2^23 doubles (64 MB) and at most 32 wide
-   * (wider blocks do not raise the dgemm rate further). */
-  size_t per = 0;
-  for (size_t l = 1; l <= n->L; l++)
-    per += 3 * n->a.width[l];
-  per = m * (per + ir_mlp_maxw(n));
-  size_t rb = per > 0 ? ((size_t)1 << 23) / per : 32;
-  rb = rb < 1 ? 1 : rb > 32 ? 32 : rb;
-  rb = rb > r ? r : rb;
+  const size_t rb = ir_mlp_block_size(n, r);
   if ((s = ir_mlp_reserve_block(n, m * rb, rb)) != IR_OK)
     return s;
   for (size_t j = 0; j < r; j += rb) {
     size_t w = r - j < rb ? r - j : rb;
     ir_mlp_hvp_block(n, theta, V + j * p, HV + j * p, w);
+  }
+  return IR_OK;
+}
+
+/* ---- quadratic forms vᵀHv by forward mode
+ * ------------------------------------
+ *
+ * vᵀ∇²L v is the second derivative of t ↦ L(θ + tv) at 0, which forward
+ * mode gives without any backward pass: with Ż, Z̈ the first and second
+ * derivatives of the pre-activations along v (W(t) = W + tV is linear, so
+ * Z̈ has no V·V term),
+ *   Ż_l = Ȧ_{l−1}W_lᵀ + A_{l−1}V_lᵀ + 1vb_lᵀ,   Z̈_l = Ä_{l−1}W_lᵀ +
+ * 2Ȧ_{l−1}V_lᵀ, Ȧ_l = σ'⊙Ż_l,   Ä_l = σ''⊙Ż_l⊙Ż_l + σ'⊙Z̈_l   (Ȧ_{−1} = Ä_{−1} =
+ * 0), and per sample vᵀHv = Σ_i Ḟ_iᵀ ∇²ℓ_i Ḟ_i + ∇ℓ_iᵀ F̈_i.  For the first
+ * layer only A₀V₀ᵀ is needed: one input-sized dgemm per vector instead of
+ * the two of an HVP, so Hutchinson's estimator costs half. */
+
+static void ir_mlp_quad_block(ir_mlp *n, const double *theta, const double *V,
+                              double *q, size_t rb) {
+  const size_t m = n->m, L = n->L, p = n->base.nparams, K = n->K;
+  const int smooth = ir_act_smooth(n->a.act);
+  for (size_t l = 0; l < L; l++) {
+    const size_t in = n->a.width[l], out = n->a.width[l + 1], rw = rb * out;
+    size_t ld;
+    const double *X = ir_mlp_input(n, l, &ld);
+    const size_t wo = ir_mlp_weight_offset(&n->a, l);
+    for (size_t v = 0; v < rb; v++)
+      memcpy(n->BW + v * out * in, V + v * p + wo, out * in * sizeof(double));
+    double *Zd = n->BZ[l], *Zdd = n->BG[l];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)rw,
+                (int)in, 1.0, X, (int)ld, n->BW, (int)in, 0.0, Zd, (int)rw);
+    for (size_t i = 0; i < m; i++)
+      for (size_t v = 0; v < rb; v++) {
+        const double *vb = V + v * p + wo + in * out;
+        double *row = Zd + (i * rb + v) * out;
+        for (size_t j = 0; j < out; j++)
+          row[j] += vb[j];
+      }
+    if (l == 0) {
+      memset(Zdd, 0, m * rw * sizeof(double));
+    } else {
+      const double *Ad = n->BA[l - 1], *Add = n->BG[l - 1];
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(m * rb),
+                  (int)out, (int)in, 1.0, Ad, (int)in, theta + wo, (int)in, 1.0,
+                  Zd, (int)out);
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(m * rb),
+                  (int)out, (int)in, 1.0, Add, (int)in, theta + wo, (int)in,
+                  0.0, Zdd, (int)out);
+      for (size_t v = 0; v < rb; v++)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)out,
+                    (int)in, 2.0, Ad + v * in, (int)(rb * in), V + v * p + wo,
+                    (int)in, 1.0, Zdd + v * out, (int)rw);
+    }
+    if (l + 1 < L) {
+      const double *S1 = n->S1[l], *S2 = smooth ? n->S2[l] : NULL;
+      double *Ad = n->BA[l];
+      for (size_t i = 0; i < m; i++)
+        for (size_t v = 0; v < rb; v++)
+          for (size_t j = 0; j < out; j++) {
+            const size_t b = (i * rb + v) * out + j;
+            const double zd = Zd[b];
+            Ad[b] = S1[i * out + j] * zd;
+            /* Ä in place of Z̈ (BG[l]) */
+            Zdd[b] = S1[i * out + j] * Zdd[b] +
+                     (S2 ? S2[i * out + j] * zd * zd : 0.0);
+          }
+    }
+  }
+  const double *Fd = n->BZ[L - 1], *Fdd = n->BG[L - 1], *G = n->G[L - 1];
+  for (size_t v = 0; v < rb; v++)
+    q[v] = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double *y = n->Y0 + i * n->ldy0, *pr = n->P + i * K;
+    double sy = 0;
+    if (n->a.loss == IR_LOSS_CE)
+      for (size_t k = 0; k < K; k++)
+        sy += y[k];
+    for (size_t v = 0; v < rb; v++) {
+      const double *fd = Fd + (i * rb + v) * K, *fdd = Fdd + (i * rb + v) * K;
+      double gn = 0, ff = 0, pf = 0, pff = 0;
+      for (size_t k = 0; k < K; k++) {
+        gn += G[i * K + k] * fdd[k];
+        ff += fd[k] * fd[k];
+        if (n->a.loss == IR_LOSS_CE) {
+          pf += pr[k] * fd[k];
+          pff += pr[k] * fd[k] * fd[k];
+        }
+      }
+      double hf;
+      if (n->a.loss == IR_LOSS_CE)
+        hf = sy * (pff - pf * pf) / (double)m;
+      else if (n->a.loss == IR_LOSS_MSE)
+        hf = 2.0 * ff / ((double)m * (double)K);
+      else
+        hf = ff / (double)m;
+      q[v] += hf + gn;
+    }
+  }
+}
+
+static int ir_mlp_quad_many(ir_model *mod, const double *theta,
+                            const size_t *idx, size_t nb, const double *V,
+                            double *q, size_t r) {
+  ir_mlp *n = (ir_mlp *)mod;
+  int s = ir_mlp_prepare(n, theta, idx, nb, NULL);
+  if (s != IR_OK)
+    return s;
+  const size_t m = n->m, p = n->base.nparams;
+  if (ir_act_smooth(n->a.act) && !n->s2_valid) {
+    for (size_t l = 0; l + 1 < n->L; l++)
+      ir_act_second(n->a.act, n->Z[l], n->A[l], n->S1[l], n->S2[l],
+                    m * n->a.width[l + 1]);
+    n->s2_valid = 1;
+  }
+  const size_t rb = ir_mlp_block_size(n, r);
+  if ((s = ir_mlp_reserve_block(n, m * rb, rb)) != IR_OK)
+    return s;
+  for (size_t j = 0; j < r; j += rb) {
+    size_t w = r - j < rb ? r - j : rb;
+    ir_mlp_quad_block(n, theta, V + j * p, q + j, w);
   }
   return IR_OK;
 }
@@ -945,9 +1069,9 @@ static int ir_mlp_predict(ir_model *mod, const double *theta,
   return IR_OK;
 }
 
-static const ir_model_ops ir_mlp_ops = {"mlp",          ir_mlp_loss_grad,
-                                        ir_mlp_hvp,     ir_mlp_predict,
-                                        ir_mlp_destroy, ir_mlp_hvp_many};
+static const ir_model_ops ir_mlp_ops = {
+    "mlp",          ir_mlp_loss_grad, ir_mlp_hvp,      ir_mlp_predict,
+    ir_mlp_destroy, ir_mlp_hvp_many,  ir_mlp_quad_many};
 
 static int ir_mlp_check_data(const ir_mlp_arch *a, const gsl_matrix *X,
                              const gsl_matrix *Y) {

@@ -75,6 +75,33 @@ int ir_model_hvp_many(ir_model *m, const gsl_vector *theta, const size_t *idx,
   return s;
 }
 
+int ir_model_quad_many(ir_model *m, const gsl_vector *theta, const size_t *idx,
+                       size_t nb, const gsl_matrix *V, double *q) {
+  const size_t p = m->nparams, r = V->size1;
+  if (theta->size != p || theta->stride != 1 || V->size2 != p || r == 0 ||
+      V->tda != p)
+    return ir_error(IR_ESHAPE,
+                    "quadratic forms need r x %zu vectors with contiguous "
+                    "rows (got %zux%zu)",
+                    p, V->size1, V->size2);
+  int s = ir_model_check_batch(m, idx, nb);
+  if (s != IR_OK)
+    return s;
+  if (m->ops->quad_many)
+    return m->ops->quad_many(m, theta->data, idx, nb, V->data, q, r);
+  gsl_matrix *HV = gsl_matrix_alloc(r, p);
+  if (HV == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (%zu HVPs)", r);
+  s = ir_model_hvp_many(m, theta, idx, nb, V, HV);
+  for (size_t j = 0; j < r && s == IR_OK; j++) {
+    gsl_vector_const_view a = gsl_matrix_const_row(V, j);
+    gsl_vector_view b = gsl_matrix_row(HV, j);
+    gsl_blas_ddot(&a.vector, &b.vector, &q[j]);
+  }
+  gsl_matrix_free(HV);
+  return s;
+}
+
 int ir_model_predict(ir_model *m, const gsl_vector *theta, const gsl_matrix *X,
                      gsl_matrix *out) {
   if (theta->size != m->nparams || theta->stride != 1)
@@ -222,9 +249,13 @@ static int ir_linear_predict(ir_model *m, const double *theta,
   return IR_OK;
 }
 
-static const ir_model_ops ir_linear_ops = {
-    "linear least squares", ir_linear_loss_grad, ir_linear_hvp,
-    ir_linear_predict,      ir_linear_destroy,   NULL};
+static const ir_model_ops ir_linear_ops = {"linear least squares",
+                                           ir_linear_loss_grad,
+                                           ir_linear_hvp,
+                                           ir_linear_predict,
+                                           ir_linear_destroy,
+                                           NULL,
+                                           NULL};
 
 ir_model *ir_model_linear_alloc(const gsl_matrix *X, const gsl_matrix *Y) {
   if (X->size1 != Y->size1) {

@@ -579,7 +579,7 @@ static int noisy_apply(void *ctx, const double *x, double *y) {
 START_TEST(test_lanczos_explicit_check_fails) {
   gsl_matrix *A = indefinite(100, 36);
   noisy_op c = {A, gsl_rng_alloc(gsl_rng_mt19937)};
-  ir_linop op = {100, noisy_apply, &c, 0, NULL};
+  ir_linop op = {100, noisy_apply, &c, 0, NULL, NULL, 0};
   ir_lanczos_params p = lanczos_params(2, IR_EIG_LARGEST, 1e-10);
   p.max_matvec = 300;
   /* A basis smaller than n, so that restarts keep the run going (with the
@@ -616,7 +616,7 @@ static int fail_after_ctx_apply(void *ctx, const double *x, double *y) {
 /* An operator failure is passed on (and frees everything: valgrind). */
 START_TEST(test_operator_failure) {
   size_t left = 5;
-  ir_linop op = {50, fail_after_ctx_apply, &left, 0, NULL};
+  ir_linop op = {50, fail_after_ctx_apply, &left, 0, NULL, NULL, 0};
   ir_lanczos_params p = lanczos_params(2, IR_EIG_LARGEST, 1e-10);
   ir_eig_result dummy, *r = &dummy; /* must be reset to NULL */
   ck_assert_int_eq(ir_lanczos_eigs(&op, &p, &r), IR_EBADDATA);
@@ -831,7 +831,7 @@ START_TEST(test_hutchinson_formula) {
   const size_t n = 20, np = 5;
   gsl_matrix *A = indefinite(n, 35);
   rec_op rec = {A, malloc(np * n * sizeof(double)), np, 0};
-  ir_linop op = {n, rec_apply, &rec, 0, NULL};
+  ir_linop op = {n, rec_apply, &rec, 0, NULL, NULL, 0};
   ir_trace_result r;
   IR_ASSERT_OK(ir_trace_hutchinson(&op, np, 2, 2, &r));
   double x[5], mean = 0, ss = 0;
@@ -985,7 +985,7 @@ static void check_slq_quadrature(size_t n, size_t nsteps, size_t nruns) {
   const double anrm = max_abs(ev, n);
   rec_op rec = {A, malloc(nruns * nsteps * n * sizeof(double)), nruns * nsteps,
                 0};
-  ir_linop op = {n, rec_apply, &rec, 0, NULL};
+  ir_linop op = {n, rec_apply, &rec, 0, NULL, NULL, 0};
   ir_slq_result *r = NULL;
   IR_ASSERT_OK(ir_slq(&op, nruns, nsteps, 4, 4, &r));
   ck_assert_uint_eq(r->nruns, nruns);

@@ -322,6 +322,75 @@ START_TEST(test_hvp_many) {
 }
 END_TEST
 
+/* vᵀHv by forward mode (second derivative along v, no backward pass)
+ * against the dot product with the R-operator's Hv: two different
+ * algorithms for the same number, equal to rounding relative to
+ * Σ_j |v_j (Hv)_j|.  Also the linear model, which has no forward-mode
+ * path (hvp_many plus dots). */
+START_TEST(test_quad_forms) {
+  ir_act act = all_acts[_i / 3];
+  ir_loss loss = all_losses[_i % 3];
+  net_case c = make_case("5-7-6-3", act, loss, 23, 500 + (unsigned)_i);
+  const size_t p = c.m->nparams, r = 37;
+  gsl_matrix *V = gsl_matrix_alloc(r, p);
+  gsl_vector *hv = gsl_vector_alloc(p);
+  double *q = malloc(r * sizeof(double));
+  gsl_rng *g = ir_rng_alloc(17, 3);
+  for (size_t i = 0; i < r * p; i++)
+    V->data[i] = gsl_ran_gaussian(g, 1.0);
+  gsl_rng_free(g);
+  size_t idx[] = {3, 3, 9, 21, 0, 14};
+  for (int b = 0; b < 2; b++) {
+    const size_t *bi = b ? idx : NULL;
+    size_t nb = b ? 6 : 0;
+    IR_ASSERT_OK(ir_model_quad_many(c.m, c.theta, bi, nb, V, q));
+    for (size_t v = 0; v < r; v++) {
+      gsl_vector_view vv = gsl_matrix_row(V, v);
+      IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, bi, nb, &vv.vector, hv));
+      double dot = 0, mag = 0;
+      for (size_t j = 0; j < p; j++) {
+        dot += vv.vector.data[j] * hv->data[j];
+        mag += fabs(vv.vector.data[j] * hv->data[j]);
+      }
+      ck_assert_msg(fabs(q[v] - dot) <= 1e-12 * (mag + 1e-300),
+                    "%s/%s vector %zu: forward mode %.17g, v'(Hv) %.17g",
+                    ir_act_name(act), ir_loss_name(loss), v, q[v], dot);
+    }
+  }
+  free(q);
+  gsl_matrix_free(V);
+  gsl_vector_free(hv);
+  free_case(&c);
+}
+END_TEST
+
+START_TEST(test_quad_forms_linear_model) {
+  gsl_matrix *X = ir_test_gaussian(12, 5, 4), *Y = ir_test_gaussian(12, 2, 5);
+  ir_model *m = ir_model_linear_alloc(X, Y);
+  gsl_vector *th = gsl_vector_calloc(10);
+  gsl_matrix *V = ir_test_gaussian(3, 10, 6);
+  double q[3];
+  IR_ASSERT_OK(ir_model_quad_many(m, th, NULL, 0, V, q));
+  /* θ = vec(W) row-major (p×K): vᵀHv = ‖X V_mat‖²_F / n. */
+  for (size_t v = 0; v < 3; v++) {
+    double e = 0;
+    for (size_t i = 0; i < 12; i++)
+      for (size_t k = 0; k < 2; k++) {
+        double xv = 0;
+        for (size_t j = 0; j < 5; j++)
+          xv += gsl_matrix_get(X, i, j) * gsl_matrix_get(V, v, j * 2 + k);
+        e += xv * xv;
+      }
+    IR_ASSERT_CLOSE(q[v], e / 12, 1e-13, 0.0);
+  }
+  gsl_matrix_free(V);
+  gsl_vector_free(th);
+  ir_model_free(m);
+  gsl_matrix_free(X);
+  gsl_matrix_free(Y);
+}
+END_TEST
+
 /* The dense Hessian from HVP columns (curvature.h) is symmetric to rounding
  * and equals the finite-difference Jacobian of the gradient. */
 START_TEST(test_dense_hessian) {
@@ -585,6 +654,8 @@ static Suite *mlp_suite(void) {
   tcase_add_loop_test(tc, test_hvp_fd, 0, 15);
   tcase_add_loop_test(tc, test_hvp_symmetry, 0, 15);
   tcase_add_loop_test(tc, test_hvp_many, 0, 15);
+  tcase_add_loop_test(tc, test_quad_forms, 0, 15);
+  tcase_add_test(tc, test_quad_forms_linear_model);
   tcase_add_test(tc, test_dense_hessian);
   tcase_add_test(tc, test_linear_closed_form);
   tcase_add_test(tc, test_logistic);

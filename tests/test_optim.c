@@ -341,8 +341,8 @@ static void logging_destroy(ir_model *m) {
   free(l);
 }
 
-static const ir_model_ops logging_ops = {"logging", logging_loss_grad, NULL,
-                                         NULL,      logging_destroy,   NULL};
+static const ir_model_ops logging_ops = {
+    "logging", logging_loss_grad, NULL, NULL, logging_destroy, NULL, NULL};
 
 /* Wraps F.m; room for cap logged indices. */
 static logging_model *logging_alloc(size_t cap) {

@@ -54,12 +54,19 @@ typedef int (*ir_linop_fn)(void *ctx, const double *x, double *y);
 typedef int (*ir_linop_many_fn)(void *ctx, const double *X, double *Y,
                                 size_t r);
 
+/* q[j] = x_jᵀ A x_j for the r rows of X.  Optional: a network's Hessian
+ * gives these by forward mode at about half the cost of the products. */
+typedef int (*ir_linop_quad_fn)(void *ctx, const double *X, double *q,
+                                size_t r);
+
 typedef struct {
   size_t n;          /* dimension */
   ir_linop_fn apply; /* y = A x */
   void *ctx;         /* passed to apply */
   size_t nmatvec;    /* incremented by ir_linop_apply: the work done */
   ir_linop_many_fn apply_many; /* NULL: one apply per vector */
+  ir_linop_quad_fn quad_many;  /* NULL: products and dot products */
+  size_t nquad; /* quadratic forms computed by quad_many (not in nmatvec) */
 } ir_linop;
 
 /* Applies op (counting the matvec). */
@@ -69,6 +76,13 @@ int ir_linop_apply(ir_linop *op, const double *x, double *y);
  * batched when the operator supplies apply_many.  The trace estimators and
  * the dense matrix use it in blocks of IR_LINOP_BLOCK vectors. */
 int ir_linop_apply_many(ir_linop *op, const double *X, double *Y, size_t r);
+
+/* q[j] = x_jᵀ A x_j for the r rows of X (r×n): by quad_many when the
+ * operator has it (counted in nquad), else by products (counted in
+ * nmatvec) and dot products.  Y (r×n) is scratch for the latter; it may be
+ * NULL when op->quad_many is set. */
+int ir_linop_quad_many(ir_linop *op, const double *X, double *Y, double *q,
+                       size_t r);
 enum { IR_LINOP_BLOCK = 32 };
 
 /* An operator for a dense symmetric matrix A (borrowed, must outlive op).
@@ -166,15 +180,17 @@ int ir_power_iteration(ir_linop *op, ir_power_rule rule, double tol,
  */
 
 typedef struct {
-  double trace;  /* the estimate */
-  double se;     /* standard error: sample std of the per-probe estimates
-                    / √nprobe (Hutchinson); of the stochastic part (Hutch++) */
-  size_t nprobe; /* Rademacher probes in the stochastic part */
-  size_t nmatvec;
+  double trace;   /* the estimate */
+  double se;      /* standard error: sample std of the per-probe estimates
+                     / √nprobe (Hutchinson); of the stochastic part (Hutch++) */
+  size_t nprobe;  /* Rademacher probes in the stochastic part */
+  size_t nmatvec; /* operator products */
+  size_t nquad;   /* quadratic forms zᵀAz computed without a product
+                     (ir_linop quad_many; 0 for operators without it) */
 } ir_trace_result;
 
-/* Hutchinson: mean of zᵀAz over nprobe >= 2 Rademacher vectors. Cost: nprobe
- * matvecs. */
+/* Hutchinson: mean of zᵀAz over nprobe >= 2 Rademacher vectors. Cost:
+ * nprobe quadratic forms (quad_many) or matvecs. */
 int ir_trace_hutchinson(ir_linop *op, size_t nprobe, unsigned long seed,
                         uint64_t stream, ir_trace_result *out);
 

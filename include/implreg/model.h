@@ -41,6 +41,12 @@ typedef struct {
    * with BLAS level 3 supply it; NULL means one hvp per vector. */
   int (*hvp_many)(ir_model *m, const double *theta, const size_t *idx,
                   size_t nb, const double *V, double *HV, size_t r);
+  /* Optional: the quadratic forms q_j = v_jᵀ ∇²L v_j of r vectors (rows of
+   * V), which some models get more cheaply than the products (forward
+   * mode only: the second derivative of L along v_j); NULL means
+   * hvp_many plus dot products. */
+  int (*quad_many)(ir_model *m, const double *theta, const size_t *idx,
+                   size_t nb, const double *V, double *q, size_t r);
 } ir_model_ops;
 
 struct ir_model {
@@ -74,6 +80,12 @@ int ir_model_hvp(ir_model *m, const gsl_vector *theta, const size_t *idx,
  * of ir_model_hvp up to rounding; faster when the model batches them. */
 int ir_model_hvp_many(ir_model *m, const gsl_vector *theta, const size_t *idx,
                       size_t nb, const gsl_matrix *V, gsl_matrix *HV);
+
+/* q[j] = v_jᵀ ∇²L(θ) v_j for the r = V->size1 rows v_j of V (r×nparams,
+ * contiguous rows): what Hutchinson's trace estimator needs.  Equal to the
+ * dot products with ir_model_hvp_many up to rounding. */
+int ir_model_quad_many(ir_model *m, const gsl_vector *theta, const size_t *idx,
+                       size_t nb, const gsl_matrix *V, double *q);
 
 /* out (rows of X × nout) = predictions at θ for the inputs X. */
 int ir_model_predict(ir_model *m, const gsl_vector *theta, const gsl_matrix *X,
