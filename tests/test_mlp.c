@@ -463,6 +463,87 @@ START_TEST(test_linear_closed_form) {
 }
 END_TEST
 
+/* A network with a linear (identity) activation, d → H → K, half-mse: f =
+ * V[U x̃; 1] with U = [W₁ b₁], V = [W₂ b₂], x̃ = [x; 1], a = U x̃, ã = [a; 1],
+ * r = f − y.  Its Hessian in closed form (THEORY.md §1's least squares in
+ * the product, differentiated by hand):
+ *   ∂²L/∂V_kj∂V_k'j' = (1/m) Σ δ_kk' ã_j ã_j'
+ *   ∂²L/∂U_hi∂U_h'i' = (1/m) Σ (V_:hᵀV_:h') x̃_i x̃_i'
+ *   ∂²L/∂V_kj∂U_hi   = (1/m) Σ (V_kh x̃_i ã_j + r_k δ_jh x̃_i)
+ * (the last term is the residual's cross term, which a Gauss–Newton
+ * product would miss).  Compared entry by entry with the dense Hessian from
+ * HVP columns, to rounding of the sums. */
+START_TEST(test_linear_activation_closed_form) {
+  const size_t n = 11, d = 3, H = 4, K = 2;
+  net_case c = make_case("3-4-2", IR_ACT_IDENTITY, IR_LOSS_HALF_SSE, n, 66);
+  const size_t p = c.m->nparams;
+  const double *th = c.theta->data;
+  /* index of U_hi (i == d: the bias) and V_kj (j == H: the bias) in θ */
+#define UIX(h, i) ((i) < d ? (h)*d + (i) : H * d + (h))
+#define VIX(k, j) ((j) < H ? H * d + H + (k)*H + (j) : H * d + H + K * H + (k))
+  gsl_matrix *E = gsl_matrix_calloc(p, p);
+  for (size_t s = 0; s < n; s++) {
+    double xt[4], at[5], r[2];
+    for (size_t i = 0; i < d; i++)
+      xt[i] = gsl_matrix_get(c.X, s, i);
+    xt[d] = 1;
+    for (size_t h = 0; h < H; h++) {
+      at[h] = 0;
+      for (size_t i = 0; i <= d; i++)
+        at[h] += th[UIX(h, i)] * xt[i];
+    }
+    at[H] = 1;
+    for (size_t k = 0; k < K; k++) {
+      double f = 0;
+      for (size_t j = 0; j <= H; j++)
+        f += th[VIX(k, j)] * at[j];
+      r[k] = f - gsl_matrix_get(c.Y, s, k);
+    }
+    for (size_t k = 0; k < K; k++)
+      for (size_t j = 0; j <= H; j++)
+        for (size_t j2 = 0; j2 <= H; j2++)
+          E->data[VIX(k, j) * p + VIX(k, j2)] += at[j] * at[j2] / n;
+    for (size_t h = 0; h < H; h++)
+      for (size_t h2 = 0; h2 < H; h2++) {
+        double vv = 0;
+        for (size_t k = 0; k < K; k++)
+          vv += th[VIX(k, h)] * th[VIX(k, h2)];
+        for (size_t i = 0; i <= d; i++)
+          for (size_t i2 = 0; i2 <= d; i2++)
+            E->data[UIX(h, i) * p + UIX(h2, i2)] += vv * xt[i] * xt[i2] / n;
+      }
+    for (size_t k = 0; k < K; k++)
+      for (size_t j = 0; j <= H; j++)
+        for (size_t h = 0; h < H; h++)
+          for (size_t i = 0; i <= d; i++) {
+            double e = (th[VIX(k, h)] * xt[i] * at[j] +
+                        (j == h ? r[k] * xt[i] : 0.0)) /
+                       n;
+            E->data[VIX(k, j) * p + UIX(h, i)] += e;
+            E->data[UIX(h, i) * p + VIX(k, j)] += e;
+          }
+  }
+#undef UIX
+#undef VIX
+  ir_hessian_op h = {c.m, c.theta, NULL, 0};
+  ir_linop op = ir_linop_hessian(&h);
+  gsl_matrix *Hd = gsl_matrix_alloc(p, p);
+  IR_ASSERT_OK(ir_linop_dense_matrix(&op, 1e-12, Hd, NULL));
+  double emax = 0;
+  for (size_t i = 0; i < p * p; i++)
+    emax = fmax(emax, fabs(E->data[i]));
+  for (size_t a = 0; a < p; a++)
+    for (size_t b = 0; b < p; b++)
+      ck_assert_msg(fabs(gsl_matrix_get(Hd, a, b) - gsl_matrix_get(E, a, b)) <=
+                        1e-13 * emax,
+                    "H[%zu][%zu]: R-operator %.17g, closed form %.17g", a, b,
+                    gsl_matrix_get(Hd, a, b), gsl_matrix_get(E, a, b));
+  gsl_matrix_free(Hd);
+  gsl_matrix_free(E);
+  free_case(&c);
+}
+END_TEST
+
 /* Logistic regression: gradient (1/m)(P − Y)ᵀ[X 1] in closed form. */
 START_TEST(test_logistic) {
   const size_t n = 10, d = 3, K = 4;
@@ -658,6 +739,7 @@ static Suite *mlp_suite(void) {
   tcase_add_test(tc, test_quad_forms_linear_model);
   tcase_add_test(tc, test_dense_hessian);
   tcase_add_test(tc, test_linear_closed_form);
+  tcase_add_test(tc, test_linear_activation_closed_form);
   tcase_add_test(tc, test_logistic);
   tcase_add_test(tc, test_batch_equals_gathered);
   tcase_add_test(tc, test_extreme_scales);
