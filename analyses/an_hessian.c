@@ -7,9 +7,12 @@
  * reports.
  */
 #include <float.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_sort.h>
@@ -67,7 +70,10 @@ static const char help[] =
     "                     replacement (default: all)\n"
     "  --bootstrap B      with --subset: bootstrap lambda_max over B "
     "resamples\n"
-    "                     of the subset (default 20)\n\n";
+    "                     of the subset (default 20)\n"
+    "  --save-vectors F   write the eigenvectors (top ones, then bottom ones)\n"
+    "                     as a .npy of shape (k, p), one per row, in theta's\n"
+    "                     layout (default: not written)\n\n";
 
 enum {
   OPT_PARAMS = 1,
@@ -85,13 +91,14 @@ enum {
   OPT_FULL,
   OPT_POWER,
   OPT_SUBSET,
-  OPT_BOOT
+  OPT_BOOT,
+  OPT_SAVEVEC
 };
 
 typedef struct {
   ir_cli_common common;
   ir_net_opts net;
-  const char *params;
+  const char *params, *save_vectors;
   size_t top, bottom, max_hvp, probes, slq_runs, slq_steps, subset, boot;
   double tol, sigma2;
   int trace, hutchpp, density, full, power;
@@ -116,6 +123,7 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
       {"power", no_argument, NULL, OPT_POWER},
       {"subset", required_argument, NULL, OPT_SUBSET},
       {"bootstrap", required_argument, NULL, OPT_BOOT},
+      {"save-vectors", required_argument, NULL, OPT_SAVEVEC},
       IR_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
   char full_help[sizeof help + 4096];
@@ -175,6 +183,10 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
       if (ir_cli_size(PROG, "subset", optarg, 1, 100000000, &o->subset))
         return IR_EXIT_USAGE;
       break;
+    case OPT_SAVEVEC:
+      o->save_vectors = optarg;
+      ir_cli_config_set(cfg, "save-vectors", "%s", optarg);
+      break;
     case OPT_BOOT:
       if (ir_cli_size(PROG, "bootstrap", optarg, 0, 100000, &o->boot))
         return IR_EXIT_USAGE;
@@ -192,6 +204,22 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
   if (o->params == NULL)
     return ir_cli_usage_error(PROG, "--params FILE is required (the weights "
                                     "to measure; see --help for the layout)");
+  if (o->save_vectors != NULL) {
+    /* Refused before any computation: the folder must exist. */
+    char *copy = strdup(o->save_vectors);
+    const char *dir = copy ? dirname(copy) : ".";
+    struct stat sb;
+    int ok =
+        stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && access(dir, W_OK) == 0;
+    if (!ok)
+      fprintf(stderr,
+              "%s: --save-vectors %s: folder %s does not exist or is not "
+              "writable\n",
+              PROG, o->save_vectors, dir);
+    free(copy);
+    if (!ok)
+      return IR_EXIT_USAGE;
+  }
   const size_t p = ir_mlp_nparams(&o->net.arch);
   if (o->full && p > FULL_MAX_P)
     return ir_cli_usage_error(PROG,
@@ -974,6 +1002,28 @@ static int write_density_figure(const hs_state *st, const double *grid,
   return s;
 }
 
+/* The eigenvectors as rows of a (k_top + k_bottom) × p matrix (.npy or
+ * .csv by extension, written atomically). */
+static int save_vectors(const hs_state *st, const char *path) {
+  const size_t p = st->m->nparams;
+  const size_t kt = st->top ? st->top->k : 0,
+               kb = st->bottom ? st->bottom->k : 0;
+  if (kt + kb == 0)
+    return IR_OK;
+  gsl_matrix *M = gsl_matrix_alloc(kt + kb, p);
+  if (M == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (eigenvectors)");
+  for (size_t i = 0; i < kt; i++)
+    for (size_t j = 0; j < p; j++)
+      gsl_matrix_set(M, i, j, gsl_matrix_get(st->top->vectors, j, i));
+  for (size_t i = 0; i < kb; i++)
+    for (size_t j = 0; j < p; j++)
+      gsl_matrix_set(M, kt + i, j, gsl_matrix_get(st->bottom->vectors, j, i));
+  int s = ir_data_write_matrix(path, M, NULL);
+  gsl_matrix_free(M);
+  return s;
+}
+
 static void print_report(const hs_state *st, const hs_opts *o,
                          const char *desc) {
   printf("hessian: %s, act %s, %zu parameters\n", o->net.arch_spec,
@@ -1117,6 +1167,8 @@ int ir_an_hessian(int argc0, char **argv0) {
     s = ir_checks_write(chk, o.common.out, o.common.formats);
   if (s == IR_OK)
     s = write_summary(&st, &o, desc, o.common.out);
+  if (s == IR_OK && o.save_vectors)
+    s = save_vectors(&st, o.save_vectors);
   if (s != IR_OK) {
     rc = ir_cli_fail(PROG, s, s == IR_ENOMEM ? "out of memory" : NULL);
     goto done;

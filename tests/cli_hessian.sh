@@ -346,6 +346,31 @@ EOF
   fi
 fi
 
+# ---- thread counts and saved eigenvectors ------------------------------------------------------
+if [ -s D1/theta.npy ] && [ -n "$PYTHON3" ]; then
+  # Across BLAS thread counts the numbers agree to rounding (STYLE.md):
+  # eigenvalues to 1e-12 relative, the Hutchinson trace (same probes) too.
+  for th in 1 2; do
+    run_ok "hessian --threads $th" "$T" hessian --arch 4-32-1 --act tanh --loss half-mse \
+      --data teacher --params D1/theta.npy --top 3 --bottom 1 --trace --threads "$th" \
+      --save-vectors "$T/vec$th.npy" --out "D7.$th" --quiet
+  done
+  checker "thread counts agree; saved eigenvectors" "$PYTHON3" - "$T" <<'EOF'
+import json, sys
+import numpy as np
+t = sys.argv[1]
+a = json.load(open(t + "/D7.1/summary.json"))
+b = json.load(open(t + "/D7.2/summary.json"))
+x = np.array(a["top"] + a["bottom"] + [a["trace"]])
+y = np.array(b["top"] + b["bottom"] + [b["trace"]])
+d = np.max(np.abs(x - y) / np.maximum(np.abs(x), 1e-300))
+print(("PASS" if d <= 1e-12 else "FAIL") + " --threads 1 and 2: eigenvalues and trace agree to %.1e (<= 1e-12)" % d)
+V = np.load(t + "/vec1.npy")
+ok = V.shape == (4, 193) and np.allclose(V @ V.T, np.eye(4), atol=1e-12)
+print(("PASS" if ok else "FAIL") + " --save-vectors: shape %s, orthonormal rows" % (V.shape,))
+EOF
+fi
+
 # ---- against the numpy reference (and torch) -------------------------------------------------
 
 if [ -z "$PYTHON3" ]; then
