@@ -78,6 +78,7 @@ typedef struct {
 static int parse(int argc, char **argv, tr_opts *o, ir_cli_config *cfg) {
   static const struct option longopts[] = {
       IR_NET_OPTIONS,
+      IR_NET_TEST_OPTIONS,
       {"lr", required_argument, NULL, OPT_LR},
       {"batch", required_argument, NULL, OPT_BATCH},
       {"replacement", no_argument, NULL, OPT_REPL},
@@ -94,7 +95,8 @@ static int parse(int argc, char **argv, tr_opts *o, ir_cli_config *cfg) {
       IR_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
   char full_help[sizeof help + 4096];
-  snprintf(full_help, sizeof full_help, "%s%s\n", help, ir_net_help);
+  snprintf(full_help, sizeof full_help, "%s%s%s\n", help, ir_net_help,
+           ir_net_test_help);
   optind = 1;
   opterr = 0;
   int c, r;

@@ -47,6 +47,12 @@ const char ir_net_help[] =
     "image\n"
     "                     files, 1 otherwise)\n";
 
+const char ir_net_test_help[] =
+    "  --X-test FILE --Y-test FILE\n"
+    "                     held-out data for the test loss and accuracy (read\n"
+    "                     like --X/--Y; default: the named data set's test\n"
+    "                     split, none for files)\n";
+
 void ir_net_opts_init(ir_net_opts *o) {
   memset(o, 0, sizeof *o);
   o->arch.act = IR_ACT_RELU;
@@ -94,6 +100,14 @@ int ir_net_option(const char *prog, ir_net_opts *o, int code, const char *arg,
       return IR_EXIT_USAGE;
     ir_cli_config_set(cfg, "n", "%zu", o->n);
     return 0;
+  case IR_NET_OPT_XTEST:
+    o->xtest = arg;
+    ir_cli_config_set(cfg, "X-test", "%s", arg);
+    return 0;
+  case IR_NET_OPT_YTEST:
+    o->ytest = arg;
+    ir_cli_config_set(cfg, "Y-test", "%s", arg);
+    return 0;
   case IR_NET_OPT_XSCALE:
     if (ir_cli_double(prog, "x-scale", arg, 0, 1e300, &o->xscale))
       return IR_EXIT_USAGE;
@@ -114,6 +128,8 @@ int ir_net_validate(const char *prog, ir_net_opts *o) {
     return ir_cli_usage_error(prog, "give either --data or --X/--Y, not both");
   if (files && (o->xpath == NULL || o->ypath == NULL))
     return ir_cli_usage_error(prog, "--X and --Y go together");
+  if ((o->xtest == NULL) != (o->ytest == NULL))
+    return ir_cli_usage_error(prog, "--X-test and --Y-test go together");
   if (!files && o->data == NULL)
     return ir_cli_usage_error(prog, "no data: give --X FILE --Y FILE or --data "
                                     "fashion-mnist|teacher");
@@ -331,9 +347,31 @@ int ir_net_load(const char *prog, const ir_net_opts *o, unsigned long seed,
 int ir_net_load_test(const char *prog, const ir_net_opts *o, unsigned long seed,
                      size_t ntest, gsl_matrix **X, gsl_matrix **Y) {
   *X = *Y = NULL;
+  int rc;
+  if (o->xtest != NULL) {
+    int idx, idy;
+    if ((rc = read_any(prog, "--X-test", o->xtest, 0, X, &idx)) != 0 ||
+        (rc = read_any(prog, "--Y-test", o->ytest, 0, Y, &idy)) != 0)
+      return rc;
+    if ((*X)->size1 != (*Y)->size1) {
+      fprintf(stderr, "%s: %s has %zu rows but %s has %zu\n", prog, o->xtest,
+              (*X)->size1, o->ytest, (*Y)->size1);
+      return IR_EXIT_USAGE;
+    }
+    if ((*X)->size2 != o->arch.width[0]) {
+      fprintf(stderr,
+              "%s: --X-test %s has %zu columns but --arch %s takes %zu "
+              "inputs\n",
+              prog, o->xtest, (*X)->size2, o->arch_spec, o->arch.width[0]);
+      return IR_EXIT_USAGE;
+    }
+    double scale = o->xscale >= 0 ? o->xscale : idx ? 1.0 / 255.0 : 1.0;
+    if (scale != 1.0)
+      gsl_matrix_scale(*X, scale);
+    return shape_targets(prog, o->ytest, &o->arch, Y);
+  }
   if (o->data == NULL || ntest == 0)
     return 0;
-  int rc;
   if (strcmp(o->data, "fashion-mnist") == 0) {
     rc = load_fashion(prog, 1, ntest, X, Y);
     if (rc == 0)

@@ -14,6 +14,7 @@ typedef struct {
   const char *arch_spec;     /* --arch (required) */
   ir_mlp_arch arch;          /* parsed, with act and loss */
   const char *xpath, *ypath; /* --X, --Y */
+  const char *xtest, *ytest; /* --X-test, --Y-test (train only) */
   const char *data;          /* --data fashion-mnist | teacher */
   const char *test_data;     /* the matching test split ("" when none) */
   size_t n;                  /* --n: rows used (0: all, or the data default) */
@@ -23,8 +24,9 @@ typedef struct {
 /* Defaults: act relu, loss mse, no data, n 0, xscale −1. */
 void ir_net_opts_init(ir_net_opts *o);
 
-/* Help text for the options above. */
+/* Help text for the options above, and for IR_NET_TEST_OPTIONS. */
 extern const char ir_net_help[];
+extern const char ir_net_test_help[];
 
 /* Long-option codes handled by ir_net_option (500..599). */
 enum {
@@ -35,8 +37,16 @@ enum {
   IR_NET_OPT_Y,
   IR_NET_OPT_DATA,
   IR_NET_OPT_N,
-  IR_NET_OPT_XSCALE
+  IR_NET_OPT_XSCALE,
+  IR_NET_OPT_XTEST,
+  IR_NET_OPT_YTEST
 };
+
+/* The test-data options, for analyses that evaluate on held-out data. */
+#define IR_NET_TEST_OPTIONS                                                    \
+  {"X-test", required_argument, NULL, IR_NET_OPT_XTEST}, {                     \
+    "Y-test", required_argument, NULL, IR_NET_OPT_YTEST                        \
+  }
 
 #define IR_NET_OPTIONS                                                         \
   {"arch", required_argument, NULL, IR_NET_OPT_ARCH},                          \
@@ -64,8 +74,9 @@ int ir_net_validate(const char *prog, ir_net_opts *o);
 int ir_net_load(const char *prog, const ir_net_opts *o, unsigned long seed,
                 gsl_matrix **X, gsl_matrix **Y, char *desc, size_t desclen);
 
-/* The test split of a named data set (Fashion-MNIST's t10k, or fresh teacher
- * draws), ntest rows; *X = *Y = NULL when the data came from files. */
+/* Test data: --X-test/--Y-test when given (read like --X/--Y, all rows),
+ * else the test split of a named data set (Fashion-MNIST's t10k, or fresh
+ * teacher draws), ntest rows; *X = *Y = NULL when there is none. */
 int ir_net_load_test(const char *prog, const ir_net_opts *o, unsigned long seed,
                      size_t ntest, gsl_matrix **X, gsl_matrix **Y);
 

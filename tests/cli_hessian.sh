@@ -196,6 +196,7 @@ expect_fail_novg "train --egr -1" 2 '--egr' '-1' -- "${TR[@]}" --lr 0.1 --egr -1
 expect_fail_novg "train --batch abc" 2 '--batch' "'abc'" -- "${TR[@]}" --lr 0.1 --batch abc
 expect_fail_novg "train --steps 0" 2 '--steps' '\b0\b' -- "${TR[@]}" --lr 0.1 --steps 0
 expect_fail_novg "train without --arch" 2 '--arch' -- train --data teacher --lr 0.1 --out "$OUT"
+expect_fail_novg "train --X-test without --Y-test" 2 '--X-test' '--Y-test' -- "${TR[@]}" --lr 0.1 --X-test x.npy
 # The message must name the option the user gave (--init), the file and the
 # expected count.
 expect_fail "train --init of the wrong length" 2 '--init' 'th5\.npy' '\b193\b' -- "${TR[@]}" --lr 0.1 --steps 5 --init "$IN/th5.npy"
