@@ -578,6 +578,22 @@ static int ir_mlp_prepare(ir_mlp *n, const double *theta, const size_t *idx,
   return ir_mlp_remember(n, theta, idx, nb);
 }
 
+/* ir_mlp_prepare plus σ''(Z) for the smooth activations: the state every
+ * second-order pass (HVP, quadratic form) reads. */
+static int ir_mlp_prepare_second(ir_mlp *n, const double *theta,
+                                 const size_t *idx, size_t nb) {
+  int s = ir_mlp_prepare(n, theta, idx, nb, NULL);
+  if (s != IR_OK)
+    return s;
+  if (ir_act_smooth(n->a.act) && !n->s2_valid) {
+    for (size_t l = 0; l + 1 < n->L; l++)
+      ir_act_second(n->a.act, n->Z[l], n->A[l], n->S1[l], n->S2[l],
+                    n->m * n->a.width[l + 1]);
+    n->s2_valid = 1;
+  }
+  return IR_OK;
+}
+
 static int ir_mlp_loss_grad(ir_model *m, const double *theta, const size_t *idx,
                             size_t nb, double *loss, double *grad) {
   ir_mlp *n = (ir_mlp *)m;
@@ -625,17 +641,11 @@ static void ir_mlp_loss_rop(ir_mlp *n) {
 static int ir_mlp_hvp(ir_model *mod, const double *theta, const size_t *idx,
                       size_t nb, const double *v, double *hv) {
   ir_mlp *n = (ir_mlp *)mod;
-  int s = ir_mlp_prepare(n, theta, idx, nb, NULL);
+  int s = ir_mlp_prepare_second(n, theta, idx, nb);
   if (s != IR_OK)
     return s;
   const size_t m = n->m, L = n->L;
   const int smooth = ir_act_smooth(n->a.act);
-  if (smooth && !n->s2_valid) {
-    for (size_t l = 0; l + 1 < L; l++)
-      ir_act_second(n->a.act, n->Z[l], n->A[l], n->S1[l], n->S2[l],
-                    m * n->a.width[l + 1]);
-    n->s2_valid = 1;
-  }
   /* R-forward: R{Z_l} = R{A_{l−1}}W_lᵀ + A_{l−1}VW_lᵀ + 1Vb_lᵀ. */
   for (size_t l = 0; l < L; l++) {
     size_t in = n->a.width[l], out = n->a.width[l + 1], ld;
@@ -890,30 +900,6 @@ static void ir_mlp_hvp_block(ir_mlp *n, const double *theta, const double *V,
   }
 }
 
-static int ir_mlp_hvp_many(ir_model *mod, const double *theta,
-                           const size_t *idx, size_t nb, const double *V,
-                           double *HV, size_t r) {
-  ir_mlp *n = (ir_mlp *)mod;
-  int s = ir_mlp_prepare(n, theta, idx, nb, NULL);
-  if (s != IR_OK)
-    return s;
-  const size_t m = n->m, p = n->base.nparams;
-  if (ir_act_smooth(n->a.act) && !n->s2_valid) {
-    for (size_t l = 0; l + 1 < n->L; l++)
-      ir_act_second(n->a.act, n->Z[l], n->A[l], n->S1[l], n->S2[l],
-                    m * n->a.width[l + 1]);
-    n->s2_valid = 1;
-  }
-  const size_t rb = ir_mlp_block_size(n, r);
-  if ((s = ir_mlp_reserve_block(n, m * rb, rb)) != IR_OK)
-    return s;
-  for (size_t j = 0; j < r; j += rb) {
-    size_t w = r - j < rb ? r - j : rb;
-    ir_mlp_hvp_block(n, theta, V + j * p, HV + j * p, w);
-  }
-  return IR_OK;
-}
-
 /* ---- quadratic forms vᵀHv by forward mode
  * ------------------------------------
  *
@@ -1010,28 +996,38 @@ static void ir_mlp_quad_block(ir_mlp *n, const double *theta, const double *V,
   }
 }
 
-static int ir_mlp_quad_many(ir_model *mod, const double *theta,
-                            const size_t *idx, size_t nb, const double *V,
-                            double *q, size_t r) {
+/* r directions through hvp_block (out: r×p products) or quad_block (out:
+ * r forms), in blocks of ir_mlp_block_size. */
+static int ir_mlp_many(ir_model *mod, const double *theta, const size_t *idx,
+                       size_t nb, const double *V, double *out, size_t r,
+                       int quad) {
   ir_mlp *n = (ir_mlp *)mod;
-  int s = ir_mlp_prepare(n, theta, idx, nb, NULL);
+  int s = ir_mlp_prepare_second(n, theta, idx, nb);
   if (s != IR_OK)
     return s;
-  const size_t m = n->m, p = n->base.nparams;
-  if (ir_act_smooth(n->a.act) && !n->s2_valid) {
-    for (size_t l = 0; l + 1 < n->L; l++)
-      ir_act_second(n->a.act, n->Z[l], n->A[l], n->S1[l], n->S2[l],
-                    m * n->a.width[l + 1]);
-    n->s2_valid = 1;
-  }
-  const size_t rb = ir_mlp_block_size(n, r);
-  if ((s = ir_mlp_reserve_block(n, m * rb, rb)) != IR_OK)
+  const size_t p = n->base.nparams, rb = ir_mlp_block_size(n, r);
+  if ((s = ir_mlp_reserve_block(n, n->m * rb, rb)) != IR_OK)
     return s;
   for (size_t j = 0; j < r; j += rb) {
     size_t w = r - j < rb ? r - j : rb;
-    ir_mlp_quad_block(n, theta, V + j * p, q + j, w);
+    if (quad)
+      ir_mlp_quad_block(n, theta, V + j * p, out + j, w);
+    else
+      ir_mlp_hvp_block(n, theta, V + j * p, out + j * p, w);
   }
   return IR_OK;
+}
+
+static int ir_mlp_hvp_many(ir_model *mod, const double *theta,
+                           const size_t *idx, size_t nb, const double *V,
+                           double *HV, size_t r) {
+  return ir_mlp_many(mod, theta, idx, nb, V, HV, r, 0);
+}
+
+static int ir_mlp_quad_many(ir_model *mod, const double *theta,
+                            const size_t *idx, size_t nb, const double *V,
+                            double *q, size_t r) {
+  return ir_mlp_many(mod, theta, idx, nb, V, q, r, 1);
 }
 
 /* Forward pass on arbitrary inputs with two ping-pong buffers. */
