@@ -197,14 +197,7 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
         return r;
     }
   }
-  if (optind < argc)
-    return ir_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
-  if (o->common.seeds > 1)
-    return ir_cli_usage_error(PROG,
-                              "--seeds %zu: hessian runs one seed at a time "
-                              "(give --seed N and repeat the command)",
-                              o->common.seeds);
-  if ((r = ir_net_validate(PROG, &o->net)) != 0)
+  if ((r = ir_net_finish(PROG, argc, argv, &o->common, &o->net)) != 0)
     return r;
   if (o->params == NULL)
     return ir_cli_usage_error(PROG, "--params FILE is required (the weights "

@@ -156,14 +156,7 @@ static int parse(int argc, char **argv, tr_opts *o, ir_cli_config *cfg) {
         return r;
     }
   }
-  if (optind < argc)
-    return ir_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
-  if (o->common.seeds > 1)
-    return ir_cli_usage_error(PROG,
-                              "--seeds %zu: train runs one seed at a time "
-                              "(give --seed N and repeat the command)",
-                              o->common.seeds);
-  if ((r = ir_net_validate(PROG, &o->net)) != 0)
+  if ((r = ir_net_finish(PROG, argc, argv, &o->common, &o->net)) != 0)
     return r;
   if (!(o->op.lr > 0))
     return ir_cli_usage_error(PROG, "--lr ETA is required (the step size)");

@@ -154,6 +154,18 @@ int ir_net_validate(const char *prog, ir_net_opts *o) {
   return 0;
 }
 
+int ir_net_finish(const char *prog, int argc, char **argv,
+                  const ir_cli_common *c, ir_net_opts *o) {
+  if (optind < argc)
+    return ir_cli_usage_error(prog, "unexpected argument '%s'", argv[optind]);
+  if (c->seeds > 1)
+    return ir_cli_usage_error(prog,
+                              "--seeds %zu: this analysis runs one seed at a "
+                              "time (give --seed N and repeat the command)",
+                              c->seeds);
+  return ir_net_validate(prog, o);
+}
+
 /* IDX files start with 0x00 0x00 0x08 (unsigned bytes) and gzip with
  * 0x1f 0x8b; anything else that is not .npy is read as CSV. */
 static int is_idx(const char *path) {

@@ -67,6 +67,12 @@ int ir_net_option(const char *prog, ir_net_opts *o, int code, const char *arg,
 /* After option parsing: --arch given and parsed, exactly one data source. */
 int ir_net_validate(const char *prog, ir_net_opts *o);
 
+/* The end of option parsing for the network analyses: no stray argument
+ * (optind), one seed (they run one seed at a time: --seeds > 1 is refused
+ * rather than ignored), then ir_net_validate. */
+int ir_net_finish(const char *prog, int argc, char **argv,
+                  const ir_cli_common *c, ir_net_opts *o);
+
 /* Loads the training inputs X (n×d) and targets Y (n×K: one-hot rows for
  * cross-entropy, converted from integer labels) for the architecture.
  * seed draws the synthetic teacher data.  desc (may be NULL) receives a
