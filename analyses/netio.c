@@ -191,32 +191,38 @@ static int read_any(const char *prog, const char *what, const char *path,
   return 0;
 }
 
+/* Replaces a column of integer labels 0..K−1 by one-hot rows. */
+static int one_hot(const char *prog, const char *where, size_t K,
+                   gsl_matrix **Y) {
+  const size_t n = (*Y)->size1;
+  gsl_matrix *oh = gsl_matrix_calloc(n, K);
+  if (oh == NULL)
+    return ir_cli_fail(prog, IR_ENOMEM, "out of memory");
+  for (size_t i = 0; i < n; i++) {
+    double v = gsl_matrix_get(*Y, i, 0);
+    if (!(v >= 0 && v < (double)K && v == floor(v))) {
+      gsl_matrix_free(oh);
+      fprintf(stderr,
+              "%s: %s: row %zu holds %g, not a class label in 0..%zu "
+              "(cross-entropy takes integer labels or one-hot rows)\n",
+              prog, where, i + 1, v, K - 1);
+      return IR_EXIT_USAGE;
+    }
+    gsl_matrix_set(oh, i, (size_t)v, 1.0);
+  }
+  gsl_matrix_free(*Y);
+  *Y = oh;
+  return 0;
+}
+
 /* Y for the architecture: one-hot rows from labels for CE, else as given. */
 static int shape_targets(const char *prog, const char *where,
                          const ir_mlp_arch *a, gsl_matrix **Y) {
-  const size_t K = a->width[a->nlayers], n = (*Y)->size1;
+  const size_t K = a->width[a->nlayers];
   if ((*Y)->size2 == K && !(K == 1 && a->loss == IR_LOSS_CE))
     return 0;
-  if (a->loss == IR_LOSS_CE && (*Y)->size2 == 1) {
-    gsl_matrix *oh = gsl_matrix_calloc(n, K);
-    if (oh == NULL)
-      return ir_cli_fail(prog, IR_ENOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-      double v = gsl_matrix_get(*Y, i, 0);
-      if (!(v >= 0 && v < (double)K && v == floor(v))) {
-        gsl_matrix_free(oh);
-        fprintf(stderr,
-                "%s: %s: row %zu holds %g, not a class label in 0..%zu "
-                "(cross-entropy takes integer labels or one-hot rows)\n",
-                prog, where, i + 1, v, K - 1);
-        return IR_EXIT_USAGE;
-      }
-      gsl_matrix_set(oh, i, (size_t)v, 1.0);
-    }
-    gsl_matrix_free(*Y);
-    *Y = oh;
-    return 0;
-  }
+  if (a->loss == IR_LOSS_CE && (*Y)->size2 == 1)
+    return one_hot(prog, where, K, Y);
   fprintf(stderr, "%s: %s has %zu columns; --arch has %zu outputs%s\n", prog,
           where, (*Y)->size2, K,
           a->loss == IR_LOSS_CE ? " (give integer labels, shape (n,), or "
@@ -331,10 +337,12 @@ int ir_net_load(const char *prog, const ir_net_opts *o, unsigned long seed,
     size_t n = o->n ? o->n : 1000;
     rc = load_fashion(prog, 0, n, X, Y);
     if (rc == 0)
-      rc = shape_targets(prog, "Fashion-MNIST labels", a, Y);
+      rc = one_hot(prog, "Fashion-MNIST labels", 10, Y);
     if (rc == 0 && desc)
       snprintf(desc, desclen,
-               "Fashion-MNIST, first %zu training images (pixels / 255)", n);
+               "Fashion-MNIST, first %zu training images (pixels / 255, "
+               "one-hot targets)",
+               n);
   } else {
     size_t n = o->n ? o->n : 64;
     rc = load_teacher(prog, a->width[0], n, seed,
@@ -387,7 +395,7 @@ int ir_net_load_test(const char *prog, const ir_net_opts *o, unsigned long seed,
   if (strcmp(o->data, "fashion-mnist") == 0) {
     rc = load_fashion(prog, 1, ntest, X, Y);
     if (rc == 0)
-      rc = shape_targets(prog, "Fashion-MNIST labels", &o->arch, Y);
+      rc = one_hot(prog, "Fashion-MNIST labels", 10, Y);
     return rc;
   }
   return load_teacher(prog, o->arch.width[0], ntest, seed,
