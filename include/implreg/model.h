@@ -3,7 +3,9 @@
  * A model evaluates, on the whole training set or on a mini-batch (a list
  * of row indices), the loss, its gradient and Hessian-vector products, and
  * predicts on new inputs.  Optimizers (optim.h) and curvature estimators
- * work only through this interface.
+ * work only through this interface.  A model keeps scratch buffers and a
+ * cache of its last forward pass, so one model must not be used by two
+ * threads at once: give each thread its own (they can share X and Y).
  *
  * First implementation: linear least squares on a design matrix,
  *   L(W) = (1/2m) Σ_{i ∈ batch} ‖x_iᵀW − y_i‖²   (½·mean over samples, summed
