@@ -602,17 +602,25 @@ static int density_tables(const hs_state *st, ir_table **dt, ir_table **nt,
   if (s != IR_OK)
     return s;
   if (st->spectrum) {
-    /* The same smoothing applied to the exact eigenvalues. */
-    const double c = 1.0 / (2.5066282746310002 * sig * (double)p); /* √(2π) */
-    for (size_t j = 0; j < NGRID; j++) {
-      double acc = 0;
-      for (size_t i = 0; i < p; i++) {
-        double z = (grid[j] - st->spectrum[i]) / sig;
-        if (fabs(z) < 40)
-          acc += exp(-0.5 * z * z);
-      }
-      dense_dens[j] = c * acc;
-    }
+    /* The same smoothing applied to the exact eigenvalues: the quadrature
+     * whose nodes are all p eigenvalues, each of weight 1/p. */
+    double *w = malloc(p * sizeof(double));
+    size_t cnt = p;
+    if (w == NULL)
+      return ir_error(IR_ENOMEM, "out of memory");
+    for (size_t i = 0; i < p; i++)
+      w[i] = 1.0 / (double)p;
+    ir_slq_result exact = {.nruns = 1,
+                           .nsteps = p,
+                           .nodes = st->spectrum,
+                           .weights = w,
+                           .nnodes = &cnt,
+                           .lmin = st->spectrum[0],
+                           .lmax = st->spectrum[p - 1]};
+    s = ir_slq_density(&exact, st->sigma2, grid, NGRID, dense_dens, NULL);
+    free(w);
+    if (s != IR_OK)
+      return s;
   }
   *dt = ir_table_alloc("density", "Hessian spectral density (stochastic "
                                   "Lanczos quadrature, Gaussian smoothing)");
