@@ -351,11 +351,6 @@ static double threshold(const tr_opts *o) {
   return (2.0 + 2.0 * o->op.momentum) / o->op.lr;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* Edge of stability (Cohen et al.; THEORY.md §7), for full-batch
  * (heavy-ball) GD with the sharpness logged:
  *  - stability: the median sharpness over the second half of the run is not
@@ -382,18 +377,21 @@ static int build_checks(const tr_log *L, const ir_optim_result *res,
     if ((double)L->rows[i].step >= last / 2)
       v[m++] = L->rows[i].sharp;
   }
-  qsort(v, m, sizeof(double), cmp_double);
-  const double med = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+  ir_summary sum;
+  int s = ir_stats_summary(v, m, 0.95, &sum);
   free(v);
+  if (s != IR_OK)
+    return s;
+  const double med = sum.median;
   const char *name = o->op.momentum > 0 ? "(2 + 2 beta)/eta" : "2/eta";
   char claim[200];
   snprintf(claim, sizeof claim,
            "median sharpness over the second half <= %s (+3%%), eta = %g", name,
            o->op.lr);
-  int s = ir_checks_add(c, claim,
-                        "Cohen et al. 2021 (arXiv:2103.00065); "
-                        "THEORY.md 7",
-                        thr, med, 0.03 * thr, med <= 1.03 * thr);
+  s = ir_checks_add(c, claim,
+                    "Cohen et al. 2021 (arXiv:2103.00065); "
+                    "THEORY.md 7",
+                    thr, med, 0.03 * thr, med <= 1.03 * thr);
   if (s == IR_OK && smax >= 0.95 * thr) {
     snprintf(claim, sizeof claim,
              "edge of stability: median sharpness over the second half "

@@ -1,4 +1,6 @@
 /* netio.c — network options, data and θ files (see netio.h). */
+#include <config.h>
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,7 +18,8 @@
 #define IR_NATIVE_ENDIAN '<'
 #endif
 
-#define FASHION_DIR "/usr/share/datasets/fashion-mnist"
+/* Where the Debian package puts the files (configure defines it too). */
+#define FASHION_DIR IR_FASHION_MNIST_DIR
 
 const char ir_net_help[] =
     "Network and data:\n"

@@ -554,6 +554,12 @@ START_TEST(test_logistic) {
   ir_model *m = ir_model_logistic_alloc(X, Y);
   ck_assert_ptr_nonnull(m);
   ck_assert_uint_eq(m->nparams, K * d + K);
+  /* The accessor names the architecture of networks only. */
+  ck_assert_uint_eq(ir_model_mlp_arch(m)->nlayers, 1);
+  ck_assert_int_eq(ir_model_mlp_arch(m)->loss, IR_LOSS_CE);
+  ir_model *lin = ir_model_linear_alloc(X, Y);
+  ck_assert_ptr_null(ir_model_mlp_arch(lin));
+  ir_model_free(lin);
   gsl_vector *theta = gsl_vector_alloc(m->nparams),
              *g = gsl_vector_alloc(m->nparams);
   for (size_t j = 0; j < m->nparams; j++)
