@@ -130,13 +130,16 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
     goto done;
   }
   res->initial_loss = loss;
-  limit = p->diverge_ratio * fmax(loss, DBL_MIN);
+  /* |L₀| sets the scale: a loss that can be negative (a quadratic with a
+   * linear term) diverges when it grows past ratio·|L₀|, not past 0. */
+  limit = p->diverge_ratio * fmax(fabs(loss), DBL_MIN);
+  const int goal = p->loss_goal >= 0; /* a negative goal means none */
   gsl_vector_memcpy(w.good, theta);
   if (observe && observe(ctx, 0, theta)) {
     res->reason = IR_OPTIM_STOPPED;
     goto final;
   }
-  if (loss <= p->loss_goal) {
+  if (goal && loss <= p->loss_goal) {
     res->reason = IR_OPTIM_GOAL;
     goto final;
   }
@@ -168,7 +171,7 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
         gsl_vector_memcpy(theta, full ? w.prev : w.good);
       goto final;
     }
-    if (full && bl <= p->loss_goal) {
+    if (goal && full && bl <= p->loss_goal) {
       res->reason = IR_OPTIM_GOAL;
       goto final;
     }
@@ -199,7 +202,7 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
         goto final;
       }
       gsl_vector_memcpy(w.good, theta);
-      if (bl <= p->loss_goal) {
+      if (goal && bl <= p->loss_goal) {
         res->reason = IR_OPTIM_GOAL;
         goto final;
       }

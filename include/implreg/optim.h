@@ -33,9 +33,9 @@ typedef struct {
   int replacement;  /* SGD: sample each batch with replacement */
   size_t max_steps; /* number of iterations (parameter updates) */
   double loss_goal; /* stop once the full-batch loss is <= this (< 0: off) */
-  double diverge_ratio; /* diverged when loss > ratio·max(L₀, tiny); e.g. 1e8 */
-  unsigned long seed; /* >= 1 */
-  uint64_t stream;    /* random stream id for batch order */
+  double diverge_ratio; /* diverged when loss > ratio·max(|L₀|, tiny); 1e8 */
+  unsigned long seed;   /* >= 1 */
+  uint64_t stream;      /* random stream id for batch order */
 } ir_optim_params;
 
 /* Defaults: lr 0 (must be set), β 0, no EGR, full batch, no replacement, 1000
