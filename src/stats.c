@@ -159,3 +159,39 @@ int ir_stats_loglog_slope(const double *x, const double *y, size_t n,
     return ir_error_context(s, "ir_stats_loglog_slope");
   return IR_OK;
 }
+
+int ir_stats_kendall_tau(const double *x, const double *y, size_t n,
+                         double *tau, double *z) {
+  if (x == NULL || y == NULL || tau == NULL)
+    return ir_error(IR_EINVAL, "ir_stats_kendall_tau: NULL argument");
+  if (n < 2)
+    return ir_error(IR_EINVAL, "ir_stats_kendall_tau: %zu pair(s), need 2", n);
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(x[i]) || !isfinite(y[i]))
+      return ir_error(IR_EINVAL, "ir_stats_kendall_tau: pair %zu is (%g, %g)",
+                      i, x[i], y[i]);
+  double C = 0, D = 0, Tx = 0, Ty = 0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++) {
+      const double dx = x[i] - x[j], dy = y[i] - y[j];
+      if (dx == 0 && dy == 0)
+        continue;
+      if (dx == 0)
+        Tx++;
+      else if (dy == 0)
+        Ty++;
+      else if ((dx > 0) == (dy > 0))
+        C++;
+      else
+        D++;
+    }
+  const double den = sqrt((C + D + Tx) * (C + D + Ty));
+  if (!(den > 0))
+    return ir_error(IR_EINVAL, "ir_stats_kendall_tau: x or y is constant");
+  *tau = (C - D) / den;
+  if (z != NULL) {
+    const double dn = (double)n;
+    *z = *tau / sqrt(2 * (2 * dn + 5) / (9 * dn * (dn - 1)));
+  }
+  return IR_OK;
+}

@@ -201,6 +201,35 @@ START_TEST(test_loglog_errors) {
 }
 END_TEST
 
+/* Kendall's tau-b against hand counts (and scipy.stats.kendalltau's
+ * values: 0.8 with ties, 2/3 without). */
+START_TEST(test_kendall_tau) {
+  const double x[] = {1, 2, 3, 4, 5}, up[] = {2, 4, 6, 8, 10},
+               down[] = {5, 4, 3, 2, 1};
+  double t, z;
+  IR_ASSERT_OK(ir_stats_kendall_tau(x, up, 5, &t, &z));
+  IR_ASSERT_CLOSE(t, 1.0, 0, 1e-15);
+  IR_ASSERT_OK(ir_stats_kendall_tau(x, down, 5, &t, &z));
+  IR_ASSERT_CLOSE(t, -1.0, 0, 1e-15);
+  /* z = τ/√(2(2n + 5)/(9n(n − 1))) = −1/√(30/180). */
+  IR_ASSERT_CLOSE(z, -1.0 / sqrt(30.0 / 180.0), 1e-14, 0);
+  /* One discordant pair of six: (5 − 1)/6. */
+  const double a[] = {1, 2, 3, 4}, b[] = {1, 3, 2, 4};
+  IR_ASSERT_OK(ir_stats_kendall_tau(a, b, 4, &t, NULL));
+  IR_ASSERT_CLOSE(t, 4.0 / 6.0, 1e-15, 0);
+  /* Ties: C = 4, D = 0, one pair tied in x only, one in y only:
+   * 4/√(5·5). */
+  const double tx[] = {1, 1, 2, 3}, ty[] = {1, 2, 2, 3};
+  IR_ASSERT_OK(ir_stats_kendall_tau(tx, ty, 4, &t, NULL));
+  IR_ASSERT_CLOSE(t, 0.8, 1e-15, 0);
+  /* Errors: one pair, a constant, a NaN. */
+  const double cst[] = {2, 2, 2, 2}, nan4[] = {1, NAN, 3, 4};
+  ck_assert_int_eq(ir_stats_kendall_tau(x, up, 1, &t, NULL), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_kendall_tau(a, cst, 4, &t, NULL), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_kendall_tau(a, nan4, 4, &t, NULL), IR_EINVAL);
+}
+END_TEST
+
 static Suite *stats_suite(void) {
   Suite *s = suite_create("stats");
   TCase *tc = tcase_create("summary");
@@ -218,6 +247,7 @@ static Suite *stats_suite(void) {
   tcase_add_test(tc, test_linfit_errors);
   tcase_add_test(tc, test_loglog_power_law);
   tcase_add_test(tc, test_loglog_errors);
+  tcase_add_test(tc, test_kendall_tau);
   suite_add_tcase(s, tc);
   return s;
 }

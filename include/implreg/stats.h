@@ -38,6 +38,15 @@ int ir_stats_linfit(const double *x, const double *y, size_t n, double *b,
 int ir_stats_loglog_slope(const double *x, const double *y, size_t n,
                           double *slope, double *slope_se);
 
+/* Kendall's rank correlation τ_b of the pairs (x_i, y_i), ties counted as
+ * in τ_b: (C − D)/√((C + D + T_x)(C + D + T_y)), C and D the concordant and
+ * discordant pairs, T_x (T_y) the pairs tied in x (y) only.  *z (may be
+ * NULL) receives the normal approximation of its test statistic under
+ * independence, τ/√(2(2n + 5)/(9n(n − 1))) (no tie correction).  O(n²).
+ * IR_EINVAL for n < 2, non-finite values, or x or y constant. */
+int ir_stats_kendall_tau(const double *x, const double *y, size_t n,
+                         double *tau, double *z);
+
 #ifdef __cplusplus
 }
 #endif
