@@ -16,5 +16,7 @@
 #include "implreg/theory.h"
 #include "implreg/mlp.h"
 #include "implreg/curvature.h"
+#include "implreg/flow.h"
+#include "implreg/igr.h"
 
 #endif

@@ -65,6 +65,27 @@ struct ir_model {
  * and reused.  NULL on failure (message recorded). */
 ir_model *ir_model_linear_alloc(const gsl_matrix *X, const gsl_matrix *Y);
 
+/* The quadratic E(θ) = ½θᵀAθ − bᵀθ for a symmetric p×p matrix A and b of
+ * length p (b == NULL: zero), both BORROWED.  ∇E = Aθ − b and ∇²E = A;
+ * every flow of E or of E + λ‖∇E‖² is linear, with known rates along the
+ * eigenvectors of A (igr.h), which is what makes it the test bed of the
+ * flow integrators.  One "sample" (nsamples = 1): every batch is the
+ * whole loss.  E = θ²/2 is A = [1], b = NULL.  No inputs, so
+ * ir_model_predict fails.  Cost: one dgemv (p²) per gradient or HVP.
+ * NULL on failure (A not square or not symmetric to 1e-14 relative,
+ * shapes, non-finite entries; message recorded). */
+ir_model *ir_model_quadratic_alloc(const gsl_matrix *A, const gsl_vector *b);
+
+/* The scalar two-layer linear network f(x) = a·b·x on n samples (x_i,
+ * y_i), both vectors BORROWED:
+ *   E(a, b) = (1/2m) Σ_{i ∈ batch} (y_i − a b x_i)²,   θ = (a, b).
+ * With n = 1 it is Barrett & Dherin's two-parameter model
+ * E = ½(y − abx)²: its minima form the hyperbola ab = y/x, where the
+ * Hessian has eigenvalues {0, x²(a² + b²)}, so the balanced minimum
+ * |a| = |b| is the flattest (docs/theory.md §5).  Inputs for prediction
+ * are one column.  NULL on failure (sizes, non-finite values). */
+ir_model *ir_model_product_alloc(const gsl_vector *x, const gsl_vector *y);
+
 /* Frees any model; NULL is a no-op. */
 void ir_model_free(ir_model *m);
 
