@@ -33,6 +33,10 @@ static const ir_analysis analyses[] = {
     {"train", ir_an_train,
      "train networks with GD, SGD, heavy ball or explicit gradient "
      "regularization; log loss, accuracy, sharpness; save the weights"},
+    {"igr", ir_an_igr,
+     "discrete steps against gradient flow and modified flows; the implicit "
+     "regularizer's coefficient fitted from the iterates; SGD's modified "
+     "loss; flatness"},
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
 };
 
