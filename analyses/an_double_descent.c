@@ -1,7 +1,7 @@
 /* an_double_descent.c — `implreg double-descent`: test error, training error
  * and solution norm against model size (model-wise), sample size
  * (sample-wise) and GD time (epoch-wise), with the interpolation threshold
- * and the ridgeless theory of THEORY.md §2–§4.
+ * and the ridgeless theory of docs/theory.md §2–§4.
  *
  * Without --data/--sweep the analysis runs its suite: the model-wise sweep
  * on Fashion-MNIST with random features (min-norm and ridge), the
@@ -500,7 +500,7 @@ static int dd_exp_model_fashion(dd_run *run) {
   if ((s = dd_keep_table(run, dd_model_table("model", cap, n, grid, ng, pts,
                                              nseeds, 1, ridge))) != IR_OK)
     goto done;
-  /* Checks (Belkin, Hsu, Ma, Mandal, arXiv:1812.11118; THEORY.md §3). */
+  /* Checks (Belkin, Hsu, Ma, Mandal, arXiv:1812.11118; docs/theory.md §3). */
   const char *src = "Belkin et al. 2019 arXiv:1812.11118";
   const size_t ti = dd_threshold_index(grid, ng, n);
   const double step =
@@ -554,7 +554,7 @@ static int dd_exp_model_fashion(dd_run *run) {
                   "test MSE at N = n over its best at N < n (<= 1.05), "
                   "min-norm's ratio is the predicted peak",
                   "Nakkiran et al. "
-                  "2020 arXiv:2003.01897; THEORY.md s2",
+                  "2020 arXiv:2003.01897; docs/theory.md s2",
                   mn / best_before, at / best_before, 1.05,
                   at / best_before <= 1.05);
   }
@@ -751,7 +751,7 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
   return s;
 }
 
-/* Model-wise: n fixed, p over a grid of gamma (THEORY.md §2). */
+/* Model-wise: n fixed, p over a grid of gamma (docs/theory.md §2). */
 static int dd_exp_model_linear(dd_run *run) {
   const dd_opts *o = run->o;
   const size_t n = o->common.quick ? 50 : 100;
@@ -862,7 +862,7 @@ static int dd_exp_samples_linear(dd_run *run) {
                 "[samples] more data hurts: risk(n = 0.9p) - "
                 "risk(n = 0.75p) > 2 standard errors",
                 "Nakkiran arXiv:1912."
-                "07242; THEORY.md s2",
+                "07242; docs/theory.md s2",
                 b->exact - a->exact, diff, 2 * se, diff > 2 * se);
   return IR_OK;
 }
@@ -1131,7 +1131,7 @@ static int dd_exp_model_relu(dd_run *run) {
            worst_z);
   ir_checks_add_max(run->checks, claim,
                     "Mei & Montanari arXiv:1908.05355; "
-                    "THEORY.md s3",
+                    "docs/theory.md s3",
                     0, worst, 1);
   ir_figure *f = ir_figure_alloc("model_relu", cap, "psi1 = N/d (log scale)",
                                  "excess risk (log scale)");
@@ -1243,10 +1243,11 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
                         : "Epoch-wise: GD on the linear teacher at p = n");
   if ((s = dd_keep_table(run, t)) != IR_OK)
     goto done;
-  ir_table_add_note(t, "GD from 0 with eta = 1/lambda_max on L = (1/2n)"
-                       "||Phi W - Y||^2, iterates from the SVD formula "
-                       "(THEORY.md s1); MSEs are means over samples, summed "
-                       "over outputs");
+  ir_table_add_note(t,
+                    "GD from 0 with eta = 1/lambda_max on L = (1/2n)"
+                    "||Phi W - Y||^2, iterates from the SVD formula "
+                    "(docs/theory.md s1); MSEs are means over samples, summed "
+                    "over outputs");
   int ct = ir_table_add_column(t, "t", IR_COL_DOUBLE, "GD steps");
   int ctr = ir_table_add_column(t, "train_mse", IR_COL_DOUBLE, NULL);
   int cte = ir_table_add_column(t, "test_mse", IR_COL_DOUBLE, NULL);
@@ -1302,7 +1303,8 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
            "[epochs] real GD iterates equal the SVD "
            "formula at t = 1, 10, ..., %zu (largest relative deviation)",
            Ts);
-  ir_checks_add_max(run->checks, claim, "THEORY.md s1", 0, sp.max_dev, 1e-10);
+  ir_checks_add_max(run->checks, claim, "docs/theory.md s1", 0, sp.max_dev,
+                    1e-10);
   ir_figure *f = ir_figure_alloc("epochs",
                                  t ? "Epoch-wise: error against GD "
                                      "time"

@@ -1,6 +1,6 @@
 /* an_gd_vs_minnorm.c — `implreg gd-vs-minnorm`: gradient methods on least
  * squares against the minimum-norm interpolator X⁺y and against the GD
- * trajectory predicted from the SVD (THEORY.md §1).
+ * trajectory predicted from the SVD (docs/theory.md §1).
  *
  * For each data set (a synthetic linear teacher with n < p, and random-
  * feature regression on a Fashion-MNIST subset when the Debian package is
@@ -32,7 +32,8 @@ static const char help[] =
     "Checks that gradient methods on least squares L(W) = (1/2n)||XW - "
     "Y||_F^2\n"
     "converge to the minimum-norm interpolator X+Y, step by step along the\n"
-    "trajectory the SVD predicts (THEORY.md section 1), on a synthetic linear\n"
+    "trajectory the SVD predicts (docs/theory.md section 1), on a synthetic "
+    "linear\n"
     "teacher (n < p) and on random-feature regression of a Fashion-MNIST\n"
     "subset (skipped with a note when dataset-fashion-mnist is not "
     "installed).\n\n"
@@ -181,11 +182,12 @@ static int push_traj(gv_trajs *l, const gv_traj_pt *pt) {
 
 static const char SRC_BIAS[] = "Soudry et al. 2018 arXiv:1710.10345; "
                                "Gunasekar et al. 2018";
-static const char SRC_SGD[] = "THEORY.md s1 (row-space argument); step: Ma, "
-                              "Bassily, Belkin arXiv:1712.06559";
+static const char SRC_SGD[] =
+    "docs/theory.md s1 (row-space argument); step: Ma, "
+    "Bassily, Belkin arXiv:1712.06559";
 static const char SRC_STAB[] =
     "GD on a quadratic: stable iff eta < 2/lambda_max "
-    "(THEORY.md s7)";
+    "(docs/theory.md s7)";
 
 /* ---- Data
  * ---------------------------------------------------------------------- */

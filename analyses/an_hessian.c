@@ -820,7 +820,7 @@ static int build_checks(const hs_state *st, const hs_opts *o, ir_checks *c) {
     snprintf(claim, sizeof claim,
              "Lanczos %s-%zu: max residual ||Hv - lambda v|| <= tol*||H||",
              nm[i], e[i]->k);
-    s = ir_checks_add_max(c, claim, "THEORY.md 8 (report residuals)", 0.0,
+    s = ir_checks_add_max(c, claim, "docs/theory.md 8 (report residuals)", 0.0,
                           worst, o->tol * e[i]->anorm);
   }
   if (s == IR_OK && st->spectrum) {
@@ -855,8 +855,8 @@ static int build_checks(const hs_state *st, const hs_opts *o, ir_checks *c) {
       s = ir_checks_add_abs(c,
                             "Hutchinson trace within 3 standard errors of the "
                             "exact trace",
-                            "Hutchinson 1989; THEORY.md 8", tr, st->hutch.trace,
-                            3 * st->hutch.se);
+                            "Hutchinson 1989; docs/theory.md 8", tr,
+                            st->hutch.trace, 3 * st->hutch.se);
     }
     if (s == IR_OK)
       s = ir_checks_add_max(c,

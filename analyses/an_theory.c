@@ -1,5 +1,5 @@
 /* an_theory.c — `implreg theory`: the closed-form predictions of
- * THEORY.md §2–§3 as tables, one row per grid value (Hastie et al.
+ * docs/theory.md §2–§3 as tables, one row per grid value (Hastie et al.
  * arXiv:1903.08560, Mei & Montanari arXiv:1908.05355, the Marchenko–Pastur
  * law).  A thin driver: every formula and every domain check is in
  * src/theory.c; this file parses options, fills a table and writes it. */
@@ -15,7 +15,7 @@
 static const char help[] =
     "Usage: implreg theory <sub-command> [options]\n"
     "       implreg theory <sub-command> --help\n\n"
-    "Closed-form predictions of THEORY.md as tables, one row per grid "
+    "Closed-form predictions of docs/theory.md as tables, one row per grid "
     "value.\n\n"
     "Sub-commands:\n"
     "  hastie         asymptotic ridgeless (or ridge) risk of isotropic least\n"
@@ -54,7 +54,8 @@ static const char hastie_help[] =
     "Asymptotic excess risk of least squares with isotropic Gaussian "
     "features,\n"
     "p/n -> gamma, ||beta||^2 = r2, noise variance sigma2 (Hastie et al.\n"
-    "arXiv:1903.08560; THEORY.md section 2).  Without --ridge: the min-norm\n"
+    "arXiv:1903.08560; docs/theory.md section 2).  Without --ridge: the "
+    "min-norm\n"
     "(ridgeless) estimator X+ y, bias r2(1 - 1/gamma) and variance\n"
     "sigma2/(gamma - 1) for gamma > 1, sigma2 gamma/(1 - gamma) for gamma < "
     "1,\n"
@@ -70,7 +71,7 @@ static const char hastie_help[] =
 static const char exact_help[] =
     "Usage: implreg theory hastie-exact --n N --p LIST --r2 R --sigma2 S\n\n"
     "Exact expected excess risk of min-norm least squares at finite n with\n"
-    "Gaussian X (THEORY.md section 2): p <= n - 2: bias 0, variance\n"
+    "Gaussian X (docs/theory.md section 2): p <= n - 2: bias 0, variance\n"
     "sigma2 p/(n - p - 1); p >= n + 2: bias r2(1 - n/p), variance\n"
     "sigma2 n/(p - n - 1); inf for n - 1 <= p <= n + 1.\n\n"
     "Options:\n"
@@ -84,7 +85,7 @@ static const char mm_help_head[] =
     "Usage: implreg theory mei-montanari --act NAME --psi1 LIST --psi2 X\n"
     "           --tau2 T --F1 A --Fstar B\n\n"
     "Asymptotic excess test risk of ridgeless random-features regression\n"
-    "(Mei & Montanari arXiv:1908.05355; THEORY.md section 3): N features\n"
+    "(Mei & Montanari arXiv:1908.05355; docs/theory.md section 3): N features\n"
     "act(<theta_a, x>/sqrt(d)), n samples, psi1 = N/d, psi2 = n/d, target\n"
     "<beta1, x> + f_NL(x) + noise with ||beta1|| = F1, E f_NL^2 = Fstar^2,\n"
     "noise variance tau2.  risk = bias + variance + nonlinear with\n"
@@ -625,7 +626,7 @@ static int th_hastie_exact(th_ctx *x, int argc, char **argv) {
   const size_t ncols = sizeof cols / sizeof cols[0];
   t = th_table("theory_hastie_exact",
                "Min-norm least squares, exact finite-n expectation, Gaussian "
-               "X (THEORY.md section 2)",
+               "X (docs/theory.md section 2)",
                cols, ncols);
   if (t == NULL) {
     rc = ir_cli_fail(x->prog, IR_ENOMEM, "out of memory");

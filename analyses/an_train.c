@@ -2,7 +2,7 @@
  * heavy-ball momentum or explicit gradient regularization (optim.h); log
  * loss, accuracy, ‖∇L‖² and, on request, the sharpness λ_max (Lanczos,
  * warm-started from the previous eigenvector, curvature.h) every k steps;
- * save θ in PyTorch's layout.  The edge-of-stability claim of THEORY.md §7
+ * save θ in PyTorch's layout.  The edge-of-stability claim of docs/theory.md §7
  * (full-batch GD's sharpness does not settle above 2/η; heavy ball:
  * (2 + 2β)/η) is checked when the sharpness is tracked.
  */
@@ -346,12 +346,12 @@ static ir_table *log_table(const tr_log *L) {
   return t;
 }
 
-/* Stability threshold of the method on a quadratic (THEORY.md §7). */
+/* Stability threshold of the method on a quadratic (docs/theory.md §7). */
 static double threshold(const tr_opts *o) {
   return (2.0 + 2.0 * o->op.momentum) / o->op.lr;
 }
 
-/* Edge of stability (Cohen et al.; THEORY.md §7), for full-batch
+/* Edge of stability (Cohen et al.; docs/theory.md §7), for full-batch
  * (heavy-ball) GD with the sharpness logged:
  *  - stability: the median sharpness over the second half of the run is not
  *    above the threshold (2 + 2β)/η by more than 3% — GD cannot sit in the
@@ -390,7 +390,7 @@ static int build_checks(const tr_log *L, const ir_optim_result *res,
            o->op.lr);
   s = ir_checks_add(c, claim,
                     "Cohen et al. 2021 (arXiv:2103.00065); "
-                    "THEORY.md 7",
+                    "docs/theory.md 7",
                     thr, med, 0.03 * thr, med <= 1.03 * thr);
   if (s == IR_OK && smax >= 0.95 * thr) {
     snprintf(claim, sizeof claim,
@@ -398,7 +398,7 @@ static int build_checks(const tr_log *L, const ir_optim_result *res,
              "within 3%% of %s, eta = %g",
              name, o->op.lr);
     s = ir_checks_add_rel(c, claim,
-                          "Cohen et al. 2021; THEORY.md 7 "
+                          "Cohen et al. 2021; docs/theory.md 7 "
                           "(|S eta/2 - 1| < 3%)",
                           thr, med, 0.03);
   }

@@ -40,7 +40,7 @@ const char ir_net_help[] =
     "  --data NAME        fashion-mnist: the first --n training images of the\n"
     "                     Debian package dataset-fashion-mnist (pixels / "
     "255);\n"
-    "                     teacher: THEORY.md 7's synthetic set, x ~ N(0, "
+    "                     teacher: docs/theory.md 7's synthetic set, x ~ N(0, "
     "I_d),\n"
     "                     y = sin(2x1)cos(x2) + 0.5x3x4 (d >= 4, K = 1),\n"
     "                     drawn from --seed: give train and hessian the same\n"
@@ -307,7 +307,7 @@ static int load_fashion(const char *prog, int split, size_t n, gsl_matrix **X,
   return 0;
 }
 
-/* THEORY.md §7: x ~ N(0, I_d), y = sin(2x₁)cos(x₂) + 0.5x₃x₄. */
+/* docs/theory.md §7: x ~ N(0, I_d), y = sin(2x₁)cos(x₂) + 0.5x₃x₄. */
 static int load_teacher(const char *prog, size_t d, size_t n,
                         unsigned long seed, uint64_t stream, gsl_matrix **X,
                         gsl_matrix **Y) {

@@ -33,7 +33,7 @@ times are the best of --reps loops of N calls, N doubled until a loop lasts
 The cases (fixed seed, torch's default nn.Linear initialization, no training:
 θ is the point at initialization, for both cases):
   small  4-32-1 tanh, n = 64, x ~ N(0, I4), y = sin(2 x1) cos(x2) + 0.5 x3 x4
-         (THEORY.md section 7), L = (1/(2m)) sum_i ||f_i - y_i||^2 (implreg's
+         (docs/theory.md section 7), L = (1/(2m)) sum_i ||f_i - y_i||^2 (implreg's
          half-mse), 193 parameters
   mnist  784-64-10 relu, the first 1000 Fashion-MNIST training images, pixels
          / 255, torch.nn.CrossEntropyLoss() (mean) on integer labels, 50,890
@@ -364,7 +364,7 @@ def power_iteration(apply, v0, tol, max_iter):
 
 def power_pyhessian(apply, v0, tol=1e-3, max_iter=100):
     """PyHessian's rule: stop when |l_t - l_{t-1}| / (|l_{t-1}| + 1e-6) <
-    tol, at most 100 iterations (THEORY.md section 8)."""
+    tol, at most 100 iterations (docs/theory.md section 8)."""
     v = v0 / np.linalg.norm(v0)
     prev = None
     for it in range(1, max_iter + 1):

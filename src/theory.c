@@ -523,7 +523,7 @@ int ir_theory_rf_coeffs(ir_activation sigma, void *params, ir_rf_coeffs *c) {
 }
 
 /* Mei & Montanari's ridgeless formula, with u = χζ² so that every term of
- * THEORY.md §3 is a product of powers of χ and u (χ⁵ζ⁶ = χ²u³,
+ * docs/theory.md §3 is a product of powers of χ and u (χ⁵ζ⁶ = χ²u³,
  * χ⁴ζ⁴ = χ²u², χ³ζ⁶ = u³, χ³ζ⁴ = χu², χ³ζ² = χ²u, χ²ζ⁴ = u², χ²ζ² = χu,
  * χζ² = u), which stay finite at ζ = 0 (then u = 0).
  *

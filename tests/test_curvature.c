@@ -695,7 +695,7 @@ START_TEST(test_lanczos_bad_params) {
 }
 END_TEST
 
-/* ---- Power iteration: THEORY.md §8 --------------------------------------- */
+/* ---- Power iteration: docs/theory.md §8 --------------------------------------- */
 
 /* n = 1000, λ₁ = 100 above λ_i = 95·exp(−(i−2)/20), i >= 2: a 5% gap and a
  * slowly decaying spectrum right below it.  PyHessian's rule (relative change
@@ -801,7 +801,7 @@ END_TEST
 
 /* ---- Trace --------------------------------------------------------------- */
 
-/* THEORY.md §8: H = [[2,1,0],[1,3,1],[0,1,4]].  A Rademacher sample is
+/* docs/theory.md §8: H = [[2,1,0],[1,3,1],[0,1,4]].  A Rademacher sample is
  * zᵀHz = 9 + 2(z₁z₂ + z₂z₃) with z₁z₂, z₂z₃ independent signs, so it takes
  * 9 − 4, 9, 9 + 4 with probabilities ¼, ½, ¼: mean 9, variance
  * 8 = 2(‖H‖_F² − ΣH_ii²) = 2(33 − 29), fourth central moment 128.  The

@@ -465,7 +465,7 @@ END_TEST
 
 /* A network with a linear (identity) activation, d → H → K, half-mse: f =
  * V[U x̃; 1] with U = [W₁ b₁], V = [W₂ b₂], x̃ = [x; 1], a = U x̃, ã = [a; 1],
- * r = f − y.  Its Hessian in closed form (THEORY.md §1's least squares in
+ * r = f − y.  Its Hessian in closed form (docs/theory.md §1's least squares in
  * the product, differentiated by hand):
  *   ∂²L/∂V_kj∂V_k'j' = (1/m) Σ δ_kk' ã_j ã_j'
  *   ∂²L/∂U_hi∂U_h'i' = (1/m) Σ (V_:hᵀV_:h') x̃_i x̃_i'

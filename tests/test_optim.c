@@ -1,5 +1,5 @@
 /* test_optim.c — GD, SGD and heavy ball on an underdetermined least-squares
- * problem (THEORY.md §1): n = 20 samples, p = 50 Gaussian features, so the
+ * problem (docs/theory.md §1): n = 20 samples, p = 50 Gaussian features, so the
  * minimizers form an affine space and the optimizers must pick the one the
  * theory predicts, X⁺y + (I − X⁺X)w₀.
  *
@@ -12,7 +12,7 @@
  *
  * Step budgets are derived from the contraction rates of the iteration with
  * margin 1e3 below the asserted accuracy, which covers the rounding floor
- * (about 1e-14 relative, THEORY.md §1), instead of being tuned. */
+ * (about 1e-14 relative, docs/theory.md §1), instead of being tuned. */
 #include "implreg/optim.h"
 
 #include "implreg/model.h"

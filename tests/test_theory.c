@@ -1,9 +1,9 @@
-/* test_theory.c — the closed forms of THEORY.md §1–§3 against independent
+/* test_theory.c — the closed forms of docs/theory.md §1–§3 against independent
  * computations: gradient descent iterated step by step in this file, the
  * pseudo-inverse formed by Cholesky, the Marchenko–Pastur density integrated
  * numerically, finite differences, Gaussian moments in closed form or by
  * Simpson's rule, the Mei–Montanari formula transcribed literally, and the
- * reference numbers of THEORY.md.
+ * reference numbers of docs/theory.md.
  *
  * Tolerances for matrix computations follow LAPACK's test convention: an
  * error divided by (problem size)·eps·(scale) must stay below THRESH = 30
@@ -59,7 +59,7 @@ static gsl_matrix *mul(CBLAS_TRANSPOSE_t ta, const gsl_matrix *A,
   return C;
 }
 
-/* A GD problem of THEORY.md §1: X (n×p, n < p, Gaussian), Y (n×K), the
+/* A GD problem of docs/theory.md §1: X (n×p, n < p, Gaussian), Y (n×K), the
  * extreme eigenvalues of XᵀX/n computed independently (GSL's symmetric
  * eigensolver; the nonzero spectrum of XᵀX/n is that of XXᵀ/n, so the
  * smallest nonzero one is the smallest eigenvalue of XXᵀ/n), the
@@ -226,7 +226,7 @@ static void gd_compare(const gd_problem *g, const gsl_matrix *W0, double eta) {
  */
 
 START_TEST(test_gd_from_zero) {
-  /* THEORY.md §1 reference case: n = 20, p = 50, Gaussian X,
+  /* docs/theory.md §1 reference case: n = 20, p = 50, Gaussian X,
    * η = 1/λ_max(XᵀX/n). */
   gd_problem g;
   gd_problem_init(&g, 20, 50, 2, 401);
@@ -265,14 +265,14 @@ START_TEST(test_gd_rate) {
                   THRESH * 50 * EPS);
   ck_assert(ir_gd_traj_rate(tr) < 1);
   ir_gd_traj_free(tr);
-  /* The stability threshold 2/λ_max (THEORY.md §7). */
+  /* The stability threshold 2/λ_max (docs/theory.md §7). */
   ck_assert(ir_theory_gd_max_lr(g.lmax) == 2.0 / g.lmax);
   gd_problem_free(&g);
 }
 END_TEST
 
 START_TEST(test_gd_converges_below_threshold) {
-  /* η = 1.99/λ_max converges (THEORY.md §1): the rate is
+  /* η = 1.99/λ_max converges (docs/theory.md §1): the rate is
    * ρ = max(|1 − 1.99|, |1 − 1.99·λ_min/λ_max|) < 1, and after t = 4000
    * steps the loop is within ρ^t‖W*‖ + c·eps·t·M of X⁺Y (budget as in
    * gd_compare, with the iteration norm still <= 1). */
@@ -405,7 +405,7 @@ START_TEST(test_heavy_ball_radius) {
   /* β = 0 is plain GD: the radius is |1 − ηλ| (one rounding in each). */
   IR_ASSERT_CLOSE(ir_theory_heavy_ball_radius(0.5, 0.0, 3.0), 0.5, 0.0,
                   4 * EPS);
-  /* Stable iff 0 < ηλ < 2 + 2β (THEORY.md §7): just inside and just outside
+  /* Stable iff 0 < ηλ < 2 + 2β (docs/theory.md §7): just inside and just outside
    * the threshold, 1e-3 relative away from it.  The radius there moves by
    * ~1e-3/(1 + ...)·O(1), far more than any rounding. */
   const double beta = 0.9, thr = 2 + 2 * beta;
@@ -463,7 +463,7 @@ END_TEST
 
 START_TEST(test_hastie_reference) {
   double B, V;
-  /* THEORY.md §2: r² = σ² = 1, γ = 2 → B = 0.5, V = 1 (both exact in
+  /* docs/theory.md §2: r² = σ² = 1, γ = 2 → B = 0.5, V = 1 (both exact in
    * binary: 1 − 1/2 and 1/(2 − 1)). */
   IR_ASSERT_OK(ir_theory_hastie(2.0, 1.0, 1.0, &B, &V));
   ck_assert(B == 0.5);
@@ -479,7 +479,7 @@ START_TEST(test_hastie_reference) {
 END_TEST
 
 START_TEST(test_hastie_nakkiran) {
-  /* Sample-wise non-monotonicity (THEORY.md §2, Nakkiran): p = 100,
+  /* Sample-wise non-monotonicity (docs/theory.md §2, Nakkiran): p = 100,
    * r² = 1, σ² = 0.1: risk 0.55 at n = 75 (γ = 4/3: 0.25 + 0.3) and 1.0 at
    * n = 90 (γ = 10/9: 0.1 + 0.9).  γ = p/n is rounded once and each of
    * 1/γ, γ − 1 and the quotient adds a rounding, amplified at most by
@@ -504,7 +504,7 @@ END_TEST
 
 START_TEST(test_hastie_exact) {
   double B, V;
-  /* THEORY.md §2: n = 40, p = 100, r² = 1, σ² = 0.25 → 0.76949 (five
+  /* docs/theory.md §2: n = 40, p = 100, r² = 1, σ² = 0.25 → 0.76949 (five
    * digits): B = 1 − 40/100 = 0.6, V = 0.25·40/59. */
   IR_ASSERT_OK(ir_theory_hastie_exact(40, 100, 1.0, 0.25, &B, &V));
   IR_ASSERT_CLOSE(B + V, 0.76949, 0.0, 5e-6);
@@ -670,7 +670,7 @@ END_TEST
 
 START_TEST(test_ridge_optimal_closed_form) {
   /* r² = σ² = 1: λ* = γ and R* = (√(1 + 4γ²) − 1)/(2γ), 0.618034 =
-   * (√5 − 1)/2 at γ = 1 (THEORY.md §2).  A handful of roundings in each
+   * (√5 − 1)/2 at γ = 1 (docs/theory.md §2).  A handful of roundings in each
    * route: rtol 16·eps. */
   double l, R;
   IR_ASSERT_OK(ir_theory_ridge_optimal(1.0, 1.0, 1.0, &l, &R));
@@ -761,7 +761,7 @@ START_TEST(test_ridge_terms) {
       ck_assert(B + V == R);
       ck_assert(B >= 0 && V >= 0);
     }
-  /* Each term tends to its ridgeless counterpart (THEORY.md §2).  At
+  /* Each term tends to its ridgeless counterpart (docs/theory.md §2).  At
    * λ = 1e-8 the bias differs from r²(1 − 1/γ)₊ by r²λ²∫(x + λ)⁻²dμ_c
    * <= r²λ²/|1 − γ|³ (inverse moments of Marchenko–Pastur, as in
    * test_ridge_risk_ridgeless_limit) and is computed as r²λ²m′ with m′
@@ -781,7 +781,7 @@ START_TEST(test_ridge_terms) {
 END_TEST
 
 START_TEST(test_hastie_gamma_star) {
-  /* SNR = 4: γ* = 2/(2 − 1) = 2 and R* = σ²(2·2 − 1) = 3σ² (THEORY.md
+  /* SNR = 4: γ* = 2/(2 − 1) = 2 and R* = σ²(2·2 − 1) = 3σ² (docs/theory.md
    * §2), which is ir_theory_hastie's risk there; a few roundings each. */
   double g, R, B, V;
   IR_ASSERT_OK(ir_theory_hastie_gamma_star(4.0, 1.0, &g, &R));
@@ -927,7 +927,7 @@ START_TEST(test_rf_coeffs_closed_forms) {
   ir_rf_coeffs c;
   const double phi0 = 1 / sqrt(2 * M_PI); /* φ(0) */
   /* ReLU: μ0 = E G₊ = φ(0), μ1 = E G² 1{G > 0} = 1/2, E σ² = 1/2, so
-   * μ*² = 1/4 − 1/(2π) and ζ = 1.658897 (THEORY.md §3). */
+   * μ*² = 1/4 − 1/(2π) and ζ = 1.658897 (docs/theory.md §3). */
   IR_ASSERT_OK(ir_theory_rf_coeffs(activation("relu"), NULL, &c));
   IR_ASSERT_CLOSE(c.mu0, phi0, RF_TOL, 0.0);
   IR_ASSERT_CLOSE(c.mu1, 0.5, RF_TOL, 0.0);
@@ -1092,7 +1092,7 @@ END_TEST
 
 /* ---- §3: Mei & Montanari ---------------------------------------------- */
 
-/* THEORY.md §3 transcribed literally — the textbook root for χ and the
+/* docs/theory.md §3 transcribed literally — the textbook root for χ and the
  * expanded polynomials — as an independent evaluation. */
 static void mm_expanded(double zeta, double psi1, double psi2, double *E0,
                         double *E1, double *E2) {
@@ -1120,7 +1120,7 @@ static double relu_zeta(void) {
 }
 
 START_TEST(test_mei_montanari_reference) {
-  /* THEORY.md §3: ReLU, ψ2 = 3, τ² = 0.1, F1 = 1, F* = 0 →
+  /* docs/theory.md §3: ReLU, ψ2 = 3, τ² = 0.1, F1 = 1, F* = 0 →
    * R = 0.82997, 1.5680, 0.42729, 0.16493 at ψ1 = 0.5, 2.5, 5, 10, each
    * to the five significant digits given (half a unit in the last). */
   const double zeta = relu_zeta();
@@ -1202,7 +1202,7 @@ START_TEST(test_mei_montanari_peak) {
     }
     ck_assert(prev_r > 1e7); /* ≈ 0.73/δ at δ = 1e-8 */
   }
-  /* The literal E0 of THEORY.md indeed vanishes at ψ1 = ψ2 (to rounding
+  /* The literal E0 of docs/theory.md indeed vanishes at ψ1 = ψ2 (to rounding
    * relative to its terms, which are of the size of E2), the fact the
    * library's factored form rests on. */
   const double pk[] = {0.5, 1.0, 3.0, 20.0};
@@ -1251,7 +1251,7 @@ START_TEST(test_mei_montanari_limits) {
     IR_ASSERT_CLOSE(r.variance, p1 / (p2 - p1), 1e-9, 0.0);
   }
   /* Far in the overparametrized regime the risk approaches that of
-   * ψ1 = ∞ and decreases with ψ1 (ReLU, THEORY.md parameters). */
+   * ψ1 = ∞ and decreases with ψ1 (ReLU, docs/theory.md parameters). */
   const double zeta = relu_zeta();
   double prev = INFINITY;
   for (double p1 = 4; p1 <= 4096; p1 *= 4) {

@@ -10,7 +10,7 @@
  *   the k largest or k smallest (most negative) algebraic eigenpairs, or
  *   the k largest in magnitude.  Each returned pair carries its residual
  *   ‖Av − λv‖ computed explicitly (one extra matvec per pair), never a
- *   change between iterates (THEORY.md trap 4).
+ *   change between iterates (docs/theory.md trap 4).
  * - Power iteration, with PyHessian's stopping rule (relative change of the
  *   Rayleigh quotient; kept for comparison only — it stops early) and with a
  *   residual rule.

@@ -11,8 +11,8 @@
  *
  * Losses (m = samples in the batch, K outputs, f_i the network output):
  *   IR_LOSS_MSE       (1/(mK)) Σ_i ‖f_i − y_i‖²   torch.nn.MSELoss()
- *   IR_LOSS_HALF_SSE  (1/(2m)) Σ_i ‖f_i − y_i‖²   THEORY.md's ½·mean (§1, §7)
- *   IR_LOSS_CE        (1/m) Σ_i Σ_k y_ik (logsumexp(f_i) − f_ik)
+ *   IR_LOSS_HALF_SSE  (1/(2m)) Σ_i ‖f_i − y_i‖²   docs/theory.md's ½·mean (§1,
+ * §7) IR_LOSS_CE        (1/m) Σ_i Σ_k y_ik (logsumexp(f_i) − f_ik)
  *                     torch.nn.CrossEntropyLoss() for one-hot rows y_i
  *                     (soft targets allowed; labels go in as one-hot rows)
  *

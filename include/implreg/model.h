@@ -9,7 +9,7 @@
  *
  * First implementation: linear least squares on a design matrix,
  *   L(W) = (1/2m) Σ_{i ∈ batch} ‖x_iᵀW − y_i‖²   (½·mean over samples, summed
- *   over the K outputs — THEORY.md §1),
+ *   over the K outputs — docs/theory.md §1),
  * with θ = vec(W) in row-major order (θ[j·K + k] = W_jk), gradient
  * (1/m) X_bᵀ(X_b W − Y_b) and Hessian-vector product (1/m) X_bᵀX_b V.
  */

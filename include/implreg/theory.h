@@ -1,6 +1,6 @@
 /* implreg/theory.h — closed-form predictions the analyses check against.
  *
- * Each function names its source.  Conventions of THEORY.md: n samples, p
+ * Each function names its source.  Conventions of docs/theory.md: n samples, p
  * parameters, γ = p/n, risk = excess test risk (without the noise σ²).
  */
 #ifndef IMPLREG_THEORY_H
@@ -15,7 +15,7 @@
 extern "C" {
 #endif
 
-/* ---- GD on least squares from the SVD (THEORY.md §1)
+/* ---- GD on least squares from the SVD (docs/theory.md §1)
  * ----------------------------- */
 
 /* For L(W) = (1/2n)‖XW − Y‖_F² and X = U S Vᵀ, GD with step η from W₀ is
@@ -49,7 +49,7 @@ double ir_gd_traj_rate(const ir_gd_traj *g);
 /* Spectral radius of heavy-ball momentum (v ← βv + g, θ ← θ − ηv) on a
  * quadratic with curvature λ: the largest |r| over the roots of
  * r² − (1 + β − ηλ)r + β = 0; < 1 iff 0 < ηλ < 2 + 2β (Polyak 1964;
- * THEORY.md §7).  √β when the roots are complex. */
+ * docs/theory.md §7).  √β when the roots are complex. */
 double ir_theory_heavy_ball_radius(double eta, double beta, double lambda);
 
 /* The largest heavy-ball radius over the curvatures λ_i = s_i²/n of the
@@ -59,7 +59,7 @@ double ir_theory_heavy_ball_rate(const ir_svd *svd, double eta, double beta,
                                  double rcond);
 
 /* Stability threshold of GD on a quadratic with Hessian eigenvalue λ_max:
- * η < 2/λ_max (Cohen et al. arXiv:2103.00065, THEORY.md §7). */
+ * η < 2/λ_max (Cohen et al. arXiv:2103.00065, docs/theory.md §7). */
 double ir_theory_gd_max_lr(double lambda_max);
 
 /* ---- Ridgeless least squares (Hastie et al. arXiv:1903.08560, §2)
@@ -93,7 +93,7 @@ int ir_theory_ridge_optimal(double gamma, double r2, double sigma2,
 
 /* The two terms of ir_theory_ridge_risk: bias r²λ²m′(−λ) and variance
  * σ²γ[m(−λ) − λm′(−λ)] (λ > 0); their sum is ir_theory_ridge_risk's risk
- * bit for bit.  Hastie et al. (arXiv:1903.08560); THEORY.md §2. */
+ * bit for bit.  Hastie et al. (arXiv:1903.08560); docs/theory.md §2. */
 int ir_theory_ridge_terms(double gamma, double lambda, double r2, double sigma2,
                           double *bias, double *var);
 
@@ -101,11 +101,11 @@ int ir_theory_ridge_terms(double gamma, double lambda, double r2, double sigma2,
  * SNR = r²/σ² > 1: γ* = √SNR/(√SNR − 1), with risk σ²(2√SNR − 1) (risk may
  * be NULL).  For SNR <= 1 the risk decreases towards r² as γ → ∞ and has no
  * minimizer: IR_EDOM, as for σ² <= 0 or non-finite arguments.  Hastie et al.
- * (arXiv:1903.08560); THEORY.md §2. */
+ * (arXiv:1903.08560); docs/theory.md §2. */
 int ir_theory_hastie_gamma_star(double r2, double sigma2, double *gamma_star,
                                 double *risk);
 
-/* ---- Marchenko–Pastur law (Marchenko & Pastur 1967; THEORY.md §2)
+/* ---- Marchenko–Pastur law (Marchenko & Pastur 1967; docs/theory.md §2)
  * ---------------- */
 
 /* The law of the eigenvalues of XᵀX/n, x ~ N(0, I_p), p/n → γ: a density
@@ -125,7 +125,7 @@ double ir_theory_mp_density(double gamma, double x);
  * (0, ∞). */
 double ir_theory_mp_atom(double gamma);
 
-/* ---- Random features: Mei & Montanari (arXiv:1908.05355; THEORY.md §3)
+/* ---- Random features: Mei & Montanari (arXiv:1908.05355; docs/theory.md §3)
  * ----------- */
 
 /* An activation σ(x; params), called at finite x. */
@@ -172,7 +172,7 @@ typedef struct {
 } ir_rf_risk;
 
 /* Mei & Montanari (arXiv:1908.05355), the ridgeless limit λ → 0 of their
- * random-features risk, exactly as transcribed in THEORY.md §3: N features
+ * random-features risk, exactly as transcribed in docs/theory.md §3: N features
  * σ(⟨θ_a, x⟩/√d), n samples, ψ1 = N/d, ψ2 = n/d, target ⟨β₁, x⟩ + f_NL(x)
  * + ε with ‖β₁‖ = F1, (E f_NL²)^½ = Fstar, Var ε = tau2, and ζ = μ1/μ*
  * from ir_theory_rf_coeffs (only ζ² matters).  With ψ = min(ψ1, ψ2) and
