@@ -14,11 +14,14 @@ static const char help[] =
     "OUT/<analysis>/ (default OUT = results) and writes OUT/checks.csv and\n"
     "OUT/checks.md with every theory check.\n"
     "Analyses: gd-vs-minnorm, double-descent; train at the edge of\n"
-    "stability (THEORY.md 7: 4-32-1 tanh network, full-batch GD with eta =\n"
+    "stability (docs/theory.md 7: 4-32-1 tanh network, full-batch GD with eta "
+    "=\n"
     "0.3 and 0.05) into train-eos/ and train-stable/; hessian of the\n"
     "trained eta = 0.3 network with every estimator against its dense\n"
     "spectrum into hessian/; the same on Fashion-MNIST (784-32-10 tanh,\n"
-    "MSE, eta = 0.2) into train-fashion/ and hessian-fashion/.\n\n";
+    "MSE, eta = 0.2) into train-fashion/ and hessian-fashion/; igr (every\n"
+    "model: error orders, the fitted regularizer, SGD, flatness, networks)\n"
+    "into igr/.\n\n";
 
 typedef struct {
   const char *name; /* the analysis */
@@ -27,7 +30,7 @@ typedef struct {
   const char *const *args; /* extra arguments; "@OUT@" stands for OUT */
 } all_entry;
 
-/* THEORY.md §7's small case: n = 64, x ∈ R⁴, one tanh layer of 32 units,
+/* docs/theory.md §7's small case: n = 64, x ∈ R⁴, one tanh layer of 32 units,
  * L = ½·mean(r²), full-batch GD. */
 #define EOS_NET                                                                \
   "--arch", "4-32-1", "--act", "tanh", "--loss", "half-mse", "--data", "teacher"
@@ -65,7 +68,8 @@ static const all_entry entries[] = {
     {"train", "train-stable", ir_an_train, train_stable},
     {"hessian", "hessian", ir_an_hessian, hessian_eos},
     {"train", "train-fashion", ir_an_train, train_fashion},
-    {"hessian", "hessian-fashion", ir_an_hessian, hessian_fashion}};
+    {"hessian", "hessian-fashion", ir_an_hessian, hessian_fashion},
+    {"igr", "igr", ir_an_igr, NULL}};
 
 int ir_an_all(int argc0, char **argv0) {
   int argc;
@@ -79,6 +83,7 @@ int ir_an_all(int argc0, char **argv0) {
   ir_cli_common_init(&c, "all");
   snprintf(c.out, sizeof c.out, "results");
   ir_checks *all = NULL;
+  int seeds_given = 0; /* passed on only when given: igr's default is 3 */
   optind = 1;
   opterr = 0;
   int code;
@@ -97,6 +102,7 @@ int ir_an_all(int argc0, char **argv0) {
                               argv[optind - 1]);
       goto done;
     }
+    seeds_given |= code == IR_OPT_SEEDS;
     if (ir_cli_common_option(PROG, &c, code, optarg) != 0) {
       rc = IR_EXIT_USAGE;
       goto done;
@@ -138,8 +144,10 @@ int ir_an_all(int argc0, char **argv0) {
     sub[k++] = out;
     sub[k++] = "--seed";
     sub[k++] = seed;
-    sub[k++] = "--seeds";
-    sub[k++] = seeds;
+    if (seeds_given) {
+      sub[k++] = "--seeds";
+      sub[k++] = seeds;
+    }
     if (c.threads > 0) {
       sub[k++] = "--threads";
       sub[k++] = threads;

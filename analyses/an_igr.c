@@ -2804,16 +2804,23 @@ static int errors_figure(const ig_run *R, const ig_vec *S, size_t gi,
   return s;
 }
 
-static int lambda_figure(const ig_run *R, const char *dir) {
+/* λ_fit/λ_theory (dev = 0) or |λ_fit/λ_theory − 1| (dev = 1) against
+ * h·λ_max on log-log axes, one series per model and method; the theory's
+ * 1, or a slope-1 guide through the smallest-h deviation. */
+static int lambda_figure(const ig_run *R, int dev, const char *dir) {
   ir_figure *f =
-      ir_figure_alloc("lambda", "Fitted coefficient over the theory's",
-                      "h λ_{max}", "λ_{fit} / λ_{theory}");
+      dev ? ir_figure_alloc("lambda-deviation",
+                            "Deviation of the fitted coefficient: first order "
+                            "in h λ_{max}, until the expansion fails",
+                            "h λ_{max}", "|λ_{fit} / λ_{theory} - 1|")
+          : ir_figure_alloc("lambda", "Fitted coefficient over the theory's",
+                            "h λ_{max}", "λ_{fit} / λ_{theory}");
   if (f == NULL)
     return oom();
-  ir_figure_set_log(f, 1, 0);
+  ir_figure_set_log(f, 1, 1);
   ir_figure_set_key(f, "outside");
   int s = IR_OK;
-  double lo = INFINITY, hi = 0;
+  double lo = INFINITY, hi = 0, ylo = INFINITY;
   for (size_t i = 0; i < R->lam.n && s == IR_OK; i++) {
     const lam_row *a = &AT(R->lam, lam_row, i);
     int first = 1;
@@ -2831,8 +2838,13 @@ static int lambda_figure(const ig_run *R, const char *dir) {
         continue;
       x[n] = b->hl;
       y[n] = b->lambda / b->theory;
-      if (isfinite(y[n])) {
-        lo = fmin(lo, x[n]);
+      if (dev)
+        y[n] = fabs(y[n] - 1);
+      if (isfinite(y[n]) && y[n] > 0) {
+        if (x[n] < lo) {
+          lo = x[n];
+          ylo = y[n];
+        }
         hi = fmax(hi, x[n]);
       }
       n++;
@@ -2846,7 +2858,12 @@ static int lambda_figure(const ig_run *R, const char *dir) {
   }
   if (s == IR_OK && hi > 0) {
     double x[2] = {lo, hi}, y[2] = {1, 1};
-    s = ir_figure_add_series(f, "theory", x, y, 2, "lines dashtype 2");
+    if (dev) {
+      y[0] = ylo;
+      y[1] = ylo * hi / lo;
+    }
+    s = ir_figure_add_series(f, dev ? "slope 1" : "theory", x, y, 2,
+                             "lines dashtype 2");
   }
   int rendered;
   if (s == IR_OK)
@@ -2876,15 +2893,96 @@ static int curves_figure(const ig_run *R, const char *model, const char *name,
                                logxy ? "lines" : "linespoints");
   }
   if (s == IR_OK && strcmp(model, "two-param") == 0) {
-    /* The hyperbola of minima ab = y/x = 0.75. */
+    /* The end points, and the hyperbola of minima ab = y/x = 0.75 over the
+     * paths' range of a. */
+    double amin = INFINITY, amax = 0;
+    for (size_t i = 0; i < R->curves.n && s == IR_OK; i++) {
+      const ig_curve *c = &AT(R->curves, ig_curve, i);
+      if (strcmp(c->model, model) != 0 || c->n == 0)
+        continue;
+      for (size_t j = 0; j < c->n; j++) {
+        amin = fmin(amin, c->x[j]);
+        amax = fmax(amax, c->x[j]);
+      }
+      char lab[128];
+      snprintf(lab, sizeof lab, "end: %s", c->label);
+      s = ir_figure_add_series(f, lab, &c->x[c->n - 1], &c->y[c->n - 1], 1,
+                               "points pointsize 2");
+    }
     enum { NH = 200 };
     double x[NH], y[NH];
+    const double a0 = fmax(amin - 0.1 * (amax - amin), 0.75 / 3.2),
+                 a1 = amax + 0.1 * (amax - amin);
     for (size_t j = 0; j < NH; j++) {
-      x[j] = 0.24 + (3.2 - 0.24) * (double)j / (NH - 1);
+      x[j] = a0 + (a1 - a0) * (double)j / (NH - 1);
       y[j] = 0.75 / x[j];
     }
-    s = ir_figure_add_series(f, "minima ab = y/x", x, y, NH,
-                             "lines dashtype 2");
+    if (s == IR_OK)
+      s = ir_figure_add_series(f, "minima ab = y/x", x, y, NH,
+                               "lines dashtype 2");
+  }
+  int rendered;
+  if (s == IR_OK)
+    s = ir_figure_write(f, dir, 1, &rendered);
+  ir_figure_free(f);
+  return s;
+}
+
+/* ‖∇E‖² of each step size relative to the smallest step's at the same
+ * loss (log-linear interpolation along the smallest step's curve): the
+ * implicit regularizer's effect, invisible on the raw curves. */
+static int gradnorm_ratio_figure(const ig_run *R, const char *model,
+                                 const char *dir) {
+  const ig_curve *ref = NULL;
+  for (size_t i = 0; i < R->curves.n; i++) {
+    const ig_curve *c = &AT(R->curves, ig_curve, i);
+    if (strcmp(c->model, model) == 0 && c->n >= 2) {
+      ref = c;
+      break; /* the first curve is the smallest h */
+    }
+  }
+  if (ref == NULL)
+    return IR_OK;
+  char name[64], title[160];
+  snprintf(name, sizeof name, "gradnorm-ratio-%s", model);
+  snprintf(title, sizeof title,
+           "%s: ||∇E||^2 at equal loss relative to the smallest step", model);
+  ir_figure *f = ir_figure_alloc(name, title, "training loss",
+                                 "||∇E||^2 / ||∇E||^2_{smallest h}");
+  if (f == NULL)
+    return oom();
+  ir_figure_set_log(f, 1, 0);
+  ir_figure_set_key(f, "outside");
+  int s = IR_OK;
+  for (size_t i = 0; i < R->curves.n && s == IR_OK; i++) {
+    const ig_curve *c = &AT(R->curves, ig_curve, i);
+    if (strcmp(c->model, model) != 0 || c == ref)
+      continue;
+    double *x = malloc(c->n * sizeof(double)),
+           *y = malloc(c->n * sizeof(double));
+    if (!x || !y) {
+      free(x);
+      free(y);
+      return oom();
+    }
+    size_t m = 0;
+    for (size_t j = 0; j < c->n; j++) {
+      /* The reference curve's loss decreases along it: find the bracket. */
+      for (size_t k = 0; k + 1 < ref->n; k++) {
+        const double l0 = ref->x[k], l1 = ref->x[k + 1];
+        if (!(l0 >= c->x[j] && c->x[j] >= l1 && l0 > l1))
+          continue;
+        const double w = log(l0 / c->x[j]) / log(l0 / l1);
+        const double g = exp((1 - w) * log(ref->y[k]) + w * log(ref->y[k + 1]));
+        x[m] = c->x[j];
+        y[m] = c->y[j] / g;
+        m++;
+        break;
+      }
+    }
+    s = ir_figure_add_series(f, c->label, x, y, m, "lines");
+    free(x);
+    free(y);
   }
   int rendered;
   if (s == IR_OK)
@@ -2908,7 +3006,9 @@ static int write_figures(const ig_run *R, const ig_vec *S, const char *dir) {
       s = errors_figure(R, S, i, dir);
   }
   if (s == IR_OK && R->lam.n > 0)
-    s = lambda_figure(R, dir);
+    s = lambda_figure(R, 0, dir);
+  if (s == IR_OK && R->lam.n > 0)
+    s = lambda_figure(R, 1, dir);
   if (s == IR_OK)
     s = curves_figure(R, "two-param", "plane",
                       "Two-parameter model: GD and the flows from (0.2, 3)",
@@ -2921,6 +3021,8 @@ static int write_figures(const ig_run *R, const ig_vec *S, const char *dir) {
              "%s: ||∇E||^2 against the loss along GD, several h", nets[k]);
     s = curves_figure(R, nets[k], name, title, "training loss", "||∇E||^2", 1,
                       dir);
+    if (s == IR_OK)
+      s = gradnorm_ratio_figure(R, nets[k], dir);
   }
   return s;
 }
