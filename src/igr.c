@@ -787,7 +787,8 @@ done:
 
 int ir_igr_errors_measure(ir_model *m, const gsl_vector *theta0, double h,
                           double beta, double T, size_t skip,
-                          const ir_flow_params *fp, ir_igr_errors *out) {
+                          const double *lambda, const ir_flow_params *fp,
+                          ir_igr_errors *out) {
   const size_t n = m->nparams;
   if (!(h > 0) || !isfinite(h) || !(beta >= 0 && beta < 1) || !(T > 0))
     return ir_error(IR_EINVAL, "errors: h = %g, beta = %g, T = %g", h, beta, T);
@@ -800,6 +801,9 @@ int ir_igr_errors_measure(ir_model *m, const gsl_vector *theta0, double h,
       beta > 0 ? ir_igr_lambda_hb(h, beta) : ir_igr_lambda_gd(h);
   out->lambda[IR_IGR_ALTERNATIVE] =
       beta > 0 ? ir_igr_lambda_hb_effective_gd(h, beta) : NAN;
+  if (lambda)
+    for (int f = 0; f < 3; f++)
+      out->lambda[f] = lambda[f];
   out->skip = skip;
   double kk = round(T / h);
   out->k = kk < 1 ? 1 : (size_t)kk;

@@ -211,10 +211,13 @@ typedef struct {
 /* Runs GD (β = 0) or heavy ball with step h for skip + k steps from theta0
  * (k = max(1, round(T/h))) and measures the distances above to each flow
  * started at θ_skip, integrated with fp's stepper and tolerances (global
- * error on).  IR_EDIVERGE when the run diverges. */
+ * error on).  lambda (may be NULL: the theory's three) gives other
+ * coefficients to compare with, NaN skipping a flow.  IR_EDIVERGE when the
+ * run diverges. */
 int ir_igr_errors_measure(ir_model *m, const gsl_vector *theta0, double h,
                           double beta, double T, size_t skip,
-                          const ir_flow_params *fp, ir_igr_errors *out);
+                          const double *lambda, const ir_flow_params *fp,
+                          ir_igr_errors *out);
 
 /* ---- SGD --------------------------------------------------------------------
  */
