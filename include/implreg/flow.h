@@ -26,7 +26,9 @@
  *
  * Outputs land exactly on the requested times (the stepper shortens its
  * last step before each).  With global_error set, the whole integration is
- * repeated at rtol/100 and atol/100: the solution returned is the tighter
+ * repeated at rtol/100 and atol/100, with at least two steps in every
+ * output interval (so that the rerun differs even where the outputs, not
+ * the tolerance, set the steps): the solution returned is the tighter
  * one and err[j] = ‖θ_loose(t_j) − θ_tight(t_j)‖₂ estimates its global
  * error from above (in the allowed range rtol ∈ [1e-13, 1e-7] the error of
  * the 8th-order method falls in proportion to the tolerance, so the tight
