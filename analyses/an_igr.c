@@ -1738,6 +1738,24 @@ static int egr_pair(ig_run *R, ig_model *g, double hL, double T) {
 static int paired_tau(const ig_run *R, const char *model, size_t off,
                       double *tau, size_t *nseeds, size_t *nruns);
 
+/* A table's columns, declared as data. */
+typedef struct {
+  const char *name;
+  int type;
+  const char *desc;
+} ig_col;
+
+static ir_table *ig_table(const char *name, const char *caption,
+                          const ig_col *cols, size_t n) {
+  ir_table *t = ir_table_alloc(name, caption);
+  for (size_t i = 0; t != NULL && i < n; i++)
+    if (ir_table_add_column(t, cols[i].name, cols[i].type, cols[i].desc) < 0) {
+      ir_table_free(t);
+      t = NULL;
+    }
+  return t;
+}
+
 static const char *const flow_names[3] = {"flow", "modified", "alternative"};
 
 /* A distance is reported only where it exceeds its flow's global-error
@@ -1747,29 +1765,31 @@ static double reported(const err_row *r, int f) {
 }
 
 static ir_table *errors_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
-      "errors", "Distance between the iterates and each flow: after one step "
-                "(step), at a fixed time (T), after one SGD epoch (epoch)");
+  static const ig_col cols[] = {
+      {"model", IR_COL_STRING, NULL},
+      {"method", IR_COL_STRING, "gd, hb (heavy ball), sgd"},
+      {"beta", IR_COL_DOUBLE, "momentum"},
+      {"batch", IR_COL_INT, "SGD batch (0: full)"},
+      {"h", IR_COL_DOUBLE, "step size (SGD: eps)"},
+      {"h_lambda_max", IR_COL_DOUBLE, "h times lambda_max at the start"},
+      {"horizon", IR_COL_STRING, NULL},
+      {"t", IR_COL_DOUBLE, "time compared at"},
+      {"err_flow", IR_COL_DOUBLE,
+       "||iterate - gradient flow|| (time scale 1/(1-beta))"},
+      {"err_modified", IR_COL_DOUBLE,
+       "||iterate - the theory's modified flow||"},
+      {"err_alternative", IR_COL_DOUBLE,
+       "hb: GD's coefficient at the step h/(1-beta); sgd: "
+       "GD's modified loss without the noise term"},
+      {"global_err", IR_COL_DOUBLE, "largest flow global-error estimate"},
+  };
+  ir_table *t =
+      ig_table("errors",
+               "Distance between the iterates and each flow: after one step "
+               "(step), at a fixed time (T), after one SGD epoch (epoch)",
+               cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "model", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "method", IR_COL_STRING, "gd, hb (heavy ball), sgd");
-  ir_table_add_column(t, "beta", IR_COL_DOUBLE, "momentum");
-  ir_table_add_column(t, "batch", IR_COL_INT, "SGD batch (0: full)");
-  ir_table_add_column(t, "h", IR_COL_DOUBLE, "step size (SGD: eps)");
-  ir_table_add_column(t, "h_lambda_max", IR_COL_DOUBLE,
-                      "h times lambda_max at the start");
-  ir_table_add_column(t, "horizon", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "t", IR_COL_DOUBLE, "time compared at");
-  ir_table_add_column(t, "err_flow", IR_COL_DOUBLE,
-                      "||iterate - gradient flow|| (time scale 1/(1-beta))");
-  ir_table_add_column(t, "err_modified", IR_COL_DOUBLE,
-                      "||iterate - the theory's modified flow||");
-  ir_table_add_column(t, "err_alternative", IR_COL_DOUBLE,
-                      "hb: GD's coefficient at the step h/(1-beta); sgd: "
-                      "GD's modified loss without the noise term");
-  ir_table_add_column(t, "global_err", IR_COL_DOUBLE,
-                      "largest flow global-error estimate");
   ir_table_add_note(t, "distances below 100 x the flow's global-error "
                        "estimate (and, for Monte-Carlo SGD means, below 3 "
                        "standard errors) are not reported (nan)");
@@ -1861,22 +1881,25 @@ static int slopes(const ig_run *R, ig_vec *out) {
 }
 
 static ir_table *slopes_table(const ig_vec *S) {
-  ir_table *t = ir_table_alloc("slopes", "Error orders: slope of log "
-                                         "distance against log h");
+  static const ig_col cols[] = {
+      {"model", IR_COL_STRING, NULL},
+      {"method", IR_COL_STRING, NULL},
+      {"beta", IR_COL_DOUBLE, NULL},
+      {"batch", IR_COL_INT, NULL},
+      {"horizon", IR_COL_STRING, NULL},
+      {"against", IR_COL_STRING, "flow, modified or alternative (errors.csv)"},
+      {"slope", IR_COL_DOUBLE, "least-squares slope"},
+      {"slope_lo", IR_COL_DOUBLE, "95% interval"},
+      {"slope_hi", IR_COL_DOUBLE, NULL},
+      {"expected", IR_COL_DOUBLE, "backward error analysis"},
+      {"points", IR_COL_INT, "reported distances used"},
+  };
+  ir_table *t = ig_table("slopes",
+                         "Error orders: slope of log "
+                         "distance against log h",
+                         cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "model", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "method", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "beta", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "batch", IR_COL_INT, NULL);
-  ir_table_add_column(t, "horizon", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "against", IR_COL_STRING,
-                      "flow, modified or alternative (errors.csv)");
-  ir_table_add_column(t, "slope", IR_COL_DOUBLE, "least-squares slope");
-  ir_table_add_column(t, "slope_lo", IR_COL_DOUBLE, "95% interval");
-  ir_table_add_column(t, "slope_hi", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "expected", IR_COL_DOUBLE, "backward error analysis");
-  ir_table_add_column(t, "points", IR_COL_INT, "reported distances used");
   for (size_t i = 0; i < S->n; i++) {
     const slope_row *g = &AT(*S, slope_row, i);
     for (int f = 0; f < 3; f++) {
@@ -1901,49 +1924,47 @@ static ir_table *slopes_table(const ig_vec *S) {
 }
 
 static ir_table *lambda_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
-      "lambda", "The regularizer's coefficient fitted from the iterates "
-                "against the theory");
+  static const ig_col cols[] = {
+      {"model", IR_COL_STRING, NULL},
+      {"method", IR_COL_STRING, NULL},
+      {"beta", IR_COL_DOUBLE, NULL},
+      {"batch", IR_COL_INT, NULL},
+      {"h", IR_COL_DOUBLE, NULL},
+      {"h_lambda_max", IR_COL_DOUBLE,
+       "h times the largest lambda_max over the window"},
+      {"lambda_fit", IR_COL_DOUBLE,
+       "lambda of the flow closest to the iterates"},
+      {"lambda_lo", IR_COL_DOUBLE, "95% bootstrap interval over segments"},
+      {"lambda_hi", IR_COL_DOUBLE, NULL},
+      {"lambda_theory", IR_COL_DOUBLE, "h/4; hb: h(1+beta)/(4(1-beta)^2)"},
+      {"ratio", IR_COL_DOUBLE, "lambda_fit/lambda_theory"},
+      {"lambda_alternative", IR_COL_DOUBLE,
+       "hb: GD's h/4 at the step h/(1-beta)"},
+      {"ratio_alternative", IR_COL_DOUBLE, "lambda_fit/lambda_alternative"},
+      {"c_fit", IR_COL_DOUBLE,
+       "time scale (hb; held at 1/(1-beta) when not "
+       "identified)"},
+      {"c_lo", IR_COL_DOUBLE, NULL},
+      {"c_hi", IR_COL_DOUBLE, NULL},
+      {"c_theory", IR_COL_DOUBLE, "1/(1-beta)"},
+      {"explained", IR_COL_DOUBLE, "1 - rss(fit)/rss(gradient flow)"},
+      {"rms", IR_COL_DOUBLE, "rms distance of the fitted flow to the iterates"},
+      {"global_err", IR_COL_DOUBLE, "flow global-error estimate at the fit"},
+      {"lambda_closed_form", IR_COL_DOUBLE,
+       "quadratics: the same fit with closed-form flows"},
+      {"flows", IR_COL_INT,
+       "flow integrations the fit took (segments counted)"},
+      {"steps", IR_COL_INT, "steps in the fit window"},
+      {"skip", IR_COL_INT, "transient steps skipped"},
+      {"diverged", IR_COL_INT, "1: the run diverged"},
+  };
+  ir_table *t =
+      ig_table("lambda",
+               "The regularizer's coefficient fitted from the iterates "
+               "against the theory",
+               cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "model", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "method", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "beta", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "batch", IR_COL_INT, NULL);
-  ir_table_add_column(t, "h", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "h_lambda_max", IR_COL_DOUBLE,
-                      "h times the largest lambda_max over the window");
-  ir_table_add_column(t, "lambda_fit", IR_COL_DOUBLE,
-                      "lambda of the flow closest to the iterates");
-  ir_table_add_column(t, "lambda_lo", IR_COL_DOUBLE,
-                      "95% bootstrap interval over segments");
-  ir_table_add_column(t, "lambda_hi", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "lambda_theory", IR_COL_DOUBLE,
-                      "h/4; hb: h(1+beta)/(4(1-beta)^2)");
-  ir_table_add_column(t, "ratio", IR_COL_DOUBLE, "lambda_fit/lambda_theory");
-  ir_table_add_column(t, "lambda_alternative", IR_COL_DOUBLE,
-                      "hb: GD's h/4 at the step h/(1-beta)");
-  ir_table_add_column(t, "ratio_alternative", IR_COL_DOUBLE,
-                      "lambda_fit/lambda_alternative");
-  ir_table_add_column(t, "c_fit", IR_COL_DOUBLE,
-                      "time scale (hb; held at 1/(1-beta) when not "
-                      "identified)");
-  ir_table_add_column(t, "c_lo", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "c_hi", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "c_theory", IR_COL_DOUBLE, "1/(1-beta)");
-  ir_table_add_column(t, "explained", IR_COL_DOUBLE,
-                      "1 - rss(fit)/rss(gradient flow)");
-  ir_table_add_column(t, "rms", IR_COL_DOUBLE,
-                      "rms distance of the fitted flow to the iterates");
-  ir_table_add_column(t, "global_err", IR_COL_DOUBLE,
-                      "flow global-error estimate at the fit");
-  ir_table_add_column(t, "lambda_closed_form", IR_COL_DOUBLE,
-                      "quadratics: the same fit with closed-form flows");
-  ir_table_add_column(t, "flows", IR_COL_INT,
-                      "flow integrations the fit took (segments counted)");
-  ir_table_add_column(t, "steps", IR_COL_INT, "steps in the fit window");
-  ir_table_add_column(t, "skip", IR_COL_INT, "transient steps skipped");
-  ir_table_add_column(t, "diverged", IR_COL_INT, "1: the run diverged");
   ir_table_add_note(t, "the fit minimizes the summed squared distance between "
                        "the iterates and the flow restarted at the start of "
                        "each of the segments of the window (docs/theory.md "
@@ -1982,33 +2003,35 @@ static ir_table *lambda_table(const ig_run *R) {
 }
 
 static ir_table *sgd_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
-      "sgd", "SGD without replacement: the mean iterate after one epoch "
-             "against three flows, and the fitted coefficient of Gamma");
+  static const ig_col cols[] = {
+      {"set", IR_COL_STRING, "least-squares set"},
+      {"N", IR_COL_INT, "samples"},
+      {"batch", IR_COL_INT, "B"},
+      {"eps", IR_COL_DOUBLE, "step size"},
+      {"shuffles", IR_COL_INT, NULL},
+      {"exact", IR_COL_INT, "1: every shuffle"},
+      {"dist_flow", IR_COL_DOUBLE, "to gradient flow of E"},
+      {"se_flow", IR_COL_DOUBLE, "Monte-Carlo standard error"},
+      {"dist_gd_modified", IR_COL_DOUBLE,
+       "to the flow of E + (eps/4)||grad E||^2"},
+      {"se_gd_modified", IR_COL_DOUBLE, NULL},
+      {"dist_sgd_modified", IR_COL_DOUBLE,
+       "to the flow with the noise term kappa Gamma"},
+      {"se_sgd_modified", IR_COL_DOUBLE, NULL},
+      {"kappa_fit", IR_COL_DOUBLE, "coefficient of Gamma fitted to the mean"},
+      {"kappa_lo", IR_COL_DOUBLE, "95% interval"},
+      {"kappa_hi", IR_COL_DOUBLE, NULL},
+      {"kappa_theory", IR_COL_DOUBLE, "(N-B)/(N-1) eps/(4B)"},
+      {"ratio", IR_COL_DOUBLE, "kappa_fit/kappa_theory"},
+      {"global_err", IR_COL_DOUBLE, NULL},
+  };
+  ir_table *t =
+      ig_table("sgd",
+               "SGD without replacement: the mean iterate after one epoch "
+               "against three flows, and the fitted coefficient of Gamma",
+               cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "set", IR_COL_STRING, "least-squares set");
-  ir_table_add_column(t, "N", IR_COL_INT, "samples");
-  ir_table_add_column(t, "batch", IR_COL_INT, "B");
-  ir_table_add_column(t, "eps", IR_COL_DOUBLE, "step size");
-  ir_table_add_column(t, "shuffles", IR_COL_INT, NULL);
-  ir_table_add_column(t, "exact", IR_COL_INT, "1: every shuffle");
-  ir_table_add_column(t, "dist_flow", IR_COL_DOUBLE, "to gradient flow of E");
-  ir_table_add_column(t, "se_flow", IR_COL_DOUBLE,
-                      "Monte-Carlo standard error");
-  ir_table_add_column(t, "dist_gd_modified", IR_COL_DOUBLE,
-                      "to the flow of E + (eps/4)||grad E||^2");
-  ir_table_add_column(t, "se_gd_modified", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "dist_sgd_modified", IR_COL_DOUBLE,
-                      "to the flow with the noise term kappa Gamma");
-  ir_table_add_column(t, "se_sgd_modified", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "kappa_fit", IR_COL_DOUBLE,
-                      "coefficient of Gamma fitted to the mean");
-  ir_table_add_column(t, "kappa_lo", IR_COL_DOUBLE, "95% interval");
-  ir_table_add_column(t, "kappa_hi", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "kappa_theory", IR_COL_DOUBLE, "(N-B)/(N-1) eps/(4B)");
-  ir_table_add_column(t, "ratio", IR_COL_DOUBLE, "kappa_fit/kappa_theory");
-  ir_table_add_column(t, "global_err", IR_COL_DOUBLE, NULL);
   ir_table_add_note(t, "L = (1/2N)||Xw - y||^2, w0 = 0; one epoch of N/B "
                        "steps takes the time (N/B) eps; Gamma = (1/N) sum "
                        "||grad E_i - grad E||^2");
@@ -2037,25 +2060,27 @@ static ir_table *sgd_table(const ig_run *R) {
 }
 
 static ir_table *rates_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
-      "rates", "Heavy ball on E = theta^2/2: per-step decay rates after the "
-               "transient");
+  static const ig_col cols[] = {
+      {"beta", IR_COL_DOUBLE, NULL},
+      {"h", IR_COL_DOUBLE, NULL},
+      {"rate_iterates", IR_COL_DOUBLE,
+       "-log(theta_{j+1}/theta_j) measured at step j"},
+      {"j", IR_COL_INT, NULL},
+      {"rate_root", IR_COL_DOUBLE,
+       "-log z1, z1 the dominant root of z^2 - (1+beta-h)z + "
+       "beta"},
+      {"err_flow", IR_COL_DOUBLE, "|rate - h/(1-beta)| (gradient flow)"},
+      {"err_modified", IR_COL_DOUBLE, "|rate - c(1 + 2 lambda_beta)h|"},
+      {"err_alternative", IR_COL_DOUBLE,
+       "|rate - c(1 + 2 lambda_GD(h/(1-beta)))h|"},
+  };
+  ir_table *t =
+      ig_table("rates",
+               "Heavy ball on E = theta^2/2: per-step decay rates after the "
+               "transient",
+               cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "beta", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "h", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "rate_iterates", IR_COL_DOUBLE,
-                      "-log(theta_{j+1}/theta_j) measured at step j");
-  ir_table_add_column(t, "j", IR_COL_INT, NULL);
-  ir_table_add_column(t, "rate_root", IR_COL_DOUBLE,
-                      "-log z1, z1 the dominant root of z^2 - (1+beta-h)z + "
-                      "beta");
-  ir_table_add_column(t, "err_flow", IR_COL_DOUBLE,
-                      "|rate - h/(1-beta)| (gradient flow)");
-  ir_table_add_column(t, "err_modified", IR_COL_DOUBLE,
-                      "|rate - c(1 + 2 lambda_beta)h|");
-  ir_table_add_column(t, "err_alternative", IR_COL_DOUBLE,
-                      "|rate - c(1 + 2 lambda_GD(h/(1-beta)))h|");
   for (size_t i = 0; i < R->rate.n; i++) {
     const rate_row *r = &AT(R->rate, rate_row, i);
     int c = 0;
@@ -2073,23 +2098,25 @@ static ir_table *rates_table(const ig_run *R) {
 }
 
 static ir_table *flatness_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
-      "flatness", "Where GD, gradient flow and the modified flow end on E = "
-                  "(y - abx)^2/2 (x = 2, y = 1.5) from (0.2, 3)");
+  static const ig_col cols[] = {
+      {"run", IR_COL_STRING, NULL},
+      {"h", IR_COL_DOUBLE, "step (modified flow: its h)"},
+      {"t", IR_COL_DOUBLE, "time run"},
+      {"a", IR_COL_DOUBLE, NULL},
+      {"b", IR_COL_DOUBLE, NULL},
+      {"a2_plus_b2", IR_COL_DOUBLE, "a^2 + b^2 (smaller: flatter)"},
+      {"lambda_max", IR_COL_DOUBLE, "largest Hessian eigenvalue (dense)"},
+      {"x2_a2_plus_b2", IR_COL_DOUBLE,
+       "x^2(a^2 + b^2), lambda_max at a minimum"},
+      {"loss", IR_COL_DOUBLE, NULL},
+  };
+  ir_table *t =
+      ig_table("flatness",
+               "Where GD, gradient flow and the modified flow end on E = "
+               "(y - abx)^2/2 (x = 2, y = 1.5) from (0.2, 3)",
+               cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "run", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "h", IR_COL_DOUBLE, "step (modified flow: its h)");
-  ir_table_add_column(t, "t", IR_COL_DOUBLE, "time run");
-  ir_table_add_column(t, "a", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "b", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "a2_plus_b2", IR_COL_DOUBLE,
-                      "a^2 + b^2 (smaller: flatter)");
-  ir_table_add_column(t, "lambda_max", IR_COL_DOUBLE,
-                      "largest Hessian eigenvalue (dense)");
-  ir_table_add_column(t, "x2_a2_plus_b2", IR_COL_DOUBLE,
-                      "x^2(a^2 + b^2), lambda_max at a minimum");
-  ir_table_add_column(t, "loss", IR_COL_DOUBLE, NULL);
   for (size_t i = 0; i < R->flat.n; i++) {
     const flat_row *r = &AT(R->flat, flat_row, i);
     int c = 0;
@@ -2133,27 +2160,31 @@ static void net_stat(const ig_run *R, size_t i0, size_t off, double *mean,
 }
 
 static ir_table *networks_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
-      "networks", "Networks trained by GD to one loss at several step sizes "
-                  "(mean +- std over seeds)");
+  static const ig_col cols[] = {
+      {"model", IR_COL_STRING, NULL},
+      {"h", IR_COL_DOUBLE, NULL},
+      {"h_lambda_0", IR_COL_DOUBLE,
+       "h times lambda_max at the first seed's start"},
+      {"seeds", IR_COL_INT, "runs"},
+      {"reached", IR_COL_INT, "runs that reached the loss"},
+      {"steps", IR_COL_MEANSTD, NULL},
+      {"loss", IR_COL_MEANSTD, "final training loss"},
+      {"grad_norm2", IR_COL_MEANSTD,
+       "||grad E||^2 at the goal loss (interpolated between "
+       "the last two iterates)"},
+      {"regularizer", IR_COL_MEANSTD, "(h/4)||grad E||^2"},
+      {"lambda_max", IR_COL_MEANSTD, "Lanczos, at the end"},
+      {"h_lambda_max", IR_COL_MEANSTD, NULL},
+      {"test_loss", IR_COL_MEANSTD, NULL},
+      {"test_accuracy", IR_COL_MEANSTD, NULL},
+  };
+  ir_table *t =
+      ig_table("networks",
+               "Networks trained by GD to one loss at several step sizes "
+               "(mean +- std over seeds)",
+               cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "model", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "h", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "h_lambda_0", IR_COL_DOUBLE,
-                      "h times lambda_max at the first seed's start");
-  ir_table_add_column(t, "seeds", IR_COL_INT, "runs");
-  ir_table_add_column(t, "reached", IR_COL_INT, "runs that reached the loss");
-  ir_table_add_column(t, "steps", IR_COL_MEANSTD, NULL);
-  ir_table_add_column(t, "loss", IR_COL_MEANSTD, "final training loss");
-  ir_table_add_column(t, "grad_norm2", IR_COL_MEANSTD,
-                      "||grad E||^2 at the goal loss (interpolated between "
-                      "the last two iterates)");
-  ir_table_add_column(t, "regularizer", IR_COL_MEANSTD, "(h/4)||grad E||^2");
-  ir_table_add_column(t, "lambda_max", IR_COL_MEANSTD, "Lanczos, at the end");
-  ir_table_add_column(t, "h_lambda_max", IR_COL_MEANSTD, NULL);
-  ir_table_add_column(t, "test_loss", IR_COL_MEANSTD, NULL);
-  ir_table_add_column(t, "test_accuracy", IR_COL_MEANSTD, NULL);
   for (size_t i = 0; i < R->net.n; i++) {
     const net_row *a = &AT(R->net, net_row, i);
     int first = 1;
@@ -2225,24 +2256,25 @@ static ir_table *networks_table(const ig_run *R) {
 }
 
 static ir_table *runs_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc("network_runs",
-                               "Every run of the network study (one row per "
-                               "step size and seed)");
+  static const ig_col cols[] = {
+      {"model", IR_COL_STRING, NULL},
+      {"h", IR_COL_DOUBLE, NULL},
+      {"seed", IR_COL_INT, "initialization seed"},
+      {"steps", IR_COL_INT, NULL},
+      {"reached", IR_COL_INT, "1: the loss goal was reached"},
+      {"loss", IR_COL_DOUBLE, "final training loss"},
+      {"grad_norm2", IR_COL_DOUBLE, "||grad E||^2 at the end"},
+      {"grad_norm2_goal", IR_COL_DOUBLE, "||grad E||^2 at the goal loss"},
+      {"lambda_max", IR_COL_DOUBLE, "at the end"},
+      {"test_loss", IR_COL_DOUBLE, NULL},
+      {"test_accuracy", IR_COL_DOUBLE, NULL},
+  };
+  ir_table *t = ig_table("network_runs",
+                         "Every run of the network study (one row per "
+                         "step size and seed)",
+                         cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "model", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "h", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "seed", IR_COL_INT, "initialization seed");
-  ir_table_add_column(t, "steps", IR_COL_INT, NULL);
-  ir_table_add_column(t, "reached", IR_COL_INT, "1: the loss goal was reached");
-  ir_table_add_column(t, "loss", IR_COL_DOUBLE, "final training loss");
-  ir_table_add_column(t, "grad_norm2", IR_COL_DOUBLE,
-                      "||grad E||^2 at the end");
-  ir_table_add_column(t, "grad_norm2_goal", IR_COL_DOUBLE,
-                      "||grad E||^2 at the goal loss");
-  ir_table_add_column(t, "lambda_max", IR_COL_DOUBLE, "at the end");
-  ir_table_add_column(t, "test_loss", IR_COL_DOUBLE, NULL);
-  ir_table_add_column(t, "test_accuracy", IR_COL_DOUBLE, NULL);
   for (size_t i = 0; i < R->net.n; i++) {
     const net_row *r = &AT(R->net, net_row, i);
     int c = 0;
@@ -2267,19 +2299,21 @@ static ir_table *runs_table(const ig_run *R) {
  * is a fraction of a percent and differs between initializations; the
  * table reports what the runs show). */
 static ir_table *trends_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
+  static const ig_col cols[] = {
+      {"model", IR_COL_STRING, NULL},
+      {"quantity", IR_COL_STRING, NULL},
+      {"tau", IR_COL_DOUBLE,
+       "mean over seeds (-1: every seed decreasing in h)"},
+      {"seeds", IR_COL_INT, NULL},
+      {"runs", IR_COL_INT, "runs that reached the loss with h lambda_max <= 1"},
+  };
+  ir_table *t = ig_table(
       "network_trends",
       "Does a larger step end with a smaller ||grad E||^2 and lambda_max at "
-      "equal loss? Kendall tau of h against each, within each seed");
+      "equal loss? Kendall tau of h against each, within each seed",
+      cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "model", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "quantity", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "tau", IR_COL_DOUBLE,
-                      "mean over seeds (-1: every seed decreasing in h)");
-  ir_table_add_column(t, "seeds", IR_COL_INT, NULL);
-  ir_table_add_column(t, "runs", IR_COL_INT,
-                      "runs that reached the loss with h lambda_max <= 1");
   ir_table_add_note(t, "backward error analysis predicts a smaller "
                        "||grad E||^2 along the path of a larger step; runs "
                        "past h lambda_max = 1 at the end are left out (at the "
@@ -2310,22 +2344,25 @@ static ir_table *trends_table(const ig_run *R) {
 }
 
 static ir_table *egr_table(const ig_run *R) {
-  ir_table *t = ir_table_alloc(
-      "egr", "Explicit gradient regularization at a small step against GD at "
-             "a large one, at equal times");
+  static const ig_col cols[] = {
+      {"model", IR_COL_STRING, NULL},
+      {"h_large", IR_COL_DOUBLE, "GD step h"},
+      {"h_small", IR_COL_DOUBLE, "h/10"},
+      {"mu", IR_COL_DOUBLE,
+       "EGR weight (h - h/10)/4: with the small step's own "
+       "h/40, the coefficient h/4 of GD at h"},
+      {"t", IR_COL_DOUBLE, "time"},
+      {"dist_egr", IR_COL_DOUBLE, "||EGR at h/10 - GD at h||"},
+      {"dist_gd", IR_COL_DOUBLE, "||GD at h/10 - GD at h||"},
+      {"ratio", IR_COL_DOUBLE, "dist_egr/dist_gd"},
+  };
+  ir_table *t =
+      ig_table("egr",
+               "Explicit gradient regularization at a small step against GD at "
+               "a large one, at equal times",
+               cols, sizeof cols / sizeof cols[0]);
   if (t == NULL)
     return NULL;
-  ir_table_add_column(t, "model", IR_COL_STRING, NULL);
-  ir_table_add_column(t, "h_large", IR_COL_DOUBLE, "GD step h");
-  ir_table_add_column(t, "h_small", IR_COL_DOUBLE, "h/10");
-  ir_table_add_column(t, "mu", IR_COL_DOUBLE,
-                      "EGR weight (h - h/10)/4: with the small step's own "
-                      "h/40, the coefficient h/4 of GD at h");
-  ir_table_add_column(t, "t", IR_COL_DOUBLE, "time");
-  ir_table_add_column(t, "dist_egr", IR_COL_DOUBLE,
-                      "||EGR at h/10 - GD at h||");
-  ir_table_add_column(t, "dist_gd", IR_COL_DOUBLE, "||GD at h/10 - GD at h||");
-  ir_table_add_column(t, "ratio", IR_COL_DOUBLE, "dist_egr/dist_gd");
   for (size_t i = 0; i < R->egr.n; i++) {
     const egr_row *r = &AT(R->egr, egr_row, i);
     int c = 0;
