@@ -119,6 +119,9 @@ static const char help2[] =
     "--seeds K (default 3, quick 2) is the number of initializations of the\n"
     "network study; the other studies are deterministic or use --seed.\n\n";
 
+/* Longest --h, --momentum, --batch list (the grids live on the stack). */
+#define IG_MAX_LIST 64
+
 enum {
   OPT_MODEL = 1,
   OPT_H,
@@ -185,6 +188,11 @@ static int parse_models(const char *arg, ig_opts *o) {
                                 tok);
     o->use[k] = 1;
   }
+  int any = 0;
+  for (int i = 0; i < M_USER; i++)
+    any |= o->use[i];
+  if (!any)
+    return ir_cli_usage_error(PROG, "--model '%s' names no model", arg);
   o->models_given = 1;
   return 0;
 }
@@ -237,9 +245,12 @@ static int parse(int argc, char **argv, ig_opts *o, ir_cli_config *cfg) {
     case OPT_H:
       free(o->h);
       o->h = NULL;
-      if ((r = ir_cli_double_list(PROG, "h", optarg, DBL_MIN, 1e300, &o->h,
+      if ((r = ir_cli_double_list(PROG, "h", optarg, 1e-12, 1e300, &o->h,
                                   &o->nh)) != 0)
         return r;
+      if (o->nh > IG_MAX_LIST)
+        return ir_cli_usage_error(PROG, "--h: %zu values; at most %d", o->nh,
+                                  IG_MAX_LIST);
       ir_cli_config_set(cfg, "h", "%s", optarg);
       break;
     case OPT_MOM:
@@ -248,6 +259,9 @@ static int parse(int argc, char **argv, ig_opts *o, ir_cli_config *cfg) {
       if ((r = ir_cli_double_list(PROG, "momentum", optarg, 0, 0.999999,
                                   &o->mom, &o->nmom)) != 0)
         return r;
+      if (o->nmom > IG_MAX_LIST)
+        return ir_cli_usage_error(PROG, "--momentum: %zu values; at most %d",
+                                  o->nmom, IG_MAX_LIST);
       ir_cli_config_set(cfg, "momentum", "%s", optarg);
       break;
     case OPT_BATCH:
@@ -256,6 +270,9 @@ static int parse(int argc, char **argv, ig_opts *o, ir_cli_config *cfg) {
       if ((r = ir_cli_double_list(PROG, "batch", optarg, 1, 8, &o->batch,
                                   &o->nbatch)) != 0)
         return r;
+      if (o->nbatch > IG_MAX_LIST)
+        return ir_cli_usage_error(PROG, "--batch: %zu values; at most %d",
+                                  o->nbatch, IG_MAX_LIST);
       for (size_t i = 0; i < o->nbatch; i++) {
         const double B = o->batch[i];
         if (B != floor(B) || 8 % (int)B != 0)
@@ -370,7 +387,11 @@ static int resolve(ig_opts *o, ir_cli_config *cfg) {
                               "study (teacher, fashion-mnist or an --arch "
                               "network), and none is selected",
                               o->common.seeds);
-  if (!o->seeds_set)
+  /* Seeds repeat only the network study: without one the run has one seed
+   * (and records 1, so that its manifest replays). */
+  if (!nets)
+    o->common.seeds = 1;
+  else if (!o->seeds_set)
     o->common.seeds = o->common.quick ? 2 : 3;
   if (o->batch && !lsq)
     return ir_cli_usage_error(PROG, "--batch: the SGD study runs on least "
@@ -396,6 +417,16 @@ static int resolve(ig_opts *o, ir_cli_config *cfg) {
                                 "--momentum %g: beta must be in (0, 1) (GD, "
                                 "beta = 0, always runs)",
                                 o->mom[i]);
+  if (o->T > 0 && o->h) {
+    double hmin = INFINITY;
+    for (size_t i = 0; i < o->nh; i++)
+      hmin = fmin(hmin, o->h[i]);
+    if (o->T / hmin > 1e6)
+      return ir_cli_usage_error(PROG,
+                                "--T %g with --h %g is %.3g steps; keep T/h "
+                                "<= 1e6",
+                                o->T, hmin, o->T / hmin);
+  }
   if (!o->steps_set)
     o->steps = o->common.quick ? 100 : 200;
   if (!o->segments_set)
@@ -897,6 +928,12 @@ static int study_errors(ig_run *R, ig_model *g, double beta) {
   double T = o->T > 0 ? o->T : 1.0 / g->lmax0;
   if (!(o->T > 0))
     T = hmax * fmax(1.0, round(T / hmax));
+  for (size_t i = 0; i < nh; i++)
+    if (T / h[i] > 1e6)
+      return ir_error(IR_EINVAL,
+                      "--T %g: at the step h = %g of %s that is %.3g steps; "
+                      "keep T/h <= 1e6",
+                      T, h[i], g->name, T / h[i]);
   /* Heavy ball is compared from one time t₀ for every h (the longest
    * transient of the grid), so that the comparison starts at nearly the
    * same point: a start that drifts with h would bias the orders. */
@@ -1075,10 +1112,14 @@ static int study_lambda(ig_run *R, ig_model *g, double beta, int user_h) {
 /* ---- study 3: heavy ball's per-step rates on E = θ²/2
  * ---------------------------------- */
 
+/* h = (1 − β)²·{0.04, 0.02, 0.01}: the expansion's parameter
+ * h/(1 − β)² the same for every β (β = 0.5: docs/theory.md's 0.01, 0.005,
+ * 0.0025), and real roots for every β in (0, 1). */
 static int study_rates(ig_run *R, double beta) {
-  static const double hs[] = {0.01, 0.005, 0.0025};
+  static const double hs[] = {0.04, 0.02, 0.01};
   for (size_t i = 0; i < 3; i++) {
-    const double h = hs[i], c = ir_igr_timescale_hb(beta);
+    const double h = hs[i] * (1 - beta) * (1 - beta),
+                 c = ir_igr_timescale_hb(beta);
     double root, ratio;
     int s = ir_igr_hb_rate(h, beta, 1.0, &root, &ratio);
     if (s != IR_OK)
@@ -2612,7 +2653,8 @@ static int lambda_checks(const ig_run *R, ir_checks *c) {
         c,
         "quadratic models, h lambda_max (1+beta)/(1-beta)^2 <= 0.2: "
         "lambda_fit (ODE flows, Gauss-Newton) equals the same fit with "
-        "closed-form flows and a golden-section search (largest "
+        "closed-form flows and bisection on its closed-form derivative "
+        "(largest "
         "difference over the fit's resolution: its integration-error "
         "bound + 1e-9 relative)",
         "igr.h ir_igr_fit_quadratic", 0, worst_closed, 1);

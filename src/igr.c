@@ -538,10 +538,19 @@ int ir_igr_fit(ir_model *m, const gsl_matrix *iterates,
      * integration error, the fit's resolution). */
     const int stalled = small && was_polish && step_l > 0.5 * last_step;
     last_step = step_l;
-    if (!accepted || stalled ||
-        ((fit_c || was_polish) &&
-         step_l <= 1e-9 * fmax(fabs(lambda), p->lambda0) &&
-         (!fit_c || step_c <= 1e-9 * c))) {
+    if (!accepted) {
+      /* Every halving of a large step raised the residual: the linear model
+       * points the wrong way (no minimum in reach); λ₀ is no fit. */
+      s = ir_error(IR_ENOCONV,
+                   "fit: no step from lambda = %g lowers the "
+                   "residual: no modified flow follows these "
+                   "iterates",
+                   lambda);
+      goto done;
+    }
+    if (stalled || ((fit_c || was_polish) &&
+                    step_l <= 1e-9 * fmax(fabs(lambda), p->lambda0) &&
+                    (!fit_c || step_c <= 1e-9 * c))) {
       res->converged = 1;
       break;
     }
@@ -805,7 +814,12 @@ int ir_igr_errors_measure(ir_model *m, const gsl_vector *theta0, double h,
     for (int f = 0; f < 3; f++)
       out->lambda[f] = lambda[f];
   out->skip = skip;
-  double kk = round(T / h);
+  const double kk = round(T / h);
+  if (!(kk + (double)skip <= IR_IGR_MAX_STEPS))
+    return ir_error(IR_EINVAL,
+                    "errors: T/h = %g/%g plus %zu transient steps is more "
+                    "than %g steps",
+                    T, h, skip, (double)IR_IGR_MAX_STEPS);
   out->k = kk < 1 ? 1 : (size_t)kk;
   out->t = (double)out->k * h;
   for (int f = 0; f < 3; f++)
@@ -827,8 +841,8 @@ int ir_igr_errors_measure(ir_model *m, const gsl_vector *theta0, double h,
   if (s == IR_OK)
     s = ir_igr_trajectory(m, &op, theta0, it, &ores);
   const double times[2] = {h, out->t};
-  gsl_vector_const_view start = gsl_matrix_const_row(it, skip);
   for (int f = 0; f < 3 && s == IR_OK; f++) {
+    gsl_vector_const_view start = gsl_matrix_const_row(it, skip);
     if (isnan(out->lambda[f]))
       continue;
     ir_flow_params p = *fp;

@@ -196,6 +196,9 @@ int ir_igr_fit_quadratic(const gsl_matrix *A, const gsl_vector *b,
  * time scale c = 1/(1 − β). */
 enum { IR_IGR_FLOW = 0, IR_IGR_MODIFIED = 1, IR_IGR_ALTERNATIVE = 2 };
 
+/* The longest run ir_igr_errors_measure takes (skip + T/h steps). */
+#define IR_IGR_MAX_STEPS 10000000
+
 typedef struct {
   double h, beta, c;
   double lambda[3]; /* the flows' coefficients (NaN: no alternative) */
@@ -212,8 +215,8 @@ typedef struct {
  * (k = max(1, round(T/h))) and measures the distances above to each flow
  * started at θ_skip, integrated with fp's stepper and tolerances (global
  * error on).  lambda (may be NULL: the theory's three) gives other
- * coefficients to compare with, NaN skipping a flow.  IR_EDIVERGE when the
- * run diverges. */
+ * coefficients to compare with, NaN skipping a flow.  IR_EINVAL beyond
+ * IR_IGR_MAX_STEPS steps; IR_EDIVERGE when the run diverges. */
 int ir_igr_errors_measure(ir_model *m, const gsl_vector *theta0, double h,
                           double beta, double T, size_t skip,
                           const double *lambda, const ir_flow_params *fp,
