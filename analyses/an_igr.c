@@ -750,6 +750,7 @@ typedef struct {
   double beta, h, hl; /* hl: h·λ_max (max over the window) */
   size_t steps, skip;
   int diverged;
+  const char *status; /* "fit", "diverged", "no fit" (no flow follows) */
   double lambda, lo, hi, theory, alt; /* alt: the rejected alternative */
   double c, c_lo, c_hi, c_theory;
   int c_fitted;
@@ -1009,6 +1010,7 @@ static int study_lambda(ig_run *R, ig_model *g, double beta, int user_h) {
     r->alt = beta > 0 ? ir_igr_lambda_hb_effective_gd(h[i], beta) : NAN;
     r->c_theory = ir_igr_timescale_hb(beta);
     r->lambda = r->lo = r->hi = r->c = r->c_lo = r->c_hi = NAN;
+    r->status = "fit";
     r->explained = r->rms = r->gerr = r->closed = NAN;
     ir_cli_progress(&o->common, AN, "%s: lambda fit, %s, h = %g", g->name,
                     beta > 0 ? "heavy ball" : "GD", h[i]);
@@ -1028,6 +1030,7 @@ static int study_lambda(ig_run *R, ig_model *g, double beta, int user_h) {
       /* A default grid point past the stability edge: shown as diverged,
        * not an error (a step size the user chose is). */
       r->diverged = 1;
+      r->status = "diverged";
       ir_error_clear();
       s = IR_OK;
       gsl_matrix_free(it);
@@ -1043,11 +1046,15 @@ static int study_lambda(ig_run *R, ig_model *g, double beta, int user_h) {
     fp.h = h[i] * (broken("fit-step") ? 1.05 : 1.0);
     fp.start = skip;
     fp.segments = o->segments;
-    /* Two comparisons per segment, its middle and its end: the drift a
+    /* Two comparisons per segment, near its middle and its end: the drift a
      * wrong λ causes grows along the segment, and fewer output times let
      * the stepper take the steps its accuracy allows. */
     const size_t L = o->steps / o->segments;
     fp.stride = L >= 2 ? L / 2 : 1;
+    /* An odd stride: iterates that alternate in sign (h·λ > 1 on a
+     * quadratic) would look smooth, and fit, at even ones. */
+    if (fp.stride % 2 == 0)
+      fp.stride--;
     fp.c = r->c_theory;
     fp.fit_c = beta > 0 && p >= 2;
     fp.lambda0 = r->theory;
@@ -1094,9 +1101,10 @@ static int study_lambda(ig_run *R, ig_model *g, double beta, int user_h) {
         else
           ir_error_clear();
       }
-    } else if (s == IR_ENOCONV && !user_h) {
-      /* The fit itself failed (e.g. no motion left to fit): shown, not
-       * hidden. */
+    } else if ((s == IR_ENOCONV || s == IR_EDIVERGE) && !user_h) {
+      /* The fit itself failed (no modified flow follows the iterates):
+       * shown, not hidden. */
+      r->status = "no fit";
       ir_error_clear();
       s = IR_OK;
     } else {
@@ -1998,6 +2006,9 @@ static ir_table *lambda_table(const ig_run *R) {
       {"steps", IR_COL_INT, "steps in the fit window"},
       {"skip", IR_COL_INT, "transient steps skipped"},
       {"diverged", IR_COL_INT, "1: the run diverged"},
+      {"status", IR_COL_STRING,
+       "fit, diverged (GD itself), or no fit (no modified flow follows the "
+       "iterates)"},
   };
   ir_table *t =
       ig_table("lambda",
@@ -2039,6 +2050,7 @@ static ir_table *lambda_table(const ig_run *R) {
     ir_table_set_int(t, c++, (long)r->steps);
     ir_table_set_int(t, c++, (long)r->skip);
     ir_table_set_int(t, c++, r->diverged);
+    ir_table_set_string(t, c++, r->status);
   }
   return t;
 }
