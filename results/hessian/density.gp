@@ -14,7 +14,7 @@ set ylabel "density (log scale)"
 set grid
 set key bottom right box opaque
 set logscale y 10
-set arrow from first 6.6502955005413398, graph 0 to first 6.6502955005413398, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
+set arrow from first 6.6622318037730475, graph 0 to first 6.6622318037730475, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -1,0 +1,41 @@
+# errors-two-param-gd.gp: written by implreg.  Run it in its directory:
+#   gnuplot errors-two-param-gd.gp
+# to render errors-two-param-gd.png (pngcairo, or png when gnuplot has no cairo)
+# and errors-two-param-gd.pdf (pdfcairo).  The variables ir_png and ir_pdf name
+# other outputs: implreg renders into temporary files and renames
+# them only when gnuplot succeeded, so no half-written image
+# appears.
+if (!exists("ir_png")) ir_png = "errors-two-param-gd.png"
+if (!exists("ir_pdf")) ir_pdf = "errors-two-param-gd.pdf"
+set encoding utf8
+set title "two-param, GD: distance to the flows"
+set xlabel "step size h"
+set ylabel "distance"
+set grid
+set key outside box opaque
+set logscale x 10
+set logscale y 10
+
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+  set terminal pngcairo size 900,600 enhanced font "sans,11"
+} else {
+  set terminal png size 900,600 enhanced
+}
+set output ir_png
+plot "errors-two-param-gd.dat" index 0 using 1:2 with points title "step, flow", \
+     "errors-two-param-gd.dat" index 1 using 1:2 with lines title "slope 1.99", \
+     "errors-two-param-gd.dat" index 2 using 1:2 with points title "step, modified", \
+     "errors-two-param-gd.dat" index 3 using 1:2 with lines title "slope 3.00", \
+     "errors-two-param-gd.dat" index 4 using 1:2 with points title "T, flow", \
+     "errors-two-param-gd.dat" index 5 using 1:2 with lines title "slope 1.02", \
+     "errors-two-param-gd.dat" index 6 using 1:2 with points title "T, modified", \
+     "errors-two-param-gd.dat" index 7 using 1:2 with lines title "slope 2.01"
+unset output
+if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
+  set terminal pdfcairo size 6in,4in enhanced font "sans,10"
+  set output ir_pdf
+  replot
+  unset output
+} else {
+  print "errors-two-param-gd.gp: this gnuplot has no pdfcairo terminal, no PDF made"
+}

@@ -1,0 +1,35 @@
+# gradnorm-ratio-fashion-mnist.gp: written by implreg.  Run it in its directory:
+#   gnuplot gradnorm-ratio-fashion-mnist.gp
+# to render gradnorm-ratio-fashion-mnist.png (pngcairo, or png when gnuplot has no cairo)
+# and gradnorm-ratio-fashion-mnist.pdf (pdfcairo).  The variables ir_png and ir_pdf name
+# other outputs: implreg renders into temporary files and renames
+# them only when gnuplot succeeded, so no half-written image
+# appears.
+if (!exists("ir_png")) ir_png = "gradnorm-ratio-fashion-mnist.png"
+if (!exists("ir_pdf")) ir_pdf = "gradnorm-ratio-fashion-mnist.pdf"
+set encoding utf8
+set title "fashion-mnist: ||∇E||^2 at equal loss relative to the smallest step"
+set xlabel "training loss"
+set ylabel "||∇E||^2 / ||∇E||^2_{smallest h}"
+set grid
+set key outside box opaque
+set logscale x 10
+
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+  set terminal pngcairo size 900,600 enhanced font "sans,11"
+} else {
+  set terminal png size 900,600 enhanced
+}
+set output ir_png
+plot "gradnorm-ratio-fashion-mnist.dat" index 0 using 1:2 with lines title "h = 0.009 (h lambda_0 = 0.2)", \
+     "gradnorm-ratio-fashion-mnist.dat" index 1 using 1:2 with lines title "h = 0.018 (h lambda_0 = 0.4)", \
+     "gradnorm-ratio-fashion-mnist.dat" index 2 using 1:2 with lines title "h = 0.036 (h lambda_0 = 0.8)"
+unset output
+if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
+  set terminal pdfcairo size 6in,4in enhanced font "sans,10"
+  set output ir_pdf
+  replot
+  unset output
+} else {
+  print "gradnorm-ratio-fashion-mnist.gp: this gnuplot has no pdfcairo terminal, no PDF made"
+}
