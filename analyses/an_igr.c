@@ -79,7 +79,7 @@ static const char help[] =
     "                 p = 50, w0 = 0; SGD on N = 8 and N = 32 sets\n"
     "  teacher        4-32-1 tanh network, half-mse, n = 64 (the edge-of-\n"
     "                 stability set of `implreg train`)\n"
-    "  fashion-mnist  784-16-10 tanh network, mse, first 500 training images\n";
+    "  fashion-mnist  784-16-10 tanh network, mse, first 256 training images\n";
 
 static const char help2[] =
     "With --X/--Y: the user's least squares L = (1/2n)||Xw - y||^2 from\n"
@@ -91,8 +91,9 @@ static const char help2[] =
     "                     of every model (default per model: h*lambda_max(0) "
     "=\n"
     "                     0.2,0.1,0.05,0.025,0.0125 for orders and up to 1.9\n"
-    "                     for the fits; quad1d and two-param use absolute\n"
-    "                     grids that contain the reference points)\n"
+    "                     for the fits (0.4 for fashion-mnist); quad1d and\n"
+    "                     two-param's orders use absolute grids that\n"
+    "                     contain the reference points)\n"
     "  --momentum LIST    heavy-ball beta values in (0, 1) (default 0.5 on\n"
     "                     quad1d and linear); GD always runs\n"
     "  --batch LIST       SGD batch sizes dividing 8 (default 1,2,4)\n"
@@ -101,14 +102,14 @@ static const char help2[] =
     "  --steps K          steps of each lambda-fit run (default 200; quick "
     "100)\n"
     "  --segments S       flow restarts over the fit window (default 8)\n"
-    "  --rtol R           flow tolerance (default 1e-11; the global error\n"
-    "                     is estimated at R/100)\n"
+    "  --rtol R           flow tolerance, 1e-13 to 1e-7 (default 1e-11; the\n"
+    "                     global error is estimated at R/100)\n"
     "  --stepper NAME     auto (rk8pd, msbdf when stiff), rk8pd or msbdf\n"
     "  --flow-max-steps N stepper budget per integration (default 1e6)\n"
     "  --shuffles S       Monte-Carlo shuffles of the N = 32 SGD set (default\n"
     "                     20000; quick 4000)\n"
     "  --n N              samples of linear (20), teacher (64), fashion-mnist\n"
-    "                     (500)\n"
+    "                     (256; quick 128)\n"
     "  --p P              features of linear (default 50)\n"
     "  --loss-goal L      loss the network study trains to (default per "
     "model;\n"
