@@ -406,8 +406,14 @@ static int ir_flow_integrate(ir_flow_ctx *x, ir_flow_stepper st, double rtol,
       }
       gsl_odeiv2_driver_set_nmax(d, p->max_steps - used);
       /* split: at least two steps in every output interval. */
-      if (split && st == IR_FLOW_RK8PD)
-        gsl_odeiv2_driver_set_hmax(d, 0.5 * (times[j] - t));
+      if (split && st == IR_FLOW_RK8PD) {
+        /* The driver applies hmax only after a step: the carried step is
+         * clipped here too (rk8pd keeps no history to reset). */
+        const double hmax = 0.5 * (times[j] - t);
+        if (d->h > hmax)
+          d->h = hmax;
+        gsl_odeiv2_driver_set_hmax(d, hmax);
+      }
       int g = gsl_odeiv2_driver_apply(d, &t, times[j], y);
       used += d->n;
       if (g == GSL_EBADFUNC) {
