@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* OpenBLAS's own cblas.h clashes with GSL's (STYLE.md trap 2): declare the
+/* OpenBLAS's own cblas.h clashes with GSL's (docs/stack.md trap 2): declare the
  * two extensions we need. */
 void openblas_set_num_threads(int n);
 int openblas_get_num_threads(void);

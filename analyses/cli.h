@@ -1,9 +1,9 @@
 /* cli.h — what every `implreg` analysis shares: common options, checked
  * number parsing, the --config file, the run manifest and output folder.
  *
- * Exit statuses (DESIGN.md): 0 done; 2 usage error, bad input or failed
- * computation (one line on stderr); 3 a theory check failed under --strict;
- * 1 internal error.
+ * Exit statuses (README, "Exit status"): 0 done; 2 usage error, bad input or
+ * failed computation (one line on stderr); 3 a theory check failed under
+ * --strict; 1 internal error.
  */
 #ifndef IMPLREG_CLI_H
 #define IMPLREG_CLI_H

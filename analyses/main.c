@@ -40,7 +40,8 @@ static const ir_analysis analyses[] = {
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
 };
 
-/* OpenBLAS's introspection (its <cblas.h> clashes with GSL's, STYLE.md). */
+/* OpenBLAS's introspection (its <cblas.h> clashes with GSL's, docs/stack.md).
+ */
 char *openblas_get_corename(void);
 
 /* OpenBLAS (0.3.21 in Debian 12) picks its kernels from the CPU model when

@@ -36,8 +36,8 @@
  * the SVD, or √ of the Cholesky route's estimate of cond(Gram)), rank,
  * rcond, grow seconds, minnorm seconds.
  *
- * OpenBLAS's own <cblas.h> clashes with GSL's headers (STYLE.md trap 2), so
- * the OpenBLAS extensions used here are declared directly. */
+ * OpenBLAS's own <cblas.h> clashes with GSL's headers (docs/stack.md trap 2),
+ * so the OpenBLAS extensions used here are declared directly. */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>

@@ -39,8 +39,8 @@
  * ir_lanczos_eigs (k = --top, largest, tol --tol, implreg's default 1e-10),
  * the explicit residuals it returns, ir_trace_hutchinson (--probes).
  *
- * OpenBLAS's own <cblas.h> clashes with GSL's headers (STYLE.md trap 2), so
- * the few OpenBLAS extensions used here are declared directly. */
+ * OpenBLAS's own <cblas.h> clashes with GSL's headers (docs/stack.md trap 2),
+ * so the few OpenBLAS extensions used here are declared directly. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>

@@ -39,7 +39,7 @@
  * the IDX file read by ir_data_read_idx, scaled by 1/255.
  *
  * Output: one JSON object on stdout; --info prints '#' lines.  OpenBLAS's
- * own <cblas.h> clashes with GSL's headers (STYLE.md trap 2), so the few
+ * own <cblas.h> clashes with GSL's headers (docs/stack.md trap 2), so the few
  * OpenBLAS extensions used here are declared directly. */
 #include <errno.h>
 #include <getopt.h>

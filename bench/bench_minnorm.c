@@ -25,8 +25,8 @@
  * matrix with dsyrk and factoring it with Cholesky (dposv), as a C user
  * without implreg would.
  *
- * OpenBLAS's own <cblas.h> clashes with GSL's headers (STYLE.md trap 2), so
- * the few OpenBLAS extensions used here are declared directly. */
+ * OpenBLAS's own <cblas.h> clashes with GSL's headers (docs/stack.md trap 2),
+ * so the few OpenBLAS extensions used here are declared directly. */
 #include <getopt.h>
 #include <lapacke.h>
 #include <math.h>

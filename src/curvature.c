@@ -16,7 +16,7 @@
 #include "implreg/status.h"
 
 #include <float.h>
-#include <gsl/gsl_blas.h> /* brings gsl_cblas.h (STYLE.md trap 2) */
+#include <gsl/gsl_blas.h> /* brings gsl_cblas.h (docs/stack.md trap 2) */
 #include <gsl/gsl_math.h> /* M_PI, which strict C17 does not define */
 #include <gsl/gsl_randist.h>
 #include <lapacke.h>

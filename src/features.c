@@ -111,7 +111,8 @@ static int alloc_fft(ir_features *f, gsl_rng *r) {
     return ir_error(IR_ENOMEM, "out of memory (%zu fft blocks of length %zu)",
                     f->nblocks, dp);
   /* FFTW_ESTIMATE: the plan, hence every bit of the result, does not depend
-   * on timings (STYLE.md trap 8), and planning does not touch the arrays. */
+   * on timings (docs/stack.md trap 8), and planning does not touch the arrays.
+   */
   f->fwd = fftw_plan_dft_r2c_1d((int)dp, f->rbuf, f->cbuf, FFTW_ESTIMATE);
   f->inv = fftw_plan_dft_c2r_1d((int)dp, f->cbuf, f->rbuf, FFTW_ESTIMATE);
   if (!f->fwd || !f->inv)

@@ -34,7 +34,7 @@
 #define PACKAGE_VERSION "unknown"
 #endif
 
-/* OpenBLAS's own <cblas.h> clashes with GSL's CBLAS declarations (STYLE.md
+/* OpenBLAS's own <cblas.h> clashes with GSL's CBLAS declarations (docs/stack.md
  * trap 2), so the two introspection functions are declared here. */
 char *openblas_get_config(void);
 int openblas_get_num_threads(void);

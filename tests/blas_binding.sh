@@ -1,6 +1,6 @@
 #!/bin/bash
 # blas_binding.sh — GSL's BLAS calls go to OpenBLAS, not to GSL's slow
-# reference CBLAS (libgslcblas) (STYLE.md trap 1): with LD_DEBUG=bindings,
+# reference CBLAS (libgslcblas) (docs/stack.md trap 1): with LD_DEBUG=bindings,
 # the dynamic linker's record of a small `implreg minnorm` run must show
 # cblas_dgemm bound to libopenblas and no symbol bound to libgslcblas; and
 # implreg must not be linked against libgslcblas itself.

@@ -349,7 +349,7 @@ fi
 
 # ---- thread counts and saved eigenvectors ------------------------------------------------------
 if [ -s D1/theta.npy ] && [ -n "$PYTHON3" ]; then
-  # Across BLAS thread counts the numbers agree to rounding (STYLE.md):
+  # Across BLAS thread counts the numbers agree to rounding (docs/stack.md):
   # eigenvalues to 1e-12 relative, the Hutchinson trace (same probes) too.
   for th in 1 2; do
     run_ok "hessian --threads $th" "$T" hessian --arch 4-32-1 --act tanh --loss half-mse \

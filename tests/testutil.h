@@ -1,6 +1,6 @@
 /* testutil.h — helpers shared by the Check suites.
  *
- * Check's ck_assert_double_eq_tol is absolute (STYLE.md trap 6); numerical
+ * Check's ck_assert_double_eq_tol is absolute (docs/stack.md trap 6); numerical
  * tests here state a relative tolerance plus an absolute floor:
  *   |x − y| <= atol + rtol·max(|x|, |y|).
  */

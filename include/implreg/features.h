@@ -76,11 +76,11 @@
  *     Apply: per row, 2⌈N/d'⌉ FFTs of length d' and ⌈N/d'⌉(d'/2+1) complex
  *     products, i.e. O(m·(N + d')·log d') flops instead of m·N·d, plus m·N
  *     trig.  apply uses FFTW plans and scratch owned by the
- *     workspace, made once in alloc with FFTW_ESTIMATE (STYLE.md trap 8), so
- *     concurrent applies on one IR_FEAT_FFT workspace are not allowed (use
- *     one workspace per thread).  alloc and free call the FFTW planner, which
- *     is not thread-safe (FFTW manual §5.4): do not run them concurrently
- *     with other FFTW planning.
+ *     workspace, made once in alloc with FFTW_ESTIMATE (docs/stack.md trap 8),
+ * so concurrent applies on one IR_FEAT_FFT workspace are not allowed (use one
+ * workspace per thread).  alloc and free call the FFTW planner, which is not
+ * thread-safe (FFTW manual §5.4): do not run them concurrently with other FFTW
+ * planning.
  *
  *   IR_FEAT_LEGENDRE : a deterministic 1-D basis (d = 1) for x in [−1, 1],
  *     φ_k(x) = √(2k+1) P_k(x), k = 0..N−1, by the three-term recurrence

@@ -3,7 +3,7 @@
  *
  * A row-major n×p block is the column-major p×n matrix Xᵀ.  The routines
  * below call the column-major LAPACK drivers on that block and swap the roles
- * of the factors, so that no transposed copy is made (STYLE.md trap 4).
+ * of the factors, so that no transposed copy is made (docs/stack.md trap 4).
  * Workspaces are allocated once (sizes from LAPACK's workspace queries) and
  * reused for any matrix of the same shape.
  */
