@@ -34,7 +34,7 @@ atol=1e-14):
     (igr.h, ir_igr_fit): the sum over the S segments of the window of the
     squared distances between the iterates and the flow restarted at the
     segment's first iterate, at every stride-th iterate (an_igr.c:
-    stride = L/2 for L = steps/S >= 2, so the middle and the end of each
+    stride = L/2 made odd for L = steps/S >= 2, so near the middle and the end of each
     segment).  With c held (GD: c_lo = c_hi = 1) by
     scipy.optimize.minimize_scalar (Brent); where implreg also fitted c
     (heavy ball) jointly over (lambda, c) by scipy.optimize.least_squares
@@ -378,6 +378,8 @@ def cmd_check_lsq(a):
     # `steps` steps; stride and L as in an_igr.c's study_lambda.
     L0 = steps // S
     stride = L0 // 2 if L0 >= 2 else 1
+    if stride % 2 == 0:  # odd, as an_igr.c (alternating signs stay visible)
+        stride -= 1
     for beta in (0.0, BETA):
         method = "hb" if beta else "gd"
         c0 = 1.0 / (1.0 - beta)
