@@ -20,7 +20,6 @@
 #include <string.h>
 
 #include <gsl/gsl_blas.h>
-#include <gsl/gsl_randist.h>
 
 #include "cli.h"
 #include "netio.h"
@@ -489,7 +488,6 @@ typedef struct {
   double lmax0; /* λ_max of the Hessian at θ₀ */
   int network, classify;
   ir_mlp_arch arch;
-  double goal; /* network study: loss to train to */
 } ig_model;
 
 static void model_free(ig_model *g) {
@@ -544,31 +542,23 @@ static int lsq_quadratic(ig_model *g) {
   return IR_OK;
 }
 
-/* Gaussian least-squares data: X n×p N(0, 1), y = Xw* + σε, w* ~ N(0, I/p),
- * σ = 0.1, from the stream (seed, DATA, tag). */
+/* Gaussian least-squares data (data.h's linear teacher): X n×p N(0, 1),
+ * y = Xw* + 0.1ε with ‖w*‖ = 1, from the stream (seed, DATA, tag).  The
+ * caller owns *X and *Y. */
 static int gaussian_lsq(size_t n, size_t p, unsigned long seed, uint64_t tag,
                         gsl_matrix **X, gsl_matrix **Y) {
-  *X = gsl_matrix_alloc(n, p);
-  *Y = gsl_matrix_alloc(n, 1);
-  gsl_vector *w = gsl_vector_alloc(p);
+  const ir_teacher_params tp = {n, 0, p, 1.0, 0.01, NULL, 0};
   gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 80, tag));
-  int s = (*X && *Y && w && r) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
-  if (s == IR_OK) {
-    for (size_t j = 0; j < p; j++)
-      gsl_vector_set(w, j, gsl_ran_gaussian_ziggurat(r, 1.0 / sqrt((double)p)));
-    for (size_t i = 0; i < n; i++) {
-      double yi = 0;
-      for (size_t j = 0; j < p; j++) {
-        const double x = gsl_ran_gaussian_ziggurat(r, 1.0);
-        gsl_matrix_set(*X, i, j, x);
-        yi += x * gsl_vector_get(w, j);
-      }
-      gsl_matrix_set(*Y, i, 0, yi + 0.1 * gsl_ran_gaussian_ziggurat(r, 1.0));
-    }
-  }
-  if (w)
-    gsl_vector_free(w);
+  ir_dataset *train = NULL, *test = NULL;
+  int s = r ? ir_data_linear_teacher(&tp, r, &train, &test, NULL) : IR_ENOMEM;
   ir_rng_free(r);
+  if (s == IR_OK) {
+    *X = train->X;
+    *Y = train->Y;
+    train->X = train->Y = NULL;
+  }
+  ir_dataset_free(train);
+  ir_dataset_free(test);
   return s;
 }
 
@@ -641,8 +631,8 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
     g->theta0 = gsl_vector_calloc(p);
     g->m = ir_model_linear_alloc(g->X, g->Y);
     snprintf(g->desc, sizeof g->desc,
-             "L = (1/2n)||Xw - y||^2, X %zux%zu N(0,1), y = Xw* + 0.1 noise, "
-             "w0 = 0",
+             "L = (1/2n)||Xw - y||^2, X %zux%zu N(0,1), y = Xw* + 0.1 noise "
+             "(||w*|| = 1), w0 = 0",
              n, p);
     break;
   }
@@ -785,6 +775,8 @@ typedef struct {
   int reached;
   double loss, grad2, lmax, test_loss, test_acc;
   double grad2_goal; /* ‖∇E‖² interpolated to the goal loss exactly */
+  double goal;       /* the loss trained to */
+  double dsteps, reg, hlmax; /* steps, (h/4)‖∇E‖² at the goal, h·λ_max */
 } net_row;
 
 typedef struct {
@@ -1576,19 +1568,17 @@ static int study_networks(ig_run *R, ig_model *g) {
   }
   const size_t seeds = o->init ? 1 : o->common.seeds;
   gsl_vector *th = gsl_vector_alloc(p);
-  double *v = malloc(p * sizeof(double));
   net_log L;
   memset(&L, 0, sizeof L);
   L.m = g->m;
   L.g = gsl_vector_alloc(p);
   L.prev = gsl_vector_alloc(p);
   L.last = gsl_vector_alloc(p);
-  int s = (th && v && L.g && L.prev && L.last) ? IR_OK : oom();
+  int s = (th && L.g && L.prev && L.last) ? IR_OK : oom();
   double L0 = 0;
   if (s == IR_OK)
     s = ir_model_loss_grad(g->m, g->theta0, NULL, 0, &L0, NULL);
   const double goal = net_goal(R, g, L0);
-  g->goal = goal;
   for (size_t i = 0; i < nh && s == IR_OK; i++)
     for (size_t k = 0; k < seeds && s == IR_OK; k++) {
       const unsigned long seed = o->common.seed + k;
@@ -1628,8 +1618,10 @@ static int study_networks(ig_run *R, ig_model *g) {
       r->hl = h[i] * g->lmax0;
       r->seed = seed;
       r->steps = res.steps;
+      r->dsteps = (double)res.steps;
+      r->goal = goal;
       r->reached = res.reason == IR_OPTIM_GOAL;
-      r->lmax = r->test_loss = r->test_acc = NAN;
+      r->lmax = r->test_loss = r->test_acc = r->reg = r->hlmax = NAN;
       s = ir_model_loss_grad(g->m, th, NULL, 0, &r->loss, L.g);
       if (s != IR_OK)
         break;
@@ -1650,9 +1642,11 @@ static int study_networks(ig_run *R, ig_model *g) {
             lp > r->loss ? gp + (goal - lp) * (r->grad2 - gp) / (r->loss - lp)
                          : r->grad2;
       }
+      r->reg = h[i] / 4 * r->grad2_goal;
       if (res.diverged)
         continue;
       s = lambda_max(g, th, NULL, 0, seed, &r->lmax);
+      r->hlmax = h[i] * r->lmax;
       if (s == IR_OK && g->mtest) {
         s = ir_model_loss_grad(g->mtest, th, NULL, 0, &r->test_loss, NULL);
         if (s == IR_OK && g->classify)
@@ -1685,7 +1679,6 @@ static int study_networks(ig_run *R, ig_model *g) {
     gsl_vector_free(L.last);
   if (th)
     gsl_vector_free(th);
-  free(v);
   return s;
 }
 
@@ -2188,9 +2181,10 @@ static ir_table *flatness_table(const ig_run *R) {
   return t;
 }
 
-/* Mean and std over the runs of (model, h) of one field (finite values). */
+/* Mean and std over the runs of (model, h) of row i0 of one field (finite
+ * values; NaN when there are none). */
 static void net_stat(const ig_run *R, size_t i0, size_t off, double *mean,
-                     double *sd, size_t *cnt) {
+                     double *sd) {
   const net_row *a = &AT(R->net, net_row, i0);
   double v[256];
   size_t n = 0;
@@ -2203,7 +2197,6 @@ static void net_stat(const ig_run *R, size_t i0, size_t off, double *mean,
       v[n++] = x;
   }
   ir_summary s;
-  *cnt = n;
   if (n == 0 || ir_stats_summary(v, n, 0.95, &s) != IR_OK) {
     ir_error_clear();
     *mean = *sd = NAN;
@@ -2217,8 +2210,8 @@ static ir_table *networks_table(const ig_run *R) {
   static const ig_col cols[] = {
       {"model", IR_COL_STRING, NULL},
       {"h", IR_COL_DOUBLE, NULL},
-      {"h_lambda_0", IR_COL_DOUBLE,
-       "h times lambda_max at the first seed's start"},
+      {"h_lambda_0", IR_COL_DOUBLE, "h times lambda_max at --seed's start"},
+      {"loss_goal", IR_COL_DOUBLE, "the loss trained to"},
       {"seeds", IR_COL_INT, "runs"},
       {"reached", IR_COL_INT, "runs that reached the loss"},
       {"steps", IR_COL_MEANSTD, NULL},
@@ -2226,12 +2219,18 @@ static ir_table *networks_table(const ig_run *R) {
       {"grad_norm2", IR_COL_MEANSTD,
        "||grad E||^2 at the goal loss (interpolated between "
        "the last two iterates)"},
-      {"regularizer", IR_COL_MEANSTD, "(h/4)||grad E||^2"},
+      {"regularizer", IR_COL_MEANSTD, "(h/4)||grad E||^2 at the goal loss"},
       {"lambda_max", IR_COL_MEANSTD, "Lanczos, at the end"},
       {"h_lambda_max", IR_COL_MEANSTD, NULL},
       {"test_loss", IR_COL_MEANSTD, NULL},
       {"test_accuracy", IR_COL_MEANSTD, NULL},
   };
+  /* The MEANSTD columns, in order. */
+  static const size_t stat[] = {
+      offsetof(net_row, dsteps),     offsetof(net_row, loss),
+      offsetof(net_row, grad2_goal), offsetof(net_row, reg),
+      offsetof(net_row, lmax),       offsetof(net_row, hlmax),
+      offsetof(net_row, test_loss),  offsetof(net_row, test_acc)};
   ir_table *t =
       ig_table("networks",
                "Networks trained by GD to one loss at several step sizes "
@@ -2249,50 +2248,26 @@ static ir_table *networks_table(const ig_run *R) {
     if (!first)
       continue;
     size_t runs = 0, reached = 0;
-    double steps[256], reg[256], hl[256];
     for (size_t j = i; j < R->net.n; j++) {
       const net_row *b = &AT(R->net, net_row, j);
-      if (strcmp(b->model, a->model) != 0 || b->h != a->h || runs >= 256)
-        continue;
-      steps[runs] = (double)b->steps;
-      reg[runs] = b->h / 4 * b->grad2_goal;
-      hl[runs] = b->h * b->lmax;
-      reached += (size_t)b->reached;
-      runs++;
+      if (strcmp(b->model, a->model) == 0 && b->h == a->h) {
+        runs++;
+        reached += (size_t)b->reached;
+      }
     }
     int c = 0;
     ir_table_add_row(t);
     ir_table_set_string(t, c++, a->model);
     ir_table_set_double(t, c++, a->h);
     ir_table_set_double(t, c++, a->hl);
+    ir_table_set_double(t, c++, a->goal);
     ir_table_set_int(t, c++, (long)runs);
     ir_table_set_int(t, c++, (long)reached);
-    ir_summary sm;
-    const double *arrs[3] = {steps, reg, hl};
-    double mean, sd;
-    size_t cnt;
-    /* steps */
-    if (ir_stats_summary(arrs[0], runs, 0.95, &sm) == IR_OK)
-      ir_table_set_meanstd(t, c, sm.mean, sm.std);
-    c++;
-    net_stat(R, i, offsetof(net_row, loss), &mean, &sd, &cnt);
-    ir_table_set_meanstd(t, c++, mean, sd);
-    net_stat(R, i, offsetof(net_row, grad2_goal), &mean, &sd, &cnt);
-    ir_table_set_meanstd(t, c++, mean, sd);
-    if (ir_stats_summary(arrs[1], runs, 0.95, &sm) == IR_OK)
-      ir_table_set_meanstd(t, c, sm.mean, sm.std);
-    else
-      ir_error_clear();
-    c++;
-    net_stat(R, i, offsetof(net_row, lmax), &mean, &sd, &cnt);
-    ir_table_set_meanstd(t, c++, mean, sd);
-    net_stat(R, i, offsetof(net_row, lmax), &mean, &sd, &cnt);
-    ir_table_set_meanstd(t, c++, mean * a->h, sd * a->h);
-    net_stat(R, i, offsetof(net_row, test_loss), &mean, &sd, &cnt);
-    ir_table_set_meanstd(t, c++, mean, sd);
-    net_stat(R, i, offsetof(net_row, test_acc), &mean, &sd, &cnt);
-    ir_table_set_meanstd(t, c++, mean, sd);
-    (void)hl;
+    for (size_t k = 0; k < sizeof stat / sizeof stat[0]; k++) {
+      double mean, sd;
+      net_stat(R, i, stat[k], &mean, &sd);
+      ir_table_set_meanstd(t, c++, mean, sd);
+    }
   }
   char note[256];
   for (size_t i = 0; i < R->net.n; i++) {
@@ -2300,10 +2275,9 @@ static ir_table *networks_table(const ig_run *R) {
     if (i > 0 && strcmp(AT(R->net, net_row, i - 1).model, a->model) == 0)
       continue;
     snprintf(note, sizeof note,
-             "%s: trained from PyTorch's initialization "
-             "(seeds %lu..) until the loss is below the "
-             "goal, at most the step limit",
-             a->model, a->seed);
+             "%s: trained from PyTorch's initialization (seeds %lu..) until "
+             "the loss is below %g, at most the step limit",
+             a->model, a->seed, a->goal);
     ir_table_add_note(t, note);
   }
   return t;

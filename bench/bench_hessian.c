@@ -60,6 +60,9 @@
 #include "implreg/rng.h"
 #include "implreg/status.h"
 
+#define BENCH_PROG "bench_hessian"
+#include "bench_util.h"
+
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
@@ -84,12 +87,6 @@ typedef struct {
 
 static const bench_case CASES[] = {{"small", "4-32-1", "tanh", "half-mse"},
                                    {"mnist", "784-64-10", "relu", "ce"}};
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* The machine's dgemm rate through the same OpenBLAS: a 2000×2000×2000
  * product (1.6e10 flops), best of 3, in GFLOP/s.  The goal for the mnist
@@ -116,37 +113,6 @@ static double dgemm_gflops(void) {
   gsl_matrix_free(B);
   gsl_matrix_free(C);
   return 2.0 * (double)m * (double)m * (double)m / t / 1e9;
-}
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int fail(const char *what, int status) {
-  fprintf(stderr, "bench_hessian: %s: %s (%s)\n", what, ir_error_message(),
-          ir_strerror(status));
-  return 1;
-}
-
-/* JSON numbers: non-finite values as null. */
-static void jnum(const char *key, double x, const char *sep) {
-  if (isfinite(x))
-    printf("\"%s\": %.17g%s", key, x, sep);
-  else
-    printf("\"%s\": null%s", key, sep);
-}
-
-static void jarr(const char *key, const double *x, size_t n, const char *sep) {
-  printf("\"%s\": [", key);
-  for (size_t i = 0; i < n; i++) {
-    if (isfinite(x[i]))
-      printf("%.17g%s", x[i], i + 1 < n ? ", " : "");
-    else
-      printf("null%s", i + 1 < n ? ", " : "");
-  }
-  printf("]%s", sep);
 }
 
 /* ---- The problem --------------------------------------------------------- */
@@ -661,17 +627,6 @@ static int parse_ulong(const char *opt, const char *arg, unsigned long lo,
   if (errno || *end || end == arg || arg[0] == '-' || v < lo || v > hi) {
     fprintf(stderr, "bench_hessian: %s takes an integer in [%lu, %lu]\n", opt,
             lo, hi);
-    return 1;
-  }
-  *out = v;
-  return 0;
-}
-
-static int parse_double(const char *opt, const char *arg, double *out) {
-  char *end;
-  double v = strtod(arg, &end);
-  if (*end || end == arg || !(v > 0) || !isfinite(v)) {
-    fprintf(stderr, "bench_hessian: %s takes a positive number\n", opt);
     return 1;
   }
   *out = v;

@@ -60,6 +60,9 @@
 #include "implreg/model.h"
 #include "implreg/status.h"
 
+#define BENCH_PROG "bench_igr"
+#include "bench_util.h"
+
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
 int openblas_get_num_threads(void);
@@ -79,43 +82,6 @@ typedef struct {
 
 static const bench_case CASES[] = {{"teacher", "4-32-1", "tanh", "half-mse"},
                                    {"fashion", "784-16-10", "tanh", "mse"}};
-
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double cpu_now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int fail(const char *what, int status) {
-  fprintf(stderr, PROG ": %s: %s (%s)\n", what, ir_error_message(),
-          ir_strerror(status));
-  return 1;
-}
-
-/* JSON numbers: non-finite values as null. */
-static void jnum(const char *key, double x, const char *sep) {
-  if (isfinite(x))
-    printf("\"%s\": %.17g%s", key, x, sep);
-  else
-    printf("\"%s\": null%s", key, sep);
-}
-
-static void jarr(const char *key, const double *x, size_t n, const char *sep) {
-  printf("\"%s\": [", key);
-  for (size_t i = 0; i < n; i++) {
-    if (isfinite(x[i]))
-      printf("%.17g%s", x[i], i + 1 < n ? ", " : "");
-    else
-      printf("null%s", i + 1 < n ? ", " : "");
-  }
-  printf("]%s", sep);
-}
 
 /* ---- The problem --------------------------------------------------------- */
 
@@ -542,18 +508,6 @@ static int run_info(void) {
   gsl_matrix_free(X);
   gsl_matrix_free(Y);
   return s == IR_OK ? 0 : fail("selftest", s);
-}
-
-static int parse_double(const char *opt, const char *arg, double *out) {
-  char *end;
-  errno = 0;
-  double v = strtod(arg, &end);
-  if (errno || *end || end == arg || !(v > 0) || !isfinite(v)) {
-    fprintf(stderr, PROG ": %s takes a positive number\n", opt);
-    return 1;
-  }
-  *out = v;
-  return 0;
 }
 
 int main(int argc, char **argv) {

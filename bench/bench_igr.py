@@ -40,7 +40,6 @@ The cases (fixed seed, torch's default nn.Linear initialization, float64):
 """
 import argparse
 import glob
-import json
 import math
 import os
 import sys
@@ -51,6 +50,9 @@ import numpy as np
 # bench_double_descent.py is next to this file (sys.path[0]): reuse its
 # Fashion-MNIST reader (gzip'd IDX).
 from bench_double_descent import read_idx  # noqa: E402
+# The helpers it shares with bench_hessian.py (same directory).
+from bench_hessian import (cmd_info, emit, flat_params, load_json,  # noqa: E402
+                           make_net, note, nparams)
 
 PROG = "bench_igr.py"
 SEED = 20241205  # fixed, so every run times the same inputs
@@ -67,15 +69,6 @@ AGREE_TOL = 1e-8  # max |θ_implreg - θ_scipy| / max ||θ||∞ over the grid
 def die(msg):
     print(f"{PROG}: {msg}", file=sys.stderr)
     sys.exit(1)
-
-
-def emit(obj):
-    print(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item")
-                     else str(o)), flush=True)
-
-
-def note(msg):
-    print(f"# {msg}", file=sys.stderr, flush=True)
 
 
 def import_torch(threads):
@@ -99,49 +92,10 @@ def field_flops(widths, m):
                                                    + 12.0 * m * inner)
 
 
-def nparams(widths):
-    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
-
-
 # ---- info ---------------------------------------------------------------
-
-def cmd_info(args):
-    torch = import_torch(args.threads)
-    a = torch.ones(64, 64)
-    (a @ a).sum().item()  # binds torch's BLAS (dgemm) before reading the maps
-    from bench_minnorm import openblas_info
-    path, config, core, threads = openblas_info()
-    try:
-        import scipy
-        sv = scipy.__version__
-    except ImportError:
-        sv = "not installed (apt-get install python3-scipy)"
-    print(f"# torch {torch.__version__} ({os.path.dirname(torch.__file__)}),"
-          f" numpy {np.__version__}, scipy {sv}")
-    print(f"# torch threads {torch.get_num_threads()} (torch.set_num_threads),"
-          f" interop {torch.get_num_interop_threads()}")
-    print(f"# openblas_lib {path}")
-    print(f"# openblas_config {config}")
-    print(f"# openblas_corename {core}")
-    print(f"# openblas_threads {threads}")
 
 
 # ---- gen ----------------------------------------------------------------
-
-def make_net(torch, widths, act):
-    A = {"tanh": torch.nn.Tanh, "relu": torch.nn.ReLU}[act]
-    layers = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-        if i > 0:
-            layers.append(A())
-        layers.append(torch.nn.Linear(a, b))
-    return torch.nn.Sequential(*layers)
-
-
-def flat_params(torch, net):
-    """θ in implreg's layout (mlp.h): torch.cat of the flattened parameters
-    of the nn.Sequential."""
-    return torch.cat([p.detach().flatten() for p in net.parameters()])
 
 
 def cmd_gen(args):
@@ -156,7 +110,7 @@ def cmd_gen(args):
     Y = (torch.sin(2 * X[:, 0]) * torch.cos(X[:, 1])
          + 0.5 * X[:, 2] * X[:, 3]).reshape(n, 1)
     net = make_net(torch, widths, act)
-    out["teacher"] = (flat_params(torch, net).numpy(), X.numpy(), Y.numpy())
+    out["teacher"] = (flat_params(net).numpy(), X.numpy(), Y.numpy())
     # fashion: the first n training images, pixels / 255, one-hot targets;
     # the default initialization from torch's generator seeded with SEED + 1.
     widths, act, _, n = CASES["fashion"]
@@ -171,7 +125,7 @@ def cmd_gen(args):
     yf = yf[:, 0].astype(np.int64)
     torch.manual_seed(SEED + 1)
     net = make_net(torch, widths, act)
-    out["fashion"] = (flat_params(torch, net).numpy(), Xf,
+    out["fashion"] = (flat_params(net).numpy(), Xf,
                       np.eye(widths[-1])[yf])
     for case, (theta, X, Y) in out.items():
         assert theta.size == nparams(CASES[case][0])
@@ -395,22 +349,6 @@ def cmd_run(args):
 
 
 # ---- report ----------------------------------------------------------------
-
-def load_json(path):
-    """The last JSON object in a file (None if missing or unreadable)."""
-    try:
-        with open(path) as f:
-            text = f.read()
-    except OSError:
-        return None
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                pass
-    return None
 
 
 def runs(d, side, case):

@@ -23,6 +23,9 @@
 #                        the same as one call, repeated under valgrind in the
 #                        background when VALGRIND is set (and vg=1)
 #   record LABEL [WHY...] counts a pass (no WHY) or prints a failure
+#   run_ok, checker      a run that must succeed; a PASS/FAIL-line checker
+#   has_tables, all_checks_pass
+#                        an analysis's output files and its checks.csv
 #   tally FILE           counts the PASS/FAIL lines of a checker's report
 #   cli_collect_vg       waits for the valgrind runs and counts them
 #   cli_summary          "NAME: N passed, M failed" and the exit status
@@ -56,6 +59,8 @@ cli_init() {
       --errors-for-leak-kinds=definite,indirect)
   fi
   vg=1 # whether the next expect_fail cases are repeated under valgrind
+  nrun=0     # run_ok and checker runs so far
+  RUN_ENV=() # environment assignments for run_ok
   PRE= # shell snippet run in the case folder before the command
 }
 
@@ -108,6 +113,81 @@ cli_summary() {
     echo "$NAME: $pass passed, $fail failed"
   fi
   [ "$fail" -eq 0 ]
+}
+
+# ---- runs that must succeed, checkers, tables ---------------------------------
+
+# run_ok LABEL DIR ARGS...: runs implreg ARGS in DIR (made if needed), with
+# the environment assignments of the array RUN_ENV; counts a pass when it
+# exits with RUN_CODE (default 0).  Its stdout and stderr stay in $RUN_OUT
+# and $RUN_ERR.  Returns 1 on a failure.
+run_ok() {
+  local label=$1 dir=$2 rc want=${RUN_CODE:-0}
+  shift 2
+  nrun=$((nrun + 1))
+  RUN_OUT=$T/res/run$nrun.out
+  RUN_ERR=$T/res/run$nrun.err
+  mkdir -p "$dir" || return 1
+  (cd "$dir" && exec env "${RUN_ENV[@]}" "$IMPLREG" "$@") >"$RUN_OUT" 2>"$RUN_ERR" </dev/null
+  rc=$?
+  if [ "$rc" -eq "$want" ]; then
+    record "$label"
+    return
+  fi
+  record "$label" "command: (cd $dir && ${RUN_ENV[*]:+${RUN_ENV[*]} }implreg $*)" \
+    "exit status $rc, expected $want" "stderr: $(head -n 3 "$RUN_ERR")"
+  return 1
+}
+
+# checker LABEL CMD...: runs a checker that prints PASS/FAIL lines (its
+# standard input is the caller's: a here-document script) and counts them;
+# exit status 77 is a skip.  Its report stays in $CHECK_OUT.
+checker() {
+  local label=$1 rc
+  shift
+  nrun=$((nrun + 1))
+  CHECK_OUT=$T/res/check$nrun
+  "$@" >"$CHECK_OUT" 2>&1
+  rc=$?
+  case $rc in
+  0 | 1)
+    tally "$CHECK_OUT"
+    if [ "$rc" -eq 1 ] && ! grep -q '^FAIL' "$CHECK_OUT"; then
+      record "$label" "exit status 1 without a FAIL line:" "$(tail -n 5 "$CHECK_OUT")"
+    fi
+    ;;
+  77)
+    echo "SKIP $label: $(tail -n 1 "$CHECK_OUT")"
+    skip=$((skip + 1))
+    ;;
+  *) record "$label" "checker exit status $rc:" "$(tail -n 20 "$CHECK_OUT")" ;;
+  esac
+}
+
+# has_tables LABEL DIR FILE...: each file exists and is not empty.
+has_tables() {
+  local label=$1 dir=$2 f missing=()
+  shift 2
+  for f in "$@"; do [ -s "$dir/$f" ] || missing+=("$f"); done
+  if [ ${#missing[@]} -eq 0 ]; then record "$label"; else record "$label" "missing or empty in $dir: ${missing[*]}"; fi
+}
+
+# all_checks_pass LABEL CHECKS.csv: at least one claim, every verdict (the
+# last field) PASS, no temporary file left beside it.
+all_checks_pass() {
+  local label=$1 f=$2 rows bad left
+  if [ ! -s "$f" ]; then
+    record "$label" "no $f"
+    return
+  fi
+  rows=$(tail -n +2 "$f" | grep -c .)
+  bad=$(tail -n +2 "$f" | grep . | grep -v ',PASS$')
+  left=$(find "$(dirname "$f")" -name '*.tmp.*' -print)
+  if [ "$rows" -gt 0 ] && [ -z "$bad" ] && [ -z "$left" ]; then
+    record "$label"
+  else
+    record "$label" "$rows claims; not PASS: ${bad:-none}; temporary files: ${left:-none}"
+  fi
 }
 
 # ---- .npy files in pure shell -------------------------------------------------

@@ -46,69 +46,19 @@
 
 /* ---- Helpers ------------------------------------------------------------- */
 
-/* Q diag(mu) Qᵀ with Q the orthogonal factor of a Gaussian matrix
- * (Householder QR through GSL), symmetrized exactly. */
-static gsl_matrix *sym_with_spectrum(const double *mu, size_t p,
-                                     unsigned long seed) {
-  gsl_matrix *G = ir_test_gaussian(p, p, seed);
-  gsl_vector *tau = gsl_vector_alloc(p);
-  gsl_matrix *Q = gsl_matrix_alloc(p, p), *R = gsl_matrix_alloc(p, p);
-  ck_assert_int_eq(gsl_linalg_QR_decomp(G, tau), 0);
-  ck_assert_int_eq(gsl_linalg_QR_unpack(G, tau, Q, R), 0);
-  gsl_matrix *A = gsl_matrix_calloc(p, p);
-  for (size_t i = 0; i < p; i++)
-    for (size_t j = 0; j <= i; j++) {
-      double s = 0;
-      for (size_t k = 0; k < p; k++)
-        s += gsl_matrix_get(Q, i, k) * mu[k] * gsl_matrix_get(Q, j, k);
-      gsl_matrix_set(A, i, j, s);
-      gsl_matrix_set(A, j, i, s);
-    }
-  gsl_matrix_free(G);
-  gsl_matrix_free(Q);
-  gsl_matrix_free(R);
-  gsl_vector_free(tau);
-  return A;
-}
-
-/* The eigenbasis of a symmetric A by gsl_eigen_symmv. */
-typedef struct {
-  size_t p;
-  gsl_vector *mu;
-  gsl_matrix *Q; /* columns: eigenvectors */
-} eigbasis;
-
-static eigbasis eig_of(const gsl_matrix *A) {
-  eigbasis e;
-  e.p = A->size1;
-  e.mu = gsl_vector_alloc(e.p);
-  e.Q = gsl_matrix_alloc(e.p, e.p);
-  gsl_matrix *W = gsl_matrix_alloc(e.p, e.p);
-  gsl_matrix_memcpy(W, A);
-  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(e.p);
-  ck_assert_int_eq(gsl_eigen_symmv(W, e.mu, e.Q, ws), 0);
-  gsl_eigen_symmv_free(ws);
-  gsl_matrix_free(W);
-  return e;
-}
-
-static void eig_free(eigbasis *e) {
-  gsl_vector_free(e->mu);
-  gsl_matrix_free(e->Q);
-}
-
 /* φ(x) = (1 − e^{−x})/x, φ(0) = 1. */
 static double phi1(double x) {
   return x == 0 ? 1.0 : -expm1(-x) / x;
 }
 
 /* u = Qᵀθ. */
-static void to_eig(const eigbasis *e, const gsl_vector *th, gsl_vector *u) {
+static void to_eig(const ir_test_eigbasis *e, const gsl_vector *th,
+                   gsl_vector *u) {
   gsl_blas_dgemv(CblasTrans, 1.0, e->Q, th, 0.0, u);
 }
 
 /* Row j of out = θ(times[j]) by the closed form in the header comment. */
-static void quad_closed_form(const eigbasis *e, const gsl_vector *b,
+static void quad_closed_form(const ir_test_eigbasis *e, const gsl_vector *b,
                              const gsl_vector *th0, double c, double lambda,
                              const double *times, size_t nt, gsl_matrix *out) {
   const size_t p = e->p;
@@ -171,9 +121,9 @@ static double max_abs_m(const gsl_matrix *M) {
  * |q_iᵀ(θ_got(t_j) − θ_ref(t_j))| <= tol·scale, scale = max_j ‖θ_ref(t_j)‖,
  * and that each direction's reference component is >= floor·scale at some
  * time (so that the per-direction check is not vacuous). */
-static void check_eigendirections(const eigbasis *e, const gsl_matrix *got,
-                                  const gsl_matrix *ref, double tol,
-                                  double floor, const char *what) {
+static void check_eigendirections(const ir_test_eigbasis *e,
+                                  const gsl_matrix *got, const gsl_matrix *ref,
+                                  double tol, double floor, const char *what) {
   const size_t p = e->p, nt = ref->size1;
   double scale = 0;
   for (size_t j = 0; j < nt; j++) {
@@ -296,12 +246,12 @@ START_TEST(test_quad_distinct) {
   const size_t p = 5, nt = 7;
   const double mu[5] = {0.3, 0.55, 0.9, 1.4, 2.0};
   const double times[7] = {0.0, 0.25, 0.25, 0.7, 1.5, 1.5, 2.0};
-  gsl_matrix *A = sym_with_spectrum(mu, p, 11);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 11);
   gsl_matrix *g = ir_test_gaussian(2, p, 12);
   gsl_vector_view th0 = gsl_matrix_row(g, 0), b = gsl_matrix_row(g, 1);
   ir_model *m = ir_model_quadratic_alloc(A, &b.vector);
   ck_assert_ptr_nonnull(m);
-  eigbasis e = eig_of(A);
+  ir_test_eigbasis e = ir_test_eig(A);
   gsl_matrix *out = gsl_matrix_alloc(nt, p), *ref = gsl_matrix_alloc(nt, p),
              *lib = gsl_matrix_alloc(nt, p);
   double err[7];
@@ -335,7 +285,7 @@ START_TEST(test_quad_distinct) {
   gsl_matrix_free(out);
   gsl_matrix_free(ref);
   gsl_matrix_free(lib);
-  eig_free(&e);
+  ir_test_eig_free(&e);
   ir_model_free(m);
   gsl_matrix_free(A);
   gsl_matrix_free(g);
@@ -350,12 +300,12 @@ START_TEST(test_quad_rank_deficient_drift) {
   const size_t p = 4, nt = 5;
   const double mu[4] = {1.5, 0.7, 0.0, 0.0};
   const double times[5] = {0.0, 0.5, 1.0, 3.0, 3.0};
-  gsl_matrix *A = sym_with_spectrum(mu, p, 21);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 21);
   gsl_matrix *g = ir_test_gaussian(2, p, 22);
   gsl_vector_view th0 = gsl_matrix_row(g, 0), b = gsl_matrix_row(g, 1);
   ir_model *m = ir_model_quadratic_alloc(A, &b.vector);
   ck_assert_ptr_nonnull(m);
-  eigbasis e = eig_of(A);
+  ir_test_eigbasis e = ir_test_eig(A);
   gsl_matrix *out = gsl_matrix_alloc(nt, p), *ref = gsl_matrix_alloc(nt, p),
              *lib = gsl_matrix_alloc(nt, p);
   ir_flow_params fp = flow_params(c, lambda, 0);
@@ -395,7 +345,7 @@ START_TEST(test_quad_rank_deficient_drift) {
   gsl_matrix_free(out);
   gsl_matrix_free(ref);
   gsl_matrix_free(lib);
-  eig_free(&e);
+  ir_test_eig_free(&e);
   ir_model_free(m);
   gsl_matrix_free(A);
   gsl_matrix_free(g);
@@ -409,12 +359,12 @@ START_TEST(test_quad_repeated) {
   const size_t p = 5, nt = 4;
   const double mu[5] = {2.0, 2.0, 2.0, 0.5, 0.5};
   const double times[4] = {0.0, 0.3, 1.0, 2.5};
-  gsl_matrix *A = sym_with_spectrum(mu, p, 31);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 31);
   gsl_matrix *g = ir_test_gaussian(2, p, 32);
   gsl_vector_view th0 = gsl_matrix_row(g, 0), b = gsl_matrix_row(g, 1);
   ir_model *m = ir_model_quadratic_alloc(A, &b.vector);
   ck_assert_ptr_nonnull(m);
-  eigbasis e = eig_of(A);
+  ir_test_eigbasis e = ir_test_eig(A);
   gsl_matrix *out = gsl_matrix_alloc(nt, p), *ref = gsl_matrix_alloc(nt, p),
              *lib = gsl_matrix_alloc(nt, p);
   ir_flow_params fp = flow_params(c, lambda, 0);
@@ -429,7 +379,7 @@ START_TEST(test_quad_repeated) {
   gsl_matrix_free(out);
   gsl_matrix_free(ref);
   gsl_matrix_free(lib);
-  eig_free(&e);
+  ir_test_eig_free(&e);
   ir_model_free(m);
   gsl_matrix_free(A);
   gsl_matrix_free(g);
@@ -484,11 +434,11 @@ START_TEST(test_global_error_estimate) {
   const size_t p = 5, nt = 5;
   const double mu[5] = {0.3, 0.55, 0.9, 1.4, 2.0};
   const double times[5] = {0.0, 0.5, 1.0, 2.0, 4.0};
-  gsl_matrix *A = sym_with_spectrum(mu, p, 41);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 41);
   gsl_matrix *g = ir_test_gaussian(2, p, 42);
   gsl_vector_view th0 = gsl_matrix_row(g, 0), b = gsl_matrix_row(g, 1);
   ir_model *m = ir_model_quadratic_alloc(A, &b.vector);
-  eigbasis e = eig_of(A);
+  ir_test_eigbasis e = ir_test_eig(A);
   gsl_matrix *out = gsl_matrix_alloc(nt, p), *loose = gsl_matrix_alloc(nt, p),
              *ref = gsl_matrix_alloc(nt, p);
   double err[5];
@@ -530,7 +480,7 @@ START_TEST(test_global_error_estimate) {
   gsl_matrix_free(out);
   gsl_matrix_free(loose);
   gsl_matrix_free(ref);
-  eig_free(&e);
+  ir_test_eig_free(&e);
   ir_model_free(m);
   gsl_matrix_free(A);
   gsl_matrix_free(g);
@@ -818,7 +768,7 @@ END_TEST
 START_TEST(test_jacobian_quadratic) {
   const size_t p = 4;
   const double mu[4] = {3.0, 1.0, 0.5, -0.2};
-  gsl_matrix *A = sym_with_spectrum(mu, p, 61);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 61);
   gsl_matrix *g = ir_test_gaussian(2, p, 62);
   gsl_vector_view th = gsl_matrix_row(g, 0), b = gsl_matrix_row(g, 1);
   ir_model *m = ir_model_quadratic_alloc(A, &b.vector);
@@ -1089,7 +1039,7 @@ typedef struct {
 static small_fx small_setup(void) {
   small_fx F;
   const double mu[3] = {1.0, 0.5, 2.0};
-  F.A = sym_with_spectrum(mu, 3, 71);
+  F.A = ir_test_sym_with_spectrum(mu, 3, 71);
   F.m = ir_model_quadratic_alloc(F.A, NULL);
   F.th0 = gsl_vector_alloc(3);
   gsl_vector_set_all(F.th0, 0.5);

@@ -52,59 +52,10 @@
                   r_, fabs(x_ - r_), u_);                                      \
   } while (0)
 
-/* Q diag(mu) Qᵀ with Q from the QR of a Gaussian matrix, symmetric. */
-static gsl_matrix *sym_with_spectrum(const double *mu, size_t p,
-                                     unsigned long seed) {
-  gsl_matrix *G = ir_test_gaussian(p, p, seed);
-  gsl_vector *tau = gsl_vector_alloc(p);
-  gsl_matrix *Q = gsl_matrix_alloc(p, p), *R = gsl_matrix_alloc(p, p);
-  ck_assert_int_eq(gsl_linalg_QR_decomp(G, tau), 0);
-  ck_assert_int_eq(gsl_linalg_QR_unpack(G, tau, Q, R), 0);
-  gsl_matrix *A = gsl_matrix_calloc(p, p);
-  for (size_t i = 0; i < p; i++)
-    for (size_t j = 0; j <= i; j++) {
-      double s = 0;
-      for (size_t k = 0; k < p; k++)
-        s += gsl_matrix_get(Q, i, k) * mu[k] * gsl_matrix_get(Q, j, k);
-      gsl_matrix_set(A, i, j, s);
-      gsl_matrix_set(A, j, i, s);
-    }
-  gsl_matrix_free(G);
-  gsl_matrix_free(Q);
-  gsl_matrix_free(R);
-  gsl_vector_free(tau);
-  return A;
-}
-
-typedef struct {
-  size_t p;
-  gsl_vector *mu;
-  gsl_matrix *Q;
-} eigbasis;
-
-static eigbasis eig_of(const gsl_matrix *A) {
-  eigbasis e;
-  e.p = A->size1;
-  e.mu = gsl_vector_alloc(e.p);
-  e.Q = gsl_matrix_alloc(e.p, e.p);
-  gsl_matrix *W = gsl_matrix_alloc(e.p, e.p);
-  gsl_matrix_memcpy(W, A);
-  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(e.p);
-  ck_assert_int_eq(gsl_eigen_symmv(W, e.mu, e.Q, ws), 0);
-  gsl_eigen_symmv_free(ws);
-  gsl_matrix_free(W);
-  return e;
-}
-
-static void eig_free(eigbasis *e) {
-  gsl_vector_free(e->mu);
-  gsl_matrix_free(e->Q);
-}
-
 /* Rows j = 0..nt−1 of out: θ(j·h) of the flow θ̇ = −c(∇E + 2λ∇²E∇E) of
  * E = ½θᵀAθ − bᵀθ (A invertible here): in the eigenbasis each u_i relaxes
  * to β_i/μ_i at the rate c(μ_i + 2λμ_i²). */
-static void planted_flow(const eigbasis *e, const gsl_vector *b,
+static void planted_flow(const ir_test_eigbasis *e, const gsl_vector *b,
                          const gsl_vector *th0, double c, double lambda,
                          double h, gsl_matrix *out) {
   const size_t p = e->p;
@@ -380,7 +331,7 @@ END_TEST
 START_TEST(test_gd_trajectory_quadratic) {
   const size_t p = 4, T = 50;
   const double mu[4] = {0.5, 1.0, 2.0, 3.0}, h = 0.2;
-  gsl_matrix *A = sym_with_spectrum(mu, p, 101);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 101);
   gsl_matrix *g = ir_test_gaussian(2, p, 102);
   gsl_vector_view th0 = gsl_matrix_row(g, 0), b = gsl_matrix_row(g, 1);
   if (_i == 0)
@@ -393,7 +344,7 @@ START_TEST(test_gd_trajectory_quadratic) {
   IR_ASSERT_OK(ir_igr_trajectory(m, &op, &th0.vector, it, &res));
   ck_assert_uint_eq(res.steps, T);
   ck_assert_int_eq(res.diverged, 0);
-  eigbasis e = eig_of(A);
+  ir_test_eigbasis e = ir_test_eig(A);
   gsl_vector *u0 = gsl_vector_alloc(p), *be = gsl_vector_alloc(p),
              *u = gsl_vector_alloc(p), *ref = gsl_vector_alloc(p);
   gsl_blas_dgemv(CblasTrans, 1.0, e.Q, &th0.vector, 0.0, u0);
@@ -418,7 +369,7 @@ START_TEST(test_gd_trajectory_quadratic) {
   gsl_vector_free(be);
   gsl_vector_free(u);
   gsl_vector_free(ref);
-  eig_free(&e);
+  ir_test_eig_free(&e);
   gsl_matrix_free(it);
   ir_model_free(m);
   gsl_matrix_free(A);
@@ -454,7 +405,7 @@ END_TEST
 START_TEST(test_trajectory_errors) {
   const size_t p = 3;
   const double mu[3] = {0.5, 1.0, 2.0};
-  gsl_matrix *A = sym_with_spectrum(mu, p, 111);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 111);
   ir_model *m = ir_model_quadratic_alloc(A, NULL);
   gsl_vector *th0 = gsl_vector_alloc(p);
   gsl_vector_set_all(th0, 1.0);
@@ -649,13 +600,13 @@ typedef struct {
   gsl_matrix *A;
   gsl_vector *th0, *b; /* on the heap: the model borrows b */
   ir_model *m;
-  eigbasis e;
+  ir_test_eigbasis e;
 } q3_fx;
 
 static q3_fx q3_setup(void) {
   q3_fx Q;
   const double mu[3] = {0.5, 1.2, 2.5};
-  Q.A = sym_with_spectrum(mu, 3, 121);
+  Q.A = ir_test_sym_with_spectrum(mu, 3, 121);
   gsl_matrix *g = ir_test_gaussian(2, 3, 122);
   Q.th0 = gsl_vector_alloc(3);
   Q.b = gsl_vector_alloc(3);
@@ -664,13 +615,13 @@ static q3_fx q3_setup(void) {
   gsl_matrix_free(g);
   Q.m = ir_model_quadratic_alloc(Q.A, Q.b);
   ck_assert_ptr_nonnull(Q.m);
-  Q.e = eig_of(Q.A);
+  Q.e = ir_test_eig(Q.A);
   return Q;
 }
 
 static void q3_free(q3_fx *Q) {
   ir_model_free(Q->m);
-  eig_free(&Q->e);
+  ir_test_eig_free(&Q->e);
   gsl_matrix_free(Q->A);
   gsl_vector_free(Q->th0);
   gsl_vector_free(Q->b);
@@ -1500,7 +1451,7 @@ static void check_model_derivatives(ir_model *m, const gsl_vector *th,
 START_TEST(test_quadratic_model) {
   const size_t p = 4;
   const double mu[4] = {2.0, 1.0, -0.5, 0.0};
-  gsl_matrix *A = sym_with_spectrum(mu, p, 181);
+  gsl_matrix *A = ir_test_sym_with_spectrum(mu, p, 181);
   gsl_matrix *g = ir_test_gaussian(2, p, 182);
   gsl_vector_view th = gsl_matrix_row(g, 0), b = gsl_matrix_row(g, 1);
   ir_model *m = ir_model_quadratic_alloc(A, &b.vector);

@@ -162,15 +162,21 @@ typedef struct {
  *   Σ_s Σ_{i = 1..L/stride} ‖θ_{b_s + i·stride} − φ_{λ,c}(i·stride·h;
  * θ_{b_s})‖²
  *
- * by Gauss–Newton (sensitivities by central differences in λ and c: 3 or
- * 5 integrations of every segment per iteration).  Restarting keeps every
- * comparison within L steps, where backward error analysis holds, and lets
- * the coefficient vary along the run.  The interval is a percentile
- * bootstrap over segments (resampling their normal equations at the fit);
- * seg_lambda holds each segment's own λ (linearized at the fit).  c is
- * fitted only when asked and when the 2×2 normal matrix is well
- * conditioned (on E = θ²/2 only the product c(1 + 2λ) is identified).
- * Failures: IR_EINVAL (parameters, window), IR_ESHAPE, the flow's. */
+ * by Gauss–Newton: for λ alone a secant sensitivity (from gradient flow
+ * and λ₀; one integration of every segment per iteration) until the steps
+ * fall below 0.1%, then central differences of 0.1% (3 per iteration; 5
+ * with c); steps that raise the residual are halved, and trial flows that
+ * leave ±IR_IGR_LAMBDA_RANGE·λ₀ or exceed 20 steps per iterate count as
+ * worse.  Restarting keeps every comparison within L steps, where backward
+ * error analysis holds, and lets the coefficient vary along the run.  The
+ * interval is a percentile bootstrap over segments (resampling their
+ * normal equations at the fit), widened by lambda_int; seg_lambda holds
+ * each segment's own λ (linearized at the fit).  c is fitted only when
+ * asked and when the 2×2 normal matrix is well conditioned (on E = θ²/2
+ * only the product c(1 + 2λ) is identified).  Failures: IR_EINVAL
+ * (parameters, window), IR_ESHAPE, IR_ENOCONV (no step lowers the
+ * residual, or λ runs off: no modified flow follows the iterates), the
+ * flow's. */
 int ir_igr_fit(ir_model *m, const gsl_matrix *iterates,
                const ir_igr_fit_params *p, ir_igr_fit_result *res);
 
