@@ -215,8 +215,28 @@ static double ir_residual_norm(const double *x, const double *y, double lam,
  * coefficients of v_j sum to α_j = v_jᵀ A v_j.  Returns α_j, β_j = ‖w‖ (w is
  * NOT normalized) and ‖A v_j‖.  Cost: one matvec + 4(j+1)n flops (8(j+1)n
  * when the second pass runs). */
-static int ir_krylov_expand(ir_linop *op, double *V, size_t j, double *h,
-                            double *alpha, double *beta, double *avnorm) {
+/* Vectors a deflated Lanczos run stays orthogonal to: L orthonormal rows
+ * of length n (the pairs already locked), and L doubles of scratch. */
+typedef struct {
+  const double *Y;
+  size_t L;
+  double *hy;
+} ir_locked;
+
+/* w ← (I − YᵀY) w: one classical Gram–Schmidt pass against the locked rows
+ * (two dgemv; nothing when there are none). */
+static void ir_locked_project(const ir_locked *lk, double *w, size_t n) {
+  if (lk == NULL || lk->L == 0)
+    return;
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)lk->L, (int)n, 1.0, lk->Y,
+              (int)n, w, 1, 0.0, lk->hy, 1);
+  cblas_dgemv(CblasRowMajor, CblasTrans, (int)lk->L, (int)n, -1.0, lk->Y,
+              (int)n, lk->hy, 1, 1.0, w, 1);
+}
+
+static int ir_krylov_expand(ir_linop *op, const ir_locked *lk, double *V,
+                            size_t j, double *h, double *alpha, double *beta,
+                            double *avnorm) {
   const size_t n = op->n;
   const int nn = (int)n, nv = (int)(j + 1);
   double *w = V + (j + 1) * n;
@@ -236,6 +256,7 @@ static int ir_krylov_expand(ir_linop *op, double *V, size_t j, double *h,
   }
   double before = cblas_dnrm2(nn, w, 1), after = before;
   for (int pass = 0; pass < 2; pass++) {
+    ir_locked_project(lk, w, n);
     cblas_dgemv(CblasRowMajor, CblasNoTrans, nv, nn, 1.0, V, nn, w, 1, 0.0, h,
                 1);
     cblas_dgemv(CblasRowMajor, CblasTrans, nv, nn, -1.0, V, nn, h, 1, 1.0, w,
@@ -263,6 +284,7 @@ void ir_lanczos_params_default(ir_lanczos_params *p) {
   p->seed = 1;
   p->stream = ir_rng_stream(IR_STREAM_PROBE, 0, 0);
   p->v0 = NULL;
+  p->certify = 1;
 }
 
 void ir_eig_result_free(ir_eig_result *r) {
@@ -385,20 +407,26 @@ static int ir_lanczos_check(const ir_linop *op, const ir_lanczos_params *p) {
   return IR_OK;
 }
 
-/* Row 0 of V = the normalized start vector (v0, or Gaussian from the seed). */
-static int ir_lanczos_start(ir_lanczos_ws *w, const ir_lanczos_params *p) {
+/* Row 0 of V = the normalized start vector: v0, or Gaussian from (seed,
+ * stream), with the locked directions removed (twice: one pass leaves
+ * rounding along them, and a deflated run must never see them). */
+static int ir_lanczos_start(ir_lanczos_ws *w, const double *v0,
+                            unsigned long seed, uint64_t stream,
+                            const ir_locked *lk) {
   const size_t n = w->n;
   double *v = w->V;
-  if (p->v0 != NULL) {
-    memcpy(v, p->v0, n * sizeof(double));
+  if (v0 != NULL) {
+    memcpy(v, v0, n * sizeof(double));
   } else {
-    gsl_rng *r = ir_rng_alloc(p->seed, p->stream);
+    gsl_rng *r = ir_rng_alloc(seed, stream);
     if (r == NULL)
       return IR_ENOMEM;
     for (size_t i = 0; i < n; i++)
       v[i] = gsl_ran_gaussian_ziggurat(r, 1.0);
     ir_rng_free(r);
   }
+  ir_locked_project(lk, v, n);
+  ir_locked_project(lk, v, n);
   double nrm = cblas_dnrm2((int)n, v, 1);
   if (!(nrm > 0) || !isfinite(nrm))
     return ir_error(IR_EINVAL,
@@ -524,50 +552,50 @@ static size_t ir_lanczos_nest(const ir_lanczos_ws *w, size_t nb, size_t k,
   return nest;
 }
 
-/* The driver: expand the basis one vector at a time; test convergence at a
- * breakdown, when the basis is full, when the budget is spent, and every
- * IR_LANCZOS_CHECK_EVERY steps; confirm by explicit residuals; restart
- * thick when the basis is full. */
-int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
-                    ir_eig_result **out) {
-  if (out == NULL)
-    return ir_error(IR_EINVAL, "Lanczos: no output pointer");
+/* One thick-restart Lanczos run for the k wanted pairs of A restricted to
+ * the complement of the locked rows (all of R^n when lk->L == 0): expand
+ * the basis one vector at a time; test convergence at a breakdown, when
+ * the basis is full, when the budget of maxmv matvecs is spent, and every
+ * IR_LANCZOS_CHECK_EVERY steps; confirm by explicit residuals (with the
+ * whole operator); restart thick when the basis is full.  *anorm is the
+ * running ‖A‖ estimate, shared by the runs of one solve. */
+static int ir_lanczos_run(ir_linop *op, const ir_lanczos_params *p, size_t k,
+                          size_t maxmv, const double *v0, uint64_t stream,
+                          const ir_locked *lk, double *anorm,
+                          ir_eig_result **out) {
+  const size_t n = op->n, nd = n - lk->L; /* dimension of the complement */
+  /* Default basis: the whole complement when n <= 1000 (at most 8 MB; no
+   * restart ever, so clustered ends such as a Hessian's near-zero
+   * eigenvalues converge in at most n steps), else 2k + 20, at least 40. */
+  const size_t m0 = p->max_basis ? p->max_basis
+                    : n <= 1000  ? n
+                                 : ir_max_sz(2 * k + 20, 40);
+  const size_t m = ir_max_sz(ir_min_sz(m0, nd), ir_min_sz(k + 1, nd));
   *out = NULL;
-  int s = ir_lanczos_check(op, p);
-  if (s != IR_OK)
-    return s;
-  const size_t n = op->n, k = p->k;
-  /* Default basis: all of R^n when n <= 1000 (at most 8 MB; no restart
-   * ever, so clustered ends such as a Hessian's near-zero eigenvalues
-   * converge in at most n steps), else 2k + 20, at least 40. */
-  const size_t m = p->max_basis ? ir_min_sz(p->max_basis, n)
-                   : n <= 1000  ? n
-                                : ir_min_sz(n, ir_max_sz(2 * k + 20, 40));
-  const size_t maxmv = p->max_matvec ? p->max_matvec : ir_max_sz(1000, 20 * k);
   ir_lanczos_ws *w = ir_lanczos_ws_alloc(n, m);
   if (w == NULL)
     return ir_error(IR_ENOMEM, "Lanczos: out of memory (n = %zu, basis %zu)", n,
                     m);
   ir_eig_result *res = NULL;
-  s = ir_lanczos_start(w, p);
+  int s = ir_lanczos_start(w, v0, p->seed, stream, lk);
   if (s != IR_OK)
     goto fail;
 
   const size_t mv0 = op->nmatvec;
   const double brk = IR_BREAKDOWN_FACTOR * sqrt((double)n) * DBL_EPSILON;
   size_t nb = 0, l = 0, nrestart = 0;
-  double anorm = 0, aref = 0;
+  double aref = 0;
   int early = 1; /* early tests allowed in this cycle */
   for (;;) {
     double alpha, beta, avn;
-    s = ir_krylov_expand(op, w->V, nb, w->h, &alpha, &beta, &avn);
+    s = ir_krylov_expand(op, lk, w->V, nb, w->h, &alpha, &beta, &avn);
     if (s != IR_OK)
       goto fail;
     w->T[nb * m + nb] = alpha;
     aref = fmax(aref, avn);
     nb++;
-    /* With nb = n vectors the Krylov space is the whole space. */
-    const int breakdown = nb == n || beta <= brk * aref;
+    /* With nb = nd vectors the Krylov space is the whole complement. */
+    const int breakdown = nb == nd || beta <= brk * aref;
     if (breakdown) {
       beta = 0;
     } else {
@@ -587,10 +615,10 @@ int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
     if (s != IR_OK)
       goto fail;
     for (size_t i = 0; i < nb; i++)
-      anorm = fmax(anorm, fabs(w->theta[i]));
+      *anorm = fmax(*anorm, fabs(w->theta[i]));
     const size_t kk = ir_min_sz(k, nb);
     if (breakdown || budget_out ||
-        ir_lanczos_nest(w, nb, k, beta, p->tol, anorm) == k) {
+        ir_lanczos_nest(w, nb, k, beta, p->tol, *anorm) == k) {
       ir_eig_result_free(res);
       res = ir_eig_result_alloc(n, kk);
       if (res == NULL) {
@@ -598,7 +626,7 @@ int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
         goto fail;
       }
       size_t nconv;
-      s = ir_lanczos_extract(op, w, nb, p->tol, anorm, res, &nconv);
+      s = ir_lanczos_extract(op, w, nb, p->tol, *anorm, res, &nconv);
       if (s != IR_OK)
         goto fail;
       if (nconv == kk || breakdown || op->nmatvec - mv0 + 1 + k > maxmv)
@@ -616,7 +644,6 @@ int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
       early = 1;
     }
   }
-  res->anorm = anorm;
   res->nmatvec = op->nmatvec - mv0;
   res->nrestart = nrestart;
   ir_lanczos_ws_free(w);
@@ -625,6 +652,197 @@ int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
 fail:
   ir_eig_result_free(res);
   ir_lanczos_ws_free(w);
+  return s;
+}
+
+/* Sort key: larger is better for every end of the spectrum. */
+static double ir_eig_key(double lam, ir_eig_which which) {
+  return which == IR_EIG_LARGEST    ? lam
+         : which == IR_EIG_SMALLEST ? -lam
+                                    : fabs(lam);
+}
+
+/* The pairs locked so far: at most k, vectors as rows of Y (k×n). */
+typedef struct {
+  size_t k, n, cnt;
+  double *val, *resid, *Y;
+} ir_lock_set;
+
+/* Index of the worst locked pair (the one a better new pair displaces). */
+static size_t ir_lock_worst(const ir_lock_set *ls, ir_eig_which which) {
+  size_t w = 0;
+  for (size_t i = 1; i < ls->cnt; i++)
+    if (ir_eig_key(ls->val[i], which) < ir_eig_key(ls->val[w], which))
+      w = i;
+  return w;
+}
+
+/* Offers the pairs of one run (best first) to the locked set: a pair enters
+ * while the set has room, or when it beats the worst locked value by more
+ * than delta (a copy of a value already locked — the same eigenvalue within
+ * the accuracy the residuals certify — does not: the set already holds that
+ * value the right number of times).  Returns the number that entered. */
+static size_t ir_lock_offer(ir_lock_set *ls, const ir_eig_result *r,
+                            ir_eig_which which, double delta) {
+  size_t entered = 0;
+  for (size_t i = 0; i < r->k; i++) {
+    size_t slot = ls->cnt;
+    if (ls->cnt == ls->k) {
+      slot = ir_lock_worst(ls, which);
+      if (!(ir_eig_key(r->values[i], which) >
+            ir_eig_key(ls->val[slot], which) + delta))
+        break; /* the rest of the run is worse still */
+    } else {
+      ls->cnt++;
+    }
+    ls->val[slot] = r->values[i];
+    ls->resid[slot] = r->residuals[i];
+    for (size_t j = 0; j < ls->n; j++)
+      ls->Y[slot * ls->n + j] = gsl_matrix_get(r->vectors, j, i);
+    entered++;
+  }
+  return entered;
+}
+
+/* The driver.  A single-vector Krylov space holds one direction of each
+ * eigenspace (in exact arithmetic), so one run cannot see a multiplicity:
+ * of an eigenvalue repeated K times it returns one copy, and the k "largest"
+ * pairs it reports skip the other K − 1.  So the pairs of the first run are
+ * locked, and further runs from fresh random vectors in the orthogonal
+ * complement of the locked ones (deflation by explicit orthogonalization;
+ * Saad, "Numerical Methods for Large Eigenvalue Problems", §4.2) look for
+ * more: a copy of a repeated eigenvalue, or a value the first run missed.
+ * Every new pair better than the worst locked one replaces it; the solve is
+ * certified when a run's best pair enters no more — then no eigenvalue of A
+ * beyond the locked ones (with multiplicity) remains at the wanted end,
+ * because A on the complement of exact eigenvectors has exactly the
+ * remaining spectrum.  Deflated runs ask for few pairs (1, doubling while
+ * all of them enter), so certifying a spectrum without multiplicities costs
+ * one small run; a K-fold eigenvalue costs about K runs. */
+int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
+                    ir_eig_result **out) {
+  if (out == NULL)
+    return ir_error(IR_EINVAL, "Lanczos: no output pointer");
+  *out = NULL;
+  int s = ir_lanczos_check(op, p);
+  if (s != IR_OK)
+    return s;
+  const size_t n = op->n, k = p->k;
+  const size_t maxmv = p->max_matvec ? p->max_matvec : ir_max_sz(2000, 40 * k);
+  const size_t mv0 = op->nmatvec;
+  double anorm = 0;
+  ir_locked lk = {NULL, 0, NULL};
+  ir_eig_result *r = NULL;
+  s = ir_lanczos_run(op, p, k, maxmv, p->v0, p->stream, &lk, &anorm, &r);
+  if (s != IR_OK)
+    return s;
+  size_t nrun = 1, nrestart = r->nrestart, nconv = 0;
+  for (size_t i = 0; i < r->k; i++)
+    nconv += (size_t)r->converged[i];
+  if (nconv < r->k || !p->certify) { /* nothing certified to deflate with,
+                                         or no certificate wanted */
+    r->anorm = anorm;
+    r->nmatvec = op->nmatvec - mv0;
+    r->nrun = 1;
+    r->certified = 0;
+    *out = r;
+    return IR_OK;
+  }
+
+  ir_lock_set ls = {k, n, 0, malloc(k * sizeof(double)),
+                    malloc(k * sizeof(double)), malloc(k * n * sizeof(double))};
+  double *hy = malloc(k * sizeof(double));
+  ir_eig_result *res = NULL;
+  if (!ls.val || !ls.resid || !ls.Y || !hy) {
+    s = ir_error(IR_ENOMEM, "Lanczos: out of memory (%zu locked vectors)", k);
+    goto done;
+  }
+  ir_lock_offer(&ls, r, p->which, 0.0);
+  ir_eig_result_free(r);
+  r = NULL;
+  int certified = 0;
+  size_t want = 1;
+  for (;;) {
+    if (ls.cnt == n) { /* the locked pairs span R^n: nothing is left */
+      certified = 1;
+      break;
+    }
+    /* A run for fewer pairs than the set lacks would certify nothing. */
+    const size_t kr =
+        ir_min_sz(n - ls.cnt, ir_max_sz(want, ls.k - ls.cnt));
+    const size_t used = op->nmatvec - mv0;
+    if (used + 2 * kr + 1 > maxmv)
+      break; /* budget spent before the certificate */
+    ir_lanczos_params pr = *p;
+    pr.k = kr;
+    lk = (ir_locked){ls.Y, ls.cnt, hy};
+    s = ir_lanczos_run(op, &pr, kr, maxmv - used, NULL,
+                       ir_rng_mix64(p->stream + nrun), &lk, &anorm, &r);
+    if (s != IR_OK)
+      goto done;
+    nrun++;
+    nrestart += r->nrestart;
+    int allconv = 1;
+    for (size_t i = 0; i < r->k; i++)
+      allconv &= r->converged[i] && r->residuals[i] <= p->tol * anorm;
+    if (!allconv)
+      break; /* an unconverged pair can neither enter nor certify */
+    const size_t entered = ir_lock_offer(&ls, r, p->which, p->tol * anorm);
+    const size_t got = r->k;
+    ir_eig_result_free(r);
+    r = NULL;
+    if (entered == 0 && ls.cnt == ls.k) {
+      certified = 1;
+      break;
+    }
+    want = entered == got ? ir_min_sz(2 * got, k) : ir_max_sz(entered, 1);
+  }
+
+  /* The locked pairs, in the order of `which`. */
+  res = ir_eig_result_alloc(n, ls.cnt);
+  if (res == NULL) {
+    s = ir_error(IR_ENOMEM, "Lanczos: out of memory (%zu vectors)", ls.cnt);
+    goto done;
+  }
+  for (size_t i = 0; i < ls.cnt; i++) {
+    size_t best = i; /* selection sort on the small set: k² compares */
+    for (size_t j = i + 1; j < ls.cnt; j++)
+      if (ir_eig_key(ls.val[j], p->which) > ir_eig_key(ls.val[best], p->which))
+        best = j;
+    if (best != i) {
+      double t = ls.val[i];
+      ls.val[i] = ls.val[best];
+      ls.val[best] = t;
+      t = ls.resid[i];
+      ls.resid[i] = ls.resid[best];
+      ls.resid[best] = t;
+      for (size_t j = 0; j < n; j++) {
+        t = ls.Y[i * n + j];
+        ls.Y[i * n + j] = ls.Y[best * n + j];
+        ls.Y[best * n + j] = t;
+      }
+    }
+    res->values[i] = ls.val[i];
+    res->residuals[i] = ls.resid[i];
+    res->converged[i] = ls.resid[i] <= p->tol * anorm;
+    for (size_t j = 0; j < n; j++)
+      gsl_matrix_set(res->vectors, j, i, ls.Y[i * n + j]);
+  }
+  res->anorm = anorm;
+  res->nmatvec = op->nmatvec - mv0;
+  res->nrestart = nrestart;
+  res->nrun = nrun;
+  res->certified = certified;
+  *out = res;
+  res = NULL;
+  s = IR_OK;
+done:
+  ir_eig_result_free(r);
+  ir_eig_result_free(res);
+  free(ls.val);
+  free(ls.resid);
+  free(ls.Y);
+  free(hy);
   return s;
 }
 
@@ -922,7 +1140,7 @@ static int ir_slq_run(ir_linop *op, ir_slq_ws *w, size_t mb, double *nodes,
   size_t j = 0;
   for (;;) {
     double beta, avn;
-    int s = ir_krylov_expand(op, w->V, j, w->h, &w->d[j], &beta, &avn);
+    int s = ir_krylov_expand(op, NULL, w->V, j, w->h, &w->d[j], &beta, &avn);
     if (s != IR_OK)
       return s;
     aref = fmax(aref, avn);

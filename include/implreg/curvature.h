@@ -8,9 +8,13 @@
  *
  * - Lanczos with full reorthogonalization and thick restarts (Wu & Simon):
  *   the k largest or k smallest (most negative) algebraic eigenpairs, or
- *   the k largest in magnitude.  Each returned pair carries its residual
- *   ‖Av − λv‖ computed explicitly (one extra matvec per pair), never a
- *   change between iterates (docs/theory.md trap 4).
+ *   the k largest in magnitude, *with multiplicity*: after the first run,
+ *   runs from fresh random vectors in the complement of the pairs found so
+ *   far (deflation) find the copies of repeated eigenvalues that one Krylov
+ *   space cannot see, until a run finds nothing better (the certificate).
+ *   Each returned pair carries its residual ‖Av − λv‖ computed explicitly
+ *   (one extra matvec per pair), never a change between iterates
+ *   (docs/theory.md trap 4).
  * - Power iteration, with PyHessian's stopping rule (relative change of the
  *   Rayleigh quotient; kept for comparison only — it stops early) and with a
  *   residual rule.
@@ -116,16 +120,23 @@ typedef struct {
   size_t max_basis;   /* Lanczos vectors kept before a thick restart
                          (0: n when n <= 1000, else min(n, max(2k + 20,
                          40))) */
-  size_t max_matvec;  /* give up after this many matvecs (0: max(1000, 20k))
-                         — the pairs are then returned with converged = 0 */
+  size_t max_matvec;  /* budget of matvecs over all runs (0: max(2000,
+                         40k)); when it is spent the pairs found are
+                         returned, unconverged ones with converged = 0, and
+                         certified = 0 */
   unsigned long seed; /* >= 1; random start vector when v0 == NULL */
   uint64_t stream;
   const double *v0; /* optional start vector of length n (warm start, e.g.
                        the previous step's top eigenvector); NULL: random */
+  int certify; /* 1: deflated runs find multiplicities and certify the k
+                  values (see ir_eig_result.certified); 0: the first run
+                  only — cheaper, e.g. for tracking λ_max along training
+                  where k = 1 and the value, not its multiplicity, counts;
+                  certified is then 0 */
 } ir_lanczos_params;
 
 /* Defaults: k 1, largest, tol 1e-10, max_basis 0, max_matvec 0, seed 1,
- * stream ir_rng_stream(IR_STREAM_PROBE, 0, 0), v0 NULL. */
+ * stream ir_rng_stream(IR_STREAM_PROBE, 0, 0), v0 NULL, certify 1. */
 void ir_lanczos_params_default(ir_lanczos_params *p);
 
 typedef struct {
@@ -138,17 +149,30 @@ typedef struct {
   int *converged;      /* k flags: residual <= tol·‖A‖_est */
   double anorm;        /* ‖A‖_est used in the test */
   size_t nmatvec;      /* matvecs used, residual checks included */
-  size_t nrestart;     /* thick restarts performed */
+  size_t nrestart;     /* thick restarts performed (all runs) */
+  size_t nrun;         /* Lanczos runs: 1 + the deflated ones */
+  int certified;       /* 1: every pair converged and a deflated run from a
+                          fresh random vector found no further eigenvalue at
+                          the wanted end, so values[0..k) are the k extreme
+                          eigenvalues of A with multiplicity (each within
+                          its residual — Bauer–Fike — and up to the
+                          probability zero of a start vector orthogonal to
+                          an eigenvector); 0: not shown (budget spent or a
+                          pair did not converge) — do not rely on the
+                          multiplicities */
 } ir_eig_result;
 
 void ir_eig_result_free(ir_eig_result *r);
 
 /* Runs Lanczos on op.  Returns IR_OK also when some pairs did not converge
- * within max_matvec (their flags say so); an error only for bad parameters
- * (IR_EINVAL), memory, or an operator failure.  When the Krylov space is
- * exhausted (invariant subspace found before k pairs) the result holds the
- * pairs found and k is reduced accordingly.  Memory: max_basis + 1 vectors of
- * length n plus O(max_basis²). */
+ * within max_matvec or the multiplicities could not be certified (the flags
+ * say so); an error only for bad parameters (IR_EINVAL), memory, or an
+ * operator failure.  Fewer than k pairs come back only when the budget ran
+ * out (certified = 0).  Cost: one run for the k pairs, then deflated runs
+ * for 1, 2, 4, ... pairs while copies keep entering: about one small extra
+ * run when the wanted eigenvalues are simple, about K runs for a K-fold
+ * one.  Memory: max_basis + 1 vectors of length n plus O(max_basis²), and
+ * k locked vectors. */
 int ir_lanczos_eigs(ir_linop *op, const ir_lanczos_params *p,
                     ir_eig_result **out);
 
