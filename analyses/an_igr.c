@@ -516,6 +516,8 @@ static int lambda_max(ig_model *g, const gsl_vector *theta, double *v, int warm,
   lp.seed = seed;
   lp.stream = ir_rng_stream(IR_STREAM_PROBE, 81, 0);
   lp.v0 = warm ? v : NULL;
+  lp.certify = 0; /* k = 1: the value has no multiplicity to certify, and a
+                     deflated run would cost more than the warm start */
   ir_eig_result *e = NULL;
   int s = ir_lanczos_eigs(&op, &lp, &e);
   if (s == IR_OK) {
