@@ -162,6 +162,8 @@ int ir_an_double_descent(int argc, char **argv);
 int ir_an_hessian(int argc, char **argv);
 int ir_an_train(int argc, char **argv);
 int ir_an_igr(int argc, char **argv);
+int ir_an_table(int argc, char **argv);
+int ir_an_plot(int argc, char **argv);
 
 /* When non-NULL (set by `implreg all`), each analysis merges its checks
  * into this collection, prefixed with the analysis name. */

@@ -18,5 +18,6 @@
 #include "implreg/curvature.h"
 #include "implreg/flow.h"
 #include "implreg/igr.h"
+#include "implreg/collect.h"
 
 #endif
