@@ -24,7 +24,8 @@ extern "C" {
  * i.e. each singular direction converges at rate |1 − η s_i²/n|; from W₀ = 0
  * this is V diag(1 − (1 − η s_i²/n)^t) S⁻¹ UᵀY.  1 − (1 − a)^t is evaluated as
  * −expm1(t·log1p(−a)) for a < 1, so tiny s_i lose no accuracy.
- * Soudry et al. 2018 (arXiv:1710.10345); Gunasekar et al. 2018. */
+ * The Landweber iteration's classical analysis (Engl, Hanke, Neubauer 1996,
+ * §6.1); Gunasekar et al. 2018 (arXiv:1802.08246). */
 typedef struct ir_gd_traj ir_gd_traj;
 
 /* Precomputes UᵀY and VᵀW₀ (W0 == NULL: zero) from a computed SVD of X
