@@ -2833,10 +2833,17 @@ static int errors_figure(const ig_run *R, const ig_vec *S, size_t gi,
     snprintf(name, sizeof name, "errors-%s-hb%g", g0->model, g0->beta);
   else
     snprintf(name, sizeof name, "errors-%s-gd", g0->model);
+  /* The title names what distinguishes the figures of one model: the
+   * method with its momentum or batch size. */
+  char method[64];
+  if (strcmp(g0->method, "sgd") == 0)
+    snprintf(method, sizeof method, "SGD, B = %zu", g0->batch);
+  else if (g0->beta > 0)
+    snprintf(method, sizeof method, "heavy ball, β = %g", g0->beta);
+  else
+    snprintf(method, sizeof method, "GD");
   snprintf(title, sizeof title, "%s, %s: distance to the flows", g0->model,
-           strcmp(g0->method, "sgd") == 0 ? "SGD"
-           : g0->beta > 0                 ? "heavy ball"
-                                          : "GD");
+           method);
   ir_figure *f = ir_figure_alloc(name, title, "step size h", "distance");
   if (f == NULL)
     return oom();
