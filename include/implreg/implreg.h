@@ -19,5 +19,6 @@
 #include "implreg/flow.h"
 #include "implreg/igr.h"
 #include "implreg/collect.h"
+#include "implreg/sharpness.h"
 
 #endif
