@@ -20,5 +20,6 @@
 #include "implreg/igr.h"
 #include "implreg/collect.h"
 #include "implreg/sharpness.h"
+#include "implreg/landscape.h"
 
 #endif
