@@ -195,3 +195,48 @@ int ir_stats_kendall_tau(const double *x, const double *y, size_t n,
   }
   return IR_OK;
 }
+
+int ir_stats_kendall_tau_ci(const double *x, const double *y, size_t n,
+                            double level, double *tau, double *se, double *lo,
+                            double *hi) {
+  if (se == NULL || lo == NULL || hi == NULL)
+    return ir_error(IR_EINVAL, "ir_stats_kendall_tau_ci: NULL argument");
+  if (n < 3)
+    return ir_error(IR_EINVAL,
+                    "ir_stats_kendall_tau_ci: %zu pair(s), need 3 for a "
+                    "variance",
+                    n);
+  if (!(level > 0 && level < 1))
+    return ir_error(IR_EINVAL, "ir_stats_kendall_tau_ci: level %g not in (0, 1)",
+                    level);
+  int s = ir_stats_kendall_tau(x, y, n, tau, NULL);
+  if (s != IR_OK)
+    return s;
+  double *row = calloc(n, sizeof(double));
+  if (row == NULL)
+    return ir_error(IR_ENOMEM, "ir_stats_kendall_tau_ci: out of memory");
+  double sum = 0, sum2 = 0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++) {
+      const double dx = x[i] - x[j], dy = y[i] - y[j];
+      const double t = (double)((dx > 0) - (dx < 0)) * ((dy > 0) - (dy < 0));
+      row[i] += t;
+      row[j] += t;
+      sum += t;
+      sum2 += t * t;
+    }
+  const double dn = (double)n, npair = dn * (dn - 1) / 2, tbar = sum / npair;
+  double s1 = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = row[i] / (dn - 1) - tbar;
+    s1 += d * d;
+  }
+  free(row);
+  s1 /= dn - 1;
+  const double s2 = fmax(sum2 / npair - tbar * tbar, 0.0);
+  *se = sqrt((4 * (dn - 2) * s1 + 2 * s2) / (dn * (dn - 1)));
+  const double zq = gsl_cdf_ugaussian_Pinv(0.5 + level / 2);
+  *lo = fmax(-1.0, *tau - zq * *se);
+  *hi = fmin(1.0, *tau + zq * *se);
+  return IR_OK;
+}
