@@ -28,8 +28,10 @@ static const char help[] =
     "         [--features rff|relu|fft|identity|legendre|...]\n"
     "         [--sweep model|samples|epochs|all] [options]\n\n"
     "Test error, training error and the norm of the min-norm solution against\n"
-    "model size N (nested random features: size N uses the first N columns of\n"
-    "one draw), sample size n, and GD time; the peak at the interpolation\n"
+    "model size N (nested random features: feature j is drawn from its own\n"
+    "stream (seed, j), so size N uses the first N features whatever the grid,\n"
+    "normalized by sqrt(2/N) (rff) or sqrt(1/N) (relu) at every N), sample\n"
+    "size n, and GD time; the peak at the interpolation\n"
     "threshold N = n; the ridgeless theory of Hastie et al. "
     "(arXiv:1903.08560)\n"
     "for the isotropic linear model.  Without --data and --sweep it runs the\n"
@@ -169,12 +171,16 @@ typedef struct {
   int method;
 } dd_point;
 
-/* One seed of a model-wise sweep on precomputed features. */
-static int dd_sweep_model(const dd_opts *o, const gsl_matrix *Phi,
-                          const gsl_matrix *Y, const gsl_matrix *Phit,
-                          const gsl_matrix *Yt, const size_t *labels,
-                          const size_t *grid, size_t ng, dd_point *pts) {
-  const size_t nt = Phit->size1, K = Y->size2;
+/* One seed of a model-wise sweep on precomputed features: Phi and Phit are
+ * the map f applied at Nmax = Phi->size2, and size N fits their first N
+ * columns rescaled to f's normalization at N (features.h), so that ‖W‖
+ * and ridge λ are those of the size-N model (docs/theory.md §3). */
+static int dd_sweep_model(const dd_opts *o, const ir_features *f,
+                          const gsl_matrix *Phi, const gsl_matrix *Y,
+                          const gsl_matrix *Phit, const gsl_matrix *Yt,
+                          const size_t *labels, const size_t *grid, size_t ng,
+                          dd_point *pts) {
+  const size_t nt = Phit->size1, K = Y->size2, Nmax = Phi->size2;
   ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
   gsl_matrix *P = gsl_matrix_alloc(nt, K);
   size_t nl = o->no_ridge ? 0 : o->nridge;
@@ -186,7 +192,9 @@ static int dd_sweep_model(const dd_opts *o, const gsl_matrix *Phi,
       s = IR_ENOMEM;
   for (size_t g = 0; g < ng && s == IR_OK; g++) {
     ir_nested_fit fit;
+    const double c = ir_features_norm(f, grid[g]) / ir_features_norm(f, Nmax);
     if ((s = ir_nested_grow(w, grid[g])) != IR_OK ||
+        (s = ir_nested_set_scale(w, c)) != IR_OK ||
         (s = ir_nested_minnorm(w, o->rcond, o->accuracy, P, NULL, &fit)) !=
             IR_OK)
       break;
@@ -224,10 +232,16 @@ static int dd_sweep_model(const dd_opts *o, const gsl_matrix *Phi,
   return s == IR_ENOMEM ? ir_error(IR_ENOMEM, "out of memory (sweep)") : s;
 }
 
-/* Features of a data set: Phi (n×Nmax) and Phit for the kind in o. */
+/* Features of a data set: Phi (n×Nmax) and Phit for the kind in o, and
+ * the map itself in *fout (owned by the caller) for its normalization.
+ * Feature j is drawn from its own stream (seed, j), so the features of
+ * size N do not depend on Nmax (features.h); the median heuristic, when
+ * used, draws its pairs from a separate stream. */
 static int dd_features(const dd_opts *o, int kind, const dd_data *d,
                        size_t Nmax, unsigned long seed, gsl_matrix **Phi,
-                       gsl_matrix **Phit, double *sigma_used) {
+                       gsl_matrix **Phit, double *sigma_used,
+                       ir_features **fout) {
+  *fout = NULL;
   gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_FEATURES, 3, kind));
   if (r == NULL)
     return IR_ENOMEM;
@@ -241,7 +255,9 @@ static int dd_features(const dd_opts *o, int kind, const dd_data *d,
   }
   ir_features *f = NULL;
   if (s == IR_OK &&
-      (f = ir_features_alloc(kind, d->X->size2, Nmax, sigma, r)) == NULL)
+      (f = ir_features_alloc_streams(
+           kind, d->X->size2, Nmax, sigma, seed,
+           ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)kind))) == NULL)
     s = IR_ENOMEM;
   if (s == IR_OK) {
     *Phi = gsl_matrix_alloc(d->X->size1, Nmax);
@@ -255,7 +271,10 @@ static int dd_features(const dd_opts *o, int kind, const dd_data *d,
   if (s == IR_OK)
     s = ir_features_apply(f, d->Xt, Nmax, *Phit);
   *sigma_used = sigma;
-  ir_features_free(f);
+  if (s == IR_OK)
+    *fout = f;
+  else
+    ir_features_free(f);
   ir_rng_free(r);
   return s;
 }
@@ -471,6 +490,7 @@ static int dd_exp_model_fashion(dd_run *run) {
     dd_data d;
     memset(&d, 0, sizeof d);
     gsl_matrix *Phi = NULL, *Phit = NULL;
+    ir_features *f = NULL;
     ir_cli_progress(&o->common, AN,
                     "model-wise, Fashion-MNIST n = %zu, %s "
                     "features up to N = %zu, seed %lu",
@@ -478,10 +498,11 @@ static int dd_exp_model_fashion(dd_run *run) {
     s = dd_load_fashion(o, n, o->common.seed + sd, &d);
     if (s == IR_OK)
       s = dd_features(o, kind, &d, Nmax, o->common.seed + sd, &Phi, &Phit,
-                      &sigma_used);
+                      &sigma_used, &f);
     if (s == IR_OK)
-      s = dd_sweep_model(o, Phi, d.Y, Phit, d.Yt, d.labels_t, grid, ng,
+      s = dd_sweep_model(o, f, Phi, d.Y, Phit, d.Yt, d.labels_t, grid, ng,
                          pts + sd * ng);
+    ir_features_free(f);
     if (Phi)
       gsl_matrix_free(Phi);
     if (Phit)
@@ -898,10 +919,12 @@ static int dd_exp_samples_fashion(dd_run *run) {
     memset(&d, 0, sizeof d);
     gsl_matrix *Phi = NULL, *Phit = NULL, *P = NULL;
     double sg;
+    ir_features *f = NULL;
     s = dd_load_fashion(o, nmax, seed, &d);
     if (s == IR_OK)
       s = dd_features(o, o->features ? o->features : IR_FEAT_RFF, &d, N, seed,
-                      &Phi, &Phit, &sg);
+                      &Phi, &Phit, &sg, &f);
+    ir_features_free(f);
     if (s == IR_OK && sd == 0)
       ir_cli_config_set(run->cfg, "derived.sigma_samples", "%.17g", sg);
     if (s == IR_OK && (P = gsl_matrix_alloc(Phit->size1, d.Y->size2)) == NULL)
@@ -1038,8 +1061,9 @@ static int dd_exp_model_relu(dd_run *run) {
     ir_features *f = NULL;
     gsl_matrix *Phi = NULL, *Phit = NULL;
     s = r ? ir_data_sphere_teacher(n, nt, d, F1, tau2, r, &tr, &te) : IR_ENOMEM;
-    if (s == IR_OK &&
-        (f = ir_features_alloc(IR_FEAT_RELU_SPHERE, d, Nmax, 1.0, r)) == NULL)
+    if (s == IR_OK && (f = ir_features_alloc_streams(
+                           IR_FEAT_RELU_SPHERE, d, Nmax, 1.0, seed,
+                           ir_rng_stream(IR_STREAM_FEATURES, 7, d))) == NULL)
       s = IR_ENOMEM;
     if (s == IR_OK) {
       Phi = gsl_matrix_alloc(n, Nmax);
@@ -1051,7 +1075,7 @@ static int dd_exp_model_relu(dd_run *run) {
     if (s == IR_OK)
       s = ir_features_apply(f, te->X, Nmax, Phit);
     if (s == IR_OK)
-      s = dd_sweep_model(&oo, Phi, tr->Y, Phit, te->Y, NULL, grid, ng,
+      s = dd_sweep_model(&oo, f, Phi, tr->Y, Phit, te->Y, NULL, grid, ng,
                          pts + sd * ng);
     if (Phi)
       gsl_matrix_free(Phi);
@@ -1190,9 +1214,11 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
   if (fashion) {
     s = dd_load_fashion(&oo, n, seed, &d);
     double sg;
+    ir_features *f = NULL;
     if (s == IR_OK)
       s = dd_features(o, o->features ? o->features : IR_FEAT_RFF, &d, n, seed,
-                      &Phi, &Phit, &sg);
+                      &Phi, &Phit, &sg, &f);
+    ir_features_free(f);
     if (s == IR_OK)
       ir_cli_config_set(run->cfg, "derived.sigma_epochs", "%.17g", sg);
   } else {
@@ -1371,7 +1397,7 @@ static int dd_exp_classical(dd_run *run) {
     if (s == IR_OK)
       s = ir_features_apply(f, te->X, Nmax, Phit);
     if (s == IR_OK)
-      s = dd_sweep_model(&oo, Phi, tr->Y, Phit, te->Y, NULL, grid, ng,
+      s = dd_sweep_model(&oo, f, Phi, tr->Y, Phit, te->Y, NULL, grid, ng,
                          pts + sd * ng);
     if (s == IR_OK && sd == 0) {
       /* Refit at the three sizes and evaluate on the x grid. */

@@ -53,6 +53,18 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   grep -q '"derived"' "$T/c1/manifest.json" && ok || bad "manifest has no derived object"
 fi
 
+# Feature j is drawn from its own stream (seed, j) and normalized at the N
+# fitted: the numbers at N = 100, 200 and 400 do not depend on how far the
+# sweep goes (bit for bit), and ||W|| is that of the size-N model.
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$IMPLREG" double-descent --data fashion-mnist --sweep model --n 300 \
+    --grid 100,200,400 --seed 1 --out "$T/g1" --quiet &&
+    "$IMPLREG" double-descent --data fashion-mnist --sweep model --n 300 \
+      --grid 100,200,400,1600 --seed 1 --out "$T/g2" --quiet &&
+    cmp -s <(head -n 4 "$T/g1/model.csv") <(head -n 4 "$T/g2/model.csv") && ok ||
+    bad "model-wise numbers at N <= 400 depend on the grid's end: $(sed -n 2p "$T/g1/model.csv" | cut -c1-80) vs $(sed -n 2p "$T/g2/model.csv" | cut -c1-80)"
+fi
+
 # expect_usage NAME ARGS...: exit status 2, one line on stderr, no output.
 expect_usage() {
   local name=$1
