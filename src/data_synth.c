@@ -138,16 +138,19 @@ double ir_data_curve_1d_f(double x) {
   return sin(6.283185307179586476925286766559 * x);
 }
 
-int ir_data_curve_1d(size_t n, size_t ntest, double sigma, int test_noise,
-                     gsl_rng *r, ir_dataset **train, ir_dataset **test) {
+/* x ~ U[−1, 1], y = f(x) + σε, train then test (see data.h). */
+static int ir_data_target_1d(double (*f)(double), const char *what, size_t n,
+                             size_t ntest, double sigma, int test_noise,
+                             gsl_rng *r, ir_dataset **train,
+                             ir_dataset **test) {
   *train = NULL;
   if (test != NULL)
     *test = NULL;
   if (n == 0 || !(sigma >= 0) || !isfinite(sigma))
     return ir_error(IR_EINVAL,
-                    "1-D curve: n = %zu must be >= 1 and the noise "
+                    "%s: n = %zu must be >= 1 and the noise "
                     "level %g finite and >= 0",
-                    n, sigma);
+                    what, n, sigma);
   ir_dataset *sets[2] = {NULL, NULL};
   const size_t sizes[2] = {n, test != NULL ? ntest : 0};
   for (int k = 0; k < 2; k++) {
@@ -163,14 +166,29 @@ int ir_data_curve_1d(size_t n, size_t ntest, double sigma, int test_noise,
       double e = gsl_ran_gaussian(r, 1.0);
       gsl_matrix_set(sets[k]->X, i, 0, x);
       gsl_matrix_set(sets[k]->Y, i, 0,
-                     ir_data_curve_1d_f(x) +
-                         (k == 0 || test_noise ? sigma * e : 0.0));
+                     f(x) + (k == 0 || test_noise ? sigma * e : 0.0));
     }
   }
   *train = sets[0];
   if (test != NULL)
     *test = sets[1];
   return IR_OK;
+}
+
+int ir_data_curve_1d(size_t n, size_t ntest, double sigma, int test_noise,
+                     gsl_rng *r, ir_dataset **train, ir_dataset **test) {
+  return ir_data_target_1d(ir_data_curve_1d_f, "1-D curve", n, ntest, sigma,
+                           test_noise, r, train, test);
+}
+
+double ir_data_step_1d_f(double x) {
+  return x < 0 ? -1.0 : 1.0;
+}
+
+int ir_data_step_1d(size_t n, size_t ntest, double sigma, int test_noise,
+                    gsl_rng *r, ir_dataset **train, ir_dataset **test) {
+  return ir_data_target_1d(ir_data_step_1d_f, "1-D step", n, ntest, sigma,
+                           test_noise, r, train, test);
 }
 
 /* ---- Linear target on the sphere ----------------------------------------- */
