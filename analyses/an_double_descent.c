@@ -38,37 +38,53 @@ static int broken(const char *what) {
 
 static const char help[] =
     "Usage: implreg double-descent [--data fashion-mnist|linear|teacher-1d]\n"
-    "         [--features rff|relu|fft|identity|legendre|...]\n"
     "         [--sweep model|samples|epochs|all] [options]\n\n"
     "Test error, training error and the norm of the min-norm solution against\n"
     "model size N (nested random features: feature j is drawn from its own\n"
     "stream (seed, j), so size N uses the first N features whatever the grid,\n"
     "normalized by sqrt(2/N) (rff) or sqrt(1/N) (relu) at every N), sample\n"
-    "size n, and GD time; the peak at the interpolation\n"
-    "threshold N = n; the ridgeless theory of Hastie et al. "
-    "(arXiv:1903.08560)\n"
-    "for the isotropic linear model.  Without --data and --sweep it runs the\n"
-    "whole suite (model-wise on Fashion-MNIST, linear model against theory,\n"
-    "sample-wise, epoch-wise, classical U-curve).\n\n"
-    "Options:\n"
-    "  --n N              training samples (Fashion-MNIST default 1000, quick "
-    "200)\n"
-    "  --ntest M          test samples (default 2000; quick 500)\n"
-    "  --sigma S|median   bandwidth/scale of the features (default: median\n"
-    "                     heuristic for rff/fft, 1 for relu)\n"
-    "  --grid LIST        model sizes N (comma list); or\n"
+    "size n, and GD time; the peak at the interpolation threshold N = n; the\n"
+    "ridgeless theory of Hastie et al. (arXiv:1903.08560) for the isotropic\n"
+    "linear model.  Without --data it runs the whole suite (model-wise on\n"
+    "Fashion-MNIST, linear model against theory, ReLU features against Mei &\n"
+    "Montanari, sample-wise, epoch-wise, classical U-curve), each part at its\n"
+    "own sizes: the suite takes --sweep and --seeds only.\n\n"
+    "Options, and the parts that use them (any other is refused):\n"
+    "  --n N              training samples: fashion-mnist model and epochs\n"
+    "                     (default 1000, quick 200); linear model and epochs\n"
+    "                     (default 100 and 400, quick 50 and 100); teacher-1d\n"
+    "                     (default 30, quick 20)\n"
+    "  --ntest M          test samples: fashion-mnist (default 2000, quick\n"
+    "                     500), linear epochs, teacher-1d (default 2000)\n"
+    "  --p P              features of the linear sample-wise sweep (>= 20;\n"
+    "                     default 100, quick 50)\n"
+    "  --r2 R             ||beta||^2 of the linear teacher (default 1)\n"
+    "  --sigma2 S         noise variance: linear (default 0.25; sample-wise\n"
+    "                     0.1), teacher-1d (default 0.01)\n"
+    "  --features KIND    fashion-mnist: rff (default), rff-pair, relu,\n"
+    "                     relu-centered, relu-sphere, fft, identity;\n"
+    "                     teacher-1d: fourier-weighted (the only one)\n"
+    "  --sigma S|median   fashion-mnist: bandwidth/scale of the features\n"
+    "                     (default: median heuristic for rff/fft, 1 for relu)\n"
+    "  --grid LIST        fashion-mnist model: model sizes N (comma list); or\n"
     "  --N-max M --points P  P sizes up to M, dense around N = n (default\n"
     "                     10n and 28 points; quick 4n and 16)\n"
-    "  --ridge LIST       ridge values lambda > 0 (default "
-    "1e-4,1e-3,1e-2,1e-1,1);\n"
+    "  --ridge LIST       fashion-mnist model: ridge values lambda > 0 for\n"
+    "                     the size-N model (default 1e-4,1e-3,1e-2,1e-1,1);\n"
     "                     the optimal-ridge curve is the best over the list\n"
-    "  --no-ridge         min-norm only\n"
-    "  --label-noise P    fraction of training labels replaced by a random\n"
-    "                     wrong label, drawn once (default 0; epoch-wise 0.2)\n"
-    "  --rcond R          pseudo-inverse cutoff (default eps*max(n, N))\n"
-    "  --accuracy A       Cholesky of the Gram matrix is used where\n"
-    "                     eps*cond(Gram) <= A (default 1e-8), the SVD "
-    "elsewhere\n";
+    "  --no-ridge         fashion-mnist model: min-norm only\n"
+    "  --label-noise P    fashion-mnist: fraction of training labels replaced\n"
+    "                     by a random wrong label, drawn once (default 0;\n"
+    "                     epoch-wise 0.2)\n"
+    "  --rcond R          pseudo-inverse cutoff (default eps*max(n, N)): the\n"
+    "                     model-wise and sample-wise sweeps\n"
+    "  --accuracy A       fashion-mnist model, teacher-1d: Cholesky of the\n"
+    "                     Gram matrix is used where eps*cond(Gram) <= A\n"
+    "                     (default 1e-8), the SVD elsewhere\n"
+    "  --seeds K          every part but the epoch-wise curve, which uses the\n"
+    "                     first seed (--sweep epochs refuses K > 1); the\n"
+    "                     linear and ReLU parts use K as their number of\n"
+    "                     Monte Carlo draws (default 100 / 10)\n";
 
 /* ---- Experiments' shared pieces --------------------------------------------
  */
@@ -76,11 +92,31 @@ static const char help[] =
 enum { DATA_DEFAULT = 0, DATA_FASHION, DATA_LINEAR, DATA_CURVE };
 enum { SWEEP_ALL = 0, SWEEP_MODEL, SWEEP_SAMPLES, SWEEP_EPOCHS };
 
+/* Option groups, for what each part of the analysis uses. */
+enum {
+  DD_O_N = 1u << 0,
+  DD_O_NTEST = 1u << 1,
+  DD_O_SIGMA = 1u << 2,
+  DD_O_GRID = 1u << 3,  /* --grid, --N-max, --points */
+  DD_O_RIDGE = 1u << 4, /* --ridge, --no-ridge */
+  DD_O_NOISE = 1u << 5,
+  DD_O_RCOND = 1u << 6,
+  DD_O_ACC = 1u << 7,
+  DD_O_FEAT = 1u << 8,
+  DD_O_P = 1u << 9,
+  DD_O_R2 = 1u << 10,
+  DD_O_SIGMA2 = 1u << 11,
+  DD_O_SEEDS = 1u << 12
+};
+
 typedef struct {
   ir_cli_common common;
   int data, sweep, features;
   size_t n, ntest, Nmax, points;
   int n_set, ntest_set; /* --n, --ntest given */
+  unsigned given;       /* DD_O_* bits of the options given */
+  size_t p;             /* --p: features of the sample-wise linear sweep */
+  double r2, sigma2;    /* --r2, --sigma2 (NAN: the part's default) */
   double sigma;
   int sigma_median;
   double *grid;
@@ -834,10 +870,11 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
 /* Model-wise: n fixed, p over a grid of gamma (docs/theory.md §2). */
 static int dd_exp_model_linear(dd_run *run) {
   const dd_opts *o = run->o;
-  const size_t n = o->common.quick ? 50 : 100;
+  const size_t n = o->n_set ? o->n : (o->common.quick ? 50 : 100);
   const size_t nseeds =
       o->common.seeds > 1 ? o->common.seeds : (o->common.quick ? 30 : 100);
-  const double r2 = 1, sigma2 = 0.25;
+  const double r2 = isnan(o->r2) ? 1.0 : o->r2;
+  const double sigma2 = isnan(o->sigma2) ? 0.25 : o->sigma2;
   static const double gam[] = {0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9,
                                1.1, 1.2, 1.3, 1.5, 2.0, 3.0, 4.0};
   const size_t m = sizeof gam / sizeof gam[0];
@@ -860,8 +897,8 @@ static int dd_exp_model_linear(dd_run *run) {
   char cap[160];
   snprintf(cap, sizeof cap,
            "Isotropic linear model, min-norm least squares: "
-           "risk against gamma = p/n (n = %zu, r^2 = 1, sigma^2 = 0.25)",
-           n);
+           "risk against gamma = p/n (n = %zu, r^2 = %g, sigma^2 = %g)",
+           n, r2, sigma2);
   if ((s = dd_linear_outputs(run, "model_linear", cap, "gamma", pt, k, 1,
                              &zmax)) != IR_OK)
     return s;
@@ -895,10 +932,11 @@ static int dd_exp_model_linear(dd_run *run) {
 /* Sample-wise: p fixed, n over a grid (Nakkiran, arXiv:1912.07242). */
 static int dd_exp_samples_linear(dd_run *run) {
   const dd_opts *o = run->o;
-  const size_t p = o->common.quick ? 50 : 100;
+  const size_t p = o->p ? o->p : (o->common.quick ? 50 : 100);
   const size_t nseeds =
       o->common.seeds > 1 ? o->common.seeds : (o->common.quick ? 30 : 100);
-  const double r2 = 1, sigma2 = 0.1;
+  const double r2 = isnan(o->r2) ? 1.0 : o->r2;
+  const double sigma2 = isnan(o->sigma2) ? 0.1 : o->sigma2;
   static const double ratio[] = {0.2,  0.3, 0.5, 0.6, 0.75, 0.9, 0.95,
                                  1.05, 1.1, 1.3, 1.6, 2.0,  3.0};
   const size_t m = sizeof ratio / sizeof ratio[0];
@@ -924,8 +962,8 @@ static int dd_exp_samples_linear(dd_run *run) {
   char cap[160];
   snprintf(cap, sizeof cap,
            "Sample-wise: isotropic linear model, p = %zu, "
-           "r^2 = 1, sigma^2 = 0.1, risk against n/p",
-           p);
+           "r^2 = %g, sigma^2 = %g, risk against n/p",
+           p, r2, sigma2);
   if ((s = dd_linear_outputs(run, "samples", cap, "n_over_p", pt, k, 0,
                              &zmax)) != IR_OK)
     return s;
@@ -1257,10 +1295,13 @@ static int dd_spot_observe(void *ctx, size_t step, const gsl_vector *theta) {
 
 static int dd_exp_epochs(dd_run *run, int fashion) {
   const dd_opts *o = run->o;
-  const double noise = o->label_noise > 0 ? o->label_noise : 0.2;
+  /* Label noise: 0.2 unless --label-noise is given (0 included). */
+  const double noise = (o->given & DD_O_NOISE) ? o->label_noise : 0.2;
   dd_opts oo = *o;
   oo.label_noise = noise;
-  const size_t n = fashion ? o->n : (o->common.quick ? 100 : 400);
+  const size_t n = fashion || o->n_set ? o->n : (o->common.quick ? 100 : 400);
+  const double r2 = isnan(o->r2) ? 1.0 : o->r2;
+  const double sigma2 = isnan(o->sigma2) ? 0.25 : o->sigma2;
   dd_data d;
   memset(&d, 0, sizeof d);
   gsl_matrix *Phi = NULL, *Phit = NULL, *W = NULL, *P = NULL, *R = NULL;
@@ -1283,7 +1324,7 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
   } else {
     /* The linear teacher with p = n: the model at its threshold. */
     gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 5, n));
-    ir_teacher_params tp = {n, o->ntest, n, 1.0, 0.25, NULL, 0};
+    ir_teacher_params tp = {n, o->ntest, n, r2, sigma2, NULL, 0};
     ir_dataset *tr = NULL, *te = NULL;
     s = r ? ir_data_linear_teacher(&tp, r, &tr, &te, NULL) : IR_ENOMEM;
     ir_rng_free(r);
@@ -1322,10 +1363,18 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
   }
   /* GD time t on a log grid: 8 points per decade up to 1e8 steps (the
    * formula's cost does not depend on t). */
-  ir_table *t = ir_table_alloc(
-      "epochs", fashion ? "Epoch-wise: GD on Fashion-MNIST random "
-                          "features at N = n, with label noise"
-                        : "Epoch-wise: GD on the linear teacher at p = n");
+  char ecap[200];
+  if (fashion)
+    snprintf(ecap, sizeof ecap,
+             "Epoch-wise: GD on Fashion-MNIST random features at N = n = %zu, "
+             "label noise %g (seed %lu)",
+             n, noise, seed);
+  else
+    snprintf(ecap, sizeof ecap,
+             "Epoch-wise: GD on the linear teacher at p = n = %zu, r^2 = %g, "
+             "sigma^2 = %g (seed %lu)",
+             n, r2, sigma2, seed);
+  ir_table *t = ir_table_alloc("epochs", ecap);
   if ((s = dd_keep_table(run, t)) != IR_OK)
     goto done;
   ir_table_add_note(t,
@@ -1333,6 +1382,9 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
                     "||Phi W - Y||^2, iterates from the SVD formula "
                     "(docs/theory.md s1); MSEs are means over samples, summed "
                     "over outputs");
+  if (o->common.seeds > 1)
+    ir_table_add_note(t, "one seed (the first): the epoch-wise curve does not "
+                         "average over --seeds");
   int ct = ir_table_add_column(t, "t", IR_COL_DOUBLE, "GD steps");
   int ctr = ir_table_add_column(t, "train_mse", IR_COL_DOUBLE, NULL);
   int cte = ir_table_add_column(t, "test_mse", IR_COL_DOUBLE, NULL);
@@ -1431,7 +1483,7 @@ static int dd_exp_classical(dd_run *run) {
   const size_t n = o->n_set ? o->n : (o->common.quick ? 20 : 30);
   const size_t nt = o->ntest_set ? o->ntest : 2000;
   const size_t nseeds = o->common.seeds > 1 ? o->common.seeds : 20;
-  const double noise = 0.1;
+  const double noise = sqrt(isnan(o->sigma2) ? 0.01 : o->sigma2);
   /* IMPLREG_BREAK=classical-weights: the unweighted basis (the weights
    * forgotten), whose min-norm fits do not come back down. */
   const int kind =
@@ -1689,8 +1741,66 @@ enum {
   OPT_NORIDGE,
   OPT_NOISE,
   OPT_RCOND,
-  OPT_ACC
+  OPT_ACC,
+  OPT_P,
+  OPT_R2,
+  OPT_SIGMA2
 };
+
+static const struct {
+  unsigned bit;
+  const char *name;
+} dd_opt_names[] = {{DD_O_N, "--n"},
+                    {DD_O_NTEST, "--ntest"},
+                    {DD_O_SIGMA, "--sigma"},
+                    {DD_O_GRID, "--grid/--N-max/--points"},
+                    {DD_O_RIDGE, "--ridge/--no-ridge"},
+                    {DD_O_NOISE, "--label-noise"},
+                    {DD_O_RCOND, "--rcond"},
+                    {DD_O_ACC, "--accuracy"},
+                    {DD_O_FEAT, "--features"},
+                    {DD_O_P, "--p"},
+                    {DD_O_R2, "--r2"},
+                    {DD_O_SIGMA2, "--sigma2"},
+                    {DD_O_SEEDS, "--seeds > 1"}};
+
+/* The options the selected parts use (docs in the help text). */
+static unsigned dd_allowed(int data, int sweep) {
+  const int model = sweep == SWEEP_ALL || sweep == SWEEP_MODEL;
+  const int samples = sweep == SWEEP_ALL || sweep == SWEEP_SAMPLES;
+  const int epochs = sweep == SWEEP_ALL || sweep == SWEEP_EPOCHS;
+  unsigned a = 0;
+  switch (data) {
+  case DATA_FASHION:
+    if (model)
+      a |= DD_O_N | DD_O_NTEST | DD_O_SIGMA | DD_O_GRID | DD_O_RIDGE |
+           DD_O_NOISE | DD_O_RCOND | DD_O_ACC | DD_O_FEAT | DD_O_SEEDS;
+    if (samples)
+      a |= DD_O_NTEST | DD_O_SIGMA | DD_O_NOISE | DD_O_RCOND | DD_O_FEAT |
+           DD_O_SEEDS;
+    if (epochs)
+      a |= DD_O_N | DD_O_NTEST | DD_O_SIGMA | DD_O_NOISE | DD_O_FEAT;
+    break;
+  case DATA_LINEAR:
+    if (model)
+      a |= DD_O_N | DD_O_R2 | DD_O_SIGMA2 | DD_O_RCOND | DD_O_SEEDS;
+    if (samples)
+      a |= DD_O_P | DD_O_R2 | DD_O_SIGMA2 | DD_O_RCOND | DD_O_SEEDS;
+    if (epochs)
+      a |= DD_O_N | DD_O_NTEST | DD_O_R2 | DD_O_SIGMA2;
+    break;
+  case DATA_CURVE:
+    if (model)
+      a |= DD_O_N | DD_O_NTEST | DD_O_SIGMA2 | DD_O_FEAT | DD_O_RCOND |
+           DD_O_ACC | DD_O_SEEDS;
+    break;
+  default: /* the suite: each part at its own sizes */
+    if (sweep != SWEEP_EPOCHS)
+      a |= DD_O_SEEDS;
+    break;
+  }
+  return a;
+}
 
 static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
   static const struct option longopts[] = {
@@ -1708,10 +1818,15 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
       {"label-noise", required_argument, NULL, OPT_NOISE},
       {"rcond", required_argument, NULL, OPT_RCOND},
       {"accuracy", required_argument, NULL, OPT_ACC},
+      {"p", required_argument, NULL, OPT_P},
+      {"r2", required_argument, NULL, OPT_R2},
+      {"sigma2", required_argument, NULL, OPT_SIGMA2},
       IR_CLI_COMMON_OPTIONS,
       {NULL, 0, NULL, 0}};
   size_t n = 0, ntest = 0, Nmax = 0, points = 0;
   o->sigma_median = 1;
+  o->r2 = NAN;
+  o->sigma2 = NAN;
   o->rcond = -1;
   o->accuracy = 1e-8;
   optind = 1;
@@ -1735,6 +1850,7 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
                                   optarg);
       break;
     case OPT_FEAT:
+      o->given |= DD_O_FEAT;
       if (ir_features_parse(optarg, &o->features) != IR_OK)
         return ir_cli_fail(PROG, IR_EINVAL, NULL);
       break;
@@ -1756,12 +1872,15 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
     case OPT_N:
       bad = ir_cli_size(PROG, "n", optarg, 2, 60000, &n);
       o->n_set = 1;
+      o->given |= DD_O_N;
       break;
     case OPT_NTEST:
       bad = ir_cli_size(PROG, "ntest", optarg, 1, 10000, &ntest);
       o->ntest_set = 1;
+      o->given |= DD_O_NTEST;
       break;
     case OPT_SIGMA:
+      o->given |= DD_O_SIGMA;
       if (strcmp(optarg, "median") == 0) {
         o->sigma_median = 1;
       } else {
@@ -1770,6 +1889,7 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
       }
       break;
     case OPT_GRID:
+      o->given |= DD_O_GRID;
       free(o->grid);
       o->grid = NULL;
       bad =
@@ -1781,25 +1901,46 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
                                           "increasing whole numbers >= 1");
       break;
     case OPT_NMAX:
+      o->given |= DD_O_GRID;
       bad = ir_cli_size(PROG, "N-max", optarg, 2, 1000000, &Nmax);
       break;
     case OPT_POINTS:
+      o->given |= DD_O_GRID;
       bad = ir_cli_size(PROG, "points", optarg, 3, 200, &points);
       break;
     case OPT_RIDGE:
+      o->given |= DD_O_RIDGE;
       free(o->ridge);
       o->ridge = NULL;
       bad = ir_cli_double_list(PROG, "ridge", optarg, 1e-300, 1e300, &o->ridge,
                                &o->nridge);
       break;
-    case OPT_NORIDGE: o->no_ridge = 1; break;
+    case OPT_NORIDGE:
+      o->no_ridge = 1;
+      o->given |= DD_O_RIDGE;
+      break;
     case OPT_NOISE:
+      o->given |= DD_O_NOISE;
       bad = ir_cli_double(PROG, "label-noise", optarg, 0, 1, &o->label_noise);
       break;
     case OPT_RCOND:
+      o->given |= DD_O_RCOND;
       bad = ir_cli_double(PROG, "rcond", optarg, 0, 1, &o->rcond);
       break;
+    case OPT_P:
+      o->given |= DD_O_P;
+      bad = ir_cli_size(PROG, "p", optarg, 2, 100000, &o->p);
+      break;
+    case OPT_R2:
+      o->given |= DD_O_R2;
+      bad = ir_cli_double(PROG, "r2", optarg, 0, 1e6, &o->r2);
+      break;
+    case OPT_SIGMA2:
+      o->given |= DD_O_SIGMA2;
+      bad = ir_cli_double(PROG, "sigma2", optarg, 0, 1e6, &o->sigma2);
+      break;
     case OPT_ACC:
+      o->given |= DD_O_ACC;
       bad =
           ir_cli_double(PROG, "accuracy", optarg, DBL_EPSILON, 1, &o->accuracy);
       break;
@@ -1841,40 +1982,125 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
             PROG);
     return IR_EXIT_USAGE;
   }
-  if (o->sweep == SWEEP_SAMPLES && o->data == DATA_CURVE)
-    return ir_cli_usage_error(PROG, "--sweep samples needs --data linear or "
-                                    "fashion-mnist");
-  ir_cli_config_common(cfg, &o->common);
   static const char *dn[] = {"suite", "fashion-mnist", "linear", "teacher-1d"};
   static const char *sn[] = {"all", "model", "samples", "epochs"};
+  if (o->data == DATA_CURVE &&
+      (o->sweep == SWEEP_SAMPLES || o->sweep == SWEEP_EPOCHS))
+    return ir_cli_usage_error(PROG,
+                              "--data teacher-1d has only the model-wise "
+                              "sweep (--sweep model); --sweep %s needs "
+                              "--data linear or fashion-mnist",
+                              sn[o->sweep]);
+  /* Every option given must be used by the selected parts. */
+  const unsigned allowed = dd_allowed(o->data, o->sweep);
+  unsigned given = o->given | (o->common.seeds > 1 ? DD_O_SEEDS : 0u);
+  for (size_t i = 0; i < sizeof dd_opt_names / sizeof dd_opt_names[0]; i++)
+    if ((given & dd_opt_names[i].bit) && !(allowed & dd_opt_names[i].bit)) {
+      if (o->data == DATA_DEFAULT)
+        return ir_cli_usage_error(PROG,
+                                  "%s: the suite (no --data) runs each part "
+                                  "at its own sizes; choose --data (and "
+                                  "--sweep) to set it",
+                                  dd_opt_names[i].name);
+      return ir_cli_usage_error(PROG,
+                                "%s is not used by --data %s --sweep %s; "
+                                "drop it",
+                                dd_opt_names[i].name, dn[o->data],
+                                sn[o->sweep]);
+    }
+  if (o->given & DD_O_FEAT) {
+    const int f = o->features;
+    const int basis = f == IR_FEAT_LEGENDRE || f == IR_FEAT_FOURIER ||
+                      f == IR_FEAT_FOURIER_WEIGHTED;
+    if (o->data == DATA_CURVE && f != IR_FEAT_FOURIER_WEIGHTED)
+      return ir_cli_usage_error(PROG,
+                                "--data teacher-1d fits fourier-weighted "
+                                "features only (the construction whose "
+                                "second descent docs/theory.md s3 "
+                                "describes); drop --features %s",
+                                ir_features_name(f));
+    if (o->data == DATA_FASHION && basis)
+      return ir_cli_usage_error(PROG,
+                                "--features %s is a 1-D basis; Fashion-MNIST "
+                                "needs rff, rff-pair, relu, relu-centered, "
+                                "relu-sphere, fft or identity",
+                                ir_features_name(f));
+  }
+  if (o->data == DATA_CURVE && o->n_set && o->n > 1000)
+    return ir_cli_usage_error(PROG,
+                              "--n %zu: the 1-D sweep fits up to 40n "
+                              "features; use n <= 1000",
+                              o->n);
+  if (o->data == DATA_LINEAR && (o->given & DD_O_N) && o->n < 10)
+    return ir_cli_usage_error(PROG,
+                              "--n %zu: the linear sweeps need n >= 10 "
+                              "(the grid of p/n must avoid p = n +- 1)",
+                              o->n);
+  if (o->data == DATA_LINEAR && (o->given & DD_O_P) && o->p < 20)
+    return ir_cli_usage_error(PROG,
+                              "--p %zu: the sample-wise sweep needs "
+                              "p >= 20 (its grid of n/p must avoid "
+                              "n = p +- 1)",
+                              o->p);
+  /* The manifest's config lists what was given (defaults follow from
+   * --quick, which ir_cli_config_common records), so a replay passes only
+   * options the run used. */
+  ir_cli_config_common(cfg, &o->common);
   char num[32];
-  ir_cli_config_set(cfg, "data", "%s", dn[o->data]);
-  ir_cli_config_set(cfg, "sweep", "%s", sn[o->sweep]);
-  if (o->features)
+  if (o->data != DATA_DEFAULT)
+    ir_cli_config_set(cfg, "data", "%s", dn[o->data]);
+  if (o->sweep != SWEEP_ALL)
+    ir_cli_config_set(cfg, "sweep", "%s", sn[o->sweep]);
+  if (o->given & DD_O_FEAT)
     ir_cli_config_set(cfg, "features", "%s", ir_features_name(o->features));
-  ir_cli_config_set(cfg, "n", "%zu", o->n);
-  ir_cli_config_set(cfg, "ntest", "%zu", o->ntest);
-  ir_cli_config_set(cfg, "N-max", "%zu", o->Nmax);
-  ir_cli_config_set(cfg, "points", "%zu", o->points);
-  if (!o->sigma_median)
+  if (o->given & DD_O_N)
+    ir_cli_config_set(cfg, "n", "%zu", o->n);
+  if (o->given & DD_O_NTEST)
+    ir_cli_config_set(cfg, "ntest", "%zu", o->ntest);
+  if (o->given & DD_O_P)
+    ir_cli_config_set(cfg, "p", "%zu", o->p);
+  if (o->given & DD_O_R2)
+    ir_cli_config_set(cfg, "r2", "%s",
+                      ir_cli_fmt_double(num, sizeof num, o->r2));
+  if (o->given & DD_O_SIGMA2)
+    ir_cli_config_set(cfg, "sigma2", "%s",
+                      ir_cli_fmt_double(num, sizeof num, o->sigma2));
+  if (o->given & DD_O_GRID) {
+    if (o->ngrid > 0) {
+      char gb[4096] = "";
+      size_t gl = 0;
+      for (size_t i = 0; i < o->ngrid && gl < sizeof gb; i++)
+        gl += (size_t)snprintf(gb + gl, sizeof gb - gl, "%s%.0f", i ? "," : "",
+                               o->grid[i]);
+      ir_cli_config_set(cfg, "grid", "%s", gb);
+    } else {
+      ir_cli_config_set(cfg, "N-max", "%zu", o->Nmax);
+      ir_cli_config_set(cfg, "points", "%zu", o->points);
+    }
+  }
+  if ((o->given & DD_O_SIGMA) && !o->sigma_median)
     ir_cli_config_set(cfg, "sigma", "%s",
                       ir_cli_fmt_double(num, sizeof num, o->sigma));
-  ir_cli_config_set(cfg, "label-noise", "%s",
-                    ir_cli_fmt_double(num, sizeof num, o->label_noise));
-  if (o->rcond >= 0)
+  if (o->given & DD_O_NOISE)
+    ir_cli_config_set(cfg, "label-noise", "%s",
+                      ir_cli_fmt_double(num, sizeof num, o->label_noise));
+  if (o->given & DD_O_RCOND)
     ir_cli_config_set(cfg, "rcond", "%s",
                       ir_cli_fmt_double(num, sizeof num, o->rcond));
-  ir_cli_config_set(cfg, "accuracy", "%s",
-                    ir_cli_fmt_double(num, sizeof num, o->accuracy));
-  if (o->no_ridge)
-    ir_cli_config_set(cfg, "no-ridge", "true");
-  char buf[1024] = "";
-  size_t len = 0;
-  for (size_t i = 0; i < o->nridge && len < sizeof buf; i++)
-    len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "",
-                            ir_cli_fmt_double(num, sizeof num, o->ridge[i]));
-  if (o->nridge)
-    ir_cli_config_set(cfg, "ridge", "%s", buf);
+  if (o->given & DD_O_ACC)
+    ir_cli_config_set(cfg, "accuracy", "%s",
+                      ir_cli_fmt_double(num, sizeof num, o->accuracy));
+  if (o->given & DD_O_RIDGE) {
+    if (o->no_ridge)
+      ir_cli_config_set(cfg, "no-ridge", "true");
+    char buf[1024] = "";
+    size_t len = 0;
+    for (size_t i = 0; !o->no_ridge && i < o->nridge && len < sizeof buf; i++)
+      len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? "," : "",
+                              ir_cli_fmt_double(num, sizeof num, o->ridge[i]));
+    if (!o->no_ridge && o->nridge)
+      ir_cli_config_set(cfg, "ridge", "%s", buf);
+  }
   return 0;
 }
 
