@@ -136,5 +136,31 @@ head -n 1 "$T/t5/classical.csv" | grep -q 'test_mse_se,test_mse_q25,test_mse_med
   [ "$(sed -n 2p "$T/t5/classical.csv" | cut -d, -f2)" = 12 ] && ok ||
   bad "teacher-1d --seeds 5 --n 12: $(head -n 2 "$T/t5/classical.csv")"
 
+# IMPLREG_BREAK: each plausible bug is caught by some check (announced on
+# stderr, recorded in the manifest).
+brk() {
+  local name=$1
+  shift
+  rm -rf "$T/brk"
+  IMPLREG_BREAK=$name "$IMPLREG" double-descent --quick "$@" --out "$T/brk" --quiet 2>"$T/brk.err"
+  if ! grep -q ',FAIL$' "$T/brk/checks.csv" 2>/dev/null; then
+    bad "IMPLREG_BREAK=$name ($*): no check failed"
+  elif ! grep -q "IMPLREG_BREAK=$name" "$T/brk.err" || ! grep -q '"break"' "$T/brk/manifest.json"; then
+    bad "IMPLREG_BREAK=$name: not announced or not in the manifest"
+  else
+    ok
+  fi
+}
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  brk feature-scale --data fashion-mnist --sweep model
+  brk norm --data fashion-mnist --sweep model
+  brk test-mse --data fashion-mnist --sweep model
+fi
+brk linear-noise --data linear --sweep model
+brk linear-noise --data linear --sweep samples
+brk relu-noise --sweep model
+brk gd-step --data linear --sweep epochs
+brk classical-weights --data teacher-1d
+
 echo "$NAME: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
