@@ -384,6 +384,27 @@ static void dd_quartiles(const dd_point *pts, size_t ng, size_t nseeds,
   q[2] = gsl_stats_quantile_from_sorted_data(x, 1, k, 0.75);
 }
 
+/* Adds the band mean ± se (k points) to f as two dotted grey lines, the
+ * first labelled; points whose lower end is not positive are dropped by a
+ * log axis.  No-op when se is NULL.  (The figure API has no error column;
+ * the tables carry the same standard errors.) */
+static void dd_fig_band(ir_figure *f, const char *label, const double *x,
+                        const double *mean, const double *se, size_t k) {
+  if (se == NULL || k == 0)
+    return;
+  double *lo = malloc(k * sizeof *lo), *hi = malloc(k * sizeof *hi);
+  if (lo != NULL && hi != NULL) {
+    for (size_t i = 0; i < k; i++) {
+      lo[i] = mean[i] - se[i];
+      hi[i] = mean[i] + se[i];
+    }
+    ir_figure_add_series(f, label, x, lo, k, "lines dt 3 lc rgb 0x666666");
+    ir_figure_add_series(f, "", x, hi, k, "lines dt 3 lc rgb 0x666666");
+  }
+  free(lo);
+  free(hi);
+}
+
 /* Sets a numeric column: a plain value for one seed, mean ± std otherwise. */
 static void dd_set(ir_table *t, int col, size_t nseeds, double mean,
                    double std) {
@@ -753,11 +774,13 @@ static int dd_exp_model_fashion(dd_run *run) {
   /* Figures: test MSE and norm against N/n, threshold marked. */
   double *x = malloc(ng * sizeof *x), *y1 = malloc(ng * sizeof *y1);
   double *y2 = malloc(ng * sizeof *y2), *y3 = malloc(ng * sizeof *y3);
-  if (!x || !y1 || !y2 || !y3) {
+  double *e1 = malloc(ng * sizeof *e1);
+  if (!x || !y1 || !y2 || !y3 || !e1) {
     free(x);
     free(y1);
     free(y2);
     free(y3);
+    free(e1);
     s = ir_error(IR_ENOMEM, "out of memory");
     goto done;
   }
@@ -765,6 +788,7 @@ static int dd_exp_model_fashion(dd_run *run) {
     double sdv;
     x[g] = (double)grid[g] / (double)n;
     dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, test_mse), &y1[g], &sdv);
+    e1[g] = sdv / sqrt((double)nseeds);
     dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, opt_mse), &y2[g], &sdv);
     dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, norm), &y3[g], &sdv);
   }
@@ -772,10 +796,15 @@ static int dd_exp_model_fashion(dd_run *run) {
                                  "test MSE (log scale)");
   if ((s = dd_keep_fig(run, f)) == IR_OK) {
     ir_figure_set_log(f, 1, 1);
-    ir_figure_add_series(f, "min-norm", x, y1, ng, "linespoints");
+    ir_figure_add_series(f,
+                         nseeds > 1 ? "min-norm (mean over seeds)" : "min-norm",
+                         x, y1, ng, "linespoints");
+    if (nseeds > 1)
+      dd_fig_band(f, "mean +- standard error", x, y1, e1, ng);
     if (ridge)
       ir_figure_add_series(f, "optimal ridge", x, y2, ng, "linespoints");
     ir_figure_add_vline(f, 1.0, "N = n");
+    ir_figure_set_key(f, "top left"); /* the peak is at N = n, mid-plot */
     f = ir_figure_alloc("model_norm", "Norm of the min-norm solution",
                         "N / n (log scale)", "||W||_F (log scale)");
     if ((s = dd_keep_fig(run, f)) == IR_OK) {
@@ -788,6 +817,7 @@ static int dd_exp_model_fashion(dd_run *run) {
   free(y1);
   free(y2);
   free(y3);
+  free(e1);
 done:
   free(grid);
   free(pts);
@@ -896,11 +926,13 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
                              "(measured - exact) / standard error");
   double *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y);
   double *ye = malloc(m * sizeof *ye), *ya = malloc(m * sizeof *ya);
-  if (!x || !y || !ye || !ya) {
+  double *yse = malloc(m * sizeof *yse);
+  if (!x || !y || !ye || !ya || !yse) {
     free(x);
     free(y);
     free(ye);
     free(ya);
+    free(yse);
     ir_table_free(t);
     return ir_error(IR_ENOMEM, "out of memory");
   }
@@ -922,6 +954,7 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
     ir_table_set_double(t, c[7], z);
     x[i] = ratio;
     y[i] = q->sm.mean;
+    yse[i] = q->sm.sem;
     ye[i] = q->exact;
     ya[i] = q->asym;
   }
@@ -935,6 +968,7 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
   if (s == IR_OK) {
     ir_figure_set_log(f, 1, 1);
     ir_figure_add_series(f, "measured (mean over seeds)", x, y, m, "points");
+    dd_fig_band(f, "mean +- standard error", x, y, yse, m);
     ir_figure_add_series(f, "exact finite-n theory", x, ye, m, "lines");
     ir_figure_add_series(f, "asymptotic theory", x, ya, m, "lines dashtype 2");
     ir_figure_add_vline(f, 1.0, over_n ? "p = n" : "n = p");
@@ -943,6 +977,7 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
   free(y);
   free(ye);
   free(ya);
+  free(yse);
   return s;
 }
 
@@ -1144,7 +1179,11 @@ static int dd_exp_samples_fashion(dd_run *run) {
   int cer = ir_table_add_column(t, "test_err", vt, "test 0-1 error");
   int cno = ir_table_add_column(t, "norm", vt, "||W||_F");
   int cco = ir_table_add_column(t, "cond", vt, "cond of the n x N features");
-  double x[16], y[16];
+  double x[16], y[16], ys[16];
+  int cse = nseeds > 1 ? ir_table_add_column(t, "test_mse_se", IR_COL_DOUBLE,
+                                             "standard error of the mean "
+                                             "test MSE over seeds")
+                       : -1;
   for (size_t g = 0; g < ng; g++) {
     double m, sdv;
     ir_table_add_row(t);
@@ -1161,6 +1200,9 @@ static int dd_exp_samples_fashion(dd_run *run) {
       dd_set(t, cols[c], nseeds, m, sdv);
     }
     dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, test_mse), &y[g], &sdv);
+    ys[g] = sdv / sqrt((double)nseeds);
+    if (cse >= 0)
+      ir_table_set_double(t, cse, ys[g]);
     x[g] = ratio[g];
   }
   const size_t pk = dd_argmax(pts, ng, nseeds, offsetof(dd_point, test_mse));
@@ -1177,7 +1219,11 @@ static int dd_exp_samples_fashion(dd_run *run) {
                                  "test MSE (log scale)");
   if ((s = dd_keep_fig(run, f)) == IR_OK) {
     ir_figure_set_log(f, 1, 1);
-    ir_figure_add_series(f, "min-norm", x, y, ng, "linespoints");
+    ir_figure_add_series(f,
+                         nseeds > 1 ? "min-norm (mean over seeds)" : "min-norm",
+                         x, y, ng, "linespoints");
+    if (nseeds > 1)
+      dd_fig_band(f, "mean +- standard error", x, y, ys, ng);
     ir_figure_add_vline(f, 1.0, "n = N");
   }
   return s;
@@ -1279,7 +1325,7 @@ static int dd_exp_model_relu(dd_run *run) {
                                "Mei-Montanari formula");
   int c6 = ir_table_add_column(t, "rel_diff", IR_COL_DOUBLE,
                                "(measured - theory) / theory");
-  double x[16], ym[16], yt[16], worst = 0, worst_z = 0;
+  double x[16], ym[16], yt[16], ys[16], worst = 0, worst_z = 0;
   for (size_t g = 0; g < ng; g++) {
     double m, sdv;
     dd_mean_std(pts, ng, nseeds, g, offsetof(dd_point, test_mse), &m, &sdv);
@@ -1305,6 +1351,7 @@ static int dd_exp_model_relu(dd_run *run) {
     ir_table_set_double(t, c6, rel);
     x[g] = psi1[g];
     ym[g] = m;
+    ys[g] = se;
     yt[g] = rr.risk;
   }
   free(pts);
@@ -1325,6 +1372,7 @@ static int dd_exp_model_relu(dd_run *run) {
   if ((s = dd_keep_fig(run, f)) == IR_OK) {
     ir_figure_set_log(f, 1, 1);
     ir_figure_add_series(f, "measured (mean over seeds)", x, ym, ng, "points");
+    dd_fig_band(f, "mean +- standard error", x, ym, ys, ng);
     ir_figure_add_series(f, "Mei-Montanari", x, yt, ng, "lines");
     ir_figure_add_vline(f, psi2, "N = n");
   }
@@ -1750,8 +1798,9 @@ static int dd_exp_classical(dd_run *run) {
     ir_figure_add_series(fg, "min-norm fit (median over seeds)", x, mse, ng,
                          "linespoints");
     if (nseeds > 1) {
-      ir_figure_add_series(fg, "quartiles", x, lo, ng, "lines dashtype 3");
-      ir_figure_add_series(fg, "", x, hi, ng, "lines dashtype 3");
+      ir_figure_add_series(fg, "quartiles over seeds", x, lo, ng,
+                           "lines dt 3 lc rgb 0x666666");
+      ir_figure_add_series(fg, "", x, hi, ng, "lines dt 3 lc rgb 0x666666");
     }
     const double hx[2] = {1.0, (double)Nmax}, hy[2] = {mse[umin], mse[umin]};
     ir_figure_add_series(fg, "U-curve minimum", hx, hy, 2, "lines dashtype 2");

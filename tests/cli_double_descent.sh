@@ -136,6 +136,15 @@ head -n 1 "$T/t5/classical.csv" | grep -q 'test_mse_se,test_mse_q25,test_mse_med
   [ "$(sed -n 2p "$T/t5/classical.csv" | cut -d, -f2)" = 12 ] && ok ||
   bad "teacher-1d --seeds 5 --n 12: $(head -n 2 "$T/t5/classical.csv")"
 
+# --seeds > 1: standard-error columns and a mean +- SE band in the figures.
+"$IMPLREG" double-descent --quick --data linear --sweep model --seeds 4 --out "$T/s4" --quiet &&
+  grep -q 'mean +- standard error' "$T/s4/model_linear.gp" && ok || bad "no SE band in model_linear.gp"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$IMPLREG" double-descent --quick --data fashion-mnist --sweep model --seeds 2 --out "$T/s2" --quiet &&
+    head -n 1 "$T/s2/model.csv" | grep -q ',test_mse_se,' &&
+    grep -q 'mean +- standard error' "$T/s2/model_risk.gp" && ok || bad "model-wise --seeds 2: no SE column or band"
+fi
+
 # IMPLREG_BREAK: each plausible bug is caught by some check (announced on
 # stderr, recorded in the manifest).
 brk() {
