@@ -337,6 +337,24 @@ ir_features *ir_features_alloc_streams(int kind, size_t d, size_t Nmax,
   return f;
 }
 
+int ir_features_params(const ir_features *f, gsl_matrix *W, gsl_vector *b) {
+  if (f->kind != IR_FEAT_RFF && f->kind != IR_FEAT_RELU &&
+      f->kind != IR_FEAT_RELU_CENTERED && f->kind != IR_FEAT_RELU_SPHERE)
+    return ir_error(IR_EINVAL,
+                    "features: %s has no per-feature (w_j, b_j) to export",
+                    ir_features_name(f->kind));
+  if (W->size1 != f->Nmax || W->size2 != f->d ||
+      (b != NULL && b->size != f->Nmax))
+    return ir_error(IR_ESHAPE,
+                    "features: parameters are %zux%zu (and %zu phases)",
+                    f->Nmax, f->d, f->Nmax);
+  gsl_matrix_memcpy(W, f->W);
+  if (b != NULL)
+    for (size_t j = 0; j < f->Nmax; j++)
+      gsl_vector_set(b, j, f->b != NULL ? f->b[j] : 0.0);
+  return IR_OK;
+}
+
 double ir_features_norm(const ir_features *f, size_t N) {
   if (N == 0)
     return NAN;

@@ -115,6 +115,7 @@
 #define IMPLREG_FEATURES_H
 
 #include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -181,6 +182,13 @@ ir_features *ir_features_alloc_streams(int kind, size_t d, size_t Nmax,
  * ir_features_norm(f, N)/ir_features_norm(f, Nmax), are the apply at N.
  * NAN for N = 0. */
 double ir_features_norm(const ir_features *f, size_t N);
+
+/* Copies the random parameters, so that another program can rebuild the
+ * features (replays, independent references such as tests/rf_scaling_ref.py):
+ * W (Nmax×d) receives the rows w_j and b (length Nmax, may be NULL) the
+ * phases b_j (0 for the relu kinds).  rff, relu, relu-centered and
+ * relu-sphere only (IR_EINVAL otherwise); IR_ESHAPE for wrong sizes. */
+int ir_features_params(const ir_features *f, gsl_matrix *W, gsl_vector *b);
 
 /* Frees the workspace; NULL is a no-op. */
 void ir_features_free(ir_features *f);
