@@ -429,7 +429,8 @@ static const char *dd_method_name(int m) {
 static ir_table *dd_model_table(const char *name, const char *caption, size_t n,
                                 const size_t *grid, size_t ng,
                                 const dd_point *pts, size_t nseeds,
-                                int classification, int ridge, int quartiles) {
+                                int classification, int ridge, int quartiles,
+                                int random_features) {
   ir_table *t = ir_table_alloc(name, caption);
   if (t == NULL)
     return NULL;
@@ -437,6 +438,11 @@ static ir_table *dd_model_table(const char *name, const char *caption, size_t n,
                        "test_mse are means over samples of ||y_hat - y||^2 "
                        "summed over outputs (one-hot targets for "
                        "classification)");
+  if (random_features)
+    ir_table_add_note(t, "random features are normalized at each N (sqrt(2/N) "
+                         "for rff, sqrt(1/N) for relu): norm and the ridge "
+                         "lambda are those of the size-N model "
+                         "(docs/theory.md s3)");
   const int vt = nseeds > 1 ? IR_COL_MEANSTD : IR_COL_DOUBLE;
   int cN = ir_table_add_column(t, "N", IR_COL_INT, "model size (features)");
   int cn = ir_table_add_column(t, "n", IR_COL_INT, "training samples");
@@ -695,7 +701,7 @@ static int dd_exp_model_fashion(dd_run *run) {
            n, ir_features_name(kind), sigma_used);
   int ridge = !o->no_ridge && o->nridge > 0;
   if ((s = dd_keep_table(run, dd_model_table("model", cap, n, grid, ng, pts,
-                                             nseeds, 1, ridge, 0))) != IR_OK)
+                                             nseeds, 1, ridge, 0, 1))) != IR_OK)
     goto done;
   /* Checks (Belkin, Hsu, Ma, Mandal, arXiv:1812.11118; docs/theory.md §3). */
   const char *src = "Belkin et al. 2019 arXiv:1812.11118";
@@ -1746,7 +1752,7 @@ static int dd_exp_classical(dd_run *run) {
   ir_table *t = NULL;
   if (s == IR_OK)
     s = dd_keep_table(run, t = dd_model_table("classical", cap, n, grid, ng,
-                                              pts, nseeds, 0, 0, 1));
+                                              pts, nseeds, 0, 0, 1, 0));
   (void)t;
   const char *src = "Belkin et al. arXiv:1812.11118; Muthukumar et al. "
                     "arXiv:1903.09139 s4; docs/theory.md s3";
