@@ -766,7 +766,6 @@ static int dd_exp_model_fashion(dd_run *run) {
     }
     double mn, smn;
     dd_mean_std(pts, ng, nseeds, ti, offsetof(dd_point, test_mse), &mn, &smn);
-    (void)mn;
     snprintf(claim, sizeof claim,
              "[model] optimally tuned ridge has no peak: its test MSE at "
              "N = n over its best at N < n is <= 1 (+5%% for the finite "
@@ -1749,11 +1748,9 @@ static int dd_exp_classical(dd_run *run) {
            n,
            kind == IR_FEAT_FOURIER_WEIGHTED ? "weighted (pair k / k)"
                                             : "unweighted");
-  ir_table *t = NULL;
   if (s == IR_OK)
-    s = dd_keep_table(run, t = dd_model_table("classical", cap, n, grid, ng,
-                                              pts, nseeds, 0, 0, 1, 0));
-  (void)t;
+    s = dd_keep_table(run, dd_model_table("classical", cap, n, grid, ng, pts,
+                                          nseeds, 0, 0, 1, 0));
   const char *src = "Belkin et al. arXiv:1812.11118; Muthukumar et al. "
                     "arXiv:1903.09139 s4; docs/theory.md s3";
   if (s == IR_OK) {
