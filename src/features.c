@@ -4,6 +4,7 @@
  * 1-D Legendre and Fourier bases.  See features.h for the maths. */
 #include "implreg/features.h"
 
+#include "implreg/rng.h"
 #include "implreg/status.h"
 
 #include <fftw3.h>
@@ -48,9 +49,13 @@ static int is_random(int kind) {
          kind == IR_FEAT_FFT || kind == IR_FEAT_RELU_SPHERE;
 }
 
+static int is_basis_1d(int kind) {
+  return kind == IR_FEAT_LEGENDRE || kind == IR_FEAT_FOURIER ||
+         kind == IR_FEAT_FOURIER_WEIGHTED;
+}
+
 static int is_known(int kind) {
-  return is_random(kind) || kind == IR_FEAT_IDENTITY ||
-         kind == IR_FEAT_LEGENDRE || kind == IR_FEAT_FOURIER;
+  return is_random(kind) || kind == IR_FEAT_IDENTITY || is_basis_1d(kind);
 }
 
 /* The smallest n >= d whose only prime factors are 2, 3, 5 and 7: FFTW has
@@ -92,9 +97,31 @@ void ir_features_free(ir_features *f) {
   free(f);
 }
 
-/* Allocates the circulant blocks of IR_FEAT_FFT and draws them from r in the
- * order documented in features.h. */
-static int alloc_fft(ir_features *f, gsl_rng *r) {
+/* Where the random parameters come from: one shared generator (draw order
+ * of ir_features_alloc) or, per feature (per pair, per block), its own
+ * stream (seed, ir_rng_stream(IR_STREAM_FEATURES, stream, j)) — the
+ * ir_features_alloc_streams order, under which feature j is the same
+ * whatever Nmax is. */
+typedef struct {
+  gsl_rng *shared;
+  unsigned long seed;
+  uint64_t stream;
+  gsl_rng *own; /* the current per-feature generator */
+} draw_src;
+
+/* The generator for feature (pair, block) j; NULL when out of memory. */
+static gsl_rng *draw_rng(draw_src *src, size_t j) {
+  if (src->shared != NULL)
+    return src->shared;
+  ir_rng_free(src->own);
+  src->own = ir_rng_alloc(
+      src->seed, ir_rng_stream(IR_STREAM_FEATURES, src->stream, (uint64_t)j));
+  return src->own;
+}
+
+/* Allocates the circulant blocks of IR_FEAT_FFT and draws them from src in
+ * the order documented in features.h. */
+static int alloc_fft(ir_features *f, draw_src *src) {
   const size_t d = f->d, dp = fft_length(d), nc = dp / 2 + 1;
   f->dp = dp;
   f->nblocks = (f->Nmax + dp - 1) / dp;
@@ -122,6 +149,9 @@ static int alloc_fft(ir_features *f, gsl_rng *r) {
    * transform of u), so 1/d' is folded into ĝ together with 1/σ. */
   const double scale = 1.0 / (f->sigma * (double)dp);
   for (size_t t = 0; t < f->nblocks; t++) {
+    gsl_rng *r = draw_rng(src, t);
+    if (r == NULL)
+      return IR_ENOMEM;
     for (size_t k = 0; k < dp; k++)
       f->rbuf[k] = gsl_ran_gaussian(r, 1.0);
     fftw_execute(f->fwd);
@@ -138,8 +168,9 @@ static int alloc_fft(ir_features *f, gsl_rng *r) {
   return IR_OK;
 }
 
-ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
-                               gsl_rng *r) {
+static ir_features *features_alloc(int kind, size_t d, size_t Nmax,
+                                   double sigma, draw_src *src) {
+  gsl_rng *r = src->shared;
   if (!is_known(kind)) {
     ir_error(IR_EINVAL, "unknown feature kind %d", kind);
     return NULL;
@@ -152,7 +183,7 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
              d, Nmax, sigma);
     return NULL;
   }
-  if (random && r == NULL) {
+  if (random && r == NULL && src->seed == 0) {
     ir_error(IR_EINVAL, "%s features need a random generator (r is NULL)",
              ir_features_name(kind));
     return NULL;
@@ -162,7 +193,7 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
              Nmax, d);
     return NULL;
   }
-  if ((kind == IR_FEAT_LEGENDRE || kind == IR_FEAT_FOURIER) && d != 1) {
+  if (is_basis_1d(kind) && d != 1) {
     ir_error(IR_EINVAL, "%s features are a 1-D basis: d must be 1 (got %zu)",
              ir_features_name(kind), d);
     return NULL;
@@ -196,11 +227,25 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
     {
       const double sd =
           kind == IR_FEAT_RFF ? 1.0 / sigma : sigma / sqrt((double)d);
-      for (size_t j = 0; j < Nmax; j++)
+      if (r != NULL) {
+        for (size_t j = 0; j < Nmax; j++)
+          for (size_t i = 0; i < d; i++)
+            gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(r, sd));
+        for (size_t j = 0; j < Nmax; j++)
+          f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(r) : 0.0;
+        break;
+      }
+      /* Per-feature streams: w_j, then b_j, from stream j. */
+      for (size_t j = 0; j < Nmax && status == IR_OK; j++) {
+        gsl_rng *rj = draw_rng(src, j);
+        if (rj == NULL) {
+          status = IR_ENOMEM;
+          break;
+        }
         for (size_t i = 0; i < d; i++)
-          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(r, sd));
-      for (size_t j = 0; j < Nmax; j++)
-        f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(r) : 0.0;
+          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(rj, sd));
+        f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(rj) : 0.0;
+      }
     }
     break;
   case IR_FEAT_RFF_PAIR:
@@ -216,9 +261,15 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
        * rff and relu. */
       const double sd =
           kind == IR_FEAT_RFF_PAIR ? 1.0 / sigma : sigma / sqrt((double)d);
-      for (size_t j = 0; j < rows; j++)
+      for (size_t j = 0; j < rows; j++) {
+        gsl_rng *rj = draw_rng(src, j);
+        if (rj == NULL) {
+          status = IR_ENOMEM;
+          break;
+        }
         for (size_t i = 0; i < d; i++)
-          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(r, sd));
+          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(rj, sd));
+      }
     }
     break;
   case IR_FEAT_RELU_SPHERE:
@@ -232,9 +283,14 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
       break;
     }
     for (size_t j = 0; j < Nmax; j++) {
+      gsl_rng *rj = draw_rng(src, j);
+      if (rj == NULL) {
+        status = IR_ENOMEM;
+        break;
+      }
       double ss = 0;
       for (size_t i = 0; i < d; i++) {
-        const double g = gsl_ran_gaussian(r, 1.0);
+        const double g = gsl_ran_gaussian(rj, 1.0);
         gsl_matrix_set(f->W, j, i, g);
         ss += g * g;
       }
@@ -242,7 +298,7 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
       gsl_vector_scale(&row.vector, ss > 0 ? sigma / sqrt(ss) : 0.0);
     }
     break;
-  case IR_FEAT_FFT: status = alloc_fft(f, r); break;
+  case IR_FEAT_FFT: status = alloc_fft(f, src); break;
   case IR_FEAT_LEGENDRE:
     f->b = malloc(Nmax * sizeof(double));
     if (!f->b) {
@@ -260,6 +316,57 @@ ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
     return NULL;
   }
   return f;
+}
+
+ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
+                               gsl_rng *r) {
+  draw_src src = {r, 0, 0, NULL};
+  return features_alloc(kind, d, Nmax, sigma, &src);
+}
+
+ir_features *ir_features_alloc_streams(int kind, size_t d, size_t Nmax,
+                                       double sigma, unsigned long seed,
+                                       uint64_t stream) {
+  if (seed == 0) {
+    ir_error(IR_EINVAL, "features: seed must be >= 1");
+    return NULL;
+  }
+  draw_src src = {NULL, seed, stream, NULL};
+  ir_features *f = features_alloc(kind, d, Nmax, sigma, &src);
+  ir_rng_free(src.own);
+  return f;
+}
+
+int ir_features_params(const ir_features *f, gsl_matrix *W, gsl_vector *b) {
+  if (f->kind != IR_FEAT_RFF && f->kind != IR_FEAT_RELU &&
+      f->kind != IR_FEAT_RELU_CENTERED && f->kind != IR_FEAT_RELU_SPHERE)
+    return ir_error(IR_EINVAL,
+                    "features: %s has no per-feature (w_j, b_j) to export",
+                    ir_features_name(f->kind));
+  if (W->size1 != f->Nmax || W->size2 != f->d ||
+      (b != NULL && b->size != f->Nmax))
+    return ir_error(IR_ESHAPE,
+                    "features: parameters are %zux%zu (and %zu phases)",
+                    f->Nmax, f->d, f->Nmax);
+  gsl_matrix_memcpy(W, f->W);
+  if (b != NULL)
+    for (size_t j = 0; j < f->Nmax; j++)
+      gsl_vector_set(b, j, f->b != NULL ? f->b[j] : 0.0);
+  return IR_OK;
+}
+
+double ir_features_norm(const ir_features *f, size_t N) {
+  if (N == 0)
+    return NAN;
+  switch (f->kind) {
+  case IR_FEAT_RFF:
+  case IR_FEAT_RFF_PAIR:
+  case IR_FEAT_FFT: return sqrt(2.0 / (double)N);
+  case IR_FEAT_RELU:
+  case IR_FEAT_RELU_SPHERE:
+  case IR_FEAT_RELU_CENTERED: return sqrt(1.0 / (double)N);
+  default: return 1.0;
+  }
 }
 
 /* Euclidean norm of the n doubles at x. */
@@ -381,14 +488,17 @@ static void apply_legendre(const ir_features *f, const gsl_matrix *X, size_t N,
 
 /* Direct cos and sin rather than the angle-addition recurrence, whose
  * rounding errors grow with the frequency. */
-static void apply_fourier(const gsl_matrix *X, size_t N, gsl_matrix *Phi) {
+static void apply_fourier(const gsl_matrix *X, size_t N, int weighted,
+                          gsl_matrix *Phi) {
   for (size_t i = 0; i < X->size1; i++) {
     const double x = X->data[i * X->tda];
     double *row = Phi->data + i * Phi->tda;
     row[0] = 1.0;
     for (size_t j = 1; j < N; j++) {
-      const double a = IR_PI * (double)((j + 1) / 2) * x;
-      row[j] = IR_SQRT2 * (j % 2 == 1 ? cos(a) : sin(a));
+      const double k = (double)((j + 1) / 2);
+      const double a = IR_PI * k * x;
+      const double c = weighted ? IR_SQRT2 / k : IR_SQRT2;
+      row[j] = c * (j % 2 == 1 ? cos(a) : sin(a));
     }
   }
 }
@@ -403,7 +513,7 @@ int ir_features_apply(const ir_features *f, const gsl_matrix *X, size_t N,
   if (Phi->size1 != X->size1 || Phi->size2 != N)
     return ir_error(IR_ESHAPE, "feature matrix is %zux%zu, expected %zux%zu",
                     Phi->size1, Phi->size2, X->size1, N);
-  if (f->kind == IR_FEAT_LEGENDRE || f->kind == IR_FEAT_FOURIER)
+  if (is_basis_1d(f->kind))
     for (size_t i = 0; i < X->size1; i++) {
       const double x = X->data[i * X->tda];
       if (!(fabs(x) <= 1.0))
@@ -419,7 +529,8 @@ int ir_features_apply(const ir_features *f, const gsl_matrix *X, size_t N,
   case IR_FEAT_RFF_PAIR: apply_pair(f, X, N, Phi); break;
   case IR_FEAT_FFT: apply_fft(f, X, N, Phi); break;
   case IR_FEAT_LEGENDRE: apply_legendre(f, X, N, Phi); break;
-  case IR_FEAT_FOURIER: apply_fourier(X, N, Phi); break;
+  case IR_FEAT_FOURIER: apply_fourier(X, N, 0, Phi); break;
+  case IR_FEAT_FOURIER_WEIGHTED: apply_fourier(X, N, 1, Phi); break;
   default: apply_dense(f, X, N, Phi); break;
   }
   return IR_OK;
@@ -506,12 +617,16 @@ int ir_features_median_heuristic(const gsl_matrix *X, size_t max_pairs,
 static const struct {
   const char *name;
   int kind;
-} feature_names[] = {
-    {"identity", IR_FEAT_IDENTITY},           {"rff", IR_FEAT_RFF},
-    {"rff-pair", IR_FEAT_RFF_PAIR},           {"relu", IR_FEAT_RELU},
-    {"relu-centered", IR_FEAT_RELU_CENTERED}, {"fft", IR_FEAT_FFT},
-    {"legendre", IR_FEAT_LEGENDRE},           {"fourier", IR_FEAT_FOURIER},
-    {"relu-sphere", IR_FEAT_RELU_SPHERE}};
+} feature_names[] = {{"identity", IR_FEAT_IDENTITY},
+                     {"rff", IR_FEAT_RFF},
+                     {"rff-pair", IR_FEAT_RFF_PAIR},
+                     {"relu", IR_FEAT_RELU},
+                     {"relu-centered", IR_FEAT_RELU_CENTERED},
+                     {"fft", IR_FEAT_FFT},
+                     {"legendre", IR_FEAT_LEGENDRE},
+                     {"fourier", IR_FEAT_FOURIER},
+                     {"relu-sphere", IR_FEAT_RELU_SPHERE},
+                     {"fourier-weighted", IR_FEAT_FOURIER_WEIGHTED}};
 
 #define IR_N_FEATURE_NAMES (sizeof feature_names / sizeof feature_names[0])
 
@@ -523,7 +638,8 @@ int ir_features_parse(const char *name, int *kind) {
     }
   return ir_error(IR_EINVAL,
                   "unknown feature map '%s' (expected identity, rff, rff-pair, "
-                  "relu, relu-centered, fft, legendre or fourier)",
+                  "relu, relu-centered, relu-sphere, fft, legendre, fourier or "
+                  "fourier-weighted)",
                   name);
 }
 

@@ -14,6 +14,7 @@
 
 struct ir_nested {
   size_t n, Nmax, K, ntest, N, mp;
+  double scale; /* the fitted matrix is scale·Φ[:, :N] (ir_nested_set_scale) */
   const gsl_matrix *Phi, *Y, *Phit;
   gsl_matrix *Gd; /* n×n: Φ_N Φ_Nᵀ, lower triangle maintained */
   gsl_matrix *Gp; /* mp×mp: Φ_NᵀΦ_N for N <= mp, full */
@@ -56,6 +57,7 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
   w->Phi = Phi;
   w->Y = Y;
   w->Phit = Phit;
+  w->scale = 1.0;
   w->Gd = gsl_matrix_calloc(w->n, w->n);
   w->Gp = gsl_matrix_calloc(w->mp, w->mp);
   w->Wd = gsl_matrix_alloc(w->Nmax, w->K);
@@ -72,6 +74,14 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
 
 size_t ir_nested_size(const ir_nested *w) {
   return w->N;
+}
+
+int ir_nested_set_scale(ir_nested *w, double c) {
+  if (!(c > 0) || !isfinite(c))
+    return ir_error(IR_EDOM, "nested: column scale %g must be finite and > 0",
+                    c);
+  w->scale = c;
+  return IR_OK;
 }
 
 int ir_nested_grow(ir_nested *w, size_t N) {
@@ -195,8 +205,10 @@ static int ir_nested_direct(ir_nested *w, int method, double rcond,
   return s;
 }
 
-int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
-                      gsl_matrix *P, gsl_matrix *W, ir_nested_fit *fit) {
+/* Min-norm on the unscaled columns Φ[:, :N]. */
+static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
+                                 gsl_matrix *P, gsl_matrix *W,
+                                 ir_nested_fit *fit) {
   int s = ir_nested_check_out(w, P, W);
   if (s != IR_OK)
     return s;
@@ -240,8 +252,9 @@ int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
   return IR_OK;
 }
 
-int ir_nested_ridge(ir_nested *w, const double *lambda, size_t nl,
-                    gsl_matrix **P, ir_nested_fit *fit) {
+/* Ridge on the unscaled columns Φ[:, :N]. */
+static int ir_nested_ridge_raw(ir_nested *w, const double *lambda, size_t nl,
+                               gsl_matrix **P, ir_nested_fit *fit) {
   int s = ir_nested_check_out(w, NULL, NULL);
   if (s != IR_OK)
     return s;
@@ -306,5 +319,43 @@ done:
     gsl_matrix_free(C);
   if (D)
     gsl_matrix_free(D);
+  return s;
+}
+
+/* With the fitted matrix cΦ_N: the min-norm weights of cΦ_N are W/c (W
+ * those of Φ_N), the ridge solution for λ is (c²ΦᵀΦ + λI)⁻¹cΦᵀY = (1/c)·(the
+ * ridge solution of Φ_N for λ/c²); predictions cΦ_t(W/c), training
+ * residuals and condition numbers do not change. */
+int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
+                      gsl_matrix *P, gsl_matrix *W, ir_nested_fit *fit) {
+  int s = ir_nested_minnorm_raw(w, rcond, accuracy, P, W, fit);
+  if (s == IR_OK && w->scale != 1.0) {
+    fit->norm /= w->scale;
+    if (W != NULL)
+      gsl_matrix_scale(W, 1.0 / w->scale);
+  }
+  return s;
+}
+
+int ir_nested_ridge(ir_nested *w, const double *lambda, size_t nl,
+                    gsl_matrix **P, ir_nested_fit *fit) {
+  for (size_t j = 0; j < nl; j++)
+    if (!(lambda[j] > 0) || !isfinite(lambda[j]))
+      return ir_error(IR_EDOM, "ridge lambda = %g must be finite and > 0",
+                      lambda[j]);
+  const double c = w->scale;
+  if (c == 1.0)
+    return ir_nested_ridge_raw(w, lambda, nl, P, fit);
+  double *lr = calloc(nl ? nl : 1, sizeof *lr);
+  if (lr == NULL)
+    return ir_error(IR_ENOMEM, "out of memory (nested ridge)");
+  for (size_t j = 0; j < nl; j++)
+    lr[j] = lambda[j] / (c * c);
+  int s = ir_nested_ridge_raw(w, lr, nl, P, fit);
+  free(lr);
+  for (size_t j = 0; s == IR_OK && j < nl; j++) {
+    fit[j].norm /= c;
+    fit[j].lambda = lambda[j];
+  }
   return s;
 }

@@ -53,6 +53,18 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   grep -q '"derived"' "$T/c1/manifest.json" && ok || bad "manifest has no derived object"
 fi
 
+# Feature j is drawn from its own stream (seed, j) and normalized at the N
+# fitted: the numbers at N = 100, 200 and 400 do not depend on how far the
+# sweep goes (bit for bit), and ||W|| is that of the size-N model.
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$IMPLREG" double-descent --data fashion-mnist --sweep model --n 300 \
+    --grid 100,200,400 --seed 1 --out "$T/g1" --quiet &&
+    "$IMPLREG" double-descent --data fashion-mnist --sweep model --n 300 \
+      --grid 100,200,400,1600 --seed 1 --out "$T/g2" --quiet &&
+    cmp -s <(head -n 4 "$T/g1/model.csv") <(head -n 4 "$T/g2/model.csv") && ok ||
+    bad "model-wise numbers at N <= 400 depend on the grid's end: $(sed -n 2p "$T/g1/model.csv" | cut -c1-80) vs $(sed -n 2p "$T/g2/model.csv" | cut -c1-80)"
+fi
+
 # expect_usage NAME ARGS...: exit status 2, one line on stderr, no output.
 expect_usage() {
   local name=$1
@@ -79,6 +91,85 @@ expect_usage "unknown sweep" --sweep width
 expect_usage "unknown features" --features rbf
 expect_usage "samples on the 1-D curve" --data teacher-1d --sweep samples
 expect_usage "unknown option" --bogus
+
+# Options the selected parts do not use are refused (one line, exit 2).
+expect_usage "teacher-1d has no epoch-wise sweep" --data teacher-1d --sweep epochs
+expect_usage "linear with random features" --data linear --features rff
+expect_usage "linear with label noise" --data linear --label-noise 0.1
+expect_usage "n for the sample-wise linear sweep" --data linear --sweep samples --n 50
+expect_usage "ntest for the linear model-wise sweep" --data linear --sweep model --ntest 100
+expect_usage "bandwidth for teacher-1d" --data teacher-1d --sigma 1
+expect_usage "seeds for the epoch-wise curve" --data linear --sweep epochs --seeds 3
+expect_usage "seeds for the suite's epoch-wise curve" --sweep epochs --seeds 3
+expect_usage "n for the suite" --n 300
+expect_usage "a 1-D basis on teacher-1d other than fourier-weighted" --data teacher-1d --features legendre
+expect_usage "p for the model-wise linear sweep" --data linear --sweep model --p 40
+expect_usage "p too small" --data linear --sweep samples --p 12
+expect_usage "grid for the sample-wise Fashion-MNIST sweep" --data fashion-mnist --sweep samples --grid 5,6
+
+# Options are honoured: the linear sweeps take n, p, r2 and sigma2 (and the
+# captions say so), a replay from the manifest gives the same bits, and the
+# manifest lists only what was given.
+if "$IMPLREG" double-descent --quick --data linear --sweep model --n 40 --r2 2 --sigma2 0.5 \
+  --out "$T/l1" --quiet; then
+  [ "$(sed -n 2p "$T/l1/model_linear.csv" | cut -d, -f1)" = 40 ] && ok || bad "--n 40 not used: $(sed -n 2p "$T/l1/model_linear.csv")"
+  grep -q 'n = 40, r^2 = 2, sigma^2 = 0.5' "$T/l1/model_linear.md" && ok || bad "--r2/--sigma2 not in the caption"
+  "$IMPLREG" double-descent --config "$T/l1/manifest.json" --out "$T/l2" --quiet &&
+    cmp -s "$T/l1/model_linear.csv" "$T/l2/model_linear.csv" && ok || bad "linear replay differs"
+  grep -q '"ntest"\|"label-noise"\|"N-max"' "$T/l1/manifest.json" && bad "manifest records unused options" || ok
+else
+  bad "linear model-wise with --n --r2 --sigma2: exit $?"
+fi
+"$IMPLREG" double-descent --quick --data linear --sweep samples --p 30 --seeds 7 --out "$T/l3" --quiet &&
+  [ "$(sed -n 2p "$T/l3/samples.csv" | cut -d, -f2)" = 30 ] && ok || bad "--p 30 not used"
+"$IMPLREG" double-descent --quick --data linear --sweep epochs --n 50 --ntest 100 --sigma2 0 \
+  --out "$T/l4" --quiet && grep -q 'p = n = 50, r^2 = 1, sigma^2 = 0 ' "$T/l4/epochs.md" && ok ||
+  bad "linear epoch-wise options not used"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$IMPLREG" double-descent --quick --data fashion-mnist --sweep epochs --label-noise 0 \
+    --out "$T/e0" --quiet && grep -q 'label noise 0 ' "$T/e0/epochs.md" && ok ||
+    bad "epoch-wise --label-noise 0 not honoured: $(head -n 1 "$T/e0/epochs.md")"
+fi
+# --seeds on teacher-1d: quartiles and standard errors over the seeds.
+"$IMPLREG" double-descent --quick --data teacher-1d --seeds 5 --n 12 --out "$T/t5" --quiet
+head -n 1 "$T/t5/classical.csv" | grep -q 'test_mse_se,test_mse_q25,test_mse_median,test_mse_q75' &&
+  [ "$(sed -n 2p "$T/t5/classical.csv" | cut -d, -f2)" = 12 ] && ok ||
+  bad "teacher-1d --seeds 5 --n 12: $(head -n 2 "$T/t5/classical.csv")"
+
+# --seeds > 1: standard-error columns and a mean +- SE band in the figures.
+"$IMPLREG" double-descent --quick --data linear --sweep model --seeds 4 --out "$T/s4" --quiet &&
+  grep -q 'mean +- standard error' "$T/s4/model_linear.gp" && ok || bad "no SE band in model_linear.gp"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  "$IMPLREG" double-descent --quick --data fashion-mnist --sweep model --seeds 2 --out "$T/s2" --quiet &&
+    head -n 1 "$T/s2/model.csv" | grep -q ',test_mse_se,' &&
+    grep -q 'mean +- standard error' "$T/s2/model_risk.gp" && ok || bad "model-wise --seeds 2: no SE column or band"
+fi
+
+# IMPLREG_BREAK: each plausible bug is caught by some check (announced on
+# stderr, recorded in the manifest).
+brk() {
+  local name=$1
+  shift
+  rm -rf "$T/brk"
+  IMPLREG_BREAK=$name "$IMPLREG" double-descent --quick "$@" --out "$T/brk" --quiet 2>"$T/brk.err"
+  if ! grep -q ',FAIL$' "$T/brk/checks.csv" 2>/dev/null; then
+    bad "IMPLREG_BREAK=$name ($*): no check failed"
+  elif ! grep -q "IMPLREG_BREAK=$name" "$T/brk.err" || ! grep -q '"break"' "$T/brk/manifest.json"; then
+    bad "IMPLREG_BREAK=$name: not announced or not in the manifest"
+  else
+    ok
+  fi
+}
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  brk feature-scale --data fashion-mnist --sweep model
+  brk norm --data fashion-mnist --sweep model
+  brk test-mse --data fashion-mnist --sweep model
+fi
+brk linear-noise --data linear --sweep model
+brk linear-noise --data linear --sweep samples
+brk relu-noise --sweep model
+brk gd-step --data linear --sweep epochs
+brk classical-weights --data teacher-1d
 
 echo "$NAME: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1389,6 +1389,49 @@ END_TEST
 
 /* ========================================================================== */
 
+START_TEST(test_targets_1d) {
+  /* The 1-D curve and step share their draws: the same seed gives the same
+   * x (and noise), so y_step − sign(x) = y_curve − sin(2πx) exactly (both
+   * are σε); test targets are noiseless with test_noise = 0; the noise has
+   * variance σ² within 4 standard errors (σ²·√(2/n)); x lies in [−1, 1]. */
+  const size_t n = 5000, nt = 300;
+  const double sigma = 0.3;
+  ir_dataset *a = NULL, *at = NULL, *b = NULL, *bt = NULL;
+  gsl_rng *r = ir_rng_alloc(4, 5);
+  IR_ASSERT_OK(ir_data_curve_1d(n, nt, sigma, 0, r, &a, &at));
+  ir_rng_free(r);
+  r = ir_rng_alloc(4, 5);
+  IR_ASSERT_OK(ir_data_step_1d(n, nt, sigma, 0, r, &b, &bt));
+  ir_rng_free(r);
+  double ss = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double x = gsl_matrix_get(b->X, i, 0);
+    ck_assert(x >= -1 && x <= 1);
+    ck_assert(x == gsl_matrix_get(a->X, i, 0));
+    const double e = gsl_matrix_get(b->Y, i, 0) - (x < 0 ? -1.0 : 1.0);
+    IR_ASSERT_CLOSE(e, gsl_matrix_get(a->Y, i, 0) - ir_data_curve_1d_f(x),
+                    1e-15, 1e-15);
+    ss += e * e;
+  }
+  const double var = ss / (double)n, s2 = sigma * sigma;
+  ck_assert_msg(fabs(var - s2) <= 4 * s2 * sqrt(2.0 / (double)n),
+                "noise variance %g, expected %g", var, s2);
+  for (size_t i = 0; i < nt; i++) {
+    const double x = gsl_matrix_get(bt->X, i, 0);
+    ck_assert(gsl_matrix_get(bt->Y, i, 0) == ir_data_step_1d_f(x));
+  }
+  ck_assert(ir_data_step_1d_f(0.0) == 1.0 &&
+            ir_data_step_1d_f(-1e-300) == -1.0);
+  ir_dataset *c = NULL;
+  ck_assert_int_eq(ir_data_step_1d(0, 0, sigma, 0, NULL, &c, NULL), IR_EINVAL);
+  ck_assert_int_eq(ir_data_step_1d(5, 0, -1.0, 0, NULL, &c, NULL), IR_EINVAL);
+  ir_dataset_free(a);
+  ir_dataset_free(at);
+  ir_dataset_free(b);
+  ir_dataset_free(bt);
+}
+END_TEST
+
 START_TEST(test_sphere_teacher) {
   /* Every input lies on the sphere of radius √d; test targets are exactly
    * ⟨β, x⟩ and training targets add noise of variance τ²: with β recovered
@@ -1411,12 +1454,13 @@ START_TEST(test_sphere_teacher) {
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, tr->X, W, -1.0, R);
   const double rr = ir_matrix_fro(R);
   IR_ASSERT_CLOSE(rr * rr / (double)n, tau2, 0, 4 * tau2 * sqrt(2.0 / n));
+  ir_dataset_free(tr);
+  ir_dataset_free(te);
+  /* (freed first: the failing call resets the output pointers) */
   ck_assert_int_eq(ir_data_sphere_teacher(0, nt, d, F1, tau2, r, &tr, &te),
                    IR_EINVAL);
   gsl_matrix_free(R);
   gsl_matrix_free(W);
-  ir_dataset_free(tr);
-  ir_dataset_free(te);
   ir_rng_free(r);
 }
 END_TEST
@@ -1453,6 +1497,7 @@ static Suite *data_suite(void) {
 
   tc = tcase_create("synthetic");
   tcase_add_test(tc, test_sphere_teacher);
+  tcase_add_test(tc, test_targets_1d);
   tcase_add_test(tc, test_teacher_moments);
   tcase_add_test(tc, test_teacher_spectrum);
   tcase_add_test(tc, test_teacher_reproducible);

@@ -627,6 +627,120 @@ START_TEST(test_fourier) {
 }
 END_TEST
 
+START_TEST(test_streams_prefix_all_kinds) {
+  /* ir_features_alloc_streams: feature j comes from stream (seed, j), so
+   * the first N features are the same bits whatever Nmax is — for rff too
+   * (whose shared-generator order draws all of W before the phases), and
+   * for relu-sphere.  fft: d' = 4 divides N = 20. */
+  const size_t m = 3, d = 4, N = 20;
+  gsl_matrix *X = ir_test_gaussian(m, d, 6);
+  const int kinds[] = {IR_FEAT_RFF,      IR_FEAT_RELU,
+                       IR_FEAT_RFF_PAIR, IR_FEAT_RELU_CENTERED,
+                       IR_FEAT_FFT,      IR_FEAT_RELU_SPHERE};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    gsl_matrix *A = gsl_matrix_alloc(m, N), *B = gsl_matrix_alloc(m, N);
+    gsl_matrix *C = gsl_matrix_alloc(m, N);
+    for (int pass = 0; pass < 3; pass++) {
+      ir_features *f = ir_features_alloc_streams(
+          kinds[k], d, pass == 1 ? 57 : N, 0.9, pass == 2 ? 4 : 3, 77);
+      ck_assert_ptr_nonnull(f);
+      IR_ASSERT_OK(ir_features_apply(f, X, N,
+                                     pass == 0   ? A
+                                     : pass == 1 ? B
+                                                 : C));
+      ir_features_free(f);
+    }
+    ck_assert_msg(gsl_matrix_equal(A, B), "%s", ir_features_name(kinds[k]));
+    ck_assert_msg(!gsl_matrix_equal(A, C), "%s: another seed, same features",
+                  ir_features_name(kinds[k]));
+    gsl_matrix_free(A);
+    gsl_matrix_free(B);
+    gsl_matrix_free(C);
+  }
+  ck_assert_ptr_null(ir_features_alloc_streams(IR_FEAT_RFF, d, N, 1.0, 0, 1));
+  gsl_matrix_free(X);
+}
+END_TEST
+
+START_TEST(test_norm_rescales_prefix) {
+  /* ir_features_norm: the first N columns of an apply at Nmax times
+   * norm(N)/norm(Nmax) are the apply at N (one rounding of the product
+   * apart), for every kind; the values are the documented constants. */
+  const size_t m = 4, d = 3, N = 12, Nmax = 48;
+  gsl_matrix *X = ir_test_gaussian(m, d, 8);
+  gsl_matrix_scale(X, 0.3); /* inside [−1, 1] for the 1-D bases' column 0 */
+  gsl_matrix *X1 = gsl_matrix_alloc(m, 1);
+  for (size_t i = 0; i < m; i++)
+    gsl_matrix_set(X1, i, 0, tanh(gsl_matrix_get(X, i, 0)));
+  const int kinds[] = {
+      IR_FEAT_RFF,           IR_FEAT_RELU,    IR_FEAT_RFF_PAIR,
+      IR_FEAT_RELU_CENTERED, IR_FEAT_FFT,     IR_FEAT_RELU_SPHERE,
+      IR_FEAT_LEGENDRE,      IR_FEAT_FOURIER, IR_FEAT_FOURIER_WEIGHTED};
+  for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+    const int one_d = kinds[k] == IR_FEAT_LEGENDRE ||
+                      kinds[k] == IR_FEAT_FOURIER ||
+                      kinds[k] == IR_FEAT_FOURIER_WEIGHTED;
+    const gsl_matrix *Xk = one_d ? X1 : X;
+    ir_features *f =
+        ir_features_alloc_streams(kinds[k], Xk->size2, Nmax, 0.8, 5, 6);
+    ck_assert_ptr_nonnull(f);
+    gsl_matrix *Pm = gsl_matrix_alloc(m, Nmax), *Pn = gsl_matrix_alloc(m, N);
+    IR_ASSERT_OK(ir_features_apply(f, Xk, Nmax, Pm));
+    IR_ASSERT_OK(ir_features_apply(f, Xk, N, Pn));
+    const double c = ir_features_norm(f, N) / ir_features_norm(f, Nmax);
+    for (size_t i = 0; i < m; i++)
+      for (size_t j = 0; j < N; j++)
+        IR_ASSERT_CLOSE(c * gsl_matrix_get(Pm, i, j), gsl_matrix_get(Pn, i, j),
+                        4e-16, 1e-300);
+    double want = 1.0;
+    if (kinds[k] == IR_FEAT_RFF || kinds[k] == IR_FEAT_RFF_PAIR ||
+        kinds[k] == IR_FEAT_FFT)
+      want = sqrt(2.0 / (double)N);
+    else if (!one_d)
+      want = sqrt(1.0 / (double)N);
+    ck_assert_double_eq(ir_features_norm(f, N), want);
+    ck_assert(isnan(ir_features_norm(f, 0)));
+    gsl_matrix_free(Pm);
+    gsl_matrix_free(Pn);
+    ir_features_free(f);
+  }
+  gsl_matrix_free(X1);
+  gsl_matrix_free(X);
+}
+END_TEST
+
+START_TEST(test_fourier_weighted) {
+  /* Column j of fourier-weighted is column j of fourier divided by its
+   * frequency k = ⌈j/2⌉ (column 0 is the constant, weight 1). */
+  const size_t m = 7, N = 23;
+  gsl_matrix *x = gsl_matrix_alloc(m, 1);
+  for (size_t i = 0; i < m; i++)
+    gsl_matrix_set(x, i, 0, -1.0 + 2.0 * (double)i / (double)(m - 1));
+  ir_features *a = ir_features_alloc(IR_FEAT_FOURIER, 1, N, 0.0, NULL);
+  ir_features *b = ir_features_alloc(IR_FEAT_FOURIER_WEIGHTED, 1, N, 0.0, NULL);
+  gsl_matrix *A = gsl_matrix_alloc(m, N), *B = gsl_matrix_alloc(m, N);
+  IR_ASSERT_OK(ir_features_apply(a, x, N, A));
+  IR_ASSERT_OK(ir_features_apply(b, x, N, B));
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < N; j++) {
+      const double k = j == 0 ? 1.0 : (double)((j + 1) / 2);
+      IR_ASSERT_CLOSE(gsl_matrix_get(B, i, j), gsl_matrix_get(A, i, j) / k,
+                      1e-15, 1e-15);
+    }
+  int kind;
+  IR_ASSERT_OK(ir_features_parse("fourier-weighted", &kind));
+  ck_assert_int_eq(kind, IR_FEAT_FOURIER_WEIGHTED);
+  ck_assert_str_eq(ir_features_name(kind), "fourier-weighted");
+  gsl_matrix_set(x, 0, 0, 1.5);
+  ck_assert_int_eq(ir_features_apply(b, x, N, B), IR_EDOM);
+  ir_features_free(a);
+  ir_features_free(b);
+  gsl_matrix_free(A);
+  gsl_matrix_free(B);
+  gsl_matrix_free(x);
+}
+END_TEST
+
 static int cmp_double(const void *a, const void *b) {
   const double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -862,6 +976,9 @@ static Suite *features_suite(void) {
   tcase_add_test(tc, test_identity);
   tcase_add_test(tc, test_legendre);
   tcase_add_test(tc, test_fourier);
+  tcase_add_test(tc, test_fourier_weighted);
+  tcase_add_test(tc, test_streams_prefix_all_kinds);
+  tcase_add_test(tc, test_norm_rescales_prefix);
   tcase_add_test(tc, test_median_small);
   tcase_add_test(tc, test_median_line);
   suite_add_tcase(s, tc);

@@ -2,12 +2,18 @@
  * each Φ_N (dgelsd through ir_minnorm_solve, and Cholesky for ridge). */
 #include "testutil.h"
 
+#include "implreg/data.h"
+#include "implreg/features.h"
 #include "implreg/linalg.h"
 #include "implreg/minnorm.h"
 #include "implreg/nested.h"
 
 #include <gsl/gsl_blas.h>
 #include <gsl/gsl_linalg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* One reference fit of Φ_N: W by the SVD, predictions Φt_N W. */
 static void reference(const gsl_matrix *Phi, const gsl_matrix *Y,
@@ -141,6 +147,189 @@ START_TEST(test_ridge_sweep) {
 }
 END_TEST
 
+/* Ridge weights of A (n×N) for λ by Cholesky of AᵀA + λI. */
+static gsl_matrix *ridge_reference(const gsl_matrix *A, const gsl_matrix *Y,
+                                   double lam) {
+  const size_t N = A->size2, K = Y->size2;
+  gsl_matrix *G = gsl_matrix_alloc(N, N), *B = gsl_matrix_alloc(N, K);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, A, A, 0.0, G);
+  for (size_t i = 0; i < N; i++)
+    gsl_matrix_set(G, i, i, gsl_matrix_get(G, i, i) + lam);
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, A, Y, 0.0, B);
+  gsl_linalg_cholesky_decomp1(G);
+  for (size_t k = 0; k < K; k++) {
+    gsl_vector_view b = gsl_matrix_column(B, k);
+    gsl_linalg_cholesky_svx(G, &b.vector);
+  }
+  gsl_matrix_free(G);
+  return B;
+}
+
+START_TEST(test_scaled_features_sweep) {
+  /* Random Fourier features applied once at Nmax and fitted through
+   * ir_nested_set_scale(norm(N)/norm(Nmax)) against the size-N model built
+   * directly (ir_features_apply at N, normalization √(2/N)) and solved
+   * independently (dgelsd; Cholesky for ridge): ‖W‖, the weights, the
+   * test predictions and the ridge solution at each N, on both sides of
+   * N = n.  The unscaled prefix would give ‖W‖ √(Nmax/N) times too small
+   * and ridge at λ·Nmax/N: the test also sees that difference. */
+  const size_t n = 30, d = 3, Nmax = 200, nt = 15, K = 2;
+  gsl_matrix *X = ir_test_gaussian(n, d, 401),
+             *Xt = ir_test_gaussian(nt, d, 402);
+  gsl_matrix *Y = ir_test_gaussian(n, K, 403);
+  ir_features *f = ir_features_alloc_streams(IR_FEAT_RFF, d, Nmax, 1.5, 9, 1);
+  ck_assert_ptr_nonnull(f);
+  gsl_matrix *Phi = gsl_matrix_alloc(n, Nmax),
+             *Phit = gsl_matrix_alloc(nt, Nmax);
+  IR_ASSERT_OK(ir_features_apply(f, X, Nmax, Phi));
+  IR_ASSERT_OK(ir_features_apply(f, Xt, Nmax, Phit));
+  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+  ck_assert_ptr_nonnull(w);
+  const size_t grid[] = {4, 12, 25, 50, 100, 200};
+  const double lam[2] = {1e-2, 1.0};
+  gsl_matrix *P = gsl_matrix_alloc(nt, K), *R = gsl_matrix_alloc(nt, K);
+  gsl_matrix *Pr[2] = {gsl_matrix_alloc(nt, K), gsl_matrix_alloc(nt, K)};
+  for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+    const size_t N = grid[g];
+    const double c = ir_features_norm(f, N) / ir_features_norm(f, Nmax);
+    IR_ASSERT_OK(ir_nested_grow(w, N));
+    IR_ASSERT_OK(ir_nested_set_scale(w, c));
+    gsl_matrix *W = gsl_matrix_alloc(N, K), *Wr = gsl_matrix_alloc(N, K);
+    ir_nested_fit fit;
+    IR_ASSERT_OK(ir_nested_minnorm(w, -1, 1e-10, P, W, &fit));
+    /* The reference: features at N, solved by the SVD. */
+    gsl_matrix *A = gsl_matrix_alloc(n, N), *At = gsl_matrix_alloc(nt, N);
+    IR_ASSERT_OK(ir_features_apply(f, X, N, A));
+    IR_ASSERT_OK(ir_features_apply(f, Xt, N, At));
+    ir_minnorm_diag dg;
+    IR_ASSERT_OK(ir_minnorm_solve(A, Y, IR_MINNORM_SVD, -1, 1.0, Wr, &dg));
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, At, Wr, 0.0, R);
+    const double tol = 1e-9 * (1 + dg.cond);
+    ck_assert_msg(ir_test_reldiff(W, Wr) <= tol, "N = %zu: W %.3g", N,
+                  ir_test_reldiff(W, Wr));
+    IR_ASSERT_CLOSE(fit.norm, ir_matrix_fro(Wr), tol, 0);
+    ck_assert_msg(ir_test_reldiff(P, R) <= tol, "N = %zu: P %.3g", N,
+                  ir_test_reldiff(P, R));
+    ir_nested_fit fr[2];
+    IR_ASSERT_OK(ir_nested_ridge(w, lam, 2, Pr, fr));
+    for (int j = 0; j < 2; j++) {
+      gsl_matrix *B = ridge_reference(A, Y, lam[j]);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, At, B, 0.0, R);
+      /* Forward error of both ~eps·(s_max² + λ)/λ, s_max² <= 2n here
+       * (|φ| <= √(2/N), N columns: ‖Φ‖_F² <= 2n). */
+      const double rt = 1000 * 2.2e-16 * (2.0 * n + lam[j]) / lam[j];
+      ck_assert_msg(ir_test_reldiff(Pr[j], R) <= rt, "N = %zu lambda %g: %.3g",
+                    N, lam[j], ir_test_reldiff(Pr[j], R));
+      IR_ASSERT_CLOSE(fr[j].norm, ir_matrix_fro(B), rt, 0);
+      ck_assert_double_eq(fr[j].lambda, lam[j]);
+      gsl_matrix_free(B);
+    }
+    gsl_matrix_free(A);
+    gsl_matrix_free(At);
+    gsl_matrix_free(W);
+    gsl_matrix_free(Wr);
+  }
+  ck_assert_int_eq(ir_nested_set_scale(w, 0.0), IR_EDOM);
+  ck_assert_int_eq(ir_nested_set_scale(w, NAN), IR_EDOM);
+  gsl_matrix *mm[] = {X, Xt, Y, Phi, Phit, P, R, Pr[0], Pr[1]};
+  for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
+    gsl_matrix_free(mm[i]);
+  ir_nested_free(w);
+  ir_features_free(f);
+}
+END_TEST
+
+/* Writes m to dir/name.npy. */
+static void put(const char *dir, const char *name, const gsl_matrix *m) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+  IR_ASSERT_OK(ir_data_write_npy(path, m));
+}
+
+START_TEST(test_numpy_reference) {
+  /* The same sweep as test_scaled_features_sweep, checked by numpy
+   * (tests/rf_scaling_ref.py): the reference rebuilds the size-N features
+   * itself from the exported (w_j, b_j) with sqrt(2/N) and solves min-norm
+   * (lstsq) and ridge (solve) per N.  Skipped without PYTHON3/top_srcdir
+   * (outside make check) or numpy (exit 77). */
+  const char *py = getenv("PYTHON3"), *src = getenv("top_srcdir");
+  if (py == NULL || py[0] == '\0' || src == NULL) {
+    printf("test_numpy_reference: skipped (PYTHON3 or top_srcdir unset)\n");
+    return;
+  }
+  char dir[] = "/tmp/implreg-nested-ref.XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  const size_t n = 40, d = 4, Nmax = 240, nt = 20, K = 2;
+  gsl_matrix *X = ir_test_gaussian(n, d, 501),
+             *Xt = ir_test_gaussian(nt, d, 502);
+  gsl_matrix *Y = ir_test_gaussian(n, K, 503);
+  ir_features *f = ir_features_alloc_streams(IR_FEAT_RFF, d, Nmax, 2.0, 11, 3);
+  ck_assert_ptr_nonnull(f);
+  gsl_matrix *Wf = gsl_matrix_alloc(Nmax, d), *bf = gsl_matrix_alloc(Nmax, 1);
+  gsl_vector_view bv = gsl_matrix_column(bf, 0);
+  IR_ASSERT_OK(ir_features_params(f, Wf, &bv.vector));
+  gsl_matrix *Phi = gsl_matrix_alloc(n, Nmax),
+             *Phit = gsl_matrix_alloc(nt, Nmax);
+  IR_ASSERT_OK(ir_features_apply(f, X, Nmax, Phi));
+  IR_ASSERT_OK(ir_features_apply(f, Xt, Nmax, Phit));
+  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+  const size_t grid[] = {8, 20, 100, 240};
+  const double lam[2] = {1e-3, 0.1};
+  const size_t ng = sizeof grid / sizeof grid[0];
+  gsl_matrix *G = gsl_matrix_alloc(ng, 1), *L = gsl_matrix_alloc(2, 1);
+  gsl_matrix *norms = gsl_matrix_alloc(ng, 3), *P = gsl_matrix_alloc(nt, K);
+  gsl_matrix *Pr[2] = {gsl_matrix_alloc(nt, K), gsl_matrix_alloc(nt, K)};
+  for (size_t g = 0; g < ng; g++) {
+    const size_t N = grid[g];
+    gsl_matrix_set(G, g, 0, (double)N);
+    IR_ASSERT_OK(ir_nested_grow(w, N));
+    IR_ASSERT_OK(ir_nested_set_scale(w, ir_features_norm(f, N) /
+                                            ir_features_norm(f, Nmax)));
+    ir_nested_fit fit, fr[2];
+    IR_ASSERT_OK(ir_nested_minnorm(w, -1, 1e-10, P, NULL, &fit));
+    IR_ASSERT_OK(ir_nested_ridge(w, lam, 2, Pr, fr));
+    gsl_matrix_set(norms, g, 0, fit.norm);
+    gsl_matrix_set(norms, g, 1, fr[0].norm);
+    gsl_matrix_set(norms, g, 2, fr[1].norm);
+    char name[64];
+    snprintf(name, sizeof name, "P_%zu", N);
+    put(dir, name, P);
+    for (int j = 0; j < 2; j++) {
+      snprintf(name, sizeof name, "R_%zu_%d", N, j);
+      put(dir, name, Pr[j]);
+    }
+  }
+  gsl_matrix_set(L, 0, 0, lam[0]);
+  gsl_matrix_set(L, 1, 0, lam[1]);
+  put(dir, "X", X);
+  put(dir, "Xt", Xt);
+  put(dir, "Y", Y);
+  put(dir, "Wf", Wf);
+  put(dir, "bf", bf);
+  put(dir, "grid", G);
+  put(dir, "lam", L);
+  put(dir, "norms", norms);
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "'%s' '%s/tests/rf_scaling_ref.py' '%s'", py, src,
+           dir);
+  const int st = system(cmd);
+  ck_assert(st != -1 && WIFEXITED(st));
+  const int rc = WEXITSTATUS(st);
+  if (rc == 77)
+    printf("test_numpy_reference: numpy missing, reference skipped\n");
+  else
+    ck_assert_msg(rc == 0, "tests/rf_scaling_ref.py exit %d", rc);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+  gsl_matrix *mm[] = {X, Xt, Y,     Wf, bf,    Phi,  Phit,
+                      G, L,  norms, P,  Pr[0], Pr[1]};
+  for (size_t i = 0; i < sizeof mm / sizeof mm[0]; i++)
+    gsl_matrix_free(mm[i]);
+  ir_nested_free(w);
+  ir_features_free(f);
+}
+END_TEST
+
 START_TEST(test_errors) {
   gsl_matrix *Phi = ir_test_gaussian(5, 8, 1), *Y = ir_test_gaussian(4, 1, 2);
   ck_assert_ptr_null(ir_nested_alloc(Phi, Y, NULL));
@@ -166,6 +355,8 @@ static Suite *nested_suite(void) {
   TCase *tc = tcase_create("normal");
   tcase_add_test(tc, test_minnorm_sweep);
   tcase_add_test(tc, test_ridge_sweep);
+  tcase_add_test(tc, test_scaled_features_sweep);
+  tcase_add_test(tc, test_numpy_reference);
   suite_add_tcase(s, tc);
   tc = tcase_create("errors");
   tcase_add_test(tc, test_errors);

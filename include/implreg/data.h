@@ -132,6 +132,18 @@ int ir_data_curve_1d(size_t n, size_t ntest, double sigma, int test_noise,
 /* The noiseless target of ir_data_curve_1d, sin(2πx). */
 double ir_data_curve_1d_f(double x);
 
+/* The same draws (x ~ U[−1, 1], then ε, train then test) with the step
+ * target y = sign(x) + σε (sign(0) = +1): a target outside the span of any
+ * finite Fourier or polynomial basis, so that a fit with N < n features
+ * keeps a bias (Gibbs oscillation) that only more features remove — the
+ * misspecified setting in which the second descent of min-norm fits goes
+ * below the classical U-curve (docs/theory.md §3).  d = K = 1. */
+int ir_data_step_1d(size_t n, size_t ntest, double sigma, int test_noise,
+                    gsl_rng *r, ir_dataset **train, ir_dataset **test);
+
+/* The noiseless target of ir_data_step_1d: −1 for x < 0, +1 otherwise. */
+double ir_data_step_1d_f(double x);
+
 /* ---- Transforms -----------------------------------------------------------
  */
 

@@ -93,7 +93,21 @@
  *     (column 2k−1 is √2 cos(πkx), column 2k is √2 sin(πkx)); orthonormal
  *     under dx/2 on [−1, 1].  Apply: m·N trig.
  *
- * Both 1-D bases reject inputs outside [−1, 1] (IR_EDOM), where they are no
+ *   IR_FEAT_FOURIER_WEIGHTED : the same columns with the frequency-k pair
+ *     divided by k: 1, √2 cos(πx), √2 sin(πx), √2 cos(2πx)/2, ...,
+ *     √2 cos(πkx)/k, √2 sin(πkx)/k.  Least squares with N <= n is invariant
+ *     to column scaling, so below the interpolation threshold this fits
+ *     exactly what IR_FEAT_FOURIER fits; above it the min-norm solution
+ *     puts its energy on low frequencies (Muthukumar, Vodrahalli,
+ *     Subramanian & Sahai, arXiv:1903.09139, §4: weighted Fourier features),
+ *     and as N → ∞ it tends to the interpolant of least norm in the space
+ *     of kernel 1 + Σ_k 2cos(πk(x − x'))/k², the periodic Sobolev space H¹
+ *     with ‖θ‖² = (mean f)² + (1/(2π²))∫₋₁¹ f'(x)² dx: between data points
+ *     a quadratic with one common (small) second derivative, close to the
+ *     periodic piecewise-linear interpolant (docs/theory.md §3).  Apply:
+ *     m·N trig.
+ *
+ * The 1-D bases reject inputs outside [−1, 1] (IR_EDOM), where they are no
  * longer orthonormal; they, and IR_FEAT_IDENTITY, ignore sigma and accept
  * r = NULL.
  */
@@ -101,8 +115,10 @@
 #define IMPLREG_FEATURES_H
 
 #include <gsl/gsl_matrix.h>
+#include <gsl/gsl_vector.h>
 #include <gsl/gsl_rng.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,7 +134,8 @@ enum {
   IR_FEAT_FFT = 6,
   IR_FEAT_LEGENDRE = 7,
   IR_FEAT_FOURIER = 8,
-  IR_FEAT_RELU_SPHERE = 9
+  IR_FEAT_RELU_SPHERE = 9,
+  IR_FEAT_FOURIER_WEIGHTED = 10
 };
 
 typedef struct ir_features ir_features;
@@ -146,6 +163,32 @@ typedef struct ir_features ir_features;
  * message recorded (IR_EINVAL for bad arguments, IR_ENOMEM). */
 ir_features *ir_features_alloc(int kind, size_t d, size_t Nmax, double sigma,
                                gsl_rng *r);
+
+/* The same kinds and arguments, with the random parameters of feature j
+ * (for rff-pair: of pair j; for fft: of block j) drawn from their own
+ * stream ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_FEATURES, stream, j))
+ * (rng.h) instead of one shared generator, in the per-row order of
+ * ir_features_alloc (rff: w_j, then b_j).  Feature j is therefore the same
+ * whatever Nmax is, so the numbers of a model-size sweep at size N do not
+ * depend on how far the sweep goes.  seed >= 1.  Same cost, plus one
+ * generator set-up per feature. */
+ir_features *ir_features_alloc_streams(int kind, size_t d, size_t Nmax,
+                                       double sigma, unsigned long seed,
+                                       uint64_t stream);
+
+/* The normalization the map applies at model size N: √(2/N) for rff,
+ * rff-pair and fft, √(1/N) for relu, relu-centered and relu-sphere, 1 for
+ * the others.  The first N columns of an apply at Nmax, multiplied by
+ * ir_features_norm(f, N)/ir_features_norm(f, Nmax), are the apply at N.
+ * NAN for N = 0. */
+double ir_features_norm(const ir_features *f, size_t N);
+
+/* Copies the random parameters, so that another program can rebuild the
+ * features (replays, independent references such as tests/rf_scaling_ref.py):
+ * W (Nmax×d) receives the rows w_j and b (length Nmax, may be NULL) the
+ * phases b_j (0 for the relu kinds).  rff, relu, relu-centered and
+ * relu-sphere only (IR_EINVAL otherwise); IR_ESHAPE for wrong sizes. */
+int ir_features_params(const ir_features *f, gsl_matrix *W, gsl_vector *b);
 
 /* Frees the workspace; NULL is a no-op. */
 void ir_features_free(ir_features *f);
@@ -178,8 +221,9 @@ int ir_features_apply(const ir_features *f, const gsl_matrix *X, size_t N,
 int ir_features_median_heuristic(const gsl_matrix *X, size_t max_pairs,
                                  gsl_rng *r, double *sigma);
 
-/* Parses "identity", "rff", "rff-pair", "relu", "relu-centered", "fft",
- * "legendre" or "fourier" into *kind; IR_EINVAL otherwise. */
+/* Parses "identity", "rff", "rff-pair", "relu", "relu-centered",
+ * "relu-sphere", "fft", "legendre", "fourier" or "fourier-weighted" into
+ * *kind; IR_EINVAL otherwise. */
 int ir_features_parse(const char *name, int *kind);
 
 /* The name ir_features_parse accepts for kind, or "unknown". */

@@ -70,6 +70,16 @@ int ir_nested_grow(ir_nested *w, size_t N);
 /* The current N. */
 size_t ir_nested_size(const ir_nested *w);
 
+/* Fits c·Φ[:, :N] instead of Φ[:, :N] from now on (c finite, > 0; 1 at
+ * alloc), without touching the Gram matrices: for random features applied
+ * once at Nmax, c = ir_features_norm(f, N)/ir_features_norm(f, Nmax) turns
+ * the prefix into the size-N model (features.h).  Min-norm weights and
+ * norms are divided by c, ridge λ is the λ of the scaled problem (solved as
+ * λ/c² on Φ), predictions, training MSE and condition numbers are those of
+ * the scaled problem too (the first and last do not change).  IR_EDOM for a
+ * bad c.  O(1). */
+int ir_nested_set_scale(ir_nested *w, double c);
+
 /* Min-norm solution at the current N.  P (ntest×K, may be NULL) receives the
  * test predictions, W (N×K, may be NULL) the weights. */
 int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
