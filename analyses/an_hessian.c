@@ -44,7 +44,12 @@ static const char help[] =
     "  np.save('theta.npy', torch.cat([p.detach().flatten() for p in\n"
     "          model.parameters()]).double().numpy())\n\n"
     "Curvature options:\n"
-    "  --params FILE      the weights (required)\n"
+    "  --params FILE      the weights (required, unless --from-run)\n"
+    "  --from-run DIR     the folder of an `implreg train` run: its --arch,\n"
+    "                     --act, --loss, data (--data/--X/--Y/--n/--x-scale)\n"
+    "                     and --seed, and its weights (the run's --save, else\n"
+    "                     DIR/theta.npy); options given here win.  --config\n"
+    "                     DIR/manifest.json of a train run does the same\n"
     "  --top K            K largest eigenvalues (default 1; 0: none)\n"
     "  --bottom K         K smallest (most negative) eigenvalues (default 0)\n"
     "  --tol T            eigenpairs converge when ||Hv - lambda v|| <= "
@@ -1064,10 +1069,174 @@ static void print_report(const hs_state *st, const hs_opts *o,
            st->lanczos_1e8);
 }
 
+/* Appends a copy of s to the growing argv list. */
+static int push_arg(char ***list, int *n, int *cap, const char *s) {
+  if (*n + 2 > *cap) {
+    int nc = 2 * *cap + 8;
+    char **l = realloc(*list, (size_t)nc * sizeof **list);
+    if (l == NULL)
+      return IR_EXIT_INTERNAL;
+    *list = l;
+    *cap = nc;
+  }
+  char *d = strdup(s);
+  if (d == NULL)
+    return IR_EXIT_INTERNAL;
+  (*list)[(*n)++] = d;
+  (*list)[*n] = NULL;
+  return 0;
+}
+
+/* Whether FILE looks like JSON (first non-blank byte '{'). */
+static int is_json_file(const char *path) {
+  FILE *fp = fopen(path, "r");
+  if (fp == NULL)
+    return 0;
+  int c;
+  while ((c = fgetc(fp)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+    ;
+  fclose(fp);
+  return c == '{';
+}
+
+/* The options a training run's manifest passes on: the network, the data
+ * and the seed (the teacher set is drawn from it). */
+static const char *const run_keys[] = {"arch", "act",     "loss", "data", "X",
+                                       "Y",    "x-scale", "n",    "seed"};
+
+/* Inserts the options of one `implreg train` run (manifest at mpath, run
+ * folder dir) into list: run_keys, then --params (the run's --save, else
+ * dir/theta.npy). */
+static int from_run(const char *mpath, const char *dir, const char *how,
+                    char ***list, int *n, int *cap) {
+  char analysis[64];
+  int mc = 0;
+  char **mv = NULL;
+  int rc = ir_cli_read_manifest(PROG, mpath, analysis, sizeof analysis, &mc,
+                                &mv);
+  if (rc != 0)
+    return rc;
+  if (strcmp(analysis, "train") != 0) {
+    fprintf(stderr,
+            "%s: %s: %s is from '%s', not from an `implreg train` run (give "
+            "--arch, --data and --params yourself)\n",
+            PROG, how, mpath, analysis[0] ? analysis : "an unknown analysis");
+    ir_cli_argv_free(mc, mv);
+    return IR_EXIT_USAGE;
+  }
+  char theta[4200];
+  snprintf(theta, sizeof theta, "%s/theta.npy", dir);
+  for (int i = 0; i < mc && rc == 0; i++) {
+    if (strncmp(mv[i], "--", 2) != 0)
+      continue;
+    const char *key = mv[i] + 2;
+    const char *val = i + 1 < mc && strncmp(mv[i + 1], "--", 2) != 0
+                          ? mv[i + 1]
+                          : NULL;
+    if (strcmp(key, "save") == 0 && val)
+      snprintf(theta, sizeof theta, "%s", val);
+    for (size_t k = 0; k < sizeof run_keys / sizeof run_keys[0]; k++)
+      if (strcmp(key, run_keys[k]) == 0) {
+        rc = push_arg(list, n, cap, mv[i]);
+        if (rc == 0 && val)
+          rc = push_arg(list, n, cap, val);
+      }
+  }
+  ir_cli_argv_free(mc, mv);
+  if (rc == 0)
+    rc = push_arg(list, n, cap, "--params");
+  if (rc == 0)
+    rc = push_arg(list, n, cap, theta);
+  if (rc == IR_EXIT_INTERNAL)
+    fprintf(stderr, "%s: out of memory\n", PROG);
+  return rc;
+}
+
+/* `--from-run DIR`, or `--config DIR/manifest.json` of an `implreg train`
+ * run: that run's network, data, seed and weights, inserted before the
+ * other options (so the command line overrides them; a --config of
+ * another kind is left to ir_cli_expand_config). */
+static int expand_from_run(int argc, char **argv, int *argc_out,
+                           char ***argv_out) {
+  int n = 0, cap = argc + 32, rc = 0;
+  char **list = calloc((size_t)cap, sizeof *list);
+  if (list == NULL || push_arg(&list, &n, &cap, argv[0]) != 0) {
+    free(list);
+    fprintf(stderr, "%s: out of memory\n", PROG);
+    return IR_EXIT_INTERNAL;
+  }
+  for (int i = 1; i < argc && rc == 0; i++) {
+    const char *dir = NULL, *cfgfile = NULL;
+    if (strcmp(argv[i], "--from-run") == 0) {
+      if (i + 1 >= argc) {
+        rc = ir_cli_usage_error(PROG, "option --from-run needs a value");
+        break;
+      }
+      dir = argv[++i];
+    } else if (strncmp(argv[i], "--from-run=", 11) == 0) {
+      dir = argv[i] + 11;
+    } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      cfgfile = argv[i + 1];
+    } else if (strncmp(argv[i], "--config=", 9) == 0) {
+      cfgfile = argv[i] + 9;
+    }
+    if (dir != NULL) {
+      char mpath[4200];
+      snprintf(mpath, sizeof mpath, "%s/manifest.json", dir);
+      if (access(mpath, R_OK) != 0) {
+        fprintf(stderr,
+                "%s: --from-run %s: no readable manifest.json there (give the "
+                "--out folder of an `implreg train` run)\n",
+                PROG, dir);
+        rc = IR_EXIT_USAGE;
+        break;
+      }
+      rc = from_run(mpath, dir, "--from-run", &list, &n, &cap);
+      continue;
+    }
+    if (cfgfile != NULL && is_json_file(cfgfile)) {
+      char analysis[64];
+      int mc = 0;
+      char **mv = NULL;
+      if (ir_cli_read_manifest(PROG, cfgfile, analysis, sizeof analysis, &mc,
+                               &mv) == 0) {
+        ir_cli_argv_free(mc, mv);
+        if (strcmp(analysis, "train") == 0) {
+          char *copy = strdup(cfgfile);
+          rc = copy ? from_run(cfgfile, dirname(copy), "--config", &list, &n,
+                               &cap)
+                    : IR_EXIT_INTERNAL;
+          free(copy);
+          if (strcmp(argv[i], "--config") == 0)
+            i++;
+          continue;
+        }
+      } else {
+        rc = IR_EXIT_USAGE; /* the reader printed why */
+        break;
+      }
+    }
+    rc = push_arg(&list, &n, &cap, argv[i]);
+    if (rc != 0)
+      fprintf(stderr, "%s: out of memory\n", PROG);
+  }
+  if (rc != 0) {
+    ir_cli_argv_free(n, list);
+    return rc;
+  }
+  *argc_out = n;
+  *argv_out = list;
+  return 0;
+}
+
 int ir_an_hessian(int argc0, char **argv0) {
-  int argc;
-  char **argv;
-  int rc = ir_cli_expand_config(PROG, argc0, argv0, &argc, &argv);
+  int argc, argc1;
+  char **argv, **argv1;
+  int rc = expand_from_run(argc0, argv0, &argc1, &argv1);
+  if (rc != 0)
+    return rc;
+  rc = ir_cli_expand_config(PROG, argc1, argv1, &argc, &argv);
+  ir_cli_argv_free(argc1, argv1);
   if (rc != 0)
     return rc;
   const double t_start = ir_wall_time();

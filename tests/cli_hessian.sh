@@ -58,6 +58,12 @@ npy_f8 '(4,)' 0 1 7 2 >lab7.npy
 printf '0\n1\n1.5\n2\n' >labfrac.csv
 npy_f8 '(4,)' 0 -1 1 2 >labneg.npy
 npy_f8 '(4, 2)' 1 0 0 1 1 0 0 1 >onehot2.npy
+# Formats implreg does not read, by their first bytes: a zip (np.savez), a
+# zip whose first entry is archive/data.pkl (torch.save), a pickle.
+{ printf 'PK\003\004'; head -c 26 /dev/zero; printf 'theta.npy'; } >th.npz
+{ printf 'PK\003\004'; head -c 26 /dev/zero; printf 'archive/data.pkl'; } >th.zip
+cp th.zip th.pt
+{ printf '\200\004\225'; head -c 40 /dev/zero; } >th.pkl
 cd "$T" || exit 99
 IN_BEFORE=$(snapshot "$IN")
 
@@ -79,6 +85,13 @@ expect_fail_novg "--params file does not exist" 2 '--params' 'nothere\.npy' -- "
 expect_fail "theta of the wrong length" 2 'th5\.npy' '\b5 values' '\b193 parameters' '32\*4\+32 \+ 1\*32\+1' -- "${H[@]}" --data teacher --params "$IN/th5.npy" --out "$OUT"
 expect_fail_novg "theta holding a NaN" 2 'thnan\.npy' '[Nn]a[Nn]' -- "${H[@]}" --data teacher --params "$IN/thnan.npy" --out "$OUT"
 expect_fail_novg "truncated theta .npy" 2 'thtrunc\.npy' '[Tt]runcat' -- "${H[@]}" --data teacher --params "$IN/thtrunc.npy" --out "$OUT"
+expect_fail ".npz weights: how to export .npy" 2 'th\.npz' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.npz" --out "$OUT"
+expect_fail_novg ".pt weights: how to export .npy" 2 'th\.pt' 'PyTorch' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.pt" --out "$OUT"
+expect_fail_novg "torch.save zip under another name" 2 'th\.zip' 'PyTorch' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.zip" --out "$OUT"
+expect_fail_novg "pickled weights: how to export .npy" 2 'th\.pkl' 'pickle' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.pkl" --out "$OUT"
+expect_fail_novg "--X as .npz" 2 '--X' 'th\.npz' 'np\.save' -- "${HF[@]}" --X "$IN/th.npz" --Y "$IN/y4.npy"
+expect_fail_novg "train --init .pt" 2 '--init' 'PyTorch' -- "${TR[@]}" --lr 0.1 --init "$IN/th.pt"
+expect_fail_novg "--from-run of a folder without manifest" 2 '--from-run' 'manifest\.json' -- hessian --from-run "$IN" --out "$OUT"
 expect_fail_novg "--loss hinge" 2 "'hinge'" 'half-mse' -- "${HT[@]}" --loss hinge
 expect_fail_novg "--act sigmoid" 2 "'sigmoid'" 'softplus' -- "${HT[@]}" --act sigmoid
 expect_fail_novg "unknown option" 2 '--bogus' -- "${HT[@]}" --bogus
@@ -230,6 +243,32 @@ EOF
       fi
     done
   fi
+fi
+
+# --from-run D1 and --config D1/manifest.json take the network, data, seed
+# and weights of the training run: the same loss and top eigenvalue as D2.
+if [ -s D1/theta.npy ] && [ -s D2/summary.json ]; then
+  for how in "--from-run D1" "--config D1/manifest.json"; do
+    # shellcheck disable=SC2086 # two words on purpose
+    if run_ok "hessian $how --top 3" "$T" hessian $how --top 3 --quiet --out DR; then
+      a=$(grep -A1 '"top"' D2/summary.json | tr -d ' \n'; grep '"loss"' D2/summary.json)
+      b=$(grep -A1 '"top"' DR/summary.json | tr -d ' \n'; grep '"loss"' DR/summary.json)
+      if [ -n "$a" ] && [ "$a" = "$b" ]; then record "hessian $how: same loss and top eigenvalue as the explicit run"; else
+        record "hessian $how: same loss and top eigenvalue as the explicit run" "D2: $a" "DR: $b"
+      fi
+      grep -q '"arch": "4-32-1"' DR/manifest.json && grep -q '"params": "D1/theta.npy"' DR/manifest.json &&
+        record "hessian $how: the manifest records the options taken from the run" ||
+        record "hessian $how: the manifest records the options taken from the run" "$(grep -A8 '"config"' DR/manifest.json)"
+      rm -rf DR
+    fi
+  done
+  RUN_CODE=2
+  if run_ok "hessian --from-run D2 (not a train run): exit 2" "$T" hessian --from-run D2 --out DX; then
+    if [ "$(wc -l <"$RUN_ERR")" -eq 1 ] && grep -q "not from an .implreg train" "$RUN_ERR" && [ ! -e DX ]; then
+      record "--from-run of a hessian folder: one line, no output"
+    else record "--from-run of a hessian folder: one line, no output" "$(cat "$RUN_ERR")"; fi
+  fi
+  RUN_CODE=0
 fi
 
 # ---- subsets, bootstrap, and the other optimizers ------------------------------------------
