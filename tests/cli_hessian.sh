@@ -271,6 +271,28 @@ if [ -s D1/theta.npy ] && [ -s D2/summary.json ]; then
   RUN_CODE=0
 fi
 
+# Each IMPLREG_BREAK mutation of hessian makes a named check FAIL (exit 3
+# under --strict): a scaled HVP (central differences), an asymmetric one
+# (the symmetry probe), scaled Lanczos values (power iteration), doubled
+# quadratic forms (Hutchinson against Hutch++).
+if [ -s D1/theta.npy ]; then
+  RUN_CODE=3
+  for case in "hvp-scale:central differences" "hvp-asym:symmetric" "lanczos:power iteration" \
+    "quad:Hutchinson trace"; do
+    b=${case%%:*} pat=${case#*:}
+    RUN_ENV=("IMPLREG_BREAK=$b")
+    if run_ok "IMPLREG_BREAK=$b hessian --strict: exit 3" "$T" hessian --from-run D1 --top 2 --trace \
+      --strict --quiet --out "DB$b"; then
+      nf=$(grep -E -- "$pat" "DB$b/checks.csv" | grep -c ',FAIL$')
+      if [ "$nf" -ge 1 ]; then record "IMPLREG_BREAK=$b: a check matching /$pat/ fails"; else
+        record "IMPLREG_BREAK=$b: a check matching /$pat/ fails" "$(cat "DB$b/checks.csv")"
+      fi
+    fi
+  done
+  RUN_ENV=()
+  RUN_CODE=0
+fi
+
 # ---- subsets, bootstrap, and the other optimizers ------------------------------------------
 if [ -s D1/theta.npy ] && [ -n "$PYTHON3" ]; then
   if run_ok "hessian --subset 40 --bootstrap 5" "$T" hessian --arch 4-32-1 --act tanh \
