@@ -15,7 +15,13 @@
 # sorted with tiny residuals, the dense spectrum ascending, its maximum
 # equal to the Lanczos one, the trace within its standard errors of the
 # spectrum's sum, the same loss and sharpness as `train` reported);
-# `--config DIR/manifest.json` repeats the run bit for bit.  Against
+# `--config DIR/manifest.json` repeats the run bit for bit; `--from-run
+# DIR` and `--config DIR/manifest.json` of the train run measure the same
+# network; .npz, torch.save and pickle files are refused with how to write
+# .npy; heavy ball's edge of stability is taken against (2 + 2 beta)/eta;
+# each IMPLREG_BREAK mutation of hessian (hvp-scale, hvp-asym, lanczos,
+# quad) and of train (sharpness, lr, threshold) makes a named check FAIL
+# under --strict (exit 3).  Against
 # tests/net_ref.py, an independent numpy forward pass, backpropagation and
 # finite-difference Hessian: loss, gradient norm, top eigenvalue and dense
 # spectrum on a 3-5-4 tanh net with CE loss (labels as (n,) and as one-hot
@@ -292,6 +298,41 @@ if [ -s D1/theta.npy ]; then
   RUN_ENV=()
   RUN_CODE=0
 fi
+
+# Heavy ball at the edge of stability: the threshold is (2 + 2 beta)/eta,
+# not 2/eta (Cohen et al. 2021): with beta = 0.5, eta = 0.45 the sharpness
+# settles near 6.67 = 3/0.45, far above 2/eta = 4.44; log.csv's ratio
+# column is S over that threshold.
+TRM=(train --arch 4-32-1 --act tanh --loss half-mse --data teacher --lr 0.45 --momentum 0.5
+  --steps 5000 --sharpness --strict --quiet)
+if run_ok "train --momentum 0.5 --lr 0.45 --sharpness --strict" "$T" "${TRM[@]}" --out DM; then
+  all_checks_pass "heavy ball: every check passes" DM/checks.csv
+  grep -q 'within 3% of (2 + 2 beta)/eta' DM/checks.csv && record "heavy ball: the edge-of-stability claim uses (2 + 2 beta)/eta" ||
+    record "heavy ball: the edge-of-stability claim uses (2 + 2 beta)/eta" "$(cat DM/checks.csv)"
+  r=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    { s = $c["sharpness"]; q = $c["sharpness_over_threshold"] }
+    END { d = q - s * 0.45 / 3; if (d < 0) d = -d; print (d <= 1e-12 * q) ? "ok" : "bad " s " " q }' DM/log.csv)
+  [ "$r" = ok ] && record "heavy ball: sharpness_over_threshold = S eta/(2 + 2 beta)" ||
+    record "heavy ball: sharpness_over_threshold = S eta/(2 + 2 beta)" "$r"
+fi
+
+# Each IMPLREG_BREAK mutation of train makes a named check FAIL (exit 3):
+# the logged sharpness 1e-3 off (cold-start Lanczos), a step 10% longer than
+# reported (edge of stability), the GD threshold for heavy ball.
+RUN_CODE=3
+for case in "sharpness:final sharpness" "lr:edge of stability" "threshold:edge of stability"; do
+  b=${case%%:*} pat=${case#*:}
+  RUN_ENV=("IMPLREG_BREAK=$b")
+  if [ "$b" = threshold ]; then args=("${TRM[@]}"); else args=("${TRAIN[@]}" --strict --quiet); fi
+  if run_ok "IMPLREG_BREAK=$b train --strict: exit 3" "$T" "${args[@]}" --out "TB$b"; then
+    nf=$(grep -E -- "$pat" "TB$b/checks.csv" | grep -c ',FAIL$')
+    if [ "$nf" -ge 1 ]; then record "IMPLREG_BREAK=$b: a check matching /$pat/ fails"; else
+      record "IMPLREG_BREAK=$b: a check matching /$pat/ fails" "$(cat "TB$b/checks.csv")"
+    fi
+  fi
+done
+RUN_ENV=()
+RUN_CODE=0
 
 # ---- subsets, bootstrap, and the other optimizers ------------------------------------------
 if [ -s D1/theta.npy ] && [ -n "$PYTHON3" ]; then
