@@ -33,7 +33,9 @@ static const char *const PROG = "implreg gd-vs-minnorm";
  * 1e-3 too long), "pinv" (the reference X⁺Y scaled by 1 + 1e-3), "w0" (GD
  * from random w0 starts at (1 + 1e-3)w0), "start" (SGD and heavy ball start
  * 1e-3·‖X⁺Y‖ away from 0), "sweep" (the step-size sweep's predictions made
- * with a step 1e-3 too long).  Never set it otherwise. */
+ * with a step 1e-3 too long), "floor" (the noise floor of SGD without
+ * interpolation predicted with a step 5% too long).  Never set it
+ * otherwise. */
 static int broken(const char *what) {
   const char *b = getenv("IMPLREG_BREAK");
   return b != NULL && strstr(b, what) != NULL;
@@ -109,7 +111,7 @@ typedef struct {
 /* A claim measured on one seed; aggregated over seeds by its worst case. */
 enum { CK_MAX, CK_ABS, CK_RATE };
 typedef struct {
-  char claim[160], source[96];
+  char claim[256], source[96];
   double predicted, measured, tol;
   int kind, pass;
 } gv_claim;
@@ -202,6 +204,8 @@ static const char SRC_BIAS[] = "docs/theory.md s1 (SVD argument); Gunasekar "
 static const char SRC_SGD[] =
     "docs/theory.md s1 (row-space argument); step: Ma, "
     "Bassily, Belkin arXiv:1712.06559";
+static const char SRC_FLOOR[] =
+    "docs/theory.md s1 (stationary second moment of SGD with replacement)";
 static const char SRC_STAB[] =
     "GD on a quadratic: stable iff eta < 2/lambda_max "
     "(docs/theory.md s7)";
@@ -421,6 +425,27 @@ static int dist_observe(void *ctx, size_t step, const gsl_vector *theta) {
   return 0;
 }
 
+/* Batch means of ‖W_t − W*‖²_F over steps t0 < t <= t0 + NB·len, for the
+ * noise-floor claim (the batches make the standard error honest for an
+ * autocorrelated series). */
+enum { FLOOR_NB = 20 };
+typedef struct {
+  const gsl_matrix *Wstar;
+  size_t t0, len;
+  double sum[FLOOR_NB];
+} gv_floor_obs;
+
+static int floor_observe(void *ctx, size_t step, const gsl_vector *theta) {
+  gv_floor_obs *o = ctx;
+  if (step <= o->t0 || step > o->t0 + FLOOR_NB * o->len)
+    return 0;
+  gsl_matrix_const_view W =
+      gsl_matrix_const_view_vector(theta, o->Wstar->size1, o->Wstar->size2);
+  const double d = ir_matrix_fro_diff(&W.matrix, o->Wstar);
+  o->sum[(step - o->t0 - 1) / o->len] += d * d;
+  return 0;
+}
+
 /* ---- One data set, one seed
  * ---------------------------------------------------- */
 
@@ -515,7 +540,7 @@ static int claim_rowspace(gv_out *out, const char *dataset,
                           const char *setting) {
   gsl_matrix_const_view W = gsl_matrix_const_view_vector(theta, p, K);
   double f = ir_minnorm_nullspace_fraction(mn, -1, &W.matrix);
-  char buf[160];
+  char buf[256];
   snprintf(buf, sizeof buf,
            "%s %s from 0 stays in the row space of X: "
            "||(I - X+X)w_T|| / ||w_T||",
@@ -528,7 +553,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
                        gv_out *out) {
   const size_t n = d->X->size1, p = d->X->size2, K = d->Y->size2;
   int s;
-  char buf[160];
+  char buf[256];
   ir_minnorm *mn = ir_minnorm_alloc(n, p, K);
   gsl_matrix *Wstar = gsl_matrix_alloc(p, K);
   gsl_matrix *W0 = gsl_matrix_alloc(p, K);
@@ -536,6 +561,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   gsl_vector *theta = gsl_vector_alloc(p * K);
   gsl_matrix *What = gsl_matrix_alloc(p, K);
   gsl_matrix *WT = gsl_matrix_alloc(p, K);
+  gsl_matrix *R = gsl_matrix_alloc(n, K); /* Y − XW*, for the noise floor */
   gv_ctx c = {d,
               NULL,
               Wstar,
@@ -547,7 +573,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   ir_gd_traj *traj = NULL, *traj0 = NULL;
   gsl_rng *rinit = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_INIT, 1, 0));
   double *dist = NULL;
-  if (!mn || !Wstar || !W0 || !Wlim0 || !theta || !What || !WT || !c.P ||
+  if (!mn || !Wstar || !W0 || !Wlim0 || !theta || !What || !WT || !R || !c.P ||
       !c.Pstar || !rinit) {
     s = ir_error(IR_ENOMEM, "out of memory (%s)", d->name);
     goto done;
@@ -558,6 +584,8 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
       (s = ir_minnorm_set_rhs(mn, d->Y)) != IR_OK ||
       (s = ir_minnorm_pinv(mn, -1, Wstar)) != IR_OK)
     goto done;
+  gsl_matrix_memcpy(R, d->Y);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, d->X, Wstar, 1.0, R);
   /* Break "pinv": the reference X⁺Y off by 1e-3 (relative). */
   if (broken("pinv"))
     gsl_matrix_scale(Wstar, 1 + 1e-3);
@@ -712,6 +740,11 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
       size_t E = ep < (double)o->max_epochs ? (size_t)ep : o->max_epochs;
       if (E < 1)
         E = 1;
+      /* Without interpolation, SGD with replacement runs the whole epoch
+       * budget: the second half measures its noise floor. */
+      const int floor_run = !interp && repl;
+      if (floor_run)
+        E = o->max_epochs;
       ir_optim_params op;
       ir_optim_params_default(&op);
       op.lr = etaB;
@@ -729,7 +762,13 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
                       "epochs",
                       d->name, B, repl ? "with" : "without", E);
       ir_optim_result res;
-      if ((s = ir_optim_run(c.model, &op, theta, NULL, NULL, &res)) != IR_OK)
+      gv_floor_obs fo;
+      memset(&fo, 0, sizeof fo);
+      fo.Wstar = Wstar;
+      fo.t0 = op.max_steps / 2;
+      fo.len = (op.max_steps - fo.t0) / FLOOR_NB;
+      if ((s = ir_optim_run(c.model, &op, theta, floor_run ? floor_observe : NULL,
+                            &fo, &res)) != IR_OK)
         break;
       char setting[48];
       snprintf(setting, sizeof setting, "B = %zu, %s replacement", B,
@@ -750,6 +789,38 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
        * gradient vanishes there (interpolation); otherwise it keeps moving
        * in a noise ball of size ~ eta * residual, and no convergence is
        * claimed. */
+      /* Without interpolation: the measured mean of ‖W_t − X⁺Y‖² over the
+       * second half against the stationary value of the second-moment
+       * recursion (theory.h), when the second half spans at least 200
+       * relaxation times 1/(2 η_B λ_min) of that recursion (so that the
+       * start is forgotten and the 20 batch means are nearly
+       * independent). */
+      const double tau = 1.0 / (2 * etaB * lmin);
+      if (floor_run && !res.diverged && fo.len > 0 &&
+          (double)(FLOOR_NB * fo.len) >= 200 * tau) {
+        double msd = NAN;
+        /* Break "floor": the prediction made with a step 5% too long. */
+        if ((s = ir_theory_sgd_floor(
+                 d->X, R, broken("floor") ? etaB * 1.05 : etaB, B, &msd)) !=
+            IR_OK)
+          break;
+        double bm[FLOOR_NB], mean = 0, var = 0;
+        for (int k = 0; k < FLOOR_NB; k++) {
+          bm[k] = fo.sum[k] / (double)fo.len / (c.wnorm * c.wnorm);
+          mean += bm[k] / FLOOR_NB;
+        }
+        for (int k = 0; k < FLOOR_NB; k++)
+          var += (bm[k] - mean) * (bm[k] - mean) / (FLOOR_NB - 1);
+        const double se = sqrt(var / FLOOR_NB);
+        const double pred = msd / (c.wnorm * c.wnorm);
+        snprintf(buf, sizeof buf,
+                 "SGD %s ends in its predicted noise ball: mean ||w_t - "
+                 "X+y||^2/||X+y||^2 over the last %zu steps (4 se of 20 "
+                 "batch means)",
+                 setting, FLOOR_NB * fo.len);
+        push_claim(out->claims, d->name, buf, SRC_FLOOR, pred, mean, 4 * se,
+                   CK_ABS, fabs(mean - pred) <= 4 * se);
+      }
       if (interp && ep <= (double)o->max_epochs) {
         snprintf(buf, sizeof buf,
                  "SGD %s, from 0, converges to X+y "
@@ -914,6 +985,8 @@ done:
     gsl_matrix_free(What);
   if (WT)
     gsl_matrix_free(WT);
+  if (R)
+    gsl_matrix_free(R);
   if (c.P)
     gsl_matrix_free(c.P);
   if (c.Pstar)
@@ -1122,8 +1195,13 @@ static int build_runs_table(const gv_rows *rows, size_t nseeds,
   if (flags->no_interp)
     ir_table_add_note(t, "rank X < n: no interpolation, so constant-step SGD "
                          "does not converge to a point (it keeps moving in a "
-                         "noise ball around X+Y of size ~ eta x residual); no "
-                         "convergence claim is made for SGD");
+                         "noise ball around X+Y); no convergence claim is "
+                         "made for SGD.  With replacement it runs every epoch "
+                         "and the mean squared distance over the second half "
+                         "is checked against the stationary value of its "
+                         "second-moment recursion; without replacement "
+                         "(reshuffling) there is no closed form and no "
+                         "claim");
   int cd = ir_table_add_column(t, "dataset", IR_COL_STRING, "data set");
   int co = ir_table_add_column(t, "optimizer", IR_COL_STRING, "method");
   int cs = ir_table_add_column(t, "setting", IR_COL_STRING, "its setting");
@@ -1181,7 +1259,7 @@ static int build_checks(const gv_claims *cl, size_t nseeds, ir_checks *chk) {
       if (!(err_c <= err_w) || !c->pass)
         w = c;
     }
-    char claim[200];
+    char claim[300];
     snprintf(claim, sizeof claim, "%s%s", w->claim,
              nseeds > 1 ? " (worst seed)" : "");
     int s = ir_checks_add(chk, claim, w->source, w->predicted, w->measured,

@@ -6,9 +6,10 @@
 # --quick` writes the combined checks and one folder per analysis; and, when
 # the Debian package dataset-fashion-mnist is installed, a quick Fashion-MNIST
 # run passes too.  Claims follow their premises: with n > p no row-space
-# and no SGD-convergence claim (and runs.md says why), a GD run capped
+# and no SGD-convergence claim (and runs.md says why), but SGD with
+# replacement is checked against its predicted noise floor; a GD run capped
 # before convergence claims no limit; each IMPLREG_BREAK mutation of
-# gd-vs-minnorm (traj, pinv, w0, start, sweep) makes a named check FAIL
+# gd-vs-minnorm (traj, pinv, w0, start, sweep, floor) makes a named check FAIL
 # under --strict (exit 3).
 #
 # Environment (Makefile.am AM_TESTS_ENVIRONMENT): IMPLREG, PYTHON3 (or empty),
@@ -186,7 +187,19 @@ if run "gd-vs-minnorm --n 100 --p 20 (n > p)" 0 gd-vs-minnorm --quick --data lin
     ok || bad "n > p: GD and heavy ball still claim X+y"
   grep -q 'rank X = p' "$T/NP/runs.md" && grep -q 'no interpolation' "$T/NP/runs.md" && ok ||
     bad "n > p: runs.md says why claims were skipped"
+  # Instead: SGD with replacement ends in the noise ball the stationary
+  # second moment predicts (theory.h: ir_theory_sgd_floor).
+  grep -q 'B = 1, with replacement ends in its predicted noise ball' "$T/NP/checks.csv" && ok ||
+    bad "n > p: SGD B = 1 with replacement is checked against its noise floor" "$(cut -c1-100 "$T/NP/checks.csv")"
 fi
+# The noise-floor claim must see a prediction made with a 5% longer step
+# (default epochs, n = 400, p = 100: the 4-se tolerance is about 3% there).
+IMPLREG_BREAK=floor "$IMPLREG" gd-vs-minnorm --data linear --n 400 --p 100 --quiet --strict \
+  --out "$T/NPB" >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+nf=$(grep 'noise ball' "$T/NPB/checks.csv" 2>/dev/null | grep -c ',FAIL$')
+[ "$rc" -eq 3 ] && [ "$nf" -ge 1 ] && ok || bad "IMPLREG_BREAK=floor: the noise-ball check fails (exit 3)" \
+  "exit $rc, $nf such FAILs" "$(head -n 2 "$T/err")"
 # A GD run capped before convergence (--max-steps 10) makes no convergence
 # claim; its trajectory is still checked.
 if run "gd-vs-minnorm --max-steps 10" 0 "${GD[@]}" --max-steps 10 --out "$T/CAP"; then
