@@ -124,6 +124,7 @@ typedef struct {
 /* Trajectory points for the figure and table. */
 typedef struct {
   char dataset[24], init[8];
+  unsigned long seed;
   double step, measured, predicted, deviation;
 } gv_traj_pt;
 
@@ -374,6 +375,7 @@ typedef struct {
   const char *dataset, *init;
   gv_trajs *out;
   int status;
+  unsigned long seed;
 } gv_traj_obs;
 
 static size_t next_record(size_t t) {
@@ -399,6 +401,7 @@ static int traj_observe(void *ctx, size_t step, const gsl_vector *theta) {
   snprintf(pt.dataset, sizeof pt.dataset, "%s", o->dataset);
   snprintf(pt.init, sizeof pt.init, "%s", o->init);
   pt.step = (double)step;
+  pt.seed = o->seed;
   pt.measured = ir_matrix_fro_diff(&W.matrix, o->Wlim) / o->scale;
   pt.predicted = ir_matrix_fro_diff(o->What, o->Wlim) / o->scale;
   pt.deviation = ir_matrix_fro_diff(&W.matrix, o->What) / o->scale;
@@ -462,7 +465,7 @@ static void row_init(gv_row *r, const char *dataset, const char *opt,
 typedef struct {
   gv_rows *rows;
   gv_claims *claims;
-  gv_trajs *trajs;     /* NULL except for the first seed */
+  gv_trajs *trajs;      /* every seed's recorded GD steps */
   int rowspace_skipped; /* some data set had rank X = p */
   int no_interp;        /* some data set had rank X < n */
 } gv_out;
@@ -497,7 +500,7 @@ static int run_gd_traj(gv_ctx *c, const gsl_matrix *W0, const gsl_matrix *Wlim,
   op.max_steps = T;
   op.seed = seed;
   gv_traj_obs obs = {traj,       Wlim,       What, c->wnorm,   0,    0,
-                     (size_t)-1, c->d->name, init, out->trajs, IR_OK};
+                     (size_t)-1, c->d->name, init, out->trajs, IR_OK, seed};
   ir_optim_result res;
   int s = ir_optim_run(c->model, &op, theta, traj_observe, &obs, &res);
   if (s == IR_OK)
@@ -1273,7 +1276,7 @@ static int build_checks(const gv_claims *cl, size_t nseeds, ir_checks *chk) {
 static int build_traj_table(const gv_trajs *tr, ir_table **out) {
   ir_table *t = ir_table_alloc(
       "trajectory", "GD iterates against the "
-                    "trajectory predicted from the SVD (first seed)");
+                    "trajectory predicted from the SVD");
   if (t == NULL)
     return ir_error(IR_ENOMEM, "out of memory");
   ir_table_add_note(t, "w_t = W0 - VV'W0 + V z_t, z_t = z* + (I - eta S^2/n)^t "
@@ -1281,6 +1284,7 @@ static int build_traj_table(const gv_trajs *tr, ir_table **out) {
                        "||X+Y||_F");
   int c0 = ir_table_add_column(t, "dataset", IR_COL_STRING, NULL);
   int c1 = ir_table_add_column(t, "init", IR_COL_STRING, "zero or random W0");
+  int cseed = ir_table_add_column(t, "seed", IR_COL_INT, NULL);
   int c2 = ir_table_add_column(t, "step", IR_COL_INT, "GD step t");
   int c3 = ir_table_add_column(t, "dist_measured", IR_COL_DOUBLE,
                                "||w_t - w_limit|| of the GD iterate");
@@ -1293,6 +1297,7 @@ static int build_traj_table(const gv_trajs *tr, ir_table **out) {
     ir_table_add_row(t);
     ir_table_set_string(t, c0, p->dataset);
     ir_table_set_string(t, c1, p->init);
+    ir_table_set_int(t, cseed, (long)p->seed);
     ir_table_set_int(t, c2, (long)p->step);
     ir_table_set_double(t, c3, p->measured);
     ir_table_set_double(t, c4, p->predicted);
@@ -1302,40 +1307,137 @@ static int build_traj_table(const gv_trajs *tr, ir_table **out) {
   return IR_OK;
 }
 
-/* Distance against step, measured (points) and predicted (lines), log y. */
-static int write_figure(const gv_trajs *tr, const char *dir) {
-  ir_figure *f = ir_figure_alloc("gd_distance",
-                                 "GD from 0: distance to X^+y, measured and "
-                                 "predicted by the SVD",
-                                 "GD step t (log scale; t = 0 not shown)",
-                                 "||w_t - X^+y|| / ||X^+y||");
+/* Mean and standard error over the seeds of GD-from-0's distance at each
+ * recorded step that every seed recorded (the schedule is the same; only
+ * the last step, T, may differ).  Fills x (step), m (mean measured), e (its
+ * standard error), q (mean predicted); returns the count. */
+static size_t traj_mean(const gv_trajs *tr, const char *dataset,
+                        unsigned long seed0, size_t nseeds, double *x,
+                        double *m, double *e, double *q) {
+  size_t k = 0;
+  for (size_t i = 0; i < tr->n; i++) {
+    const gv_traj_pt *a = &tr->p[i];
+    if (a->seed != seed0 || strcmp(a->dataset, dataset) != 0 ||
+        strcmp(a->init, "zero") != 0)
+      continue;
+    double sum = 0, sum2 = 0, sp = 0;
+    size_t cnt = 0;
+    for (size_t j = 0; j < tr->n; j++) {
+      const gv_traj_pt *b = &tr->p[j];
+      if (b->step == a->step && strcmp(b->dataset, dataset) == 0 &&
+          strcmp(b->init, "zero") == 0) {
+        sum += b->measured;
+        sum2 += b->measured * b->measured;
+        sp += b->predicted;
+        cnt++;
+      }
+    }
+    if (cnt != nseeds)
+      continue;
+    const double mu = sum / (double)cnt;
+    const double var =
+        cnt > 1 ? fmax(0, (sum2 - cnt * mu * mu) / (double)(cnt - 1)) : 0;
+    x[k] = a->step;
+    m[k] = mu;
+    e[k] = sqrt(var / (double)cnt);
+    q[k] = sp / (double)cnt;
+    k++;
+  }
+  return k;
+}
+
+/* With --seeds > 1: the table of mean ± standard error per step. */
+static int build_traj_mean_table(const gv_trajs *tr, unsigned long seed0,
+                                 size_t nseeds, ir_table **out) {
+  ir_table *t = ir_table_alloc("trajectory_mean",
+                               "GD from 0: distance to X+Y over seeds, mean "
+                               "and standard error per step");
+  double *x = malloc((tr->n + 1) * 4 * sizeof *x);
+  if (t == NULL || x == NULL) {
+    ir_table_free(t);
+    free(x);
+    return ir_error(IR_ENOMEM, "out of memory");
+  }
+  char note[96];
+  snprintf(note, sizeof note, "%zu seeds (fresh data each); distances relative "
+                              "to ||X+Y||_F", nseeds);
+  ir_table_add_note(t, note);
+  int c0 = ir_table_add_column(t, "dataset", IR_COL_STRING, NULL);
+  int c1 = ir_table_add_column(t, "step", IR_COL_INT, "GD step t");
+  int c2 = ir_table_add_column(t, "dist_mean", IR_COL_DOUBLE,
+                               "mean over seeds of ||w_t - X+Y||");
+  int c3 = ir_table_add_column(t, "dist_se", IR_COL_DOUBLE,
+                               "its standard error (std / sqrt(seeds))");
+  int c4 = ir_table_add_column(t, "predicted_mean", IR_COL_DOUBLE,
+                               "mean over seeds of the SVD prediction");
+  const char *names[2] = {"linear", "fashion"};
+  double *m = x + tr->n + 1, *e = m + tr->n + 1, *q = e + tr->n + 1;
+  for (int di = 0; di < 2; di++) {
+    size_t k = traj_mean(tr, names[di], seed0, nseeds, x, m, e, q);
+    for (size_t i = 0; i < k; i++) {
+      ir_table_add_row(t);
+      ir_table_set_string(t, c0, names[di]);
+      ir_table_set_int(t, c1, (long)x[i]);
+      ir_table_set_double(t, c2, m[i]);
+      ir_table_set_double(t, c3, e[i]);
+      ir_table_set_double(t, c4, q[i]);
+    }
+  }
+  free(x);
+  *out = t;
+  return IR_OK;
+}
+
+/* Distance against step, measured (points) and predicted (lines), log y.
+ * With several seeds: the mean over seeds, and mean ± standard error as a
+ * band drawn by its two edges (the figure API has no error column). */
+static int write_figure(const gv_trajs *tr, unsigned long seed0, size_t nseeds,
+                        const char *dir) {
+  ir_figure *f = ir_figure_alloc(
+      "gd_distance",
+      nseeds > 1 ? "GD from 0: distance to X^+y over seeds (mean, ± se band), "
+                   "measured and predicted by the SVD"
+                 : "GD from 0: distance to X^+y, measured and predicted by "
+                   "the SVD",
+      "GD step t (log scale; t = 0 not shown)", "||w_t - X^+y|| / ||X^+y||");
   if (f == NULL)
     return ir_error(IR_ENOMEM, "out of memory");
   ir_figure_set_log(f, 1, 1);
   ir_figure_set_key(f, "bottom left");
-  double *x = malloc((tr->n + 1) * sizeof *x);
-  double *ym = malloc((tr->n + 1) * sizeof *ym);
-  double *yp = malloc((tr->n + 1) * sizeof *yp);
-  int s = (x && ym && yp) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
+  const size_t cap = tr->n + 1;
+  double *x = malloc(cap * sizeof *x), *ym = malloc(cap * sizeof *ym),
+         *yp = malloc(cap * sizeof *yp), *se = malloc(cap * sizeof *se);
+  int s = (x && ym && yp && se) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
   const char *names[2] = {"linear", "fashion"};
   for (int di = 0; di < 2 && s == IR_OK; di++) {
-    size_t m = 0;
-    for (size_t i = 0; i < tr->n; i++)
-      if (strcmp(tr->p[i].dataset, names[di]) == 0 &&
-          strcmp(tr->p[i].init, "zero") == 0) {
-        x[m] = tr->p[i].step;
-        ym[m] = tr->p[i].measured;
-        yp[m] = tr->p[i].predicted;
-        m++;
-      }
+    size_t m = traj_mean(tr, names[di], seed0, nseeds, x, ym, se, yp);
     if (m == 0)
       continue;
     char lab[64];
-    snprintf(lab, sizeof lab, "%s: GD iterates", names[di]);
+    snprintf(lab, sizeof lab, "%s: GD iterates%s", names[di],
+             nseeds > 1 ? " (mean)" : "");
     s = ir_figure_add_series(f, lab, x, ym, m, "points");
     snprintf(lab, sizeof lab, "%s: SVD prediction", names[di]);
     if (s == IR_OK)
       s = ir_figure_add_series(f, lab, x, yp, m, "lines");
+    if (s == IR_OK && nseeds > 1) {
+      /* The band as one closed outline (upper edge forward, lower edge
+       * back), so that it is one series with one colour and one key. */
+      double *bx = malloc(2 * m * sizeof *bx), *by = malloc(2 * m * sizeof *by);
+      if (bx == NULL || by == NULL)
+        s = ir_error(IR_ENOMEM, "out of memory");
+      for (size_t i = 0; s == IR_OK && i < m; i++) {
+        bx[i] = x[i];
+        by[i] = ym[i] + se[i];
+        bx[2 * m - 1 - i] = x[i];
+        by[2 * m - 1 - i] = ym[i] - se[i];
+      }
+      snprintf(lab, sizeof lab, "%s: mean ± se (outline)", names[di]);
+      if (s == IR_OK)
+        s = ir_figure_add_series(f, lab, bx, by, 2 * m, "lines dashtype 3");
+      free(bx);
+      free(by);
+    }
   }
   int rendered = 0;
   if (s == IR_OK)
@@ -1343,6 +1445,7 @@ static int write_figure(const gv_trajs *tr, const char *dir) {
   free(x);
   free(ym);
   free(yp);
+  free(se);
   ir_figure_free(f);
   return s;
 }
@@ -1361,7 +1464,7 @@ int ir_an_gd_vs_minnorm(int argc0, char **argv0) {
   gv_rows rows = {NULL, 0, 0};
   gv_claims claims = {NULL, 0, 0};
   gv_trajs trajs = {NULL, 0, 0};
-  ir_table *runs = NULL, *traj = NULL;
+  ir_table *runs = NULL, *traj = NULL, *tmean = NULL;
   ir_checks *chk = NULL;
   gv_data d;
   memset(&d, 0, sizeof d);
@@ -1387,7 +1490,7 @@ int ir_an_gd_vs_minnorm(int argc0, char **argv0) {
   gv_out flags = {NULL, NULL, NULL, 0, 0};
   for (size_t sd = 0; sd < o.common.seeds && s == IR_OK; sd++) {
     const unsigned long seed = o.common.seed + sd;
-    gv_out out = {&rows, &claims, sd == 0 ? &trajs : NULL, 0, 0};
+    gv_out out = {&rows, &claims, &trajs, 0, 0};
     for (int di = 0; di < 2 && s == IR_OK; di++) {
       if ((di == 0 && !o.use_linear) || (di == 1 && !fashion))
         continue;
@@ -1415,7 +1518,12 @@ int ir_an_gd_vs_minnorm(int argc0, char **argv0) {
       (s = ir_table_write(runs, o.common.out, o.common.formats)) ||
       (s = ir_table_write(traj, o.common.out, o.common.formats)) ||
       (s = ir_checks_write(chk, o.common.out, o.common.formats)) ||
-      (s = write_figure(&trajs, o.common.out))) {
+      (o.common.seeds > 1 &&
+       ((s = build_traj_mean_table(&trajs, o.common.seed, o.common.seeds,
+                                   &tmean)) ||
+        (s = ir_table_write(tmean, o.common.out, o.common.formats)))) ||
+      (s = write_figure(&trajs, o.common.seed, o.common.seeds,
+                        o.common.out))) {
     rc = ir_cli_fail(PROG, chk ? s : IR_ENOMEM, NULL);
     goto done;
   }
@@ -1444,6 +1552,7 @@ done:
   free(o.multiples);
   ir_table_free(runs);
   ir_table_free(traj);
+  ir_table_free(tmean);
   ir_checks_free(chk);
   ir_cli_config_free(&cfg);
   ir_cli_argv_free(argc, argv);

@@ -169,6 +169,13 @@ fi
 if run "--seeds 2" 0 "${GD[@]}" --seeds 2 --out "$T/S2"; then
   checks_pass "--seeds 2: every check passes (worst seed)" "$T/S2/checks.csv"
   grep -q '"seeds": *"2"' "$T/S2/manifest.json" && ok || bad "--seeds 2 recorded in the manifest"
+  # Mean and standard error per step over the seeds, and the figure's band.
+  has_files "--seeds 2 writes trajectory_mean" "$T/S2" trajectory_mean.csv trajectory_mean.md
+  awk -F, 'NR == 1 { ok = ($4 == "dist_se") } NR > 1 && $4 > 0 { pos++ } END { exit !(ok && pos > 5) }' \
+    "$T/S2/trajectory_mean.csv" && ok || bad "trajectory_mean.csv has positive standard errors" \
+    "$(head -n 3 "$T/S2/trajectory_mean.csv")"
+  grep -q 'mean ± se' "$T/S2/gd_distance.gp" && ok || bad "--seeds 2: gd_distance draws the mean ± se band"
+  cut -d, -f3 "$T/S2/trajectory.csv" | sort -u | grep -qx 2 && ok || bad "trajectory.csv holds the second seed's steps"
 fi
 
 # ---- claims only where their premise holds --------------------------------------
