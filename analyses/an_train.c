@@ -58,7 +58,12 @@ static const char help[] =
     "  --sharpness-tol T  relative residual for it (default 1e-6)\n"
     "  --init FILE        start from these weights instead of torch's init\n"
     "  --ntest M          test samples for --data (default 1000; 0: none)\n"
-    "  --save FILE        where to write theta (default OUT/theta.npy)\n\n";
+    "  --save FILE        where to write theta (default OUT/theta.npy)\n\n"
+    "Checks (with --sharpness): the last logged sharpness against a cold-\n"
+    "start Lanczos to 1e-10; for full-batch GD or heavy ball without EGR\n"
+    "that reached 95% of the threshold (2 + 2 beta)/eta, the median\n"
+    "sharpness over the second half within 3% of it (edge of stability).\n"
+    "--seeds > 1 is refused: give --seed N and repeat the command.\n\n";
 
 enum {
   OPT_LR = 1,
