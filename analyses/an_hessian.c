@@ -24,6 +24,19 @@
 static const char *const AN = "hessian";
 static const char *const PROG = "implreg hessian";
 
+/* Test hook.  IMPLREG_BREAK (comma-separated names) breaks one computation
+ * on purpose, as a plausible bug would, so that tests/cli_hessian.sh can
+ * show which checks catch it: "hvp-scale" (every Hessian-vector product
+ * scaled by 1 + 1e-3), "hvp-asym" (an asymmetric term 1e-3·|H|·x_1 added
+ * to the first component of every product), "lanczos" (the Lanczos
+ * eigenvalues scaled by 1 + 1e-3 after the run), "quad" (the forward-mode
+ * quadratic forms z'Hz of the trace doubled, as a forgotten 1/2 would).
+ * Never set it otherwise. */
+static int broken(const char *what) {
+  const char *b = getenv("IMPLREG_BREAK");
+  return b != NULL && strstr(b, what) != NULL;
+}
+
 /* Dense Hessians above this size are refused (p² doubles plus dsyevr). */
 enum { FULL_MAX_P = 6000 };
 
@@ -44,17 +57,27 @@ static const char help[] =
     "  np.save('theta.npy', torch.cat([p.detach().flatten() for p in\n"
     "          model.parameters()]).double().numpy())\n\n"
     "Curvature options:\n"
-    "  --params FILE      the weights (required)\n"
-    "  --top K            K largest eigenvalues (default 1; 0: none)\n"
+    "  --params FILE      the weights (required, unless --from-run)\n"
+    "  --from-run DIR     the folder of an `implreg train` run: its --arch,\n"
+    "                     --act, --loss, data (--data/--X/--Y/--n/--x-scale)\n"
+    "                     and --seed, and its weights (the run's --save, else\n"
+    "                     DIR/theta.npy); options given here win.  --config\n"
+    "                     DIR/manifest.json of a train run does the same\n"
+    "  --top K            K largest eigenvalues (default 1; 0: none); the\n"
+    "                     largest is checked against power iteration to a\n"
+    "                     residual of 1e-8 lambda (up to --max-hvp products)\n"
     "  --bottom K         K smallest (most negative) eigenvalues (default 0)\n"
     "  --tol T            eigenpairs converge when ||Hv - lambda v|| <= "
     "T*||H||\n"
     "                     (default 1e-10)\n"
     "  --max-hvp N        Lanczos budget per end of the spectrum (default "
     "5000)\n"
-    "  --trace            Hutchinson trace with its standard error\n"
-    "  --probes P         Rademacher probes for --trace (default 100)\n"
-    "  --hutchpp          also Hutch++ with the same budget of products\n"
+    "  --trace            the trace by Hutchinson (forward-mode z'Hz) and by\n"
+    "                     Hutch++ (products), each with its standard error;\n"
+    "                     the two are checked against each other\n"
+    "  --probes P         Rademacher probes (Hutchinson), and the products\n"
+    "                     of Hutch++ (default 100)\n"
+    "  --hutchpp          the same as --trace\n"
     "  --density          spectral density by stochastic Lanczos quadrature\n"
     "  --slq-runs R       SLQ runs (default 10)\n"
     "  --slq-steps S      Lanczos steps per run (default 90)\n"
@@ -158,7 +181,7 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
       if (ir_cli_size(PROG, "max-hvp", optarg, 1, 100000000, &o->max_hvp))
         return IR_EXIT_USAGE;
       break;
-    case OPT_TRACE: o->trace = 1; break;
+    case OPT_TRACE: o->trace = o->hutchpp = 1; break;
     case OPT_PROBES:
       if (ir_cli_size(PROG, "probes", optarg, 2, 100000000, &o->probes))
         return IR_EXIT_USAGE;
@@ -279,6 +302,10 @@ typedef struct {
   double asym;
   double sym_u_hv, sym_v_hu, sym_l1; /* uᵀHv, vᵀHu, ‖Hv‖₁ + ‖Hu‖₁ */
   ir_power_result pw_pyh, pw_res;
+  ir_power_result pw_chk; /* residual-rule power iteration, the check's */
+  int fd_done;            /* the finite-difference HVP check ran */
+  double fd_err, fd_trunc, fd_eps; /* its relative error, truncation
+                                      estimate and step */
   size_t lanczos_1e8;
   double lanczos_1e8_value, lanczos_1e8_res;
   double *boot;
@@ -298,12 +325,54 @@ static void state_free(hs_state *st) {
   free(st->boot);
 }
 
-static ir_linop hessian_op(hs_state *st, ir_hessian_op *h) {
+/* The Hessian operator, wrapped when an IMPLREG_BREAK names it. */
+typedef struct {
+  ir_linop inner;
+  double asym; /* hvp-asym: coefficient of the x_1 term added to y_0 */
+} brk_op;
+
+static int brk_apply(void *ctx, const double *x, double *y) {
+  brk_op *b = ctx;
+  int s = b->inner.apply(b->inner.ctx, x, y);
+  if (s == IR_OK && broken("hvp-scale"))
+    for (size_t j = 0; j < b->inner.n; j++)
+      y[j] *= 1 + 1e-3;
+  if (s == IR_OK && broken("hvp-asym") && b->inner.n > 1)
+    y[0] += b->asym * x[1];
+  return s;
+}
+
+static int brk_quad(void *ctx, const double *X, double *q, size_t r) {
+  brk_op *b = ctx;
+  int s = b->inner.quad_many(b->inner.ctx, X, q, r);
+  for (size_t j = 0; s == IR_OK && j < r; j++)
+    q[j] *= 2;
+  return s;
+}
+
+/* The Hessian on (idx, nb) as an operator; h and b are the caller's
+ * storage and must outlive it. */
+static ir_linop make_op(hs_state *st, const size_t *idx, size_t nb,
+                        ir_hessian_op *h, brk_op *b) {
   h->model = st->m;
   h->theta = st->theta;
-  h->idx = st->idx;
-  h->nb = st->nb;
-  return ir_linop_hessian(h);
+  h->idx = idx;
+  h->nb = nb;
+  ir_linop op = ir_linop_hessian(h);
+  const int any = broken("hvp-scale") || broken("hvp-asym") ||
+                  (broken("quad") && op.quad_many != NULL);
+  if (!any)
+    return op;
+  b->inner = op;
+  b->asym = 1e-3 * (1.0 + fabs(st->loss));
+  ir_linop w = {op.n, brk_apply, b, 0, NULL, NULL, 0};
+  if (broken("quad") && op.quad_many != NULL)
+    w.quad_many = brk_quad;
+  return w;
+}
+
+static ir_linop hessian_op(hs_state *st, ir_hessian_op *h, brk_op *b) {
+  return make_op(st, st->idx, st->nb, h, b);
 }
 
 /* uᵀ(Hv) against vᵀ(Hu) for two Rademacher vectors: a cheap end-to-end
@@ -319,10 +388,13 @@ static int symmetry_probe(hs_state *st, unsigned long seed) {
     u->data[j] = gsl_rng_uniform_int(r, 2) ? 1.0 : -1.0;
     v->data[j] = gsl_rng_uniform_int(r, 2) ? 1.0 : -1.0;
   }
+  ir_hessian_op h;
+  brk_op b;
+  ir_linop op = hessian_op(st, &h, &b);
   if (s == IR_OK)
-    s = ir_model_hvp(st->m, st->theta, st->idx, st->nb, u, hu);
+    s = ir_linop_apply(&op, u->data, hu->data);
   if (s == IR_OK)
-    s = ir_model_hvp(st->m, st->theta, st->idx, st->nb, v, hv);
+    s = ir_linop_apply(&op, v->data, hv->data);
   if (s == IR_OK) {
     gsl_blas_ddot(u, hv, &st->sym_u_hv);
     gsl_blas_ddot(v, hu, &st->sym_v_hu);
@@ -339,8 +411,9 @@ static int symmetry_probe(hs_state *st, unsigned long seed) {
 static int run_lanczos(hs_state *st, const hs_opts *o, ir_eig_which which,
                        size_t k, double tol, const double *v0,
                        const size_t *idx, size_t nb, ir_eig_result **out) {
-  ir_hessian_op h = {st->m, st->theta, idx, nb};
-  ir_linop op = ir_linop_hessian(&h);
+  ir_hessian_op h;
+  brk_op b;
+  ir_linop op = make_op(st, idx, nb, &h, &b);
   ir_lanczos_params lp;
   ir_lanczos_params_default(&lp);
   lp.k = k;
@@ -350,7 +423,11 @@ static int run_lanczos(hs_state *st, const hs_opts *o, ir_eig_which which,
   lp.seed = o->common.seed;
   lp.stream = ir_rng_stream(IR_STREAM_PROBE, 10 + (uint64_t)which, k);
   lp.v0 = v0;
-  return ir_lanczos_eigs(&op, &lp, out);
+  int s = ir_lanczos_eigs(&op, &lp, out);
+  if (s == IR_OK && broken("lanczos"))
+    for (size_t i = 0; i < (*out)->k; i++)
+      (*out)->values[i] *= 1 + 1e-3;
+  return s;
 }
 
 /* Percentile bootstrap of λ_max over resamples of the subset (with
@@ -386,6 +463,76 @@ static int bootstrap(hs_state *st, const hs_opts *o) {
   return s;
 }
 
+/* Hv for a random unit v against central differences of the gradient,
+ * (∇L(θ + εv) − ∇L(θ − εv))/(2ε), extrapolated (Richardson, steps ε and
+ * 2ε) — an HVP computed without the R-operator, from gradients alone.
+ * Only for smooth activations: with ReLU the gradient jumps where a
+ * pre-activation changes sign, and a step that crosses one gives O(1/ε).
+ * fd_err = ‖R − Hv‖/‖Hv‖ with R the extrapolated difference; fd_trunc =
+ * ‖D(2ε) − D(ε)‖/‖Hv‖, the size of the ε² term that R removes, an upper
+ * estimate of R's own error. */
+static int fd_check(hs_state *st, const hs_opts *o) {
+  const size_t p = st->m->nparams;
+  gsl_vector *v = gsl_vector_alloc(p), *hv = gsl_vector_alloc(p),
+             *tp = gsl_vector_alloc(p), *gp = gsl_vector_alloc(p),
+             *gm = gsl_vector_alloc(p), *d1 = gsl_vector_alloc(p),
+             *d2 = gsl_vector_alloc(p);
+  gsl_rng *r = ir_rng_alloc(o->common.seed, ir_rng_stream(IR_STREAM_PROBE, 92, 0));
+  int s = (v && hv && tp && gp && gm && d1 && d2 && r)
+              ? IR_OK
+              : ir_error(IR_ENOMEM, "out of memory");
+  for (size_t j = 0; s == IR_OK && j < p; j++)
+    v->data[j] = (gsl_rng_uniform_int(r, 2) ? 1.0 : -1.0) / sqrt((double)p);
+  ir_hessian_op h;
+  brk_op b;
+  ir_linop op = hessian_op(st, &h, &b);
+  if (s == IR_OK)
+    s = ir_linop_apply(&op, v->data, hv->data);
+  /* ε = eps^(1/3)·max(1, ‖θ‖_∞): balances the ε² truncation against the
+   * eps/ε rounding of the gradient difference. */
+  double tmax = 1;
+  for (size_t j = 0; j < p; j++)
+    tmax = fmax(tmax, fabs(st->theta->data[j]));
+  const double eps = cbrt(DBL_EPSILON) * tmax;
+  for (int k = 1; s == IR_OK && k <= 2; k++) {
+    const double e = k * eps;
+    gsl_vector *d = k == 1 ? d1 : d2;
+    double l;
+    gsl_vector_memcpy(tp, st->theta);
+    gsl_blas_daxpy(e, v, tp);
+    s = ir_model_loss_grad(st->m, tp, st->idx, st->nb, &l, gp);
+    if (s != IR_OK)
+      break;
+    gsl_vector_memcpy(tp, st->theta);
+    gsl_blas_daxpy(-e, v, tp);
+    s = ir_model_loss_grad(st->m, tp, st->idx, st->nb, &l, gm);
+    if (s != IR_OK)
+      break;
+    gsl_vector_memcpy(d, gp);
+    gsl_vector_sub(d, gm);
+    gsl_vector_scale(d, 1 / (2 * e));
+  }
+  if (s == IR_OK) {
+    const double hn = gsl_blas_dnrm2(hv);
+    double trunc = 0, err = 0;
+    for (size_t j = 0; j < p; j++) {
+      const double R = (4 * d1->data[j] - d2->data[j]) / 3;
+      trunc += (d2->data[j] - d1->data[j]) * (d2->data[j] - d1->data[j]);
+      err += (R - hv->data[j]) * (R - hv->data[j]);
+    }
+    st->fd_err = sqrt(err) / fmax(hn, DBL_MIN);
+    st->fd_trunc = sqrt(trunc) / fmax(hn, DBL_MIN);
+    st->fd_eps = eps;
+    st->fd_done = 1;
+  }
+  ir_rng_free(r);
+  gsl_vector *all[7] = {v, hv, tp, gp, gm, d1, d2};
+  for (int i = 0; i < 7; i++)
+    if (all[i])
+      gsl_vector_free(all[i]);
+  return s;
+}
+
 static int measure(hs_state *st, const hs_opts *o) {
   const size_t p = st->m->nparams;
   gsl_vector *g = gsl_vector_alloc(p);
@@ -403,6 +550,8 @@ static int measure(hs_state *st, const hs_opts *o) {
                            NULL);
   if (s == IR_OK)
     s = symmetry_probe(st, o->common.seed);
+  if (s == IR_OK && o->net.arch.act != IR_ACT_RELU)
+    s = fd_check(st, o);
   double t0 = ir_wall_time();
   if (s == IR_OK && o->top > 0) {
     ir_cli_progress(&o->common, AN, "Lanczos: %zu largest eigenvalues", o->top);
@@ -415,9 +564,22 @@ static int measure(hs_state *st, const hs_opts *o) {
     s = run_lanczos(st, o, IR_EIG_SMALLEST, o->bottom, o->tol, NULL, st->idx,
                     st->nb, &st->bottom);
   }
+  if (s == IR_OK && (o->top > 0 || o->power)) {
+    /* A second method for λ_max: power iteration to a residual of
+     * 1e-8·|λ| (it converges to the largest |λ|; compared only when that
+     * is positive). */
+    ir_hessian_op hc;
+    brk_op bc;
+    ir_linop opc = hessian_op(st, &hc, &bc);
+    ir_cli_progress(&o->common, AN, "power iteration (residual rule 1e-8)");
+    s = ir_power_iteration(&opc, IR_POWER_RESIDUAL, 1e-8, o->max_hvp,
+                           o->common.seed, ir_rng_stream(IR_STREAM_PROBE, 40, 0),
+                           NULL, &st->pw_chk);
+  }
   st->t_eig = ir_wall_time() - t0;
   ir_hessian_op h;
-  ir_linop op = hessian_op(st, &h);
+  brk_op bo;
+  ir_linop op = hessian_op(st, &h, &bo);
   t0 = ir_wall_time();
   if (s == IR_OK && o->trace) {
     ir_cli_progress(&o->common, AN, "Hutchinson trace, %zu probes", o->probes);
@@ -456,10 +618,8 @@ static int measure(hs_state *st, const hs_opts *o) {
     s = ir_power_iteration(&op, IR_POWER_PYHESSIAN, 1e-3, 100, o->common.seed,
                            ir_rng_stream(IR_STREAM_PROBE, 40, 0), NULL,
                            &st->pw_pyh);
-    if (s == IR_OK)
-      s = ir_power_iteration(
-          &op, IR_POWER_RESIDUAL, 1e-8, o->max_hvp, o->common.seed,
-          ir_rng_stream(IR_STREAM_PROBE, 40, 0), NULL, &st->pw_res);
+    /* The residual-rule run is the check's (same rule, start and budget). */
+    st->pw_res = st->pw_chk;
     ir_eig_result *e = NULL;
     if (s == IR_OK)
       s = run_lanczos(st, o, IR_EIG_LARGEST, 1, 1e-8, NULL, st->idx, st->nb,
@@ -797,32 +957,75 @@ static ir_table *power_table(const hs_state *st) {
   return t;
 }
 
-static int build_checks(const hs_state *st, const hs_opts *o, ir_checks *c) {
+static int build_checks(const hs_state *st, ir_checks *c) {
   const size_t p = st->m->nparams;
   /* |uᵀHv − vᵀHu| for Rademacher u, v is rounding only: each product
    * carries ~(m + p)·eps relative to |H||v| elementwise, and the dot
    * products add p terms, so the bound is 10(m + p)·eps·(‖Hv‖₁ + ‖Hu‖₁). */
   const size_t m = st->idx ? st->nb : st->m->nsamples;
-  int s =
-      ir_checks_add_max(c, "HVP is symmetric: |u'Hv - v'Hu| (Rademacher u, v)",
-                        "Pearlmutter 1994 (exact R-operator)", 0.0,
-                        fabs(st->sym_u_hv - st->sym_v_hu),
-                        10.0 * (double)(m + p) * DBL_EPSILON * st->sym_l1);
+  int s = IR_OK;
+  /* With --full the whole dense matrix is checked for symmetry below; the
+   * probe would be implied by it. */
+  if (!st->spectrum)
+    s = ir_checks_add_max(
+        c, "HVP is symmetric: |u'Hv - v'Hu| (Rademacher u, v)",
+        "Pearlmutter 1994 (exact R-operator)", 0.0,
+        fabs(st->sym_u_hv - st->sym_v_hu),
+        10.0 * (double)(m + p) * DBL_EPSILON * st->sym_l1);
+  /* The HVP against gradients alone.  The extrapolated difference is
+   * accurate to O(ε⁴) + rounding eps·‖∇L‖/ε; the tolerance is ten times the
+   * ε² term it removed (which bounds its remaining error by orders of
+   * magnitude) plus 1e-6 for the rounding of the gradient differences
+   * (eps^(2/3) ≈ 4e-11 relative to ‖θ‖_∞-scaled steps, with room for
+   * cancellation). */
+  if (s == IR_OK && st->fd_done) {
+    char claim[200];
+    snprintf(claim, sizeof claim,
+             "HVP equals central differences of the gradient along a random "
+             "unit v (Richardson, steps %.2g and %.2g): ||R - Hv||/||Hv||",
+             st->fd_eps, 2 * st->fd_eps);
+    s = ir_checks_add_max(c, claim,
+                          "Pearlmutter 1994; docs/theory.md 8 (independent of "
+                          "the R-operator)",
+                          0.0, st->fd_err, 10 * st->fd_trunc + 1e-6);
+  }
+  /* Lanczos's largest eigenvalue against power iteration: each value lies
+   * within its residual of an eigenvalue, so two that belong to the same
+   * eigenvalue differ by at most the sum of the residuals (plus rounding of
+   * the Rayleigh quotients, p·eps·|λ|).  Lanczos reporting an interior
+   * eigenvalue, or one off by a scale, fails; a power iteration that did
+   * not converge, or converged to a negative eigenvalue of larger
+   * magnitude, makes no claim. */
+  if (s == IR_OK && st->top && st->pw_chk.converged && st->pw_chk.value > 0) {
+    const double lz = st->top->values[0], pw = st->pw_chk.value;
+    const double tol = st->top->residuals[0] + st->pw_chk.residual +
+                       (double)p * DBL_EPSILON * fabs(pw);
+    char claim[200];
+    snprintf(claim, sizeof claim,
+             "largest eigenvalue: Lanczos against power iteration (residual "
+             "<= 1e-8 lambda, %zu HVPs), within the sum of their residuals",
+             st->pw_chk.nmatvec);
+    s = ir_checks_add_abs(c, claim,
+                          "docs/theory.md 8 (a second method; residual "
+                          "bound for symmetric H)",
+                          pw, lz, tol);
+  }
+  /* Hutchinson (forward-mode quadratic forms z'Hz) and Hutch++ (products
+   * Hz) are unbiased for the same trace along different code paths, from
+   * independent probes: their difference has standard error
+   * sqrt(se1² + se2²).  With --full each is checked against the exact
+   * trace instead. */
+  if (s == IR_OK && st->hutch.nprobe && st->hpp.nmatvec && !st->spectrum) {
+    const double se = sqrt(st->hutch.se * st->hutch.se + st->hpp.se * st->hpp.se);
+    s = ir_checks_add_abs(c,
+                          "Hutchinson trace (quadratic forms) within 3 "
+                          "standard errors of Hutch++ (products)",
+                          "Hutchinson 1989; Meyer et al. 2021 "
+                          "arXiv:2010.09649; docs/theory.md 8",
+                          st->hpp.trace, st->hutch.trace, 3 * se);
+  }
   const ir_eig_result *e[2] = {st->top, st->bottom};
   const char *nm[2] = {"top", "bottom"};
-  for (int i = 0; i < 2 && s == IR_OK; i++) {
-    if (e[i] == NULL)
-      continue;
-    double worst = 0;
-    for (size_t k = 0; k < e[i]->k; k++)
-      worst = fmax(worst, e[i]->residuals[k]);
-    char claim[160];
-    snprintf(claim, sizeof claim,
-             "Lanczos %s-%zu: max residual ||Hv - lambda v|| <= tol*||H||",
-             nm[i], e[i]->k);
-    s = ir_checks_add_max(c, claim, "docs/theory.md 8 (report residuals)", 0.0,
-                          worst, o->tol * e[i]->anorm);
-  }
   if (s == IR_OK && st->spectrum) {
     /* A Ritz value with residual r lies within r of an eigenvalue (symmetric
      * matrices); the dense eigenvalues carry ~p·eps·‖H‖ of rounding. */
@@ -848,16 +1051,23 @@ static int build_checks(const hs_state *st, const hs_opts *o, ir_checks *c) {
       s = ir_checks_add(c, claim, "dense dsyevr (independent)", 0.0, worst,
                         bound, pass);
     }
+    double tr = 0;
+    for (size_t i = 0; i < p; i++)
+      tr += st->spectrum[i];
     if (s == IR_OK && st->hutch.nprobe) {
-      double tr = 0;
-      for (size_t i = 0; i < p; i++)
-        tr += st->spectrum[i];
       s = ir_checks_add_abs(c,
                             "Hutchinson trace within 3 standard errors of the "
                             "exact trace",
                             "Hutchinson 1989; docs/theory.md 8", tr,
                             st->hutch.trace, 3 * st->hutch.se);
     }
+    if (s == IR_OK && st->hpp.nmatvec)
+      s = ir_checks_add_abs(c,
+                            "Hutch++ trace within 3 standard errors of the "
+                            "exact trace",
+                            "Meyer et al. 2021 arXiv:2010.09649; "
+                            "docs/theory.md 8",
+                            tr, st->hpp.trace, 3 * st->hpp.se);
     if (s == IR_OK)
       s = ir_checks_add_max(c,
                             "dense Hessian from HVP columns is symmetric "
@@ -1064,10 +1274,174 @@ static void print_report(const hs_state *st, const hs_opts *o,
            st->lanczos_1e8);
 }
 
+/* Appends a copy of s to the growing argv list. */
+static int push_arg(char ***list, int *n, int *cap, const char *s) {
+  if (*n + 2 > *cap) {
+    int nc = 2 * *cap + 8;
+    char **l = realloc(*list, (size_t)nc * sizeof **list);
+    if (l == NULL)
+      return IR_EXIT_INTERNAL;
+    *list = l;
+    *cap = nc;
+  }
+  char *d = strdup(s);
+  if (d == NULL)
+    return IR_EXIT_INTERNAL;
+  (*list)[(*n)++] = d;
+  (*list)[*n] = NULL;
+  return 0;
+}
+
+/* Whether FILE looks like JSON (first non-blank byte '{'). */
+static int is_json_file(const char *path) {
+  FILE *fp = fopen(path, "r");
+  if (fp == NULL)
+    return 0;
+  int c;
+  while ((c = fgetc(fp)) == ' ' || c == '\n' || c == '\r' || c == '\t')
+    ;
+  fclose(fp);
+  return c == '{';
+}
+
+/* The options a training run's manifest passes on: the network, the data
+ * and the seed (the teacher set is drawn from it). */
+static const char *const run_keys[] = {"arch", "act",     "loss", "data", "X",
+                                       "Y",    "x-scale", "n",    "seed"};
+
+/* Inserts the options of one `implreg train` run (manifest at mpath, run
+ * folder dir) into list: run_keys, then --params (the run's --save, else
+ * dir/theta.npy). */
+static int from_run(const char *mpath, const char *dir, const char *how,
+                    char ***list, int *n, int *cap) {
+  char analysis[64];
+  int mc = 0;
+  char **mv = NULL;
+  int rc = ir_cli_read_manifest(PROG, mpath, analysis, sizeof analysis, &mc,
+                                &mv);
+  if (rc != 0)
+    return rc;
+  if (strcmp(analysis, "train") != 0) {
+    fprintf(stderr,
+            "%s: %s: %s is from '%s', not from an `implreg train` run (give "
+            "--arch, --data and --params yourself)\n",
+            PROG, how, mpath, analysis[0] ? analysis : "an unknown analysis");
+    ir_cli_argv_free(mc, mv);
+    return IR_EXIT_USAGE;
+  }
+  char theta[4200];
+  snprintf(theta, sizeof theta, "%s/theta.npy", dir);
+  for (int i = 0; i < mc && rc == 0; i++) {
+    if (strncmp(mv[i], "--", 2) != 0)
+      continue;
+    const char *key = mv[i] + 2;
+    const char *val = i + 1 < mc && strncmp(mv[i + 1], "--", 2) != 0
+                          ? mv[i + 1]
+                          : NULL;
+    if (strcmp(key, "save") == 0 && val)
+      snprintf(theta, sizeof theta, "%s", val);
+    for (size_t k = 0; k < sizeof run_keys / sizeof run_keys[0]; k++)
+      if (strcmp(key, run_keys[k]) == 0) {
+        rc = push_arg(list, n, cap, mv[i]);
+        if (rc == 0 && val)
+          rc = push_arg(list, n, cap, val);
+      }
+  }
+  ir_cli_argv_free(mc, mv);
+  if (rc == 0)
+    rc = push_arg(list, n, cap, "--params");
+  if (rc == 0)
+    rc = push_arg(list, n, cap, theta);
+  if (rc == IR_EXIT_INTERNAL)
+    fprintf(stderr, "%s: out of memory\n", PROG);
+  return rc;
+}
+
+/* `--from-run DIR`, or `--config DIR/manifest.json` of an `implreg train`
+ * run: that run's network, data, seed and weights, inserted before the
+ * other options (so the command line overrides them; a --config of
+ * another kind is left to ir_cli_expand_config). */
+static int expand_from_run(int argc, char **argv, int *argc_out,
+                           char ***argv_out) {
+  int n = 0, cap = argc + 32, rc = 0;
+  char **list = calloc((size_t)cap, sizeof *list);
+  if (list == NULL || push_arg(&list, &n, &cap, argv[0]) != 0) {
+    free(list);
+    fprintf(stderr, "%s: out of memory\n", PROG);
+    return IR_EXIT_INTERNAL;
+  }
+  for (int i = 1; i < argc && rc == 0; i++) {
+    const char *dir = NULL, *cfgfile = NULL;
+    if (strcmp(argv[i], "--from-run") == 0) {
+      if (i + 1 >= argc) {
+        rc = ir_cli_usage_error(PROG, "option --from-run needs a value");
+        break;
+      }
+      dir = argv[++i];
+    } else if (strncmp(argv[i], "--from-run=", 11) == 0) {
+      dir = argv[i] + 11;
+    } else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+      cfgfile = argv[i + 1];
+    } else if (strncmp(argv[i], "--config=", 9) == 0) {
+      cfgfile = argv[i] + 9;
+    }
+    if (dir != NULL) {
+      char mpath[4200];
+      snprintf(mpath, sizeof mpath, "%s/manifest.json", dir);
+      if (access(mpath, R_OK) != 0) {
+        fprintf(stderr,
+                "%s: --from-run %s: no readable manifest.json there (give the "
+                "--out folder of an `implreg train` run)\n",
+                PROG, dir);
+        rc = IR_EXIT_USAGE;
+        break;
+      }
+      rc = from_run(mpath, dir, "--from-run", &list, &n, &cap);
+      continue;
+    }
+    if (cfgfile != NULL && is_json_file(cfgfile)) {
+      char analysis[64];
+      int mc = 0;
+      char **mv = NULL;
+      if (ir_cli_read_manifest(PROG, cfgfile, analysis, sizeof analysis, &mc,
+                               &mv) == 0) {
+        ir_cli_argv_free(mc, mv);
+        if (strcmp(analysis, "train") == 0) {
+          char *copy = strdup(cfgfile);
+          rc = copy ? from_run(cfgfile, dirname(copy), "--config", &list, &n,
+                               &cap)
+                    : IR_EXIT_INTERNAL;
+          free(copy);
+          if (strcmp(argv[i], "--config") == 0)
+            i++;
+          continue;
+        }
+      } else {
+        rc = IR_EXIT_USAGE; /* the reader printed why */
+        break;
+      }
+    }
+    rc = push_arg(&list, &n, &cap, argv[i]);
+    if (rc != 0)
+      fprintf(stderr, "%s: out of memory\n", PROG);
+  }
+  if (rc != 0) {
+    ir_cli_argv_free(n, list);
+    return rc;
+  }
+  *argc_out = n;
+  *argv_out = list;
+  return 0;
+}
+
 int ir_an_hessian(int argc0, char **argv0) {
-  int argc;
-  char **argv;
-  int rc = ir_cli_expand_config(PROG, argc0, argv0, &argc, &argv);
+  int argc, argc1;
+  char **argv, **argv1;
+  int rc = expand_from_run(argc0, argv0, &argc1, &argv1);
+  if (rc != 0)
+    return rc;
+  rc = ir_cli_expand_config(PROG, argc1, argv1, &argc, &argv);
+  ir_cli_argv_free(argc1, argv1);
   if (rc != 0)
     return rc;
   const double t_start = ir_wall_time();
@@ -1131,7 +1505,7 @@ int ir_an_hessian(int argc0, char **argv0) {
     goto done;
   double t_w = ir_wall_time();
   chk = ir_checks_alloc();
-  if (chk == NULL || (s = build_checks(&st, &o, chk)) != IR_OK) {
+  if (chk == NULL || (s = build_checks(&st, chk)) != IR_OK) {
     rc = ir_cli_fail(PROG, chk ? s : IR_ENOMEM, NULL);
     goto done;
   }

@@ -12,6 +12,15 @@
 
 static const char *const PROG = "implreg minnorm";
 
+/* Test hook.  IMPLREG_BREAK=solution scales the min-norm solution by
+ * 1 + 1e-3 before it is written, as a plausible bug would, so that
+ * tests/cli_minnorm.sh can show that its numpy.linalg.lstsq reference
+ * (tests/lstsq_ref.py) catches it.  Never set it otherwise. */
+static int broken(const char *what) {
+  const char *b = getenv("IMPLREG_BREAK");
+  return b != NULL && strstr(b, what) != NULL;
+}
+
 static const char help[] =
     "Usage: implreg minnorm --X FILE --Y FILE [--out FILE] [options]\n\n"
     "Minimum-l2-norm least-squares solution W = X+ Y (p x K) of X (n x p) and\n"
@@ -64,7 +73,8 @@ enum {
   OPT_METHOD,
   OPT_ACCURACY,
   OPT_DIAG,
-  OPT_SCAN
+  OPT_SCAN,
+  OPT_NOSEED
 };
 
 typedef struct {
@@ -116,6 +126,8 @@ static int parse(int argc, char **argv, mn_opts *o) {
       {"accuracy", required_argument, NULL, OPT_ACCURACY},
       {"diagnostics", required_argument, NULL, OPT_DIAG},
       {"rcond-scan", no_argument, NULL, OPT_SCAN},
+      {"seed", required_argument, NULL, OPT_NOSEED},
+      {"seeds", required_argument, NULL, OPT_NOSEED},
       {"threads", required_argument, NULL, IR_OPT_THREADS},
       {"quiet", no_argument, NULL, IR_OPT_QUIET},
       {"help", no_argument, NULL, IR_OPT_HELP},
@@ -142,6 +154,12 @@ static int parse(int argc, char **argv, mn_opts *o) {
       break;
     case OPT_INTERCEPT: o->intercept = 1; break;
     case OPT_SCAN: o->scan = 1; break;
+    case OPT_NOSEED:
+      /* Refused, not ignored: nothing here is random. */
+      return ir_cli_usage_error(PROG,
+                                "--seed/--seeds: minnorm draws nothing at "
+                                "random (X+Y is deterministic), so it takes "
+                                "neither; leave the option out");
     case OPT_METHOD:
       if (ir_minnorm_parse_method(optarg, &o->method) != IR_OK)
         return ir_cli_fail(PROG, IR_EINVAL, NULL);
@@ -426,6 +444,8 @@ int ir_an_minnorm(int argc0, char **argv0) {
       goto done;
     }
   }
+  if (broken("solution"))
+    gsl_matrix_scale(Wsol, 1 + 1e-3);
   /* The report goes to memory first and is printed only once every file is
    * written: a failed run prints one line on stderr and nothing else. */
   report = open_memstream(&report_text, &report_len);

@@ -287,6 +287,13 @@ static int th_output_option(th_ctx *x, int c, const char *arg,
     ir_cli_config_set(&x->cfg, "format", "%s", arg);
     return ir_cli_common_option(x->prog, &x->common, c, arg);
   case IR_OPT_QUIET: x->common.quiet = 1; return 0;
+  case IR_OPT_SEED:
+  case IR_OPT_SEEDS:
+    /* Refused, not ignored: closed forms draw nothing at random. */
+    return ir_cli_usage_error(x->prog,
+                              "--seed/--seeds: theory evaluates closed forms "
+                              "and draws nothing at random, so it takes "
+                              "neither; leave the option out");
   case IR_OPT_HELP:
     fputs(sub_help, stdout);
     if (strcmp(x->sub, "mei-montanari") == 0) {
@@ -310,7 +317,9 @@ static int th_output_option(th_ctx *x, int c, const char *arg,
 #define TH_OUTPUT_OPTIONS                                                      \
   {"out", required_argument, NULL, IR_OPT_OUT},                                \
       {"format", required_argument, NULL, IR_OPT_FORMAT},                      \
-      {"quiet", no_argument, NULL, IR_OPT_QUIET}, {                            \
+      {"quiet", no_argument, NULL, IR_OPT_QUIET},                              \
+      {"seed", required_argument, NULL, IR_OPT_SEED},                          \
+      {"seeds", required_argument, NULL, IR_OPT_SEEDS}, {                      \
     "help", no_argument, NULL, IR_OPT_HELP                                     \
   }
 

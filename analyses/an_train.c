@@ -19,6 +19,17 @@
 static const char *const AN = "train";
 static const char *const PROG = "implreg train";
 
+/* Test hook.  IMPLREG_BREAK (comma-separated names) breaks one computation
+ * on purpose, as a plausible bug would, so that tests/cli_hessian.sh can
+ * show which checks catch it: "sharpness" (the logged sharpness scaled by
+ * 1 + 1e-3), "lr" (the optimizer steps with 1.1 eta while everything else
+ * uses eta), "threshold" (the stability threshold 2/eta whatever the
+ * momentum).  Never set it otherwise. */
+static int broken(const char *what) {
+  const char *b = getenv("IMPLREG_BREAK");
+  return b != NULL && strstr(b, what) != NULL;
+}
+
 static const char help[] =
     "Usage: implreg train --arch D-H-...-K (--X FILE --Y FILE | --data NAME)\n"
     "         --lr ETA [--batch B] [--momentum BETA] [--egr MU] [--steps T]\n"
@@ -47,7 +58,12 @@ static const char help[] =
     "  --sharpness-tol T  relative residual for it (default 1e-6)\n"
     "  --init FILE        start from these weights instead of torch's init\n"
     "  --ntest M          test samples for --data (default 1000; 0: none)\n"
-    "  --save FILE        where to write theta (default OUT/theta.npy)\n\n";
+    "  --save FILE        where to write theta (default OUT/theta.npy)\n\n"
+    "Checks (with --sharpness): the last logged sharpness against a cold-\n"
+    "start Lanczos to 1e-10; for full-batch GD or heavy ball without EGR\n"
+    "that reached 95% of the threshold (2 + 2 beta)/eta, the median\n"
+    "sharpness over the second half within 3% of it (edge of stability).\n"
+    "--seeds > 1 is refused: give --seed N and repeat the command.\n\n";
 
 enum {
   OPT_LR = 1,
@@ -215,6 +231,8 @@ typedef struct {
   size_t nrows, cap;
   int status; /* first library error inside the observer */
   double t_log;
+  int cold_done;          /* the cold-start check ran */
+  double cold, cold_res;  /* its λ_max and residual */
 } tr_log;
 
 static int log_row(tr_log *L, size_t step, const gsl_vector *theta) {
@@ -256,7 +274,7 @@ static int log_row(tr_log *L, size_t step, const gsl_vector *theta) {
     ir_eig_result *e = NULL;
     s = ir_lanczos_eigs(&op, &lp, &e);
     if (s == IR_OK) {
-      row->sharp = e->values[0];
+      row->sharp = e->values[0] * (broken("sharpness") ? 1 + 1e-3 : 1);
       row->sharp_res = e->residuals[0];
       row->sharp_hvps = e->nmatvec;
       for (size_t j = 0; j < L->m->nparams; j++)
@@ -288,6 +306,14 @@ static int observe(void *ctx, size_t step, const gsl_vector *theta) {
   return 0;
 }
 
+/* Stability threshold of the method on a quadratic (docs/theory.md §7):
+ * 2/eta for GD, (2 + 2 beta)/eta for heavy ball (Cohen et al. 2021). */
+static double threshold(const tr_opts *o) {
+  if (broken("threshold"))
+    return 2.0 / o->op.lr;
+  return (2.0 + 2.0 * o->op.momentum) / o->op.lr;
+}
+
 static ir_table *log_table(const tr_log *L) {
   const tr_opts *o = L->o;
   ir_table *t = ir_table_alloc("log", "Training log (full-batch quantities)");
@@ -310,8 +336,12 @@ static ir_table *log_table(const tr_log *L) {
                         "||Hv - lambda v||");
     ir_table_add_column(t, "sharpness_hvps", IR_COL_INT,
                         "Lanczos products (warm start)");
-    ir_table_add_column(t, "sharpness_x_lr_over_2", IR_COL_DOUBLE,
-                        "S * eta / 2 (1 at the GD stability threshold)");
+    ir_table_add_column(t, "sharpness_over_threshold", IR_COL_DOUBLE,
+                        o->op.momentum > 0
+                            ? "S / ((2 + 2 beta)/eta), 1 at heavy ball's "
+                              "stability threshold"
+                            : "S / (2/eta) = S eta / 2, 1 at GD's stability "
+                              "threshold");
   }
   char note[512];
   snprintf(note, sizeof note,
@@ -340,67 +370,79 @@ static ir_table *log_table(const tr_log *L) {
       ir_table_set_double(t, c++, r->sharp);
       ir_table_set_double(t, c++, r->sharp_res);
       ir_table_set_int(t, c++, (long)r->sharp_hvps);
-      ir_table_set_double(t, c++, r->sharp * o->op.lr / 2);
+      ir_table_set_double(t, c++, r->sharp / threshold(o));
     }
   }
   return t;
 }
 
-/* Stability threshold of the method on a quadratic (docs/theory.md §7). */
-static double threshold(const tr_opts *o) {
-  return (2.0 + 2.0 * o->op.momentum) / o->op.lr;
-}
 
-/* Edge of stability (Cohen et al.; docs/theory.md §7), for full-batch
- * (heavy-ball) GD with the sharpness logged:
- *  - stability: the median sharpness over the second half of the run is not
- *    above the threshold (2 + 2β)/η by more than 3% — GD cannot sit in the
- *    unstable region; it oscillates around the threshold at most;
- *  - edge of stability: when the sharpness reached the threshold (within
- *    5%) at some point, its median over the second half is within 3% of it
- *    (it hovers there rather than falling back or exploding).
- * The median, not the maximum: at the edge S oscillates by several percent
- * around 2/η from step to step. */
+/* The checks, when the sharpness is logged:
+ *  - the last logged sharpness (Lanczos warm-started from the previous
+ *    eigenvector, tolerance --sharpness-tol) against a cold-start Lanczos
+ *    at the final weights to 1e-10: both values lie within their residuals
+ *    of an eigenvalue, so they agree to the sum of the residuals unless the
+ *    warm start locked onto another eigenvalue (or the logged number is
+ *    wrong).
+ *  - edge of stability (Cohen et al.; docs/theory.md §7), for full-batch
+ *    GD or heavy ball without EGR that did not diverge, when the sharpness
+ *    reached 95% of the threshold (2 + 2β)/η at some logged step: its
+ *    median over the second half of the run is within 3% of the threshold
+ *    (it hovers there rather than falling back or exploding).  The median,
+ *    not the maximum: at the edge S oscillates by several percent from
+ *    step to step.  No "S <= threshold" claim is made: where the premise
+ *    holds it is implied by this one, and where it does not the sharpness
+ *    stayed below 95% of the threshold, so it would hold trivially. */
 static int build_checks(const tr_log *L, const ir_optim_result *res,
                         ir_checks *c) {
   const tr_opts *o = L->o;
-  const int full = o->op.batch == 0 || o->op.batch >= L->m->nsamples;
-  if (!o->sharpness || !full || o->op.egr > 0 || res->diverged || L->nrows < 8)
+  if (!o->sharpness || L->nrows == 0)
     return IR_OK;
-  const double last = (double)L->rows[L->nrows - 1].step, thr = threshold(o);
+  int s = IR_OK;
+  const tr_row *last = &L->rows[L->nrows - 1];
+  if (L->cold_done && isfinite(last->sharp)) {
+    const double tol = last->sharp_res + L->cold_res +
+                       (double)L->m->nparams * DBL_EPSILON * fabs(L->cold);
+    char claim[200];
+    snprintf(claim, sizeof claim,
+             "final sharpness (warm-started Lanczos, step %zu) against a "
+             "cold-start Lanczos to 1e-10, within the sum of their residuals",
+             last->step);
+    s = ir_checks_add_abs(c, claim,
+                          "docs/theory.md 8 (residual bound for symmetric H)",
+                          L->cold, last->sharp, tol);
+  }
+  const int full = o->op.batch == 0 || o->op.batch >= L->m->nsamples;
+  if (s != IR_OK || !full || o->op.egr > 0 || res->diverged || L->nrows < 8)
+    return s;
+  const double lastst = (double)last->step, thr = threshold(o);
   double *v = malloc(L->nrows * sizeof(double)), smax = 0;
   if (v == NULL)
     return ir_error(IR_ENOMEM, "out of memory");
   size_t m = 0;
   for (size_t i = 0; i < L->nrows; i++) {
     smax = fmax(smax, L->rows[i].sharp);
-    if ((double)L->rows[i].step >= last / 2)
+    if ((double)L->rows[i].step >= lastst / 2)
       v[m++] = L->rows[i].sharp;
   }
   ir_summary sum;
-  int s = ir_stats_summary(v, m, 0.95, &sum);
+  s = ir_stats_summary(v, m, 0.95, &sum);
   free(v);
   if (s != IR_OK)
     return s;
-  const double med = sum.median;
-  const char *name = o->op.momentum > 0 ? "(2 + 2 beta)/eta" : "2/eta";
-  char claim[200];
-  snprintf(claim, sizeof claim,
-           "median sharpness over the second half <= %s (+3%%), eta = %g", name,
-           o->op.lr);
-  s = ir_checks_add(c, claim,
-                    "Cohen et al. 2021 (arXiv:2103.00065); "
-                    "docs/theory.md 7",
-                    thr, med, 0.03 * thr, med <= 1.03 * thr);
-  if (s == IR_OK && smax >= 0.95 * thr) {
+  if (smax >= 0.95 * thr) {
+    const char *name = o->op.momentum > 0 ? "(2 + 2 beta)/eta" : "2/eta";
+    char claim[200];
     snprintf(claim, sizeof claim,
              "edge of stability: median sharpness over the second half "
-             "within 3%% of %s, eta = %g",
-             name, o->op.lr);
-    s = ir_checks_add_rel(c, claim,
-                          "Cohen et al. 2021; docs/theory.md 7 "
-                          "(|S eta/2 - 1| < 3%)",
-                          thr, med, 0.03);
+             "within 3%% of %s, eta = %g%s",
+             name, o->op.lr, o->op.momentum > 0 ? ", heavy ball" : "");
+    char src[160];
+    snprintf(src, sizeof src,
+             "Cohen et al. 2021 arXiv:2103.00065; docs/theory.md 7 (|S/thr - "
+             "1| < 3%%, thr = %s)",
+             name);
+    s = ir_checks_add_rel(c, claim, src, thr, sum.median, 0.03);
   }
   return s;
 }
@@ -578,9 +620,12 @@ int ir_an_train(int argc0, char **argv0) {
   if (!o.save)
     snprintf(theta_path, sizeof theta_path, "%s/theta.npy", o.common.out);
   o.op.seed = o.common.seed;
+  ir_optim_params op = o.op;
+  if (broken("lr"))
+    op.lr *= 1.1;
   ir_optim_result res;
   const double t_train = ir_wall_time();
-  int s = ir_optim_run(L.m, &o.op, theta, observe, &L, &res);
+  int s = ir_optim_run(L.m, &op, theta, observe, &L, &res);
   if (s == IR_OK && L.status != IR_OK)
     s = L.status;
   if (s != IR_OK) {
@@ -594,6 +639,29 @@ int ir_an_train(int argc0, char **argv0) {
     goto done;
   }
   const double train_secs = ir_wall_time() - t_train - L.t_log;
+  if (o.sharpness && isfinite(L.rows[L.nrows - 1].sharp)) {
+    /* The check's second computation of the final sharpness: Lanczos from
+     * a fresh random start, to 1e-10. */
+    ir_hessian_op h = {L.m, theta, NULL, 0};
+    ir_linop hop = ir_linop_hessian(&h);
+    ir_lanczos_params lp;
+    ir_lanczos_params_default(&lp);
+    lp.tol = 1e-10;
+    lp.seed = o.common.seed;
+    lp.stream = ir_rng_stream(IR_STREAM_PROBE, 52, 0);
+    ir_eig_result *e = NULL;
+    s = ir_lanczos_eigs(&hop, &lp, &e);
+    if (s == IR_OK && e->converged[0]) {
+      L.cold = e->values[0];
+      L.cold_res = e->residuals[0];
+      L.cold_done = 1;
+    }
+    ir_eig_result_free(e);
+    if (s != IR_OK) {
+      rc = ir_cli_fail(PROG, s, NULL);
+      goto done;
+    }
+  }
   /* Nothing is written before training succeeded (divergence is a result;
    * bad data are not). */
   if ((rc = ir_cli_prepare_out(PROG, o.common.out)) != 0)
@@ -636,8 +704,9 @@ int ir_an_train(int argc0, char **argv0) {
     if (L.classify)
       putchar('\n');
     if (o.sharpness)
-      printf("  sharpness %.6g (threshold %.6g, S*eta/2 = %.4f)\n", last->sharp,
-             threshold(&o), last->sharp * o.op.lr / 2);
+      printf("  sharpness %.6g (threshold %s = %.6g, ratio %.4f)\n",
+             last->sharp, o.op.momentum > 0 ? "(2 + 2 beta)/eta" : "2/eta",
+             threshold(&o), last->sharp / threshold(&o));
     printf("  weights: %s\n", theta_path);
     if (ir_checks_count(chk) > 0) {
       putchar('\n');

@@ -306,6 +306,62 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
   return rc;
 }
 
+int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
+                         size_t alen, int *argc_out, char ***argv_out) {
+  int n = 0, cap = 32;
+  char **list = malloc((size_t)cap * sizeof *list);
+  if (list == NULL) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    return IR_EXIT_INTERNAL;
+  }
+  FILE *fp = fopen(path, "r");
+  if (fp == NULL) {
+    fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+    free(list);
+    return IR_EXIT_USAGE;
+  }
+  size_t tcap = 1 << 16, len = 0;
+  char *text = malloc(tcap);
+  while (text != NULL) {
+    len += fread(text + len, 1, tcap - 1 - len, fp);
+    if (len < tcap - 1 || feof(fp))
+      break;
+    char *t = realloc(text, 2 * tcap);
+    if (t == NULL) {
+      free(text);
+      text = NULL;
+      break;
+    }
+    text = t;
+    tcap *= 2;
+  }
+  fclose(fp);
+  if (text == NULL) {
+    fprintf(stderr, "%s: out of memory\n", prog);
+    free(list);
+    return IR_EXIT_INTERNAL;
+  }
+  text[len] = '\0';
+  analysis[0] = '\0';
+  const char *a = strstr(text, "\"analysis\"");
+  if (a != NULL) {
+    a += strlen("\"analysis\"");
+    while (*a == ' ' || *a == ':')
+      a++;
+    if (ir_json_read_string(&a, analysis, alen) != 0)
+      analysis[0] = '\0';
+  }
+  int rc = ir_config_from_manifest(prog, path, text, &list, &n, &cap);
+  free(text);
+  if (rc != 0) {
+    ir_cli_argv_free(n, list);
+    return rc;
+  }
+  *argc_out = n;
+  *argv_out = list;
+  return 0;
+}
+
 int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
                          char ***argv_out) {
   int n = 0, cap = 32;

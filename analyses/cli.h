@@ -99,6 +99,14 @@ int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
                          char ***argv_out);
 void ir_cli_argv_free(int argc, char **argv);
 
+/* Reads the manifest.json of an earlier run: its "analysis" name into
+ * analysis (alen bytes; "" when absent) and its "config" object as options
+ * "--key" ["value"], as --config would insert them (*argv_out holds
+ * *argc_out strings, no program name; free with ir_cli_argv_free).  On
+ * error prints one line and returns an exit status. */
+int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
+                         size_t alen, int *argc_out, char ***argv_out);
+
 /* Handles a common option code; returns 0 when handled, 1 when the code is
  * not a common option, IR_EXIT_USAGE after printing an error. */
 int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,

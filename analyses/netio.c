@@ -184,8 +184,66 @@ static int is_idx(const char *path) {
                       (got == 3 && b[0] == 0 && b[1] == 0 && b[2] == 0x08));
 }
 
+/* Formats implreg does not read but users have at hand: a NumPy .npz
+ * archive, a PyTorch file (torch.save: a zip holding data.pkl, or a legacy
+ * pickle) or a plain pickle.  Recognized by content (and the extension for
+ * the zip kinds), so that they get one line saying how to export .npy
+ * instead of a CSV parse error.  Returns 0 when the file is none of them,
+ * else IR_EXIT_USAGE after that line. */
+static int foreign_format(const char *prog, const char *what,
+                          const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL)
+    return 0; /* the reader reports a missing file */
+  unsigned char b[128];
+  memset(b, 0, sizeof b);
+  size_t got = fread(b, 1, sizeof b - 1, fp);
+  fclose(fp);
+  const size_t len = strlen(path);
+  const int ext_pt =
+      (len > 3 && strcmp(path + len - 3, ".pt") == 0) ||
+      (len > 4 && (strcmp(path + len - 4, ".pth") == 0 ||
+                   strcmp(path + len - 4, ".bin") == 0));
+  const int zip = got >= 4 && b[0] == 'P' && b[1] == 'K' && b[2] == 3 &&
+                  b[3] == 4;
+  /* torch.save's zip names its first entry ".../data.pkl" (the local
+   * header's file name starts at byte 30). */
+  int torch_zip = 0;
+  for (size_t i = 30; zip && i + 8 <= got; i++)
+    torch_zip |= memcmp(b + i, "data.pkl", 8) == 0;
+  const int pickle = got >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5;
+  if (zip && !ext_pt && !torch_zip) {
+    fprintf(stderr,
+            "%s: %s %s is a zip archive (NumPy .npz?), not a .npy array: "
+            "save the one array with np.save('x.npy', np.load('%s')['NAME'])"
+            "\n",
+            prog, what, path, path);
+    return IR_EXIT_USAGE;
+  }
+  if (zip || (pickle && ext_pt)) {
+    fprintf(stderr,
+            "%s: %s %s is a PyTorch file (torch.save): export .npy with "
+            "np.save('x.npy', t.detach().double().numpy()) for a tensor t, or "
+            "for a model's weights np.save('theta.npy', torch.cat([p.detach()"
+            ".flatten() for p in model.parameters()]).double().numpy())\n",
+            prog, what, path);
+    return IR_EXIT_USAGE;
+  }
+  if (pickle) {
+    fprintf(stderr,
+            "%s: %s %s is a Python pickle, which implreg does not read: "
+            "export the array with np.save('x.npy', np.asarray(obj, "
+            "dtype=np.float64))\n",
+            prog, what, path);
+    return IR_EXIT_USAGE;
+  }
+  return 0;
+}
+
 static int read_any(const char *prog, const char *what, const char *path,
                     size_t max_rows, gsl_matrix **M, int *idx) {
+  if (foreign_format(prog, what, path))
+    return IR_EXIT_USAGE;
   *idx = is_idx(path);
   int s =
       *idx ? ir_data_read_idx(path, max_rows, M) : ir_data_read_matrix(path, M);
@@ -410,6 +468,10 @@ int ir_net_load_test(const char *prog, const ir_net_opts *o, unsigned long seed,
 int ir_net_load_params(const char *prog, const char *opt, const char *path,
                        const ir_mlp_arch *a, gsl_vector **theta) {
   gsl_matrix *M = NULL;
+  char what[64];
+  snprintf(what, sizeof what, "--%s", opt);
+  if (foreign_format(prog, what, path))
+    return IR_EXIT_USAGE;
   int s = ir_data_read_matrix(path, &M);
   if (s != IR_OK) {
     fprintf(stderr, "%s: --%s %s: %s\n", prog, opt, path, ir_error_message());

@@ -7,6 +7,7 @@
 #include "implreg/status.h"
 
 #include <gsl/gsl_blas.h>
+#include <gsl/gsl_eigen.h>
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_integration.h>
 #include <gsl/gsl_math.h>
@@ -597,4 +598,154 @@ int ir_theory_mei_montanari(double zeta, double psi1, double psi2, double F1,
   r->nonlinear = Fstar * Fstar;
   r->risk = r->bias + r->variance + r->nonlinear;
   return IR_OK;
+}
+
+/* ---- Constant-step SGD without interpolation --------------------------- */
+
+/* Everything in H's eigenbasis: Z = XQ (n×p), H = diag(lam). */
+typedef struct {
+  const gsl_matrix *Z;
+  const double *lam;
+  double eta, invB;
+  gsl_matrix *ZS; /* n×p scratch */
+  double *q;      /* n */
+} sf_ctx;
+
+/* out = HS + SH − η[(1/B)M(S) + (1 − 1/B)HSH] for symmetric S (p×p). */
+static void sf_apply(sf_ctx *c, const gsl_matrix *S, gsl_matrix *out) {
+  const size_t n = c->Z->size1, p = c->Z->size2;
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, c->Z, S, 0.0, c->ZS);
+  for (size_t i = 0; i < n; i++) {
+    double qi = 0;
+    for (size_t j = 0; j < p; j++)
+      qi += gsl_matrix_get(c->ZS, i, j) * gsl_matrix_get(c->Z, i, j);
+    c->q[i] = qi;
+  }
+  /* M = (1/n) Zᵀ diag(q) Z, written into out through ZS = diag(q) Z. */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < p; j++)
+      gsl_matrix_set(c->ZS, i, j, c->q[i] * gsl_matrix_get(c->Z, i, j));
+  gsl_blas_dgemm(CblasTrans, CblasNoTrans, -c->eta * c->invB / (double)n,
+                 c->Z, c->ZS, 0.0, out);
+  for (size_t j = 0; j < p; j++)
+    for (size_t k = 0; k < p; k++) {
+      const double sjk = gsl_matrix_get(S, j, k);
+      const double lj = c->lam[j], lk = c->lam[k];
+      gsl_matrix_set(out, j, k,
+                     gsl_matrix_get(out, j, k) + (lj + lk) * sjk -
+                         c->eta * (1 - c->invB) * lj * sjk * lk);
+    }
+}
+
+static double sf_dot(const gsl_matrix *A, const gsl_matrix *B) {
+  double s = 0;
+  for (size_t i = 0; i < A->size1 * A->size2; i++)
+    s += A->data[i] * B->data[i];
+  return s;
+}
+
+int ir_theory_sgd_floor(const gsl_matrix *X, const gsl_matrix *R, double eta,
+                        size_t B, double *msd) {
+  const size_t n = X->size1, p = X->size2, K = R->size2;
+  if (R->size1 != n || B == 0 || !(eta > 0) || n <= p || X->tda != p ||
+      R->tda != K)
+    return ir_error(IR_EINVAL, "sgd floor: bad arguments (need n > p, "
+                               "B >= 1, eta > 0, contiguous matrices)");
+  gsl_matrix *H = gsl_matrix_alloc(p, p), *Q = gsl_matrix_alloc(p, p);
+  gsl_vector *lam = gsl_vector_alloc(p);
+  gsl_eigen_symmv_workspace *ws = gsl_eigen_symmv_alloc(p);
+  gsl_matrix *Z = gsl_matrix_alloc(n, p), *ZS = gsl_matrix_alloc(n, p);
+  gsl_matrix *b = gsl_matrix_calloc(p, p), *x = gsl_matrix_calloc(p, p),
+             *r = gsl_matrix_alloc(p, p), *z = gsl_matrix_alloc(p, p),
+             *d = gsl_matrix_alloc(p, p), *Ad = gsl_matrix_alloc(p, p);
+  double *q = malloc(n * sizeof *q);
+  int s = (H && Q && lam && ws && Z && ZS && b && x && r && z && d && Ad && q)
+              ? IR_OK
+              : ir_error(IR_ENOMEM, "out of memory (sgd floor)");
+  if (s == IR_OK) {
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0 / (double)n, X, X, 0.0, H);
+    gsl_eigen_symmv(H, lam, Q, ws);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, Q, 0.0, Z);
+    double lmax = 0;
+    for (size_t j = 0; j < p; j++)
+      lmax = fmax(lmax, gsl_vector_get(lam, j));
+    for (size_t j = 0; j < p; j++)
+      if (!(gsl_vector_get(lam, j) > 1e-14 * lmax))
+        s = ir_error(IR_EINVAL, "sgd floor: X is rank deficient");
+  }
+  if (s == IR_OK) {
+    /* b = (η/B)·(1/n) Σ_i ‖r_i‖² z_i z_iᵀ. */
+    for (size_t i = 0; i < n; i++) {
+      double r2 = 0;
+      for (size_t k = 0; k < K; k++)
+        r2 += gsl_matrix_get(R, i, k) * gsl_matrix_get(R, i, k);
+      q[i] = r2;
+    }
+    for (size_t i = 0; i < n; i++)
+      for (size_t j = 0; j < p; j++)
+        gsl_matrix_set(ZS, i, j, q[i] * gsl_matrix_get(Z, i, j));
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, eta / (double)B / (double)n, Z,
+                   ZS, 0.0, b);
+    sf_ctx c = {Z, lam->data, eta, 1.0 / (double)B, ZS, q};
+    /* Preconditioned CG: P(S)_jk = S_jk / (λ_j + λ_k). */
+    gsl_matrix_memcpy(r, b);
+    const double bn = sqrt(sf_dot(b, b));
+    double rz = 0;
+    for (size_t j = 0; j < p; j++)
+      for (size_t k = 0; k < p; k++)
+        gsl_matrix_set(z, j, k,
+                       gsl_matrix_get(r, j, k) /
+                           (lam->data[j] + lam->data[k]));
+    gsl_matrix_memcpy(d, z);
+    rz = sf_dot(r, z);
+    int done = !(bn > 0);
+    for (int it = 0; it < 1000 && !done && s == IR_OK; it++) {
+      sf_apply(&c, d, Ad);
+      const double dAd = sf_dot(d, Ad);
+      if (!(dAd > 0)) {
+        s = ir_error(IR_EINVAL, "sgd floor: step %g is not stable in mean "
+                                "square",
+                     eta);
+        break;
+      }
+      const double a = rz / dAd;
+      for (size_t i = 0; i < p * p; i++) {
+        x->data[i] += a * d->data[i];
+        r->data[i] -= a * Ad->data[i];
+      }
+      if (sqrt(sf_dot(r, r)) <= 1e-13 * bn) {
+        done = 1;
+        break;
+      }
+      for (size_t j = 0; j < p; j++)
+        for (size_t k = 0; k < p; k++)
+          gsl_matrix_set(z, j, k,
+                         gsl_matrix_get(r, j, k) /
+                             (lam->data[j] + lam->data[k]));
+      const double rz2 = sf_dot(r, z);
+      const double beta = rz2 / rz;
+      rz = rz2;
+      for (size_t i = 0; i < p * p; i++)
+        d->data[i] = z->data[i] + beta * d->data[i];
+    }
+    if (s == IR_OK && !done)
+      s = ir_error(IR_EINVAL, "sgd floor: conjugate gradients did not "
+                              "converge (step too close to instability)");
+    if (s == IR_OK) {
+      double tr = 0;
+      for (size_t j = 0; j < p; j++)
+        tr += gsl_matrix_get(x, j, j);
+      *msd = tr;
+    }
+  }
+  gsl_matrix *all[10] = {H, Q, Z, ZS, b, x, r, z, d, Ad};
+  for (int i = 0; i < 10; i++)
+    if (all[i])
+      gsl_matrix_free(all[i]);
+  if (lam)
+    gsl_vector_free(lam);
+  if (ws)
+    gsl_eigen_symmv_free(ws);
+  free(q);
+  return s;
 }

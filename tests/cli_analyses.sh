@@ -5,7 +5,12 @@
 # bit (--config DIR/manifest.json); --format and --strict behave; `implreg all
 # --quick` writes the combined checks and one folder per analysis; and, when
 # the Debian package dataset-fashion-mnist is installed, a quick Fashion-MNIST
-# run passes too.
+# run passes too.  Claims follow their premises: with n > p no row-space
+# and no SGD-convergence claim (and runs.md says why), but SGD with
+# replacement is checked against its predicted noise floor; a GD run capped
+# before convergence claims no limit; each IMPLREG_BREAK mutation of
+# gd-vs-minnorm (traj, pinv, w0, start, sweep, floor) makes a named check FAIL
+# under --strict (exit 3).
 #
 # Environment (Makefile.am AM_TESTS_ENVIRONMENT): IMPLREG, PYTHON3 (or empty),
 # OPENBLAS_NUM_THREADS=1 (bit-identical reruns need the same thread count).
@@ -164,7 +169,68 @@ fi
 if run "--seeds 2" 0 "${GD[@]}" --seeds 2 --out "$T/S2"; then
   checks_pass "--seeds 2: every check passes (worst seed)" "$T/S2/checks.csv"
   grep -q '"seeds": *"2"' "$T/S2/manifest.json" && ok || bad "--seeds 2 recorded in the manifest"
+  # Mean and standard error per step over the seeds, and the figure's band.
+  has_files "--seeds 2 writes trajectory_mean" "$T/S2" trajectory_mean.csv trajectory_mean.md
+  awk -F, 'NR == 1 { ok = ($4 == "dist_se") } NR > 1 && $4 > 0 { pos++ } END { exit !(ok && pos > 5) }' \
+    "$T/S2/trajectory_mean.csv" && ok || bad "trajectory_mean.csv has positive standard errors" \
+    "$(head -n 3 "$T/S2/trajectory_mean.csv")"
+  grep -q 'mean ± se' "$T/S2/gd_distance.gp" && ok || bad "--seeds 2: gd_distance draws the mean ± se band"
+  cut -d, -f3 "$T/S2/trajectory.csv" | sort -u | grep -qx 2 && ok || bad "trajectory.csv holds the second seed's steps"
 fi
+
+# ---- claims only where their premise holds --------------------------------------
+
+# n > p (rank X = p, no interpolation): no row-space claim (vacuous), no SGD
+# convergence claim (constant-step SGD ends in a noise ball); GD and heavy
+# ball still reach X+y; every claim made passes; the table says why.
+if run "gd-vs-minnorm --n 100 --p 20 (n > p)" 0 gd-vs-minnorm --quick --data linear --n 100 --p 20 \
+  --quiet --out "$T/NP"; then
+  checks_pass "n > p: every claim made passes" "$T/NP/checks.csv"
+  if grep -q 'row space' "$T/NP/checks.csv"; then bad "n > p: no row-space claim (rank X = p)" \
+    "$(grep 'row space' "$T/NP/checks.csv" | head -n 2)"; else ok; fi
+  if grep -q 'SGD.*converges' "$T/NP/checks.csv"; then bad "n > p: no SGD convergence claim" \
+    "$(grep 'SGD' "$T/NP/checks.csv" | head -n 2)"; else ok; fi
+  grep -q 'GD from 0 reaches X+y' "$T/NP/checks.csv" && grep -q 'heavy-ball.*converges' "$T/NP/checks.csv" &&
+    ok || bad "n > p: GD and heavy ball still claim X+y"
+  grep -q 'rank X = p' "$T/NP/runs.md" && grep -q 'no interpolation' "$T/NP/runs.md" && ok ||
+    bad "n > p: runs.md says why claims were skipped"
+  # Instead: SGD with replacement ends in the noise ball the stationary
+  # second moment predicts (theory.h: ir_theory_sgd_floor).
+  grep -q 'B = 1, with replacement ends in its predicted noise ball' "$T/NP/checks.csv" && ok ||
+    bad "n > p: SGD B = 1 with replacement is checked against its noise floor" "$(cut -c1-100 "$T/NP/checks.csv")"
+fi
+# The noise-floor claim must see a prediction made with a 5% longer step
+# (default epochs, n = 400, p = 100: the 4-se tolerance is about 3% there).
+IMPLREG_BREAK=floor "$IMPLREG" gd-vs-minnorm --data linear --n 400 --p 100 --quiet --strict \
+  --out "$T/NPB" >"$T/out" 2>"$T/err" </dev/null
+rc=$?
+nf=$(grep 'noise ball' "$T/NPB/checks.csv" 2>/dev/null | grep -c ',FAIL$')
+[ "$rc" -eq 3 ] && [ "$nf" -ge 1 ] && ok || bad "IMPLREG_BREAK=floor: the noise-ball check fails (exit 3)" \
+  "exit $rc, $nf such FAILs" "$(head -n 2 "$T/err")"
+# A GD run capped before convergence (--max-steps 10) makes no convergence
+# claim; its trajectory is still checked.
+if run "gd-vs-minnorm --max-steps 10" 0 "${GD[@]}" --max-steps 10 --out "$T/CAP"; then
+  checks_pass "capped GD: every claim made passes" "$T/CAP/checks.csv"
+  if grep -q 'reaches X+y' "$T/CAP/checks.csv"; then bad "capped GD: no 'reaches X+y' claim"; else ok; fi
+  grep -q 'follows the predicted SVD trajectory' "$T/CAP/checks.csv" && ok || bad "capped GD: trajectory still checked"
+fi
+
+# ---- each IMPLREG_BREAK mutation fails some check ----------------------------------
+
+# break PATTERN: the claims (a grep -E pattern) that must FAIL under it.
+for case in "traj:follows the predicted" "pinv:GD from 0 reaches X\+y" \
+  "w0:random w0 leaves its null-space part" "start:stays in the row space" \
+  "sweep:1.01 x 2/lambda_max diverges"; do
+  b=${case%%:*} pat=${case#*:}
+  IMPLREG_BREAK=$b "$IMPLREG" "${GD[@]}" --strict --out "$T/B$b" >"$T/out" 2>"$T/err" </dev/null
+  rc=$?
+  nf=$(grep -E -- "$pat" "$T/B$b/checks.csv" 2>/dev/null | grep -c ',FAIL$')
+  if [ "$rc" -eq 3 ] && [ "$nf" -ge 1 ]; then ok; else
+    bad "IMPLREG_BREAK=$b: a check matching /$pat/ fails (exit 3)" "exit $rc, $nf such FAILs" \
+      "$(grep ',FAIL$' "$T/B$b/checks.csv" 2>/dev/null | head -n 3)"
+  fi
+done
+unset IMPLREG_BREAK
 
 # ---- implreg all ------------------------------------------------------------------
 

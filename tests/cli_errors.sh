@@ -129,6 +129,12 @@ expect_fail "unknown option" 2 '--bogus' -- minnorm --X "$X" --Y "$Y" --out "$OU
 expect_fail_novg "option without its value" 2 '--rcond' -- minnorm --X "$X" --Y "$Y" --out "$OUT" --rcond
 expect_fail_novg "stray argument" 2 'stray' -- minnorm --X "$X" --Y "$Y" --out "$OUT" stray
 expect_fail "missing required --X" 2 '--X' -- minnorm --Y "$Y" --out "$OUT"
+expect_fail "minnorm --seeds: refused, nothing is random" 2 '--seeds' 'nothing at random' -- minnorm --X "$X" --Y "$Y" --out "$OUT" --seeds 3
+expect_fail_novg "minnorm --seed=2: refused" 2 '--seed' 'nothing at random' -- minnorm --X "$X" --Y "$Y" --out "$OUT" --seed=2
+expect_fail_novg "theory mp --seeds: refused" 2 '--seeds' 'closed forms' -- theory mp --gamma 0.5 --seeds 2
+expect_fail_novg "theory hastie --seed: refused" 2 '--seed' 'closed forms' -- theory hastie --gamma 2 --r2 1 --sigma2 0.1 --seed 3
+expect_fail_novg "train --seeds 2: refused" 2 '--seeds 2' 'one seed' -- train --arch 4-8-1 --data teacher --lr 0.1 --seeds 2 --out @D@/G
+expect_fail_novg "hessian --seeds 2: refused" 2 '--seeds 2' 'one seed' -- hessian --arch 4-8-1 --data teacher --params x.npy --seeds 2 --out @D@/G
 expect_fail "unknown --method" 2 'qr' 'svd' -- minnorm --X "$X" --Y "$Y" --out "$OUT" --method qr
 expect_fail_novg "--ridge with --method cod" 2 '--ridge' -- minnorm --X "$X" --Y "$Y" --out "$OUT" --ridge 1 --method cod
 expect_fail "config file with a malformed line" 2 'bad\.conf:3\b' -- minnorm --config "$IN/bad.conf" --out "$OUT"

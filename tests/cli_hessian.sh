@@ -15,7 +15,13 @@
 # sorted with tiny residuals, the dense spectrum ascending, its maximum
 # equal to the Lanczos one, the trace within its standard errors of the
 # spectrum's sum, the same loss and sharpness as `train` reported);
-# `--config DIR/manifest.json` repeats the run bit for bit.  Against
+# `--config DIR/manifest.json` repeats the run bit for bit; `--from-run
+# DIR` and `--config DIR/manifest.json` of the train run measure the same
+# network; .npz, torch.save and pickle files are refused with how to write
+# .npy; heavy ball's edge of stability is taken against (2 + 2 beta)/eta;
+# each IMPLREG_BREAK mutation of hessian (hvp-scale, hvp-asym, lanczos,
+# quad) and of train (sharpness, lr, threshold) makes a named check FAIL
+# under --strict (exit 3).  Against
 # tests/net_ref.py, an independent numpy forward pass, backpropagation and
 # finite-difference Hessian: loss, gradient norm, top eigenvalue and dense
 # spectrum on a 3-5-4 tanh net with CE loss (labels as (n,) and as one-hot
@@ -58,6 +64,12 @@ npy_f8 '(4,)' 0 1 7 2 >lab7.npy
 printf '0\n1\n1.5\n2\n' >labfrac.csv
 npy_f8 '(4,)' 0 -1 1 2 >labneg.npy
 npy_f8 '(4, 2)' 1 0 0 1 1 0 0 1 >onehot2.npy
+# Formats implreg does not read, by their first bytes: a zip (np.savez), a
+# zip whose first entry is archive/data.pkl (torch.save), a pickle.
+{ printf 'PK\003\004'; head -c 26 /dev/zero; printf 'theta.npy'; } >th.npz
+{ printf 'PK\003\004'; head -c 26 /dev/zero; printf 'archive/data.pkl'; } >th.zip
+cp th.zip th.pt
+{ printf '\200\004\225'; head -c 40 /dev/zero; } >th.pkl
 cd "$T" || exit 99
 IN_BEFORE=$(snapshot "$IN")
 
@@ -79,6 +91,13 @@ expect_fail_novg "--params file does not exist" 2 '--params' 'nothere\.npy' -- "
 expect_fail "theta of the wrong length" 2 'th5\.npy' '\b5 values' '\b193 parameters' '32\*4\+32 \+ 1\*32\+1' -- "${H[@]}" --data teacher --params "$IN/th5.npy" --out "$OUT"
 expect_fail_novg "theta holding a NaN" 2 'thnan\.npy' '[Nn]a[Nn]' -- "${H[@]}" --data teacher --params "$IN/thnan.npy" --out "$OUT"
 expect_fail_novg "truncated theta .npy" 2 'thtrunc\.npy' '[Tt]runcat' -- "${H[@]}" --data teacher --params "$IN/thtrunc.npy" --out "$OUT"
+expect_fail ".npz weights: how to export .npy" 2 'th\.npz' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.npz" --out "$OUT"
+expect_fail_novg ".pt weights: how to export .npy" 2 'th\.pt' 'PyTorch' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.pt" --out "$OUT"
+expect_fail_novg "torch.save zip under another name" 2 'th\.zip' 'PyTorch' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.zip" --out "$OUT"
+expect_fail_novg "pickled weights: how to export .npy" 2 'th\.pkl' 'pickle' 'np\.save' -- "${H[@]}" --data teacher --params "$IN/th.pkl" --out "$OUT"
+expect_fail_novg "--X as .npz" 2 '--X' 'th\.npz' 'np\.save' -- "${HF[@]}" --X "$IN/th.npz" --Y "$IN/y4.npy"
+expect_fail_novg "train --init .pt" 2 '--init' 'PyTorch' -- "${TR[@]}" --lr 0.1 --init "$IN/th.pt"
+expect_fail_novg "--from-run of a folder without manifest" 2 '--from-run' 'manifest\.json' -- hessian --from-run "$IN" --out "$OUT"
 expect_fail_novg "--loss hinge" 2 "'hinge'" 'half-mse' -- "${HT[@]}" --loss hinge
 expect_fail_novg "--act sigmoid" 2 "'sigmoid'" 'softplus' -- "${HT[@]}" --act sigmoid
 expect_fail_novg "unknown option" 2 '--bogus' -- "${HT[@]}" --bogus
@@ -231,6 +250,89 @@ EOF
     done
   fi
 fi
+
+# --from-run D1 and --config D1/manifest.json take the network, data, seed
+# and weights of the training run: the same loss and top eigenvalue as D2.
+if [ -s D1/theta.npy ] && [ -s D2/summary.json ]; then
+  for how in "--from-run D1" "--config D1/manifest.json"; do
+    # shellcheck disable=SC2086 # two words on purpose
+    if run_ok "hessian $how --top 3" "$T" hessian $how --top 3 --quiet --out DR; then
+      a=$(grep -A1 '"top"' D2/summary.json | tr -d ' \n'; grep '"loss"' D2/summary.json)
+      b=$(grep -A1 '"top"' DR/summary.json | tr -d ' \n'; grep '"loss"' DR/summary.json)
+      if [ -n "$a" ] && [ "$a" = "$b" ]; then record "hessian $how: same loss and top eigenvalue as the explicit run"; else
+        record "hessian $how: same loss and top eigenvalue as the explicit run" "D2: $a" "DR: $b"
+      fi
+      grep -q '"arch": "4-32-1"' DR/manifest.json && grep -q '"params": "D1/theta.npy"' DR/manifest.json &&
+        record "hessian $how: the manifest records the options taken from the run" ||
+        record "hessian $how: the manifest records the options taken from the run" "$(grep -A8 '"config"' DR/manifest.json)"
+      rm -rf DR
+    fi
+  done
+  RUN_CODE=2
+  if run_ok "hessian --from-run D2 (not a train run): exit 2" "$T" hessian --from-run D2 --out DX; then
+    if [ "$(wc -l <"$RUN_ERR")" -eq 1 ] && grep -q "not from an .implreg train" "$RUN_ERR" && [ ! -e DX ]; then
+      record "--from-run of a hessian folder: one line, no output"
+    else record "--from-run of a hessian folder: one line, no output" "$(cat "$RUN_ERR")"; fi
+  fi
+  RUN_CODE=0
+fi
+
+# Each IMPLREG_BREAK mutation of hessian makes a named check FAIL (exit 3
+# under --strict): a scaled HVP (central differences), an asymmetric one
+# (the symmetry probe), scaled Lanczos values (power iteration), doubled
+# quadratic forms (Hutchinson against Hutch++).
+if [ -s D1/theta.npy ]; then
+  RUN_CODE=3
+  for case in "hvp-scale:central differences" "hvp-asym:symmetric" "lanczos:power iteration" \
+    "quad:Hutchinson trace"; do
+    b=${case%%:*} pat=${case#*:}
+    RUN_ENV=("IMPLREG_BREAK=$b")
+    if run_ok "IMPLREG_BREAK=$b hessian --strict: exit 3" "$T" hessian --from-run D1 --top 2 --trace \
+      --strict --quiet --out "DB$b"; then
+      nf=$(grep -E -- "$pat" "DB$b/checks.csv" | grep -c ',FAIL$')
+      if [ "$nf" -ge 1 ]; then record "IMPLREG_BREAK=$b: a check matching /$pat/ fails"; else
+        record "IMPLREG_BREAK=$b: a check matching /$pat/ fails" "$(cat "DB$b/checks.csv")"
+      fi
+    fi
+  done
+  RUN_ENV=()
+  RUN_CODE=0
+fi
+
+# Heavy ball at the edge of stability: the threshold is (2 + 2 beta)/eta,
+# not 2/eta (Cohen et al. 2021): with beta = 0.5, eta = 0.45 the sharpness
+# settles near 6.67 = 3/0.45, far above 2/eta = 4.44; log.csv's ratio
+# column is S over that threshold.
+TRM=(train --arch 4-32-1 --act tanh --loss half-mse --data teacher --lr 0.45 --momentum 0.5
+  --steps 5000 --sharpness --strict --quiet)
+if run_ok "train --momentum 0.5 --lr 0.45 --sharpness --strict" "$T" "${TRM[@]}" --out DM; then
+  all_checks_pass "heavy ball: every check passes" DM/checks.csv
+  grep -q 'within 3% of (2 + 2 beta)/eta' DM/checks.csv && record "heavy ball: the edge-of-stability claim uses (2 + 2 beta)/eta" ||
+    record "heavy ball: the edge-of-stability claim uses (2 + 2 beta)/eta" "$(cat DM/checks.csv)"
+  r=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+    { s = $c["sharpness"]; q = $c["sharpness_over_threshold"] }
+    END { d = q - s * 0.45 / 3; if (d < 0) d = -d; print (d <= 1e-12 * q) ? "ok" : "bad " s " " q }' DM/log.csv)
+  [ "$r" = ok ] && record "heavy ball: sharpness_over_threshold = S eta/(2 + 2 beta)" ||
+    record "heavy ball: sharpness_over_threshold = S eta/(2 + 2 beta)" "$r"
+fi
+
+# Each IMPLREG_BREAK mutation of train makes a named check FAIL (exit 3):
+# the logged sharpness 1e-3 off (cold-start Lanczos), a step 10% longer than
+# reported (edge of stability), the GD threshold for heavy ball.
+RUN_CODE=3
+for case in "sharpness:final sharpness" "lr:edge of stability" "threshold:edge of stability"; do
+  b=${case%%:*} pat=${case#*:}
+  RUN_ENV=("IMPLREG_BREAK=$b")
+  if [ "$b" = threshold ]; then args=("${TRM[@]}"); else args=("${TRAIN[@]}" --strict --quiet); fi
+  if run_ok "IMPLREG_BREAK=$b train --strict: exit 3" "$T" "${args[@]}" --out "TB$b"; then
+    nf=$(grep -E -- "$pat" "TB$b/checks.csv" | grep -c ',FAIL$')
+    if [ "$nf" -ge 1 ]; then record "IMPLREG_BREAK=$b: a check matching /$pat/ fails"; else
+      record "IMPLREG_BREAK=$b: a check matching /$pat/ fails" "$(cat "TB$b/checks.csv")"
+    fi
+  fi
+done
+RUN_ENV=()
+RUN_CODE=0
 
 # ---- subsets, bootstrap, and the other optimizers ------------------------------------------
 if [ -s D1/theta.npy ] && [ -n "$PYTHON3" ]; then

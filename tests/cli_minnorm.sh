@@ -5,8 +5,9 @@
 # --intercept, --ridge, --rcond, --diagnostics, --rcond-scan, --config, the
 # refusal of --method gram on a rank-deficient X, --help and --version; then,
 # when PYTHON3 has numpy, tests/lstsq_ref.py compares against
-# numpy.linalg.lstsq(rcond=None) on every shape (that part alone is skipped
-# without numpy).
+# numpy.linalg.lstsq(rcond=None) on every shape, and must catch
+# IMPLREG_BREAK=solution, the solution scaled by 1 + 1e-3 (that part alone
+# is skipped without numpy).
 #
 # Environment (Makefile.am AM_TESTS_ENVIRONMENT): IMPLREG, PYTHON3 (or
 # empty), top_srcdir.  Writes only into a mktemp -d folder, removed on exit.
@@ -404,6 +405,14 @@ else
   *) bad "implreg minnorm agrees with numpy.linalg.lstsq(rcond=None) to 1e-10 (tests/lstsq_ref.py, exit $rc)" \
     "$(sed 's/^/  /' "$T/lstsq.log")" ;;
   esac
+  # The reference must see a solution 1e-3 off (IMPLREG_BREAK=solution).
+  if [ "$rc" -eq 0 ]; then
+    IMPLREG_BREAK=solution "$PYTHON3" "$top_srcdir/tests/lstsq_ref.py" "$IMPLREG" "$T/lstsq-broken" \
+      >"$T/lstsq-broken.log" 2>&1
+    rcb=$?
+    [ "$rcb" -eq 1 ] && ok || bad "tests/lstsq_ref.py detects IMPLREG_BREAK=solution (exit 1)" \
+      "exit $rcb" "$(tail -n 3 "$T/lstsq-broken.log")"
+  fi
 fi
 
 if [ "$skip" -gt 0 ]; then echo "$NAME: $pass passed, $fail failed, $skip skipped"; else echo "$NAME: $pass passed, $fail failed"; fi

@@ -190,6 +190,26 @@ typedef struct {
 int ir_theory_mei_montanari(double zeta, double psi1, double psi2, double F1,
                             double Fstar, double tau2, ir_rf_risk *r);
 
+/* ---- Constant-step SGD without interpolation (docs/theory.md §1) ----------
+ */
+
+/* The stationary mean squared distance E‖W − W*‖²_F of SGD with constant
+ * step η and batches of B indices drawn uniformly with replacement, on
+ * L(W) = (1/2n)‖XW − Y‖²_F, around the least-squares solution W* when X
+ * (n×p) has full column rank and the residuals R = Y − XW* (n×K) do not
+ * vanish: it never converges to a point.  With H = XᵀX/n,
+ * M(Σ) = (1/n)Σ_i (x_iᵀΣx_i) x_i x_iᵀ and D = (1/n)Σ_i ‖r_i‖² x_i x_iᵀ, the
+ * second moment Σ = E[(W − W*)(W − W*)ᵀ] of the stationary law solves
+ *   HΣ + ΣH − η[(1/B)M(Σ) + (1 − 1/B)HΣH] = (η/B)D
+ * (the mean is 0 there because XᵀR = 0), and *msd = tr Σ.  Solved by
+ * conjugate gradients on symmetric matrices, preconditioned by the
+ * Lyapunov part HΣ + ΣH (diagonal in H's eigenbasis), to a relative
+ * residual of 1e-13.  IR_EINVAL when X is rank deficient or the step is
+ * unstable in mean square (the operator is not positive definite).  Cost
+ * O(p³ + (np² + p³) · iterations); a few dozen iterations for small η. */
+int ir_theory_sgd_floor(const gsl_matrix *X, const gsl_matrix *R, double eta,
+                        size_t B, double *msd);
+
 #ifdef __cplusplus
 }
 #endif
