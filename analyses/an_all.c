@@ -41,7 +41,7 @@ static const char *const train_stable[] = {
 static const char *const hessian_eos[] = {
     EOS_NET,     "--params", "@OUT@/train-eos/theta.npy",
     "--top",     "5",        "--bottom",
-    "3",         "--trace",  "--hutchpp",
+    "3",         "--trace",
     "--density", "--full",   "--power",
     NULL};
 

@@ -409,7 +409,7 @@ static int symmetry_probe(hs_state *st, unsigned long seed) {
 }
 
 static int run_lanczos(hs_state *st, const hs_opts *o, ir_eig_which which,
-                       size_t k, double tol, const double *v0,
+                       size_t k, double tol, int certify, const double *v0,
                        const size_t *idx, size_t nb, ir_eig_result **out) {
   ir_hessian_op h;
   brk_op b;
@@ -423,6 +423,7 @@ static int run_lanczos(hs_state *st, const hs_opts *o, ir_eig_which which,
   lp.seed = o->common.seed;
   lp.stream = ir_rng_stream(IR_STREAM_PROBE, 10 + (uint64_t)which, k);
   lp.v0 = v0;
+  lp.certify = certify;
   int s = ir_lanczos_eigs(&op, &lp, out);
   if (s == IR_OK && broken("lanczos"))
     for (size_t i = 0; i < (*out)->k; i++)
@@ -449,7 +450,8 @@ static int bootstrap(hs_state *st, const hs_opts *o) {
     for (size_t i = 0; i < st->nb; i++)
       ib[i] = st->idx[gsl_rng_uniform_int(r, st->nb)];
     ir_eig_result *e = NULL;
-    s = run_lanczos(st, o, IR_EIG_LARGEST, 1, o->tol, v0, ib, st->nb, &e);
+    s = run_lanczos(st, o, IR_EIG_LARGEST, 1, o->tol, 0, v0, ib, st->nb,
+                    &e); /* a warm-started tracker: nothing to certify */
     if (s == IR_OK) {
       st->boot[b] = e->values[0];
       st->nboot = b + 1;
@@ -555,13 +557,13 @@ static int measure(hs_state *st, const hs_opts *o) {
   double t0 = ir_wall_time();
   if (s == IR_OK && o->top > 0) {
     ir_cli_progress(&o->common, AN, "Lanczos: %zu largest eigenvalues", o->top);
-    s = run_lanczos(st, o, IR_EIG_LARGEST, o->top, o->tol, NULL, st->idx,
+    s = run_lanczos(st, o, IR_EIG_LARGEST, o->top, o->tol, 1, NULL, st->idx,
                     st->nb, &st->top);
   }
   if (s == IR_OK && o->bottom > 0) {
     ir_cli_progress(&o->common, AN, "Lanczos: %zu smallest eigenvalues",
                     o->bottom);
-    s = run_lanczos(st, o, IR_EIG_SMALLEST, o->bottom, o->tol, NULL, st->idx,
+    s = run_lanczos(st, o, IR_EIG_SMALLEST, o->bottom, o->tol, 1, NULL, st->idx,
                     st->nb, &st->bottom);
   }
   if (s == IR_OK && (o->top > 0 || o->power)) {
@@ -607,8 +609,11 @@ static int measure(hs_state *st, const hs_opts *o) {
   if (s == IR_OK && o->full) {
     ir_cli_progress(&o->common, AN, "dense Hessian, %zu x %zu", p, p);
     st->spectrum = malloc(p * sizeof(double));
+    /* No refusal threshold (HUGE_VAL): the asymmetry is a check's
+     * measurement (1e-10), which must be able to FAIL rather than stop the
+     * run; the spectrum is then that of the symmetrized matrix. */
     s = st->spectrum
-            ? ir_dense_spectrum(&op, 1e-8, st->spectrum, NULL, &st->asym)
+            ? ir_dense_spectrum(&op, HUGE_VAL, st->spectrum, NULL, &st->asym)
             : ir_error(IR_ENOMEM, "out of memory (spectrum)");
   }
   st->t_full = ir_wall_time() - t0;
@@ -622,7 +627,7 @@ static int measure(hs_state *st, const hs_opts *o) {
     st->pw_res = st->pw_chk;
     ir_eig_result *e = NULL;
     if (s == IR_OK)
-      s = run_lanczos(st, o, IR_EIG_LARGEST, 1, 1e-8, NULL, st->idx, st->nb,
+      s = run_lanczos(st, o, IR_EIG_LARGEST, 1, 1e-8, 0, NULL, st->idx, st->nb,
                       &e);
     if (s == IR_OK) {
       st->lanczos_1e8 = e->nmatvec;
@@ -651,7 +656,8 @@ static void eig_rows(ir_table *t, const char *which, const ir_eig_result *e) {
     ir_table_set_double(t, 3, e->residuals[i]);
     ir_table_set_double(t, 4, e->residuals[i] / fmax(e->anorm, DBL_MIN));
     ir_table_set_string(t, 5, e->converged[i] ? "yes" : "no");
-    ir_table_set_int(t, 6, (long)e->nmatvec);
+    ir_table_set_string(t, 6, e->certified ? "yes" : "no");
+    ir_table_set_int(t, 7, (long)e->nmatvec);
   }
 }
 
@@ -671,8 +677,12 @@ static ir_table *eigen_table(const hs_state *st, const hs_opts *o) {
   ir_table_add_column(t, "rel_residual", IR_COL_DOUBLE,
                       "residual / ||H||_est (largest |Ritz value|)");
   ir_table_add_column(t, "converged", IR_COL_STRING, NULL);
+  ir_table_add_column(t, "certified", IR_COL_STRING,
+                      "yes: a deflated Lanczos run found nothing beyond "
+                      "these values, so they are the extreme ones with "
+                      "multiplicity");
   ir_table_add_column(t, "hvps", IR_COL_INT,
-                      "Hessian-vector products of the run");
+                      "Hessian-vector products of all runs at this end");
   char note[256];
   snprintf(note, sizeof note,
            "loss: %s; converged when residual <= %g * "
@@ -1113,6 +1123,9 @@ static int write_summary(const hs_state *st, const hs_opts *o, const char *desc,
     for (size_t k = 0; e[i] && k < e[i]->k; k++)
       ir_json_bool(j, NULL, e[i]->converged[k]);
     ir_json_end_array(j);
+    if (e[i] != NULL)
+      ir_json_bool(j, i == 0 ? "top_certified" : "bottom_certified",
+                   e[i]->certified);
   }
   if (o->trace) {
     ir_json_number(j, "trace", st->hutch.trace);
@@ -1258,6 +1271,12 @@ static void print_report(const hs_state *st, const hs_opts *o,
       printf("  %-6s %-3zu %.12g   residual %.2e%s\n", nm[i], k + 1,
              e[i]->values[k], e[i]->residuals[k],
              e[i]->converged[k] ? "" : "  (NOT converged)");
+  for (int i = 0; i < 2; i++)
+    if (e[i] && !e[i]->certified)
+      printf("  %s: not certified to be the %zu extreme eigenvalues with "
+             "multiplicity (a pair did not converge or --max-hvp was spent "
+             "first: raise --max-hvp)\n",
+             nm[i], e[i]->k);
   if (o->trace)
     printf("  trace      %.8g +- %.3g (Hutchinson, %zu probes)\n",
            st->hutch.trace, st->hutch.se, st->hutch.nprobe);

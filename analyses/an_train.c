@@ -271,6 +271,10 @@ static int log_row(tr_log *L, size_t step, const gsl_vector *theta) {
     lp.seed = L->o->common.seed;
     lp.stream = ir_rng_stream(IR_STREAM_PROBE, 50, 0);
     lp.v0 = L->have_v ? L->v : NULL;
+    /* One value per logged step: no multiplicity to certify, and the
+     * deflated run would cost several times the warm start.  The final
+     * value is checked against a cold-start solve instead. */
+    lp.certify = 0;
     ir_eig_result *e = NULL;
     s = ir_lanczos_eigs(&op, &lp, &e);
     if (s == IR_OK) {

@@ -295,6 +295,16 @@ if [ -s D1/theta.npy ]; then
       fi
     fi
   done
+  # With --full the symmetry probe gives way to the dense matrix's own
+  # symmetry check, which must FAIL (not stop the run) under hvp-asym.
+  RUN_ENV=("IMPLREG_BREAK=hvp-asym")
+  if run_ok "IMPLREG_BREAK=hvp-asym hessian --full --strict: exit 3" "$T" hessian --from-run D1 \
+    --top 2 --full --strict --quiet --out DBfull; then
+    nf=$(grep -E -- "dense Hessian from HVP columns is symmetric" DBfull/checks.csv | grep -c ',FAIL$')
+    if [ "$nf" -ge 1 ]; then record "IMPLREG_BREAK=hvp-asym --full: the dense symmetry check fails"; else
+      record "IMPLREG_BREAK=hvp-asym --full: the dense symmetry check fails" "$(cat DBfull/checks.csv)"
+    fi
+  fi
   RUN_ENV=()
   RUN_CODE=0
 fi
