@@ -907,6 +907,14 @@ static int dd_linear_point(const dd_opts *o, size_t n, size_t p, double r2,
   return IR_OK;
 }
 
+/* Monte-Carlo checks judge a mean by its own standard error; with fewer
+ * draws than this the standard error is itself too uncertain (a 4-SE band
+ * from 5 draws is a t-quantile with 4 degrees of freedom: 1.6% false alarms
+ * per point, about 20% over a dozen points), so the check is not made and
+ * the table says so. */
+#define DD_MIN_MC 20
+#define DD_MIN_MC_RELU 8
+
 static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
                              const char *xname, const dd_lin_pt *pt, size_t m,
                              int over_n, double *zmax) {
@@ -916,6 +924,10 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
   ir_table_add_note(t, "risk = ||beta_hat - beta||^2, the excess test risk of "
                        "the min-norm estimator for x ~ N(0, I); mean, std "
                        "and standard error over seeds (fresh data each)");
+  if (m > 0 && pt[0].sm.n < DD_MIN_MC)
+    ir_table_add_note(t, "z is shown but nothing here is checked: fewer "
+                         "than 20 Monte-Carlo seeds leave the standard error "
+                         "itself too uncertain (give --seeds 20 or more)");
   int c[9];
   c[0] = ir_table_add_column(t, "n", IR_COL_INT, "training samples");
   c[1] = ir_table_add_column(t, "p", IR_COL_INT, "features");
@@ -1023,6 +1035,8 @@ static int dd_exp_model_linear(dd_run *run) {
     return s;
   /* |z| <= 4: a 4-sigma band for each of ~12 points (the risk's sampling
    * distribution is skewed near gamma = 1, where the band is widest). */
+  if (nseeds < DD_MIN_MC)
+    return IR_OK;
   ir_checks_add_max(run->checks,
                     "[linear] measured risk matches Hastie et "
                     "al.'s exact finite-n formula at every gamma (largest "
@@ -1069,6 +1083,8 @@ static int dd_exp_samples_linear(dd_run *run) {
   if ((s = dd_linear_outputs(run, "samples", cap, "n_over_p", pt, k, 0,
                              &zmax)) != IR_OK)
     return s;
+  if (nseeds < DD_MIN_MC)
+    return IR_OK; /* the table's note says why nothing is checked */
   ir_checks_add_max(run->checks,
                     "[samples] measured risk matches the exact "
                     "finite-n formula at every n (largest |z|)",
@@ -1321,6 +1337,10 @@ static int dd_exp_model_relu(dd_run *run) {
   ir_table_add_note(t, "risk = test MSE on noiseless targets = excess risk; "
                        "mean, std and standard error over seeds; theory: "
                        "the ridgeless limit d -> infinity (arXiv:1908.05355)");
+  if (nseeds < DD_MIN_MC_RELU)
+    ir_table_add_note(t, "not checked against the formula: fewer than 8 "
+                         "seeds leave the standard error too uncertain (give "
+                         "--seeds 8 or more)");
   int c0 = ir_table_add_column(t, "psi1", IR_COL_DOUBLE, "N/d");
   int c1 = ir_table_add_column(t, "N", IR_COL_INT, NULL);
   int c2 = ir_table_add_column(t, "n", IR_COL_INT, NULL);
@@ -1368,10 +1388,11 @@ static int dd_exp_model_relu(dd_run *run) {
            "follows the Mei-Montanari formula over psi1: largest |measured - "
            "theory| / (3 SE + theory/sqrt(d)) (largest |z| = %.2f)",
            worst_z);
-  ir_checks_add_max(run->checks, claim,
-                    "Mei & Montanari arXiv:1908.05355; "
-                    "docs/theory.md s3",
-                    0, worst, 1);
+  if (nseeds >= DD_MIN_MC_RELU)
+    ir_checks_add_max(run->checks, claim,
+                      "Mei & Montanari arXiv:1908.05355; "
+                      "docs/theory.md s3",
+                      0, worst, 1);
   ir_figure *f = ir_figure_alloc("model_relu", cap, "psi1 = N/d (log scale)",
                                  "excess risk (log scale)");
   if ((s = dd_keep_fig(run, f)) == IR_OK) {

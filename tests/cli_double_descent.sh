@@ -139,6 +139,13 @@ head -n 1 "$T/t5/classical.csv" | grep -q 'test_mse_se,test_mse_q25,test_mse_med
 # --seeds > 1: standard-error columns and a mean +- SE band in the figures.
 "$IMPLREG" double-descent --quick --data linear --sweep model --seeds 4 --out "$T/s4" --quiet &&
   grep -q 'mean +- standard error' "$T/s4/model_linear.gp" && ok || bad "no SE band in model_linear.gp"
+# With 4 Monte-Carlo draws the standard error is too uncertain to judge a
+# mean by: no z check, and the table says why (20 draws make the check).
+grep -q 'measured risk matches' "$T/s4/checks.csv" && bad "z check made with 4 seeds" || ok
+grep -q 'nothing here is checked: fewer than 20' "$T/s4/model_linear.md" && ok ||
+  bad "model_linear.md does not say why the z check is missing"
+"$IMPLREG" double-descent --quick --data linear --sweep model --seeds 20 --out "$T/s20" --quiet &&
+  grep -q 'measured risk matches' "$T/s20/checks.csv" && ok || bad "no z check with 20 seeds"
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   "$IMPLREG" double-descent --quick --data fashion-mnist --sweep model --seeds 2 --out "$T/s2" --quiet &&
     head -n 1 "$T/s2/model.csv" | grep -q ',test_mse_se,' &&

@@ -232,37 +232,16 @@ START_TEST(test_kendall_tau) {
 }
 END_TEST
 
-static Suite *stats_suite(void) {
-  Suite *s = suite_create("stats");
-  TCase *tc = tcase_create("summary");
-  tcase_add_test(tc, test_summary_small);
-  tcase_add_test(tc, test_summary_odd_median);
-  tcase_add_test(tc, test_summary_single);
-  tcase_add_test(tc, test_summary_offset);
-  tcase_add_test(tc, test_summary_constant);
-  tcase_add_test(tc, test_summary_errors);
-  suite_add_tcase(s, tc);
-  tc = tcase_create("fit");
-  tcase_add_test(tc, test_linfit_exact);
-  tcase_add_test(tc, test_linfit_noisy);
-  tcase_add_test(tc, test_linfit_two_points_and_nulls);
-  tcase_add_test(tc, test_linfit_errors);
-  tcase_add_test(tc, test_loglog_power_law);
-  tcase_add_test(tc, test_loglog_errors);
-  tcase_add_test(tc, test_kendall_tau);
-  tcase_add_test(tc, test_kendall_tau_interval);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
 /* The interval of τ against the sampling distribution itself: 4000
  * samples of n = 40 pairs from a bivariate normal with ρ = 0.5 (population
- * τ = (2/π) arcsin ρ = 1/3).  The mean reported se must match the observed
- * spread of τ̂ (Monte-Carlo error of an sd from 4000 draws: about 1.1%;
- * the estimator's own O(1/n) bias a few %), and 95% intervals must cover
- * 1/3 in 95 ± 1.5% of the samples (binomial sd 0.34%, plus the normal
- * approximation's error at n = 40).  Under the independence formula (the
- * one the z statistic uses) the spread would be 15% too large here. */
+ * τ = (2/π) arcsin ρ = 1/3).  The mean jackknife se must match the observed
+ * spread of τ̂ within 7% (the jackknife runs about 4% high here; the
+ * Monte-Carlo error of an sd from 4000 draws is about 1.1%), and 95%
+ * intervals must cover 1/3 in 95 ± 1.5% of the samples (binomial sd
+ * 0.34%; a numpy replay of this estimator gave 94.8%).  The symmetric
+ * interval with the plug-in of Hoeffding's formula, minus the row means'
+ * noise, covered 92%; the independence formula overstates the spread by
+ * 15% (both measured). */
 START_TEST(test_kendall_tau_interval) {
   const size_t n = 40, reps = 4000;
   gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
@@ -285,7 +264,7 @@ START_TEST(test_kendall_tau_interval) {
   }
   const double mean = sum / reps, sd = sqrt(sum2 / reps - mean * mean);
   IR_ASSERT_CLOSE(mean, 1.0 / 3, 0, 0.005);
-  IR_ASSERT_CLOSE(sesum / reps, sd, 0.05, 0);
+  IR_ASSERT_CLOSE(sesum / reps, sd, 0.07, 0);
   const double cov = (double)cover / reps;
   ck_assert_msg(fabs(cov - 0.95) <= 0.015, "coverage %.4f", cov);
   /* Perfect agreement: se 0, the interval is the point 1. */
@@ -301,6 +280,29 @@ START_TEST(test_kendall_tau_interval) {
   gsl_rng_free(r);
 }
 END_TEST
+
+static Suite *stats_suite(void) {
+  Suite *s = suite_create("stats");
+  TCase *tc = tcase_create("summary");
+  tcase_add_test(tc, test_summary_small);
+  tcase_add_test(tc, test_summary_odd_median);
+  tcase_add_test(tc, test_summary_single);
+  tcase_add_test(tc, test_summary_offset);
+  tcase_add_test(tc, test_summary_constant);
+  tcase_add_test(tc, test_summary_errors);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("fit");
+  tcase_add_test(tc, test_linfit_exact);
+  tcase_add_test(tc, test_linfit_noisy);
+  tcase_add_test(tc, test_linfit_two_points_and_nulls);
+  tcase_add_test(tc, test_linfit_errors);
+  tcase_add_test(tc, test_loglog_power_law);
+  tcase_add_test(tc, test_loglog_errors);
+  tcase_add_test(tc, test_kendall_tau);
+  tcase_add_test(tc, test_kendall_tau_interval);
+  suite_add_tcase(s, tc);
+  return s;
+}
 
 int main(void) {
   return ir_test_run(stats_suite());

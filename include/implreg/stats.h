@@ -48,13 +48,11 @@ int ir_stats_kendall_tau(const double *x, const double *y, size_t n,
                          double *tau, double *z);
 
 /* τ_b as above with a confidence interval at `level` (e.g. 0.95) that does
- * not assume independence: τ ± z·se, clipped to [−1, 1], where se² is the
- * variance of the U-statistic from Hoeffding's decomposition with the
- * sample's own kernel values t_ij = sign(x_i − x_j)·sign(y_i − y_j):
- *   se² = [4(n − 2)σ₁² + 2σ₂²] / (n(n − 1)),
- *   σ₁² = Σ_i (t̄_i − t̄)²/(n − 1),  t̄_i = Σ_{j≠i} t_ij/(n − 1),
- *   σ₂² = mean over pairs of (t_ij − t̄)²
- * (Hoeffding 1948; Cliff & Charlin 1991 for Kendall's τ).  n >= 3.  O(n²).
+ * not assume independence.  se is the jackknife standard error over
+ * samples of the sign-product U-statistic (leave one sample out: its n − 1
+ * pairs go), which estimates Hoeffding's variance (Hoeffding 1948; Cliff &
+ * Charlin 1991 for Kendall's τ); the interval is tanh(atanh τ ± z·se/(1 −
+ * τ²)), inside [−1, 1] and skewed like τ̂ near ±1.  n >= 3.  O(n²).
  * What a claim "measure A predicts the gap" needs: a direction with its
  * uncertainty, not only a test against zero. */
 int ir_stats_kendall_tau_ci(const double *x, const double *y, size_t n,
