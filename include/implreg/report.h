@@ -6,6 +6,21 @@
  * with %.17g (round-trip exact); Markdown, LaTeX and terminal output use a
  * readable number of significant digits.  Non-finite numbers are written as
  * "inf"/"-inf"/"nan" in CSV and text, as null in JSON.
+ *
+ * Ownership: every object here (ir_table, ir_checks, ir_json, ir_figure)
+ * copies the strings and arrays it is given; the caller keeps its own and
+ * frees the object with its _free function (NULL is a no-op).  Nothing is
+ * shared between objects, so objects may be used from different threads,
+ * but one object from one thread at a time.
+ *
+ * Cost: building is O(1) amortized per cell, check, JSON token or point
+ * (arrays grow by doubling); writing is linear in the cells or points, one
+ * pass per format.  ir_figure_write with render runs gnuplot as a child
+ * process (tens of milliseconds per figure), the only slow call here.
+ *
+ * Sources, one per concern: src/report_format.c (format list, text helpers,
+ * escaping), report_table.c, report_checks.c, report_json.c, report_env.c
+ * (environment, clock), report_figure.c.
  */
 #ifndef IMPLREG_REPORT_H
 #define IMPLREG_REPORT_H
