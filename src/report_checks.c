@@ -235,6 +235,12 @@ int ir_checks_write(const ir_checks *c, const char *dir, int formats) {
     }
     free(path);
   }
+  /* Every check in the paper; each row is another quantity, so numbers
+   * are right-aligned rather than aligned on the decimal point. */
+  if (s == IR_OK && (s = ir_table_set_paper_rows(t, 0)) == IR_OK) {
+    t->tex_rnum = 1;
+    s = ir_table_write_tex(t, dir, NULL);
+  }
   ir_table_free(t);
   if (s == IR_OK && (formats & IR_FMT_JSON))
     s = ir_write_json_doc(ir_checks_json(c), dir, "checks");

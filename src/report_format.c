@@ -216,10 +216,127 @@ void ir_md_text(FILE *fp, const char *s) {
   }
 }
 
+/* The non-ASCII characters implreg's captions and notes use, as LaTeX that
+ * a plain article (utf8 input, OT1 fonts) typesets; pdflatex stops with an
+ * error on a Unicode character it has no definition for. */
+static const struct {
+  unsigned cp;
+  const char *tex;
+} ir_tex_unicode[] = {
+    {0x00A7, "\\S{}"},
+    {0x00B1, "\\ensuremath{\\pm}"},
+    {0x00B2, "\\textsuperscript{2}"},
+    {0x00B3, "\\textsuperscript{3}"},
+    {0x00B7, "\\ensuremath{\\cdot}"},
+    {0x00BD, "\\ensuremath{\\frac{1}{2}}"},
+    {0x00D7, "\\ensuremath{\\times}"},
+    {0x0393, "\\ensuremath{\\Gamma}"},
+    {0x0394, "\\ensuremath{\\Delta}"},
+    {0x039B, "\\ensuremath{\\Lambda}"},
+    {0x03A3, "\\ensuremath{\\Sigma}"},
+    {0x03A6, "\\ensuremath{\\Phi}"},
+    {0x03A8, "\\ensuremath{\\Psi}"},
+    {0x03A9, "\\ensuremath{\\Omega}"},
+    {0x03B1, "\\ensuremath{\\alpha}"},
+    {0x03B2, "\\ensuremath{\\beta}"},
+    {0x03B3, "\\ensuremath{\\gamma}"},
+    {0x03B4, "\\ensuremath{\\delta}"},
+    {0x03B5, "\\ensuremath{\\varepsilon}"},
+    {0x03B6, "\\ensuremath{\\zeta}"},
+    {0x03B7, "\\ensuremath{\\eta}"},
+    {0x03B8, "\\ensuremath{\\theta}"},
+    {0x03BA, "\\ensuremath{\\kappa}"},
+    {0x03BB, "\\ensuremath{\\lambda}"},
+    {0x03BC, "\\ensuremath{\\mu}"},
+    {0x03BD, "\\ensuremath{\\nu}"},
+    {0x03BE, "\\ensuremath{\\xi}"},
+    {0x03C0, "\\ensuremath{\\pi}"},
+    {0x03C1, "\\ensuremath{\\rho}"},
+    {0x03C3, "\\ensuremath{\\sigma}"},
+    {0x03C4, "\\ensuremath{\\tau}"},
+    {0x03C6, "\\ensuremath{\\varphi}"},
+    {0x03C7, "\\ensuremath{\\chi}"},
+    {0x03C8, "\\ensuremath{\\psi}"},
+    {0x03C9, "\\ensuremath{\\omega}"},
+    {0x1D40, "\\ensuremath{^{\\top}}"},
+    {0x2013, "--"},
+    {0x2014, "---"},
+    {0x2016, "\\ensuremath{\\|}"},
+    {0x2026, "\\dots{}"},
+    {0x2070, "\\textsuperscript{0}"},
+    {0x2074, "\\textsuperscript{4}"},
+    {0x2075, "\\textsuperscript{5}"},
+    {0x2076, "\\textsuperscript{6}"},
+    {0x207A, "\\ensuremath{^{+}}"},
+    {0x207B, "\\ensuremath{^{-}}"},
+    {0x2080, "\\ensuremath{_{0}}"},
+    {0x2081, "\\ensuremath{_{1}}"},
+    {0x2082, "\\ensuremath{_{2}}"},
+    {0x2113, "\\ensuremath{\\ell}"},
+    {0x2190, "\\ensuremath{\\leftarrow}"},
+    {0x2192, "\\ensuremath{\\to}"},
+    {0x2202, "\\ensuremath{\\partial}"},
+    {0x2207, "\\ensuremath{\\nabla}"},
+    {0x2212, "\\ensuremath{-}"},
+    {0x221A, "\\ensuremath{\\surd}"},
+    {0x221E, "\\ensuremath{\\infty}"},
+    {0x2248, "\\ensuremath{\\approx}"},
+    {0x2260, "\\ensuremath{\\neq}"},
+    {0x2264, "\\ensuremath{\\leq}"},
+    {0x2265, "\\ensuremath{\\geq}"},
+    {0x2299, "\\ensuremath{\\odot}"},
+    {0x2308, "\\ensuremath{\\lceil}"},
+    {0x2309, "\\ensuremath{\\rceil}"},
+    {0x230A, "\\ensuremath{\\lfloor}"},
+    {0x230B, "\\ensuremath{\\rfloor}"},
+    {0x27E8, "\\ensuremath{\\langle}"},
+    {0x27E9, "\\ensuremath{\\rangle}"},
+};
+
+/* Decodes one UTF-8 code point at p; *len gets its length (1 for a stray
+ * byte, which decodes as U+FFFD). */
+static unsigned ir_utf8_next(const unsigned char *p, size_t *len) {
+  unsigned c = p[0];
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3
+                        : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0) {
+    *len = 1;
+    return 0xFFFD;
+  }
+  unsigned v = n == 1 ? c : c & (0x7Fu >> n);
+  for (size_t k = 1; k < n; k++) {
+    if ((p[k] & 0xC0) != 0x80) {
+      *len = 1;
+      return 0xFFFD;
+    }
+    v = (v << 6) | (p[k] & 0x3Fu);
+  }
+  *len = n;
+  return v;
+}
+
 /* Escapes LaTeX's special characters so that s prints literally in text
- * mode; line breaks become spaces. */
+ * mode, in any font encoding: "|", "<" and ">" would print as other glyphs
+ * in OT1, so they become commands too, and "||" (a norm in a note) prints
+ * as \|.  Non-ASCII characters are mapped by the table above; combining
+ * accents are dropped and any other character prints as "?" rather than
+ * stop pdflatex.  Line breaks become spaces. */
 void ir_tex_text(FILE *fp, const char *s) {
-  for (const char *p = s; *p; p++) {
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    if (*p >= 0x80) {
+      size_t n;
+      unsigned cp = ir_utf8_next(p, &n);
+      p += n;
+      if (cp >= 0x0300 && cp <= 0x036F)
+        continue;
+      const char *tex = "?";
+      for (size_t k = 0; k < sizeof ir_tex_unicode / sizeof *ir_tex_unicode;
+           k++)
+        if (ir_tex_unicode[k].cp == cp)
+          tex = ir_tex_unicode[k].tex;
+      fputs(tex, fp);
+      continue;
+    }
     switch (*p) {
     case '_': fputs("\\_", fp); break;
     case '%': fputs("\\%", fp); break;
@@ -231,10 +348,22 @@ void ir_tex_text(FILE *fp, const char *s) {
     case '~': fputs("\\textasciitilde{}", fp); break;
     case '^': fputs("\\textasciicircum{}", fp); break;
     case '\\': fputs("\\textbackslash{}", fp); break;
+    case '<': fputs("\\textless{}", fp); break;
+    case '>': fputs("\\textgreater{}", fp); break;
+    case '|':
+      if (p[1] == '|') {
+        fputs("\\ensuremath{\\|}", fp);
+        p++;
+      } else {
+        fputs("\\textbar{}", fp);
+      }
+      break;
     case '\n':
-    case '\r': fputc(' ', fp); break;
-    default: fputc(*p, fp);
+    case '\r':
+    case '\t': fputc(' ', fp); break;
+    default: fputc(*p < 0x20 ? ' ' : *p, fp);
     }
+    p++;
   }
 }
 

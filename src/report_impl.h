@@ -19,6 +19,14 @@
 #define IR_INTERNAL __attribute__((visibility("hidden")))
 #else
 #define IR_INTERNAL
+/* ---- report_tex.c: the paper's LaTeX ------------------------------------- */
+
+/* Writes dir/<name>.tex (or dir/<base>.tex when base is not NULL): the table
+ * as a booktabs float or longtable labelled tab:<folder>-<name>, where
+ * <folder> is dir's last component. */
+IR_INTERNAL int ir_table_write_tex(const ir_table *t, const char *dir,
+                                   const char *base);
+
 #endif
 
 /* Significant digits: %.17g round-trips a double exactly (CSV, JSON, .dat);
@@ -55,11 +63,54 @@ IR_INTERNAL void ir_md_text(FILE *fp, const char *s);
 IR_INTERNAL void ir_tex_text(FILE *fp, const char *s);
 IR_INTERNAL void ir_tex_num(FILE *fp, double v);
 
-/* ---- report_table.c: the writers the checks reuse ------------------------- */
+/* ---- report_table.c: the table and the writers the checks reuse ---------- */
+
+/* Rows a .tex shows by default: a table float of this many rows fits a page. */
+enum { IR_TEX_ROWS = 30 };
+
+typedef struct {
+  char *name;
+  int type;
+  char *desc; /* NULL when none was given */
+  char *tex;  /* LaTeX header (raw); NULL: the escaped name */
+} ir_col;
+
+typedef struct {
+  int set;
+  double v;  /* IR_COL_DOUBLE, or the mean of IR_COL_MEANSTD */
+  double sd; /* the standard deviation of IR_COL_MEANSTD */
+  long i;    /* IR_COL_INT */
+  char *s;   /* IR_COL_STRING (owned) */
+} ir_cell;
+
+/* A row holds as many cells as there were columns when it was last set;
+ * cells past its end are empty, so columns may be added at any time. */
+typedef struct {
+  ir_cell *cells;
+  size_t n;
+} ir_row;
+
+struct ir_table {
+  char *name, *caption;
+  ir_col *cols;
+  size_t ncols, ccols;
+  char **notes;
+  size_t nnotes, cnotes;
+  ir_row *rows;
+  size_t nrows, crows;
+  int *paper;        /* the columns the .tex shows, in order; NULL: all */
+  size_t npaper;
+  size_t paper_rows; /* at most this many rows in the .tex; 0: all */
+  int tex_rnum;      /* numbers right-aligned in math, not S columns */
+};
+
+/* The cell (r, c), or NULL when empty. */
+IR_INTERNAL const ir_cell *ir_cell_at(const ir_table *t, size_t row, size_t col);
+IR_INTERNAL int ir_is_numeric(int type);
+IR_INTERNAL const char *ir_type_name(int type);
 
 IR_INTERNAL void ir_table_csv(const ir_table *t, FILE *fp);
 IR_INTERNAL void ir_table_md(const ir_table *t, FILE *fp);
-IR_INTERNAL void ir_table_tex(const ir_table *t, FILE *fp);
 /* Writes dir/<table name>.ext with w, atomically. */
 typedef void (*ir_writer)(const ir_table *t, FILE *fp);
 IR_INTERNAL int ir_write_with(const ir_table *t, const char *dir,
@@ -71,5 +122,13 @@ IR_INTERNAL int ir_write_json_doc(ir_json *j, const char *dir,
  * left_strings. */
 IR_INTERNAL int ir_table_fprint(const ir_table *t, FILE *fp, int prec,
                                 int left_strings);
+
+/* ---- report_tex.c: the paper's LaTeX ------------------------------------- */
+
+/* Writes dir/<name>.tex (or dir/<base>.tex when base is not NULL): the table
+ * as a booktabs float or longtable labelled tab:<folder>-<name>, where
+ * <folder> is dir's last component. */
+IR_INTERNAL int ir_table_write_tex(const ir_table *t, const char *dir,
+                                   const char *base);
 
 #endif

@@ -91,6 +91,35 @@ size_t ir_table_ncols(const ir_table *t);
 /* The double (or mean) value of a cell; NAN when empty or not numeric. */
 double ir_table_get(const ir_table *t, size_t row, int col);
 
+/* ---- Tables in a paper (the .tex) ----
+ *
+ * The .tex of a table compiles in a plain article with the packages its
+ * first line names ("% implreg table; needs booktabs, siunitx, ..."):
+ * booktabs rules, numbers in siunitx S columns aligned on the decimal point
+ * (MEANSTD as two S columns around \pm), text escaped (_ ^ & % # ~ \ { }
+ * | < > and the Unicode the captions use), the label tab:<folder>-<name>
+ * with <folder> the output folder's last component (results/<analysis> by
+ * default, so labels are unique within a run).  The font size, column
+ * separation and the wrapping of long text columns are chosen from an
+ * estimate of the width so that the table fits an article's \textwidth; a
+ * table of more than 30 shown rows becomes a longtable.  The CSV, Markdown
+ * and JSON always keep every column and row. */
+
+/* The columns the paper shows, in order, and optionally their LaTeX
+ * headers: "N=$N$,test_mse=$\mathrm{MSE}_\text{test}$,norm" (entries split
+ * at commas outside braces; a header is raw LaTeX, copied as is; \text and
+ * friends add amsmath to the needed packages).  Undeclared columns are left
+ * out; without a declaration every column is shown under its escaped name.
+ * NULL or "" restores that default.  IR_EINVAL (and no change) when a name
+ * is not a column or is named twice. */
+int ir_table_set_paper(ir_table *t, const char *spec);
+/* The LaTeX header of one column (raw LaTeX; NULL: the escaped name). */
+int ir_table_set_tex_header(ir_table *t, int col, const char *tex);
+/* At most max rows in the .tex (default 30): a longer table shows max rows
+ * evenly spaced, first and last included, and says so in a note.  0 shows
+ * every row (a longtable when more than 30). */
+int ir_table_set_paper_rows(ir_table *t, size_t max);
+
 /* Writes dir/name.csv, .md, .tex, .json for the formats in mask.  dir must
  * exist. */
 int ir_table_write(const ir_table *t, const char *dir, int formats);
@@ -129,8 +158,9 @@ size_t ir_checks_failed(const ir_checks *c);
 /* Appends all rows of src to dst (used by `implreg all` to collect). */
 int ir_checks_merge(ir_checks *dst, const ir_checks *src, const char *prefix);
 
-/* Writes dir/checks.csv and dir/checks.md (always) and checks.json when the
- * mask has IR_FMT_JSON: {"total", "passed", "failed", "checks": [{claim,
+/* Writes dir/checks.csv, dir/checks.md and dir/checks.tex (always: every
+ * check, a longtable when many) and checks.json when the mask has
+ * IR_FMT_JSON: {"total", "passed", "failed", "checks": [{claim,
  * source, predicted, measured, tolerance, verdict}]}. */
 int ir_checks_write(const ir_checks *c, const char *dir, int formats);
 int ir_checks_print(const ir_checks *c, FILE *fp);
