@@ -69,11 +69,18 @@ static int ir_paper_entries(ir_table *t, const char *spec, int apply,
       ln--;
     while (ln > 0 && *p == ' ')
       p++, ln--;
+    int optional = ln > 0 && *p == '?';
+    if (optional)
+      p++, ln--;
     int col = -1;
     for (size_t c = 0; c < t->ncols; c++)
       if (strlen(t->cols[c].name) == ln &&
           strncmp(t->cols[c].name, p, ln) == 0)
         col = (int)c;
+    if (col < 0 && optional) {
+      p = *e == ',' ? e + 1 : e;
+      continue;
+    }
     if (col < 0)
       return ir_error(IR_EINVAL,
                       "ir_table_set_paper: table %s has no column '%.*s'",
@@ -125,6 +132,16 @@ int ir_table_set_paper(ir_table *t, const char *spec) {
   free(t->paper);
   t->paper = order;
   t->npaper = n;
+  return IR_OK;
+}
+
+int ir_table_set_paper_from(ir_table *t, const char *const *specs) {
+  if (t == NULL)
+    return ir_error(IR_EINVAL, "ir_table_set_paper_from: NULL table");
+  size_t ln = strlen(t->name);
+  for (const char *const *k = specs; k != NULL && *k != NULL; k++)
+    if (strncmp(*k, t->name, ln) == 0 && (*k)[ln] == ':')
+      return ir_table_set_paper(t, *k + ln + 1);
   return IR_OK;
 }
 
@@ -197,13 +214,14 @@ static double ir_numfmt_width(const ir_numfmt *f) {
 
 /* The cell's number as text for an S column, into buf; NULL for a
  * non-finite value (written as braced text instead). */
-static const char *ir_snum(char *buf, double v) {
+static const char *ir_snum(char *buf, double v, int sci) {
   if (!isfinite(v))
     return NULL;
   /* %g writes 0.0001234 with seven decimals, and an S column reserves the
    * widest layout for every row: below 0.01 the exponent form is
-   * narrower. */
-  if (v != 0 && fabs(v) < 0.01)
+   * narrower.  sci: every non-zero number in exponent form (a column
+   * chooses whichever layout is narrower). */
+  if (v != 0 && (sci || fabs(v) < 0.01))
     snprintf(buf, IR_NUMBUF, "%.*e", IR_PREC_PAPER - 1, v);
   else
     snprintf(buf, IR_NUMBUF, "%.*g", IR_PREC_PAPER, v);
@@ -224,7 +242,7 @@ static const char *ir_snum(char *buf, double v) {
  * 1.5\times10^{-7}, NaN and infinities by name. */
 static void ir_tex_rnum(FILE *fp, double v) {
   char b[IR_NUMBUF];
-  if (ir_snum(b, v) == NULL) {
+  if (ir_snum(b, v, 0) == NULL) {
     fputs(isnan(v) ? "\\mathrm{NaN}" : v > 0 ? "\\infty" : "-\\infty", fp);
     return;
   }
@@ -354,6 +372,7 @@ typedef struct {
   ir_numfmt f, fsd; /* numbers; fsd: the std of a MEANSTD column */
   double head, body; /* widths (pt at 10 pt) of the header and the cells */
   double word;       /* the widest word of a text column's cells */
+  int sci, scisd;    /* every number in exponent form (mean, std) */
   double wrap;       /* > 0: a wrapped text column this many pt wide */
 } ir_tcol;
 
@@ -397,14 +416,13 @@ static void ir_tex_header(FILE *fp, const ir_table *t, const ir_tcol *c) {
     fputc('}', fp);
 }
 
-static void ir_tex_num_cell(FILE *fp, double v) {
+static void ir_tex_num_cell(FILE *fp, double v, int sci) {
   char b[IR_NUMBUF];
-  const char *s = ir_snum(b, v);
-  if (s == NULL) {
+  if (ir_snum(b, v, sci) == NULL) {
     fputs(ir_nonfinite_tex(v), fp);
     return;
   }
-  ir_numfmt dummy = {0};
+  ir_numfmt dummy = {0}; /* rewrites the exponent as e-3, not e-03 */
   ir_numfmt_add(&dummy, b);
   fputs(b, fp);
 }
@@ -469,6 +487,7 @@ static void ir_table_tex(const ir_table *t, const char *folder, FILE *fp,
                                          : ir_text_width(t->cols[k->col].name))
                   : ir_tex_width(t->cols[k->col].tex);
     double other = 0; /* braced NaN/inf cells */
+    ir_numfmt fs = {0}, fsds = {0}; /* the layouts in exponent form */
     for (size_t r = 0; r < m; r++) {
       const ir_cell *x = ir_cell_at(t, ir_shown_row(r, m, n), (size_t)k->col);
       if (x == NULL)
@@ -490,7 +509,7 @@ static void ir_table_tex(const ir_table *t, const char *folder, FILE *fp,
       if (k->kind == IR_K_RNUM) {
         ir_numfmt one = {0};
         double w = 20;
-        if (ir_snum(b, x->v) != NULL) {
+        if (ir_snum(b, x->v, 0) != NULL) {
           ir_numfmt_add(&one, b);
           w = ir_numfmt_width(&one);
         }
@@ -498,16 +517,31 @@ static void ir_table_tex(const ir_table *t, const char *folder, FILE *fp,
           other = w;
         continue;
       }
-      if (ir_snum(b, x->v) != NULL)
+      if (ir_snum(b, x->v, 0) != NULL) {
         ir_numfmt_add(&k->f, b);
-      else if (other < 20)
+        ir_snum(b, x->v, 1);
+        ir_numfmt_add(&fs, b);
+      } else if (other < 20) {
         other = 20;
-      if (k->kind == IR_K_MEANSTD) {
-        if (ir_snum(b, x->sd) != NULL)
-          ir_numfmt_add(&k->fsd, b);
-        else if (other < 20)
-          other = 20;
       }
+      if (k->kind == IR_K_MEANSTD) {
+        if (ir_snum(b, x->sd, 0) != NULL) {
+          ir_numfmt_add(&k->fsd, b);
+          ir_snum(b, x->sd, 1);
+          ir_numfmt_add(&fsds, b);
+        } else if (other < 20) {
+          other = 20;
+        }
+      }
+    }
+    int dbl = t->cols[k->col].type != IR_COL_INT;
+    if (dbl && ir_numfmt_width(&fs) < ir_numfmt_width(&k->f)) {
+      k->f = fs;
+      k->sci = 1;
+    }
+    if (dbl && ir_numfmt_width(&fsds) < ir_numfmt_width(&k->fsd)) {
+      k->fsd = fsds;
+      k->scisd = 1;
     }
     if (k->kind == IR_K_NUM)
       k->body = fmax(ir_numfmt_width(&k->f), other);
@@ -757,12 +791,12 @@ static void ir_table_tex(const ir_table *t, const char *folder, FILE *fp,
         if (t->cols[c[i].col].type == IR_COL_INT)
           fprintf(fp, "%ld", x->i);
         else
-          ir_tex_num_cell(fp, x->v);
+          ir_tex_num_cell(fp, x->v, c[i].sci);
         break;
       default:
-        ir_tex_num_cell(fp, x->v);
+        ir_tex_num_cell(fp, x->v, c[i].sci);
         fputs(" & ", fp);
-        ir_tex_num_cell(fp, x->sd);
+        ir_tex_num_cell(fp, x->sd, c[i].scisd);
       }
     }
     fputs(" \\\\\n", fp);

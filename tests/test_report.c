@@ -566,7 +566,7 @@ START_TEST(test_latex_paper) {
   IR_ASSERT_OK(ir_table_set_double(t, 2, 2.0));
   IR_ASSERT_OK(ir_table_set_double(t, 3, 7.0));
   IR_ASSERT_OK(ir_table_set_paper(
-      t, "norm=$\\|W\\|_{2,F}$, N, test_mse=$\\mathrm{MSE}_\\text{test}$"));
+      t, "norm=$\\|W\\|_{2,F}$, N, ?gone, test_mse=$\\mathrm{MSE}_\\text{test}$"));
   ck_assert_int_eq(ir_table_set_paper(t, "N,nope"), IR_EINVAL);
   ck_assert_int_eq(ir_table_set_paper(t, "N,N"), IR_EINVAL);
   IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX | IR_FMT_CSV));
@@ -587,6 +587,12 @@ START_TEST(test_latex_paper) {
   IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX));
   tex = slurp("pv.tex");
   ck_assert_ptr_nonnull(strstr(tex, "{cond}"));
+  free(tex);
+  /* "?name": a column the table may lack. */
+  IR_ASSERT_OK(ir_table_set_paper(t, "N,?absent"));
+  IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX));
+  tex = slurp("pv.tex");
+  ck_assert_ptr_nonnull(strstr(tex, "\\toprule\n{N} \\\\\n"));
   free(tex);
   ir_table_free(t);
 }

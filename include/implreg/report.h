@@ -108,11 +108,16 @@ double ir_table_get(const ir_table *t, size_t row, int col);
 /* The columns the paper shows, in order, and optionally their LaTeX
  * headers: "N=$N$,test_mse=$\mathrm{MSE}_\text{test}$,norm" (entries split
  * at commas outside braces; a header is raw LaTeX, copied as is; \text and
- * friends add amsmath to the needed packages).  Undeclared columns are left
+ * friends add amsmath to the needed packages; "?name" is a column the table
+ * may lack, skipped then).  Undeclared columns are left
  * out; without a declaration every column is shown under its escaped name.
  * NULL or "" restores that default.  IR_EINVAL (and no change) when a name
  * is not a column or is named twice. */
 int ir_table_set_paper(ir_table *t, const char *spec);
+/* The declaration for this table from a NULL-terminated list of
+ * "table: spec" strings (an analysis keeps its tables' declarations in one
+ * array); no entry for the table's name leaves it unchanged. */
+int ir_table_set_paper_from(ir_table *t, const char *const *specs);
 /* The LaTeX header of one column (raw LaTeX; NULL: the escaped name). */
 int ir_table_set_tex_header(ir_table *t, int col, const char *tex);
 /* At most max rows in the .tex (default 30): a longer table shows max rows
