@@ -542,14 +542,14 @@ static int ir_fig_render(const ir_figure *f, const char *dir, int *rendered) {
     else if (rename(png_tmp, png) != 0)
       s = ir_error(IR_EIO, "cannot rename onto %s: %s", png, strerror(errno));
     else
-      png_done = 1;
+      png_done = 1, ir_atomic_note(png);
     /* An empty PDF means this gnuplot lacks pdfcairo (the script says so);
      * the PNG alone still counts as rendered. */
     if (s == IR_OK && ir_file_size(pdf_tmp) > 0) {
       if (rename(pdf_tmp, pdf) != 0)
         s = ir_error(IR_EIO, "cannot rename onto %s: %s", pdf, strerror(errno));
       else
-        pdf_done = 1;
+        pdf_done = 1, ir_atomic_note(pdf);
     }
     if (s == IR_OK)
       *rendered = 1;

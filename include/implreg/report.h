@@ -205,6 +205,30 @@ void ir_report_environment(ir_json *j);
 /* Seconds since an arbitrary origin (CLOCK_MONOTONIC). */
 double ir_wall_time(void);
 
+/* ---- Output folders ---------------------------------------------------------
+ *
+ * A rerun into an existing folder must not leave the previous run's files
+ * beside the new ones, nor delete anything else: the manifest lists the
+ * files a run wrote, and the next run removes exactly those of them it did
+ * not rewrite.  Every file the library commits (tables, checks, JSON,
+ * figures and their images) is recorded in a process-wide list. */
+typedef struct ir_outdir ir_outdir;
+
+/* Starts the record of a run into dir: files written under dir from now on
+ * are this run's; the "files" of dir/manifest.json, when implreg wrote it,
+ * are the previous run's.  NULL on no memory. */
+ir_outdir *ir_outdir_open(const char *dir);
+void ir_outdir_free(ir_outdir *o);
+/* The folder o records ("" for NULL). */
+const char *ir_outdir_dir(const ir_outdir *o);
+/* Adds "files": [this run's files under dir, relative, sorted] to the
+ * current JSON object (the manifest itself is not listed). */
+void ir_outdir_list(const ir_outdir *o, ir_json *j);
+/* Removes the previous run's listed files that this run did not rewrite:
+ * only regular files, only plain relative names inside dir.  *removed (may
+ * be NULL) gets the count. */
+int ir_outdir_clean(const ir_outdir *o, size_t *removed);
+
 /* ---- Figures
  * ------------------------------------------------------------------ */
 
