@@ -27,6 +27,7 @@
 typedef struct {
   char *label, *style;
   double *x, *y;
+  double *e; /* standard errors (error bars or a band), or NULL */
   size_t m;
 } ir_series;
 
@@ -56,7 +57,7 @@ ir_figure *ir_figure_alloc(const char *name, const char *title,
   }
   ir_figure *f = calloc(1, sizeof *f);
   if (f != NULL)
-    snprintf(f->key, sizeof f->key, "top right");
+    snprintf(f->key, sizeof f->key, "below");
   if (f == NULL) {
     ir_error(IR_ENOMEM, "ir_figure_alloc: no memory for figure %s", name);
     return NULL;
@@ -102,7 +103,8 @@ int ir_figure_set_log(ir_figure *f, int logx, int logy) {
 
 int ir_figure_set_key(ir_figure *f, const char *position) {
   static const char *const allowed[] = {
-      "top right", "top left", "bottom right", "bottom left", "outside", "off"};
+      "below",       "top right", "top left", "bottom right",
+      "bottom left", "outside",   "off"};
   if (f == NULL || position == NULL)
     return ir_error(IR_EINVAL, "ir_figure_set_key: NULL argument");
   for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
@@ -116,6 +118,12 @@ int ir_figure_set_key(ir_figure *f, const char *position) {
 
 int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
                          const double *y, size_t m, const char *style) {
+  return ir_figure_add_series_err(f, label, x, y, NULL, m, style);
+}
+
+int ir_figure_add_series_err(ir_figure *f, const char *label, const double *x,
+                             const double *y, const double *err, size_t m,
+                             const char *style) {
   if (f == NULL || (m > 0 && (x == NULL || y == NULL)))
     return ir_error(IR_EINVAL, "ir_figure_add_series: NULL figure or data");
   if (style == NULL || style[0] == '\0')
@@ -127,7 +135,7 @@ int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
                     "ir_figure_add_series: style '%s' of figure "
                     "%s is not a plain gnuplot style",
                     style, f->name);
-  if (m > SIZE_MAX / (2 * sizeof(double)))
+  if (m > SIZE_MAX / (3 * sizeof(double)))
     return ir_error(IR_ENOMEM, "ir_figure_add_series: %zu points", m);
   ir_series *s = ir_grow(f->s, &f->cs, f->ns + 1, sizeof *s);
   if (s == NULL)
@@ -137,7 +145,8 @@ int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
   ir_series *k = &s[f->ns];
   k->label = ir_strdup0(label);
   k->style = ir_strdup0(style);
-  k->x = malloc((m > 0 ? 2 * m : 1) * sizeof(double));
+  size_t cols = err != NULL ? 3 : 2;
+  k->x = malloc((m > 0 ? cols * m : 1) * sizeof(double));
   if (!k->label || !k->style || !k->x) {
     free(k->label);
     free(k->style);
@@ -148,10 +157,14 @@ int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
                     m, f->name);
   }
   k->y = k->x + m;
+  k->e = err != NULL ? k->x + 2 * m : NULL;
   if (m > 0) {
     memcpy(k->x, x, m * sizeof(double));
     memcpy(k->y, y, m * sizeof(double));
   }
+  /* A missing or meaningless error is drawn as none. */
+  for (size_t i = 0; k->e != NULL && i < m; i++)
+    k->e[i] = isfinite(err[i]) && err[i] > 0 ? err[i] : 0.0;
   k->m = m;
   f->ns++;
   return IR_OK;
@@ -189,6 +202,11 @@ static size_t ir_fig_points(const ir_figure *f, const ir_series *s) {
 
 /* A gnuplot double-quoted string: backslash and quote escaped, line breaks
  * as \n (which gnuplot turns back into line breaks). */
+/* s as a double-quoted gnuplot string whose enhanced-text rendering is s
+ * itself: the enhanced-text specials _ ^ @ & ~ { } (subscript,
+ * superscript, phantom, spacer, overprint, grouping) get a backslash for
+ * the text processor, written as \\ inside the quotes; a literal
+ * backslash needs two of each. */
 static void ir_gp_string(FILE *fp, const char *s) {
   fputc('"', fp);
   for (const char *p = s; *p; p++) {
@@ -198,9 +216,14 @@ static void ir_gp_string(FILE *fp, const char *s) {
     }
     if (*p == '\r')
       continue;
-    if (*p == '"' || *p == '\\')
-      fputc('\\', fp);
-    fputc(*p, fp);
+    if (*p == '"')
+      fputs("\\\"", fp);
+    else if (*p == '\\')
+      fputs("\\\\\\\\", fp);
+    else if (strchr("_^@&~{}", *p) != NULL)
+      fprintf(fp, "\\\\%c", *p);
+    else
+      fputc(*p, fp);
   }
   fputc('"', fp);
 }
@@ -222,16 +245,78 @@ static void ir_fig_dat(const ir_figure *f, FILE *fp) {
       fputs("\n\n", fp);
     fprintf(fp, "# index %zu: ", block);
     ir_put_line_text(fp, s->label);
-    fputs("\n# x y\n", fp);
+    fputs(s->e ? "\n# x y se\n" : "\n# x y\n", fp);
     for (size_t k = 0; k < s->m; k++) {
       if (!ir_fig_keep(f, s->x[k], s->y[k]))
         continue;
       fputs(ir_num(b, IR_PREC_EXACT, s->x[k]), fp);
       fputc(' ', fp);
       fputs(ir_num(b, IR_PREC_EXACT, s->y[k]), fp);
+      if (s->e) {
+        fputc(' ', fp);
+        fputs(ir_num(b, IR_PREC_EXACT, s->e[k]), fp);
+      }
       fputc('\n', fp);
     }
     block++;
+  }
+}
+
+/* The data's extent on one axis (y: with the error bars); 0 when none. */
+static int ir_fig_extent(const ir_figure *f, int yaxis, double *lo,
+                         double *hi) {
+  int any = 0;
+  for (size_t i = 0; i < f->ns; i++) {
+    const ir_series *s = &f->s[i];
+    for (size_t k = 0; k < s->m; k++) {
+      if (!ir_fig_keep(f, s->x[k], s->y[k]))
+        continue;
+      double a = yaxis ? s->y[k] : s->x[k], b = a;
+      if (yaxis && s->e) {
+        b = a + s->e[k];
+        if (!f->logy || a - s->e[k] > 0)
+          a -= s->e[k];
+      }
+      if (!any || a < *lo)
+        *lo = a;
+      if (!any || b > *hi)
+        *hi = b;
+      any = 1;
+    }
+  }
+  return any;
+}
+
+/* Ticks a reader can read: "%g" (no 100.0000000, no 1x10^6 where 10^6
+ * fits), powers of ten as 10^{n} on a log axis spanning two decades or
+ * more; a log axis spans the data, not the decades around them. */
+static void ir_fig_axes(const ir_figure *f, FILE *fp) {
+  char b1[IR_NUMBUF], b2[IR_NUMBUF];
+  for (int y = 0; y < 2; y++) {
+    int logax = y ? f->logy : f->logx;
+    char ax = y ? 'y' : 'x';
+    double lo = 0, hi = 0;
+    int any = ir_fig_extent(f, y, &lo, &hi);
+    if (!logax) {
+      fprintf(fp, "set format %c \"%%g\"\n", ax);
+      continue;
+    }
+    fprintf(fp, "set logscale %c 10\n", ax);
+    if (any && hi / lo >= 100)
+      fprintf(fp, "set format %c \"10^{%%T}\"\n", ax);
+    else
+      fprintf(fp, "set format %c \"%%g\"\n", ax);
+    if (!any)
+      continue;
+    if (hi == lo) {
+      lo /= 2;
+      hi *= 2;
+    }
+    /* x exactly the data; y with 4% of the span (in logs) above and below,
+     * so that no point sits on the frame. */
+    double pad = y ? pow(hi / lo, 0.04) : 1.0;
+    fprintf(fp, "set %crange [%s:%s]\n", ax, ir_num(b1, IR_PREC_EXACT, lo / pad),
+            ir_num(b2, IR_PREC_EXACT, hi * pad));
   }
 }
 
@@ -259,14 +344,18 @@ static void ir_fig_gp(const ir_figure *f, FILE *fp) {
   ir_gp_string(fp, f->xlabel);
   fputs("\nset ylabel ", fp);
   ir_gp_string(fp, f->ylabel);
+  /* The key beside the plot (the default, "below" the data in the sense
+   * of never over it: gnuplot reserves the right margin for it) covers no
+   * data, marker label or axis label; inside the plot it is opaque and
+   * boxed. */
   if (strcmp(f->key, "off") == 0)
     fputs("\nset grid\nset key off\n", fp);
+  else if (strcmp(f->key, "below") == 0)
+    fputs("\nset grid\nset key outside right top vertical box opaque\n",
+          fp);
   else
     fprintf(fp, "\nset grid\nset key %s box opaque\n", f->key);
-  if (f->logx)
-    fputs("set logscale x 10\n", fp);
-  if (f->logy)
-    fputs("set logscale y 10\n", fp);
+  ir_fig_axes(f, fp);
   for (size_t i = 0; i < f->nv; i++) {
     double x = f->v[i].x;
     if (!isfinite(x) || (f->logx && !(x > 0)))
@@ -315,8 +404,27 @@ static void ir_fig_gp(const ir_figure *f, FILE *fp) {
         continue;
       if (block > 0)
         fputs(", \\\n     ", fp);
+      /* Standard errors: a translucent band under a dense series, error
+       * bars on a sparse one, in the series' colour (line type block+1). */
+      if (s->e != NULL) {
+        const char *lower = f->logy ? "($2-$3 > 0 ? $2-$3 : $2/10)" : "($2-$3)";
+        if (ir_fig_points(f, s) > 30)
+          fprintf(fp,
+                  "\"%s.dat\" index %zu using 1:%s:($2+$3) with filledcurves "
+                  "fillstyle transparent solid 0.25 noborder linecolor %zu "
+                  "notitle, \\\n     ",
+                  n, block, lower, block + 1);
+        else
+          fprintf(fp,
+                  "\"%s.dat\" index %zu using 1:2:%s:($2+$3) with yerrorbars "
+                  "pointtype -1 linecolor %zu notitle, \\\n     ",
+                  n, block, lower, block + 1);
+      }
       fprintf(fp, "\"%s.dat\" index %zu using 1:2 with %s ", n, block,
               s->style);
+      if (s->e != NULL && strstr(s->style, "linecolor") == NULL &&
+          strstr(s->style, " lc ") == NULL)
+        fprintf(fp, "linecolor %zu ", block + 1);
       if (s->label[0] != '\0') {
         fputs("title ", fp);
         ir_gp_string(fp, s->label);

@@ -1115,6 +1115,39 @@ static int data_lines(const char *s) {
   return n;
 }
 
+/* Error columns: a third .dat column, bars on a sparse series, a band on
+ * a dense one, in the series' colour; specials escaped in labels. */
+START_TEST(test_figure_errors) {
+  ir_figure *f = ir_figure_alloc("err", "a & b_c^d @e ~f", "x", "y");
+  ck_assert_ptr_nonnull(f);
+  double x[40], y[40], e[40];
+  for (int i = 0; i < 40; i++)
+    x[i] = i + 1, y[i] = 2.0 * (i + 1), e[i] = i == 3 ? NAN : 0.5;
+  IR_ASSERT_OK(ir_figure_add_series_err(f, "sparse", x, y, e, 5, "lines"));
+  IR_ASSERT_OK(ir_figure_add_series_err(f, "dense", x, y, e, 40, "lines"));
+  int rendered;
+  IR_ASSERT_OK(ir_figure_write(f, g_dir, 0, &rendered));
+  char *dat = slurp("err.dat");
+  ck_assert_ptr_nonnull(strstr(dat, "# x y se\n1 2 0.5\n"));
+  ck_assert_ptr_nonnull(strstr(dat, "\n4 8 0\n")); /* NaN error: none */
+  free(dat);
+  char *gp = slurp("err.gp");
+  const char *want[] = {
+      "set title \"a \\\\& b\\\\_c\\\\^d \\\\@e \\\\~f\"",
+      "index 0 using 1:2:($2-$3):($2+$3) with yerrorbars pointtype -1 "
+      "linecolor 1 notitle",
+      "index 0 using 1:2 with lines linecolor 1 title \"sparse\"",
+      "index 1 using 1:($2-$3):($2+$3) with filledcurves",
+      "index 1 using 1:2 with lines linecolor 2 title \"dense\"",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    ck_assert_msg(strstr(gp, want[i]) != NULL, "missing '%s' in\n%s", want[i],
+                  gp);
+  free(gp);
+  ir_figure_free(f);
+}
+END_TEST
+
 START_TEST(test_figure_files) {
   ir_figure *f = sample_figure();
   int rendered = 7;
@@ -1135,7 +1168,14 @@ START_TEST(test_figure_files) {
       "set logscale y",
       "set grid",
       "set key",
-      "set title \"Risk vs {/Symbol l}\"",
+      /* Enhanced-text specials print literally. */
+      "set title \"Risk vs \\\\{/Symbol l\\\\}\"",
+      /* Log axes span the data (x exactly, y with a margin); s1's y runs
+       * over two decades or more, so powers of ten label it. */
+      "set xrange [1:",
+      "set format y \"10^{%T}\"",
+      "set format x \"%g\"",
+      "set key outside right top vertical box opaque",
       "set ylabel \"test \\\"error\\\"\"",
       "set arrow from first 5, graph 0 to first 5, graph 1 nohead",
       "\"threshold\"",
@@ -1310,6 +1350,7 @@ static Suite *report_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_atomic_missing_dir);
   tcase_add_test(tc, test_figure_files);
+  tcase_add_test(tc, test_figure_errors);
   tcase_add_test(tc, test_figure_args);
   tcase_add_test(tc, test_figure_render);
   tcase_add_test(tc, test_figure_no_gnuplot);

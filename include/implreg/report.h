@@ -240,14 +240,29 @@ ir_figure *ir_figure_alloc(const char *name, const char *title,
                            const char *xlabel, const char *ylabel);
 void ir_figure_free(ir_figure *f);
 int ir_figure_set_log(ir_figure *f, int logx, int logy);
-/* Where the key goes: "top right" (default), "top left", "bottom right",
- * "bottom left", "outside" or "off". */
+/* Where the key goes: "below" (default: outside the plot, in a right
+ * margin gnuplot reserves for it, where it covers no data nor any label),
+ * "top right", "top left", "bottom right", "bottom left" (inside,
+ * boxed and opaque), "outside" or "off".
+ *
+ * Every title, label and legend is printed literally: gnuplot's enhanced
+ * text specials (_ ^ @ & ~ { }) are escaped.  Ticks read "%g", and powers
+ * of ten as 10^n on a log axis spanning two decades or more; a log axis
+ * spans the data (x exactly, y with a small margin), not whole decades. */
 int ir_figure_set_key(ir_figure *f, const char *position);
 /* Adds a series of m points (copied); style is a gnuplot style such as
  * "lines", "points", "linespoints" or "lines dashtype 2".  Points that are
  * not finite (or not positive on a log axis) are dropped when written. */
 int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
                          const double *y, size_t m, const char *style);
+/* The same with a standard error per point (err may be NULL; a
+ * non-finite or negative error draws as none): the .dat gets a third
+ * column, the plot a translucent band (more than 30 points) or error bars
+ * in the series' colour; on a log y axis the lower edge is clipped at y/10.
+ * Analyses run with --seeds > 1 pass the standard error of the mean. */
+int ir_figure_add_series_err(ir_figure *f, const char *label, const double *x,
+                             const double *y, const double *err, size_t m,
+                             const char *style);
 /* A vertical marker line at x (e.g. the interpolation threshold). */
 int ir_figure_add_vline(ir_figure *f, double x, const char *label);
 /* Writes dir/name.dat (one block per series) and dir/name.gp; when render
