@@ -38,6 +38,8 @@ static const ir_analysis analyses[] = {
      "regularizer's coefficient fitted from the iterates; SGD's modified "
      "loss; flatness"},
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
+    {"table", ir_an_table,
+     "one table of several runs' folders concatenated, with a run column"},
 };
 
 /* OpenBLAS's introspection (its <cblas.h> clashes with GSL's, docs/stack.md).
