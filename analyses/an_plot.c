@@ -1,4 +1,5 @@
-/* an_plot.c — `implreg table`: one table of several runs side by side.
+/* an_plot.c — `implreg table` and `implreg plot`: one table, or one
+ * figure, of several runs side by side.
  *
  * Reads NAME.csv from each run's folder (as implreg wrote it), checks that
  * the headers agree, and writes one table NAME with a first column "run"
@@ -309,5 +310,199 @@ done:
     csv_free(&csv[i]);
   free(csv);
   ir_table_free(t);
+  return rc;
+}
+
+/* ---- implreg plot ---------------------------------------------------------- */
+
+static const char plot_help[] =
+    "Usage: implreg plot NAME DIR... --out DIR [--no-render]\n\n"
+    "Overlays the figure NAME (DIR/NAME.dat and DIR/NAME.gp an earlier run\n"
+    "wrote) of several runs in one figure NAME in --out: every series of\n"
+    "every run, labelled \"<run>: <series>\" with <run> the folder's last\n"
+    "component; title, axis labels and log axes from the first run's\n"
+    "script, standard-error columns kept.  Writes NAME.dat, NAME.gp and,\n"
+    "when gnuplot is installed (and without --no-render), NAME.png and\n"
+    "NAME.pdf.\n";
+
+/* The value of `set KEY "..."` in a script implreg wrote, unescaped (the
+ * figure module escapes enhanced-text specials and quotes); "" if none. */
+static char *gp_setting(const char *gp, const char *key) {
+  char pat[64];
+  snprintf(pat, sizeof pat, "\nset %s \"", key);
+  const char *p = strstr(gp, pat);
+  if (p == NULL)
+    return strdup("");
+  p += strlen(pat);
+  char *out = malloc(strlen(p) + 1);
+  if (out == NULL)
+    return NULL;
+  size_t k = 0;
+  while (*p && *p != '"' && *p != '\n') {
+    if (p[0] == '\\' && p[1] == 'n') {
+      out[k++] = '\n';
+      p += 2;
+    } else if (p[0] == '\\' && p[1] == '\\') {
+      /* \\c: an escaped special; \\\\\\\\: a backslash. */
+      if (p[2] == '\\' && p[3] == '\\') {
+        out[k++] = '\\';
+        p += 4;
+      } else {
+        p += 2;
+      }
+    } else if (p[0] == '\\' && p[1] != '\0') {
+      out[k++] = p[1];
+      p += 2;
+    } else {
+      out[k++] = *p++;
+    }
+  }
+  out[k] = '\0';
+  return out;
+}
+
+/* Adds the series of one run's NAME.dat to f, labelled "run: label". */
+static int plot_add_run(ir_figure *f, const char *run, char *dat) {
+  char label[512] = "";
+  double *x = NULL, *y = NULL, *e = NULL;
+  size_t m = 0, cap = 0;
+  int has_e = 0, s = IR_OK, open = 0;
+  char *line = dat;
+  for (;;) {
+    char *nl = strchr(line, '\n');
+    if (nl)
+      *nl = '\0';
+    int end = nl == NULL;
+    const char *idx = strstr(line, "# index ");
+    if (idx == line || end) {
+      if (open && m > 0) {
+        char full[800];
+        snprintf(full, sizeof full, "%s: %s", run, label);
+        s = has_e ? ir_figure_add_series_err(f, full, x, y, e, m, "lines")
+                  : ir_figure_add_series(f, full, x, y, m, "lines");
+      }
+      m = 0;
+      has_e = 0;
+      open = !end;
+      const char *c = idx ? strchr(idx + 8, ':') : NULL;
+      snprintf(label, sizeof label, "%s", c ? c + 2 - (c[1] != ' ') : "");
+    } else if (open && line[0] != '#' && line[0] != '\0') {
+      double a, b, c;
+      int n = sscanf(line, "%lf %lf %lf", &a, &b, &c);
+      if (n >= 2) {
+        if (m == cap) {
+          cap = cap ? 2 * cap : 256;
+          double *qx = realloc(x, cap * sizeof *qx);
+          if (qx) x = qx;
+          double *qy = realloc(y, cap * sizeof *qy);
+          if (qy) y = qy;
+          double *qe = realloc(e, cap * sizeof *qe);
+          if (qe) e = qe;
+          if (!qx || !qy || !qe) {
+            s = IR_ENOMEM;
+            break;
+          }
+        }
+        x[m] = a, y[m] = b, e[m] = n == 3 ? c : 0;
+        has_e |= n == 3;
+        m++;
+      }
+    }
+    if (end || s != IR_OK)
+      break;
+    line = nl + 1;
+  }
+  free(x);
+  free(y);
+  free(e);
+  return s;
+}
+
+int ir_an_plot(int argc, char **argv) {
+  static const struct option opts[] = {
+      {"out", required_argument, NULL, 'o'},
+      {"no-render", no_argument, NULL, 'n'},
+      {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0}};
+  static const char *const P = "implreg plot";
+  const char *out = NULL;
+  int render = 1, code;
+  opterr = 0;
+  optind = 1;
+  while ((code = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    switch (code) {
+    case 'o': out = optarg; break;
+    case 'n': render = 0; break;
+    case 'h': fputs(plot_help, stdout); return IR_EXIT_OK;
+    case ':':
+      return ir_cli_usage_error(P, "option %s needs a value", argv[optind - 1]);
+    default:
+      return ir_cli_usage_error(P, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (argc - optind < 2)
+    return ir_cli_usage_error(P, "give a figure NAME and at least one run "
+                                 "folder");
+  if (out == NULL)
+    return ir_cli_usage_error(P, "--out DIR is required");
+  const char *name = argv[optind];
+  int nrun = argc - optind - 1;
+  char **dirs = argv + optind + 1;
+  char **dats = calloc((size_t)nrun, sizeof *dats);
+  char *gp = NULL, *title = NULL, *xl = NULL, *yl = NULL;
+  ir_figure *f = NULL;
+  int rc = IR_EXIT_USAGE;
+  if (dats == NULL)
+    return ir_cli_fail(P, IR_ENOMEM, NULL);
+  /* Read everything first: bad input writes nothing. */
+  for (int i = 0; i < nrun; i++) {
+    char path[4200];
+    if (strcmp(dirs[i], out) == 0) {
+      rc = ir_cli_usage_error(P, "--out %s is one of the runs' folders", out);
+      goto done;
+    }
+    snprintf(path, sizeof path, "%s/%s.dat", dirs[i], name);
+    if ((dats[i] = slurp(path)) == NULL) {
+      fprintf(stderr, "%s: cannot read %s (is %s a run's folder with a "
+                      "figure %s?)\n",
+              P, path, dirs[i], name);
+      goto done;
+    }
+    if (i == 0) {
+      snprintf(path, sizeof path, "%s/%s.gp", dirs[i], name);
+      if ((gp = slurp(path)) == NULL) {
+        fprintf(stderr, "%s: cannot read %s\n", P, path);
+        goto done;
+      }
+    }
+  }
+  title = gp_setting(gp, "title");
+  xl = gp_setting(gp, "xlabel");
+  yl = gp_setting(gp, "ylabel");
+  if (!title || !xl || !yl ||
+      (f = ir_figure_alloc(name, title, xl, yl)) == NULL) {
+    rc = ir_cli_fail(P, IR_ENOMEM, NULL);
+    goto done;
+  }
+  ir_figure_set_log(f, strstr(gp, "\nset logscale x") != NULL,
+                    strstr(gp, "\nset logscale y") != NULL);
+  int s = IR_OK;
+  for (int i = 0; i < nrun && s == IR_OK; i++)
+    s = plot_add_run(f, base_of(dirs[i]), dats[i]);
+  if (s == IR_OK && (rc = ir_cli_prepare_out(P, out)) != 0)
+    goto done;
+  int rendered = 0;
+  if (s == IR_OK)
+    s = ir_figure_write(f, out, render, &rendered);
+  rc = s == IR_OK ? IR_EXIT_OK : ir_cli_fail(P, s, NULL);
+done:
+  for (int i = 0; i < nrun; i++)
+    free(dats[i]);
+  free(dats);
+  free(gp);
+  free(title);
+  free(xl);
+  free(yl);
+  ir_figure_free(f);
   return rc;
 }

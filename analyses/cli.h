@@ -159,6 +159,7 @@ int ir_an_gd_vs_minnorm(int argc, char **argv);
 int ir_an_all(int argc, char **argv);
 int ir_an_theory(int argc, char **argv);
 int ir_an_table(int argc, char **argv);
+int ir_an_plot(int argc, char **argv);
 int ir_an_double_descent(int argc, char **argv);
 int ir_an_hessian(int argc, char **argv);
 int ir_an_train(int argc, char **argv);

@@ -40,6 +40,8 @@ static const ir_analysis analyses[] = {
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
     {"table", ir_an_table,
      "one table of several runs' folders concatenated, with a run column"},
+    {"plot", ir_an_plot,
+     "one figure of several runs' folders overlaid in one figure"},
 };
 
 /* OpenBLAS's introspection (its <cblas.h> clashes with GSL's, docs/stack.md).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # cli_table.sh — `implreg table NAME DIR...` concatenates one table of
-# several runs with a "run" column; refuses mismatched headers, a missing
-# table and unknown options with one line, exit 2 and no output.
+# several runs with a "run" column, `implreg plot NAME DIR...` overlays one
+# figure's series; both refuse bad input (missing file, headers that
+# differ, unknown option) with one line, exit 2 and no output.
 set -u
 NAME=cli_table
 if [ -z "${IMPLREG:-}" ] || [ ! -x "$IMPLREG" ]; then
@@ -52,5 +53,32 @@ refuse "missing table" nope "$T/seed1"
 refuse "headers differ" runs "$T/seed1" "$T/cat"
 refuse "unknown option" runs "$T/seed1" --bogus
 refuse "no folder" runs
+
+# implreg plot: every series of every run, labelled by run, in one figure.
+"$IMPLREG" plot gd_distance "$T/seed1" "$T/seed2" --no-render --out "$T/pl" \
+  >"$T/o" 2>"$T/e"
+check "plot exits 0" test $? -eq 0
+k1=$(grep -c '^# index' "$T/seed1/gd_distance.dat")
+k2=$(grep -c '^# index' "$T/seed2/gd_distance.dat")
+check "plot has every series ($k1 + $k2)" \
+  test "$(grep -c '^# index' "$T/pl/gd_distance.dat")" -eq $((k1 + k2))
+check "plot labels series by run" grep -q '^# index 0: seed1: ' "$T/pl/gd_distance.dat"
+check "plot labels series by run (2)" grep -q "^# index $k1: seed2: " "$T/pl/gd_distance.dat"
+check "plot keeps the title" grep -qF "$(grep '^set title' "$T/seed1/gd_distance.gp")" "$T/pl/gd_distance.gp"
+check "plot keeps the log axes" grep -q '^set logscale y' "$T/pl/gd_distance.gp"
+# The data points are the runs' own, in order.
+check "plot copies the points" test "$(grep -v '^#' "$T/seed1/gd_distance.dat" | sed '/^$/d' | head -n 5)" = \
+  "$(grep -v '^#' "$T/pl/gd_distance.dat" | sed '/^$/d' | head -n 5)"
+refuse_plot() {
+  local l=$1
+  shift
+  "$IMPLREG" plot "$@" --out "$T/badp" >"$T/o" 2>"$T/e"
+  local st=$?
+  check "$l: exit 2 (got $st)" test "$st" -eq 2
+  check "$l: one line on stderr" test "$(wc -l <"$T/e")" -eq 1
+  check "$l: no output folder" test ! -e "$T/badp"
+}
+refuse_plot "plot: missing figure" nope "$T/seed1"
+refuse_plot "plot: unknown option" gd_distance "$T/seed1" --bogus
 echo "$NAME: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
