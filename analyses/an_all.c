@@ -12,7 +12,7 @@ static const char help[] =
     "Usage: implreg all [options]\n\n"
     "Runs every analysis at its default size (or --quick) into\n"
     "OUT/<analysis>/ (default OUT = results) and writes OUT/checks.csv and\n"
-    "OUT/checks.md with every theory check.\n"
+    "OUT/checks.md and OUT/checks.tex with every theory check.\n"
     "Analyses: gd-vs-minnorm, double-descent; train at the edge of\n"
     "stability (docs/theory.md 7: 4-32-1 tanh network, full-batch GD with eta "
     "=\n"

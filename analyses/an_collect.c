@@ -198,6 +198,22 @@ static int run(int argc, char **argv, int plot) {
     rc = ir_cli_fail(prog, s, NULL);
     goto done;
   }
+  /* --out must not be a run read: its manifest and files would be
+   * replaced, and the rerun cleanup would remove the run's other files. */
+  char *rout = realpath(o.out, NULL);
+  for (size_t i = 0; rout != NULL && i < nrun; i++) {
+    char *rd = realpath(dirs[i], NULL);
+    const int same = rd != NULL && strcmp(rd, rout) == 0;
+    free(rd);
+    if (same) {
+      rc = ir_cli_usage_error(prog, "--out %s is the run folder %s: write "
+                              "the combined outputs elsewhere",
+                              o.out, dirs[i]);
+      free(rout);
+      goto done;
+    }
+  }
+  free(rout);
   rc = ir_cli_prepare_out(prog, o.out);
   if (rc != 0)
     goto done;

@@ -2247,6 +2247,15 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
   return 0;
 }
 
+/* The columns and headers a paper shows (report.h, ir_table_set_paper);
+ * the CSV keeps every column. */
+static const char *const dd_paper[] = {
+    "model: N=$N$,N_over_n=$N/n$,train_mse=$\\mathrm{MSE}_\\mathrm{train}$,test_mse=$\\mathrm{MSE}_\\mathrm{test}$,norm=$\\|W\\|_F$,cond=$\\kappa(\\Phi_N)$,test_mse_opt_ridge=$\\mathrm{MSE}_\\mathrm{test}^\\mathrm{ridge}$",
+    "classical: N=$N$,N_over_n=$N/n$,test_mse=$\\mathrm{MSE}_\\mathrm{test}$,norm=$\\|W\\|_F$",
+    "model_linear: n=$n$,p=$p$,gamma=$\\gamma$,risk=$\\hat R$,risk_theory=$R$ (exact),risk_asymptotic=$R_\\infty$,z=$z$",
+    "samples: n=$n$,p=$p$,n_over_p=$n/p$,risk=$\\hat R$,risk_theory=$R$ (exact),risk_asymptotic=$R_\\infty$,z=$z$",
+    NULL};
+
 int ir_an_double_descent(int argc0, char **argv0) {
   int argc;
   char **argv;
@@ -2327,7 +2336,8 @@ int ir_an_double_descent(int argc0, char **argv0) {
            "the model-wise sweep on it was skipped\n");
   const double tw = ir_wall_time();
   for (size_t i = 0; i < run.ntables && s == IR_OK; i++)
-    s = ir_table_write(run.tables[i], o.common.out, o.common.formats);
+    if ((s = ir_table_set_paper_from(run.tables[i], dd_paper)) == IR_OK)
+      s = ir_table_write(run.tables[i], o.common.out, o.common.formats);
   if (s == IR_OK)
     s = ir_checks_write(run.checks, o.common.out, o.common.formats);
   for (size_t i = 0; i < run.nfigs && s == IR_OK; i++) {

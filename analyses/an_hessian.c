@@ -1453,6 +1453,13 @@ static int expand_from_run(int argc, char **argv, int *argc_out,
   return 0;
 }
 
+/* The columns and headers a paper shows (report.h, ir_table_set_paper);
+ * the CSV keeps every column. */
+static const char *const hessian_paper[] = {
+    "estimators: estimator,quantity,estimate,exact,rel_error=rel. error,hvps=HVPs",
+    "power: method,stopping_rule=stopping rule,lambda_max=$\\lambda_{\\max}$,rel_residual=$\\|Hv - \\lambda v\\|/\\lambda$,hvps=HVPs,converged",
+    NULL};
+
 int ir_an_hessian(int argc0, char **argv0) {
   int argc, argc1;
   char **argv, **argv1;
@@ -1557,8 +1564,10 @@ int ir_an_hessian(int argc0, char **argv0) {
   if (s == IR_OK && o.power && (ptab = power_table(&st)) == NULL)
     s = IR_ENOMEM;
   for (size_t i = 0; s == IR_OK && i < nt; i++)
-    s = ir_table_write(tabs[i], o.common.out, o.common.formats);
-  if (s == IR_OK && ptab)
+    if ((s = ir_table_set_paper_from(tabs[i], hessian_paper)) == IR_OK)
+      s = ir_table_write(tabs[i], o.common.out, o.common.formats);
+  if (s == IR_OK && ptab &&
+      (s = ir_table_set_paper_from(ptab, hessian_paper)) == IR_OK)
     s = ir_table_write(ptab, o.common.out, o.common.formats);
   if (s == IR_OK && st.slq)
     s = write_density_figure(&st, grid, dens, ddens, o.common.out);

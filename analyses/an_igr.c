@@ -3188,6 +3188,20 @@ static void print_summary(const ig_run *R, const ig_vec *S) {
   }
 }
 
+/* The columns and headers a paper shows (report.h, ir_table_set_paper);
+ * the CSV keeps every column. */
+static const char *const igr_paper[] = {
+    "egr: model,h_large=$h$,mu=$\\mu$,t=$t$,dist_egr=$d_\\mathrm{EGR}$,dist_gd=$d_\\mathrm{GD}$,ratio=$d_\\mathrm{EGR}/d_\\mathrm{GD}$",
+    "errors: model,method,beta=$\\beta$,h=$h$,err_flow=$e_\\mathrm{flow}$,err_modified=$e_\\mathrm{mod}$,err_alternative=$e_\\mathrm{alt}$",
+    "flatness: run,h=$h$,t=$t$,a=$a$,b=$b$,a2_plus_b2=$a^2+b^2$,lambda_max=$\\lambda_{\\max}$,loss=$L$",
+    "lambda: model,method,beta=$\\beta$,h=$h$,lambda_fit=$\\hat\\lambda$,lambda_theory=$\\lambda$,ratio=$\\hat\\lambda/\\lambda$,status",
+    "network_runs: model,h=$h$,seed,steps,loss=$L$,grad_norm2=$\\|\\nabla E\\|^2$,lambda_max=$\\lambda_{\\max}$",
+    "networks: model,h=$h$,grad_norm2=$\\|\\nabla E\\|^2$,lambda_max=$\\lambda_{\\max}$",
+    "rates: beta=$\\beta$,h=$h$,rate_iterates=rate,rate_root=$-\\log z_1$,err_flow=$e_\\mathrm{flow}$,err_modified=$e_\\mathrm{mod}$,err_alternative=$e_\\mathrm{alt}$",
+    "sgd: N=$N$,batch=$B$,eps=$\\epsilon$,dist_flow=$d_\\mathrm{flow}$,dist_sgd_modified=$d_\\mathrm{SGD}$,kappa_fit=$\\hat\\kappa$,kappa_theory=$\\kappa$,ratio=$\\hat\\kappa/\\kappa$",
+    "slopes: model,method,beta=$\\beta$,batch=$B$,horizon,against,slope,expected,points",
+    NULL};
+
 int ir_an_igr(int argc0, char **argv0) {
   int argc;
   char **argv;
@@ -3303,7 +3317,7 @@ int ir_an_igr(int argc0, char **argv0) {
       continue;
     if (tabs[i] == NULL)
       s = ir_error(IR_ENOMEM, "out of memory (tables)");
-    else
+    else if ((s = ir_table_set_paper_from(tabs[i], igr_paper)) == IR_OK)
       s = ir_table_write(tabs[i], o.common.out, o.common.formats);
   }
   if (s == IR_OK)

@@ -553,6 +553,12 @@ static int write_summary(const tr_log *L, const ir_optim_result *res,
   return s;
 }
 
+/* The columns and headers a paper shows (report.h, ir_table_set_paper);
+ * the CSV keeps every column. */
+static const char *const train_paper[] = {
+    "log: step,loss=$L$,?grad_norm2=$\\|\\nabla L\\|^2$,?test_loss=$L_\\mathrm{test}$,?test_accuracy=test acc.,?sharpness=$\\lambda_{\\max}$,?sharpness_x_lr_over_2=$\\eta\\lambda_{\\max}/2$",
+    NULL};
+
 int ir_an_train(int argc0, char **argv0) {
   int argc;
   char **argv;
@@ -674,6 +680,7 @@ int ir_an_train(int argc0, char **argv0) {
   chk = ir_checks_alloc();
   if (chk == NULL || (s = build_checks(&L, &res, chk)) != IR_OK ||
       (tab = log_table(&L)) == NULL ||
+      (s = ir_table_set_paper_from(tab, train_paper)) != IR_OK ||
       (s = ir_table_write(tab, o.common.out, o.common.formats)) != IR_OK ||
       (s = write_figures(&L, o.common.out)) != IR_OK ||
       (s = ir_checks_write(chk, o.common.out, o.common.formats)) != IR_OK ||

@@ -592,6 +592,21 @@ int ir_cli_apply_threads(const ir_cli_common *c) {
   return openblas_get_num_threads();
 }
 
+/* The output folders this process prepared, each with the record of what
+ * the run writes there (report.h, ir_outdir): the manifest lists the files,
+ * and the previous run's files not rewritten are removed. */
+enum { IR_CLI_MAXOUT = 32 };
+static ir_outdir *ir_cli_outs[IR_CLI_MAXOUT];
+static size_t ir_cli_nout;
+
+static ir_outdir **ir_cli_outdir(const char *dir) {
+  for (size_t i = 0; i < ir_cli_nout; i++)
+    if (ir_cli_outs[i] != NULL &&
+        strcmp(ir_outdir_dir(ir_cli_outs[i]), dir) == 0)
+      return &ir_cli_outs[i];
+  return NULL;
+}
+
 int ir_cli_prepare_out(const char *prog, const char *dir) {
   if (ir_mkdir_p(dir) != IR_OK) {
     fprintf(stderr, "%s: --out %s: %s\n", prog, dir, ir_error_message());
@@ -601,6 +616,20 @@ int ir_cli_prepare_out(const char *prog, const char *dir) {
     fprintf(stderr, "%s: --out %s: folder is not writable\n", prog, dir);
     return IR_EXIT_USAGE;
   }
+  ir_outdir **old = ir_cli_outdir(dir);
+  if (old != NULL) { /* the same folder again: a new run starts there */
+    ir_outdir_free(*old);
+    *old = NULL;
+  }
+  ir_outdir *o = ir_outdir_open(dir);
+  if (o == NULL)
+    return ir_cli_fail(prog, IR_ENOMEM, NULL);
+  if (old != NULL)
+    *old = o;
+  else if (ir_cli_nout < IR_CLI_MAXOUT)
+    ir_cli_outs[ir_cli_nout++] = o;
+  else
+    ir_outdir_free(o); /* no record: the manifest lists no files */
   return 0;
 }
 
@@ -641,11 +670,21 @@ int ir_cli_write_manifest(const char *dir, const char *analysis,
     ir_json_int(j, "failed", (long)ir_checks_failed(checks));
     ir_json_end_object(j);
   }
+  ir_outdir **o = ir_cli_outdir(dir);
+  if (o != NULL)
+    ir_outdir_list(*o, j);
   ir_json_end_object(j);
   char path[4200];
   snprintf(path, sizeof path, "%s/manifest.json", dir);
   int s = ir_json_write(j, path);
   ir_json_free(j);
+  /* Only once the new manifest is in place: the previous run's files this
+   * run did not rewrite go (a failed run leaves the old results whole). */
+  if (s == IR_OK && o != NULL) {
+    s = ir_outdir_clean(*o, NULL);
+    ir_outdir_free(*o);
+    *o = NULL;
+  }
   return s;
 }
 

@@ -77,8 +77,40 @@ int ir_atomic_commit(ir_atomic_file *f) {
     ir_atomic_release(f);
     return s;
   }
+  ir_atomic_note(f->path);
   ir_atomic_release(f);
   return IR_OK;
+}
+
+/* The process's record of the files it wrote, for the output folder's
+ * manifest (report_outdir.c).  No memory for a record only loses the
+ * record: the file itself was written. */
+static char **ir_written;
+static size_t ir_nwritten, ir_cwritten;
+
+void ir_atomic_note(const char *path) {
+  if (ir_nwritten == ir_cwritten) {
+    size_t nc = ir_cwritten ? 2 * ir_cwritten : 64;
+    char **q = realloc(ir_written, nc * sizeof *q);
+    if (q == NULL)
+      return;
+    ir_written = q;
+    ir_cwritten = nc;
+  }
+  size_t n = strlen(path) + 1;
+  char *c = malloc(n);
+  if (c == NULL)
+    return;
+  memcpy(c, path, n);
+  ir_written[ir_nwritten++] = c;
+}
+
+size_t ir_atomic_written_count(void) {
+  return ir_nwritten;
+}
+
+const char *ir_atomic_written(size_t i) {
+  return i < ir_nwritten ? ir_written[i] : NULL;
 }
 
 void ir_atomic_abort(ir_atomic_file *f) {

@@ -87,6 +87,7 @@ expect_fail "no run" 2 'RUN_DIR' -- table errs
 expect_fail "label count" 2 '2 labels for 1 runs' -- table errs "$T/r1" --labels a,b --out @D@/o
 expect_fail "seed refused" 2 "'--seed' is not an option" -- table errs "$T/r1" --seed 3 --out @D@/o
 expect_fail "format on plot" 2 "'--format' is not an option" -- plot curve "$T/r1" --format csv --out @D@/o
+expect_fail "out is a run" 2 'is the run folder' -- table errs "$T/r1" "$T/r2" --out "$T/r2/."
 expect_fail "unknown series" 2 "no series labelled 'lasso'" -- plot curve "$T/r1" --series lasso --out @D@/o
 printf 'set title "x"\n' >"$T/r1/fake.gp"
 printf '1 2\n' >"$T/r1/fake.dat"

@@ -435,7 +435,12 @@ START_TEST(test_meanstd_formats) {
   ck_assert_ptr_nonnull(strstr(md, "| 11 |  |\n"));
   free(md);
   char *tex = slurp("ms.tex");
-  ck_assert_ptr_nonnull(strstr(tex, "$10$ & $0.25 \\pm 0.01562$ \\\\"));
+  /* Two S columns around \pm; an empty MEANSTD cell fills both. */
+  ck_assert_ptr_nonnull(strstr(tex, "S[table-format=1.2]@{\\,\\(\\pm\\)\\,}"
+                                    "S[table-format=1.5]"));
+  ck_assert_ptr_nonnull(strstr(tex, "\\multicolumn{2}{c}{err}"));
+  ck_assert_ptr_nonnull(strstr(tex, "10 & 0.25 & 0.01562 \\\\"));
+  ck_assert_ptr_nonnull(strstr(tex, "11 &  &  \\\\"));
   free(tex);
   char *js = slurp("ms.json");
   ck_assert_ptr_nonnull(strstr(js, "\"err\": {\n"));
@@ -488,10 +493,17 @@ END_TEST
 
 /* ---- tables: LaTeX ------------------------------------------------------- */
 
+/* The label's folder part: g_dir's last component. */
+static const char *dir_base(void) {
+  const char *b = strrchr(g_dir, '/');
+  return b ? b + 1 : g_dir;
+}
+
 START_TEST(test_latex) {
   ir_table *t = ir_table_alloc("tx", "Risk & error_rate");
   ck_assert_ptr_nonnull(t);
-  IR_ASSERT_OK(ir_table_add_note(t, "loss L = (1/2n)||Xw - y||^2"));
+  IR_ASSERT_OK(ir_table_add_note(t, "loss L = (1/2n)||Xw - y||^2 < 1 | x"));
+  IR_ASSERT_OK(ir_table_add_note(t, "\xE2\x80\x96W\xE2\x80\x96 \xCE\xBB\xC2\xB2"));
   ck_assert_int_eq(ir_table_add_column(t, "name", IR_COL_STRING, NULL), 0);
   ck_assert_int_eq(ir_table_add_column(t, "test_err", IR_COL_DOUBLE, NULL), 1);
   ck_assert_int_eq(ir_table_add_column(t, "k", IR_COL_INT, NULL), 2);
@@ -500,6 +512,7 @@ START_TEST(test_latex) {
   IR_ASSERT_OK(ir_table_set_double(t, 1, 1.5e-7));
   IR_ASSERT_OK(ir_table_set_int(t, 2, -42));
   IR_ASSERT_OK(ir_table_add_row(t));
+  IR_ASSERT_OK(ir_table_set_string(t, 0, "[bracket] first"));
   IR_ASSERT_OK(ir_table_set_double(t, 1, 1e10));
   IR_ASSERT_OK(ir_table_add_row(t));
   IR_ASSERT_OK(ir_table_set_double(t, 1, 3.14159));
@@ -508,26 +521,111 @@ START_TEST(test_latex) {
   IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX));
   ir_table_free(t);
   char *tex = slurp("tx.tex");
+  char label[1200];
+  snprintf(label, sizeof label, "\\label{tab:%s-tx}", dir_base());
   const char *want[] = {
+      "% implreg table; needs booktabs, siunitx\n",
       "\\begin{table}",
       "\\caption{Risk \\& error\\_rate}",
-      "\\label{tab:tx}",
-      "(1/2n)||Xw - y||\\textasciicircum{}2",
-      "\\begin{tabular}{lrr}",
-      "\\toprule\n    name & test\\_err & k \\\\\n    \\midrule\n",
+      label,
+      ("(1/2n)\\ensuremath{\\|}Xw - y\\ensuremath{\\|}\\textasciicircum{}2 "
+       "\\textless{} 1 \\textbar{} x"),
+      "\\ensuremath{\\|}W\\ensuremath{\\|} \\ensuremath{\\lambda}"
+      "\\textsuperscript{2}",
+      "\\begin{tabular}{lS[table-format=1.3e-2]S[table-format=-2]}",
+      "\\toprule\nname & {test\\_err} & {k} \\\\\n\\midrule\n",
       ("a\\_b\\%c\\&d\\#e\\$f\\{g\\}h\\textasciitilde{}i\\textasciicircum{}j"
-       "\\textbackslash{}k & $1.5 \\times 10^{-7}$ & $-42$ \\\\"),
-      " & $10^{10}$ &  \\\\",
-      " & $3.142$ &  \\\\",
-      " & $-\\infty$ &  \\\\",
-      "\\bottomrule\n  \\end{tabular}\n\\end{table}\n",
+       "\\textbackslash{}k & 1.5e-7 & -42 \\\\"),
+      "{[}bracket] first & 1e10 &  \\\\",
+      " & 3.142 &  \\\\",
+      " & {$-\\infty$} &  \\\\",
+      "\\bottomrule\n\\end{tabular}\n\\end{table}\n",
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
     ck_assert_msg(strstr(tex, want[i]) != NULL, "missing '%s' in\n%s", want[i],
                   tex);
   /* The only unescaped specials left are the ones the table markup uses. */
   ck_assert_ptr_null(strstr(tex, "a_b"));
+  ck_assert_ptr_null(strstr(tex, "longtable"));
   free(tex);
+}
+END_TEST
+
+/* A declared paper view: chosen columns in order, math headers, amsmath
+ * for \text; a bad declaration changes nothing; the CSV keeps all. */
+START_TEST(test_latex_paper) {
+  ir_table *t = ir_table_alloc("pv", "View");
+  ck_assert_ptr_nonnull(t);
+  ck_assert_int_eq(ir_table_add_column(t, "N", IR_COL_INT, NULL), 0);
+  ck_assert_int_eq(ir_table_add_column(t, "test_mse", IR_COL_DOUBLE, NULL), 1);
+  ck_assert_int_eq(ir_table_add_column(t, "norm", IR_COL_DOUBLE, NULL), 2);
+  ck_assert_int_eq(ir_table_add_column(t, "cond", IR_COL_DOUBLE, NULL), 3);
+  IR_ASSERT_OK(ir_table_add_row(t));
+  IR_ASSERT_OK(ir_table_set_int(t, 0, 5));
+  IR_ASSERT_OK(ir_table_set_double(t, 1, 0.5));
+  IR_ASSERT_OK(ir_table_set_double(t, 2, 2.0));
+  IR_ASSERT_OK(ir_table_set_double(t, 3, 7.0));
+  IR_ASSERT_OK(ir_table_set_paper(
+      t, "norm=$\\|W\\|_{2,F}$, N, ?gone, test_mse=$\\mathrm{MSE}_\\text{test}$"));
+  ck_assert_int_eq(ir_table_set_paper(t, "N,nope"), IR_EINVAL);
+  ck_assert_int_eq(ir_table_set_paper(t, "N,N"), IR_EINVAL);
+  IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX | IR_FMT_CSV));
+  char *tex = slurp("pv.tex");
+  ck_assert_ptr_nonnull(
+      strstr(tex, "% implreg table; needs booktabs, siunitx, amsmath\n"));
+  ck_assert_msg(strstr(tex, "{$\\|W\\|_{2,F}$} & {N} & "
+                            "{$\\mathrm{MSE}_\\text{test}$} \\\\") != NULL,
+                "%s", tex);
+  ck_assert_ptr_nonnull(strstr(tex, "2 & 5 & 0.5 \\\\"));
+  ck_assert_ptr_null(strstr(tex, "cond"));
+  free(tex);
+  char *csv = slurp("pv.csv");
+  ck_assert_str_eq(csv, "N,test_mse,norm,cond\n5,0.5,2,7\n");
+  free(csv);
+  /* "" restores every column. */
+  IR_ASSERT_OK(ir_table_set_paper(t, ""));
+  IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX));
+  tex = slurp("pv.tex");
+  ck_assert_ptr_nonnull(strstr(tex, "{cond}"));
+  free(tex);
+  /* "?name": a column the table may lack. */
+  IR_ASSERT_OK(ir_table_set_paper(t, "N,?absent"));
+  IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX));
+  tex = slurp("pv.tex");
+  ck_assert_ptr_nonnull(strstr(tex, "\\toprule\n{N} \\\\\n"));
+  free(tex);
+  ir_table_free(t);
+}
+END_TEST
+
+/* Long tables: cut to the paper's rows with a note, or a longtable. */
+START_TEST(test_latex_rows) {
+  ir_table *t = ir_table_alloc("long", "Long");
+  ck_assert_ptr_nonnull(t);
+  ck_assert_int_eq(ir_table_add_column(t, "i", IR_COL_INT, NULL), 0);
+  for (long i = 0; i < 100; i++) {
+    IR_ASSERT_OK(ir_table_add_row(t));
+    IR_ASSERT_OK(ir_table_set_int(t, 0, i));
+  }
+  IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX));
+  char *tex = slurp("long.tex");
+  ck_assert_ptr_nonnull(strstr(tex, "30 of the 100 rows, evenly spaced"));
+  ck_assert_ptr_nonnull(strstr(tex, "\n0 \\\\\n"));
+  ck_assert_ptr_nonnull(strstr(tex, "\n99 \\\\\n"));
+  ck_assert_ptr_null(strstr(tex, "\n1 \\\\\n"));
+  ck_assert_ptr_null(strstr(tex, "longtable"));
+  free(tex);
+  IR_ASSERT_OK(ir_table_set_paper_rows(t, 0));
+  IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_TEX));
+  tex = slurp("long.tex");
+  ck_assert_ptr_nonnull(
+      strstr(tex, "% implreg table; needs booktabs, siunitx, longtable\n"));
+  ck_assert_ptr_nonnull(strstr(tex, "\\begin{longtable}"));
+  ck_assert_ptr_nonnull(strstr(tex, "\\endhead"));
+  ck_assert_ptr_nonnull(strstr(tex, "\n1 \\\\\n"));
+  ck_assert_ptr_null(strstr(tex, "of the 100 rows"));
+  free(tex);
+  ir_table_free(t);
 }
 END_TEST
 
@@ -852,6 +950,12 @@ START_TEST(test_checks_write) {
   const char *last = "\n3 of 6 checks passed\n";
   ck_assert_str_eq(md + strlen(md) - strlen(last), last);
   free(md);
+  /* checks.tex: every check, numbers right-aligned in math. */
+  char *tex = slurp("checks.tex");
+  ck_assert_ptr_nonnull(strstr(tex, "& $0$ & $3\\times10^{-13}$ & "
+                                    "$1\\times10^{-10}$ & PASS \\\\"));
+  ck_assert_ptr_nonnull(strstr(tex, "& $\\mathrm{NaN}$ &"));
+  free(tex);
 
   IR_ASSERT_OK(ir_checks_write(c, g_dir, IR_FMT_ALL));
   char *js = slurp("checks.json");
@@ -952,7 +1056,7 @@ START_TEST(test_atomic_missing_dir) {
   path_in(p, "m.json");
   IR_ASSERT_OK(ir_json_write(j, p));
   ck_assert_int_eq(count_tmp(), 0);
-  ck_assert_int_eq(count_entries(), 4 + 2 + 2 + 1);
+  ck_assert_int_eq(count_entries(), 4 + 3 + 2 + 1);
   /* Rewriting replaces a file as a whole. */
   IR_ASSERT_OK(ir_table_set_double(t, 0, 2.0));
   IR_ASSERT_OK(ir_table_write(t, g_dir, IR_FMT_CSV));
@@ -1011,6 +1115,39 @@ static int data_lines(const char *s) {
   return n;
 }
 
+/* Error columns: a third .dat column, bars on a sparse series, a band on
+ * a dense one, in the series' colour; specials escaped in labels. */
+START_TEST(test_figure_errors) {
+  ir_figure *f = ir_figure_alloc("err", "a & b_c^d @e ~f", "x", "y");
+  ck_assert_ptr_nonnull(f);
+  double x[40], y[40], e[40];
+  for (int i = 0; i < 40; i++)
+    x[i] = i + 1, y[i] = 2.0 * (i + 1), e[i] = i == 3 ? NAN : 0.5;
+  IR_ASSERT_OK(ir_figure_add_series_err(f, "sparse", x, y, e, 5, "lines"));
+  IR_ASSERT_OK(ir_figure_add_series_err(f, "dense", x, y, e, 40, "lines"));
+  int rendered;
+  IR_ASSERT_OK(ir_figure_write(f, g_dir, 0, &rendered));
+  char *dat = slurp("err.dat");
+  ck_assert_ptr_nonnull(strstr(dat, "# x y se\n1 2 0.5\n"));
+  ck_assert_ptr_nonnull(strstr(dat, "\n4 8 0\n")); /* NaN error: none */
+  free(dat);
+  char *gp = slurp("err.gp");
+  const char *want[] = {
+      "set title \"a \\\\& b\\\\_c\\\\^d \\\\@e \\\\~f\"",
+      "index 0 using 1:2:($2-$3):($2+$3) with yerrorbars pointtype -1 "
+      "linecolor 1 notitle",
+      "index 0 using 1:2 with lines linecolor 1 title \"sparse\"",
+      "index 1 using 1:($2-$3):($2+$3) with filledcurves",
+      "index 1 using 1:2 with lines linecolor 2 title \"dense\"",
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    ck_assert_msg(strstr(gp, want[i]) != NULL, "missing '%s' in\n%s", want[i],
+                  gp);
+  free(gp);
+  ir_figure_free(f);
+}
+END_TEST
+
 START_TEST(test_figure_files) {
   ir_figure *f = sample_figure();
   int rendered = 7;
@@ -1031,7 +1168,14 @@ START_TEST(test_figure_files) {
       "set logscale y",
       "set grid",
       "set key",
-      "set title \"Risk vs {/Symbol l}\"",
+      /* Enhanced-text specials print literally. */
+      "set title \"Risk vs \\\\{/Symbol l\\\\}\"",
+      /* Log axes span the data (x exactly, y with a margin); s1's y runs
+       * over two decades or more, so powers of ten label it. */
+      "set xrange [1:",
+      "set format y \"10^{%T}\"",
+      "set format x \"%g\"",
+      "set key outside right top vertical box opaque",
       "set ylabel \"test \\\"error\\\"\"",
       "set arrow from first 5, graph 0 to first 5, graph 1 nohead",
       "\"threshold\"",
@@ -1174,6 +1318,8 @@ static Suite *report_suite(void) {
   tcase_add_test(tc, test_meanstd_formats);
   tcase_add_test(tc, test_markdown);
   tcase_add_test(tc, test_latex);
+  tcase_add_test(tc, test_latex_paper);
+  tcase_add_test(tc, test_latex_rows);
   tcase_add_test(tc, test_table_json);
   tcase_add_test(tc, test_table_print);
   tcase_add_test(tc, test_table_write_args);
@@ -1204,6 +1350,7 @@ static Suite *report_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_atomic_missing_dir);
   tcase_add_test(tc, test_figure_files);
+  tcase_add_test(tc, test_figure_errors);
   tcase_add_test(tc, test_figure_args);
   tcase_add_test(tc, test_figure_render);
   tcase_add_test(tc, test_figure_no_gnuplot);

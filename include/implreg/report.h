@@ -6,6 +6,21 @@
  * with %.17g (round-trip exact); Markdown, LaTeX and terminal output use a
  * readable number of significant digits.  Non-finite numbers are written as
  * "inf"/"-inf"/"nan" in CSV and text, as null in JSON.
+ *
+ * Ownership: every object here (ir_table, ir_checks, ir_json, ir_figure)
+ * copies the strings and arrays it is given; the caller keeps its own and
+ * frees the object with its _free function (NULL is a no-op).  Nothing is
+ * shared between objects, so objects may be used from different threads,
+ * but one object from one thread at a time.
+ *
+ * Cost: building is O(1) amortized per cell, check, JSON token or point
+ * (arrays grow by doubling); writing is linear in the cells or points, one
+ * pass per format.  ir_figure_write with render runs gnuplot as a child
+ * process (tens of milliseconds per figure), the only slow call here.
+ *
+ * Sources, one per concern: src/report_format.c (format list, text helpers,
+ * escaping), report_table.c, report_checks.c, report_json.c, report_env.c
+ * (environment, clock), report_figure.c.
  */
 #ifndef IMPLREG_REPORT_H
 #define IMPLREG_REPORT_H
@@ -76,6 +91,40 @@ size_t ir_table_ncols(const ir_table *t);
 /* The double (or mean) value of a cell; NAN when empty or not numeric. */
 double ir_table_get(const ir_table *t, size_t row, int col);
 
+/* ---- Tables in a paper (the .tex) ----
+ *
+ * The .tex of a table compiles in a plain article with the packages its
+ * first line names ("% implreg table; needs booktabs, siunitx, ..."):
+ * booktabs rules, numbers in siunitx S columns aligned on the decimal point
+ * (MEANSTD as two S columns around \pm), text escaped (_ ^ & % # ~ \ { }
+ * | < > and the Unicode the captions use), the label tab:<folder>-<name>
+ * with <folder> the output folder's last component (results/<analysis> by
+ * default, so labels are unique within a run).  The font size, column
+ * separation and the wrapping of long text columns are chosen from an
+ * estimate of the width so that the table fits an article's \textwidth; a
+ * table of more than 30 shown rows becomes a longtable.  The CSV, Markdown
+ * and JSON always keep every column and row. */
+
+/* The columns the paper shows, in order, and optionally their LaTeX
+ * headers: "N=$N$,test_mse=$\mathrm{MSE}_\text{test}$,norm" (entries split
+ * at commas outside braces; a header is raw LaTeX, copied as is; \text and
+ * friends add amsmath to the needed packages; "?name" is a column the table
+ * may lack, skipped then).  Undeclared columns are left
+ * out; without a declaration every column is shown under its escaped name.
+ * NULL or "" restores that default.  IR_EINVAL (and no change) when a name
+ * is not a column or is named twice. */
+int ir_table_set_paper(ir_table *t, const char *spec);
+/* The declaration for this table from a NULL-terminated list of
+ * "table: spec" strings (an analysis keeps its tables' declarations in one
+ * array); no entry for the table's name leaves it unchanged. */
+int ir_table_set_paper_from(ir_table *t, const char *const *specs);
+/* The LaTeX header of one column (raw LaTeX; NULL: the escaped name). */
+int ir_table_set_tex_header(ir_table *t, int col, const char *tex);
+/* At most max rows in the .tex (default 30): a longer table shows max rows
+ * evenly spaced, first and last included, and says so in a note.  0 shows
+ * every row (a longtable when more than 30). */
+int ir_table_set_paper_rows(ir_table *t, size_t max);
+
 /* Writes dir/name.csv, .md, .tex, .json for the formats in mask.  dir must
  * exist. */
 int ir_table_write(const ir_table *t, const char *dir, int formats);
@@ -114,8 +163,9 @@ size_t ir_checks_failed(const ir_checks *c);
 /* Appends all rows of src to dst (used by `implreg all` to collect). */
 int ir_checks_merge(ir_checks *dst, const ir_checks *src, const char *prefix);
 
-/* Writes dir/checks.csv and dir/checks.md (always) and checks.json when the
- * mask has IR_FMT_JSON: {"total", "passed", "failed", "checks": [{claim,
+/* Writes dir/checks.csv, dir/checks.md and dir/checks.tex (always: every
+ * check, a longtable when many) and checks.json when the mask has
+ * IR_FMT_JSON: {"total", "passed", "failed", "checks": [{claim,
  * source, predicted, measured, tolerance, verdict}]}. */
 int ir_checks_write(const ir_checks *c, const char *dir, int formats);
 int ir_checks_print(const ir_checks *c, FILE *fp);
@@ -155,6 +205,30 @@ void ir_report_environment(ir_json *j);
 /* Seconds since an arbitrary origin (CLOCK_MONOTONIC). */
 double ir_wall_time(void);
 
+/* ---- Output folders ---------------------------------------------------------
+ *
+ * A rerun into an existing folder must not leave the previous run's files
+ * beside the new ones, nor delete anything else: the manifest lists the
+ * files a run wrote, and the next run removes exactly those of them it did
+ * not rewrite.  Every file the library commits (tables, checks, JSON,
+ * figures and their images) is recorded in a process-wide list. */
+typedef struct ir_outdir ir_outdir;
+
+/* Starts the record of a run into dir: files written under dir from now on
+ * are this run's; the "files" of dir/manifest.json, when implreg wrote it,
+ * are the previous run's.  NULL on no memory. */
+ir_outdir *ir_outdir_open(const char *dir);
+void ir_outdir_free(ir_outdir *o);
+/* The folder o records ("" for NULL). */
+const char *ir_outdir_dir(const ir_outdir *o);
+/* Adds "files": [this run's files under dir, relative, sorted] to the
+ * current JSON object (the manifest itself is not listed). */
+void ir_outdir_list(const ir_outdir *o, ir_json *j);
+/* Removes the previous run's listed files that this run did not rewrite:
+ * only regular files, only plain relative names inside dir.  *removed (may
+ * be NULL) gets the count. */
+int ir_outdir_clean(const ir_outdir *o, size_t *removed);
+
 /* ---- Figures
  * ------------------------------------------------------------------ */
 
@@ -166,14 +240,29 @@ ir_figure *ir_figure_alloc(const char *name, const char *title,
                            const char *xlabel, const char *ylabel);
 void ir_figure_free(ir_figure *f);
 int ir_figure_set_log(ir_figure *f, int logx, int logy);
-/* Where the key goes: "top right" (default), "top left", "bottom right",
- * "bottom left", "outside" or "off". */
+/* Where the key goes: "below" (default: outside the plot, in a right
+ * margin gnuplot reserves for it, where it covers no data nor any label),
+ * "top right", "top left", "bottom right", "bottom left" (inside,
+ * boxed and opaque), "outside" or "off".
+ *
+ * Every title, label and legend is printed literally: gnuplot's enhanced
+ * text specials (_ ^ @ & ~ { }) are escaped.  Ticks read "%g", and powers
+ * of ten as 10^n on a log axis spanning two decades or more; a log axis
+ * spans the data (x exactly, y with a small margin), not whole decades. */
 int ir_figure_set_key(ir_figure *f, const char *position);
 /* Adds a series of m points (copied); style is a gnuplot style such as
  * "lines", "points", "linespoints" or "lines dashtype 2".  Points that are
  * not finite (or not positive on a log axis) are dropped when written. */
 int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
                          const double *y, size_t m, const char *style);
+/* The same with a standard error per point (err may be NULL; a
+ * non-finite or negative error draws as none): the .dat gets a third
+ * column, the plot a translucent band (more than 30 points) or error bars
+ * in the series' colour; on a log y axis the lower edge is clipped at y/10.
+ * Analyses run with --seeds > 1 pass the standard error of the mean. */
+int ir_figure_add_series_err(ir_figure *f, const char *label, const double *x,
+                             const double *y, const double *err, size_t m,
+                             const char *style);
 /* A vertical marker line at x (e.g. the interpolation threshold). */
 int ir_figure_add_vline(ir_figure *f, double x, const char *label);
 /* Writes dir/name.dat (one block per series) and dir/name.gp; when render
