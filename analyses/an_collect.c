@@ -1,6 +1,8 @@
 /* an_collect.c — `implreg table` and `implreg plot`: one table across runs,
  * one figure's series from several runs, read back from their folders
  * (src/collect.c does the reading; this file is the command line). */
+/* realpath is XSI. */
+#define _XOPEN_SOURCE 700
 #include <config.h>
 
 #include <getopt.h>
