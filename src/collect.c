@@ -515,8 +515,11 @@ typedef struct {
   int logx, logy;
 } ir_gp_info;
 
-/* The gnuplot string literal after `key` at the start of a line, with its
- * escapes (\" \\ \n) undone. */
+/* The text of the gnuplot string literal after `key` at the start of a
+ * line: the inverse of report's quoting, which makes the enhanced-text
+ * rendering equal the text — `\\\\` (four backslashes) is a backslash,
+ * `\\X` an enhanced-text special X (_ ^ @ & ~ { }), `\"` a quote, `\n` a
+ * line break. */
 static void ir_gp_value(const char *line, const char *key, char *out,
                         size_t len) {
   size_t kl = strlen(key);
@@ -525,9 +528,16 @@ static void ir_gp_value(const char *line, const char *key, char *out,
   size_t n = 0;
   for (const char *p = line + kl + 1; *p != '\0' && *p != '"' && n + 1 < len;
        p++) {
-    if (*p == '\\' && p[1] != '\0') {
+    if (strncmp(p, "\\\\\\\\", 4) == 0) {
+      out[n++] = '\\';
+      p += 3;
+    } else if (p[0] == '\\' && p[1] == '\\' && p[2] != '\0' &&
+               strchr("_^@&~{}", p[2]) != NULL) {
+      out[n++] = p[2];
+      p += 2;
+    } else if (p[0] == '\\' && (p[1] == '"' || p[1] == 'n')) {
+      out[n++] = p[1] == 'n' ? '\n' : '"';
       p++;
-      out[n++] = *p == 'n' ? '\n' : *p;
     } else {
       out[n++] = *p;
     }

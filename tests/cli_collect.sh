@@ -71,6 +71,15 @@ grep -q 'set logscale y' "$T/out/p/curve.gp" && grep -q 'min-norm' "$T/out/p/cur
   grep -Fq 'set title "Risk of \"min-norm\" fits"' "$T/out/p/curve.gp" &&
   record "plot keeps title and log scale" ||
   record "plot keeps title and log scale" "$(grep -E 'title|logscale' "$T/out/p/curve.gp" | head -3)"
+# Titles round-trip through report's quoting (enhanced-text specials,
+# backslashes, quotes): the combined figure's title line equals the run's.
+mkdir -p "$T/r3"
+printf '%s\n' 'set title "E\\_0 = ||g||\\^2 \\\\ \"q\" \\{x\\}"' 'set xlabel "h"' 'set ylabel "y"' >"$T/r3/sp.gp"
+printf '# index 0: s\n# x y\n1 2\n' >"$T/r3/sp.dat"
+run_ok "plot with specials" "$T" plot sp r3 --out out/sp --no-render --quiet
+if [ "$(grep '^set title' "$T/r3/sp.gp")" = "$(grep '^set title' "$T/out/sp/sp.gp")" ]; then
+  record "title round trip"; else
+  record "title round trip" "$(grep '^set title' "$T/r3/sp.gp")" "$(grep '^set title' "$T/out/sp/sp.gp")"; fi
 run_ok "plot one series" "$T" plot curve r1 r2 --series ridge --title T --out out/s --no-render --quiet
 labels=$(grep '^# index' "$T/out/s/curve.dat" | cut -d: -f2- | tr '\n' '|')
 [ "$labels" = " r1| r2|" ] && record "series filter" || record "series filter" "$labels"
