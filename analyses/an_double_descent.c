@@ -384,27 +384,6 @@ static void dd_quartiles(const dd_point *pts, size_t ng, size_t nseeds,
   q[2] = gsl_stats_quantile_from_sorted_data(x, 1, k, 0.75);
 }
 
-/* Adds the band mean ± se (k points) to f as two dotted grey lines, the
- * first labelled; points whose lower end is not positive are dropped by a
- * log axis.  No-op when se is NULL.  (The figure API has no error column;
- * the tables carry the same standard errors.) */
-static void dd_fig_band(ir_figure *f, const char *label, const double *x,
-                        const double *mean, const double *se, size_t k) {
-  if (se == NULL || k == 0)
-    return;
-  double *lo = malloc(k * sizeof *lo), *hi = malloc(k * sizeof *hi);
-  if (lo != NULL && hi != NULL) {
-    for (size_t i = 0; i < k; i++) {
-      lo[i] = mean[i] - se[i];
-      hi[i] = mean[i] + se[i];
-    }
-    ir_figure_add_series(f, label, x, lo, k, "lines dt 3 lc rgb 0x666666");
-    ir_figure_add_series(f, "", x, hi, k, "lines dt 3 lc rgb 0x666666");
-  }
-  free(lo);
-  free(hi);
-}
-
 /* Sets a numeric column: a plain value for one seed, mean ± std otherwise. */
 static void dd_set(ir_table *t, int col, size_t nseeds, double mean,
                    double std) {
@@ -801,11 +780,10 @@ static int dd_exp_model_fashion(dd_run *run) {
                                  "test MSE (log scale)");
   if ((s = dd_keep_fig(run, f)) == IR_OK) {
     ir_figure_set_log(f, 1, 1);
-    ir_figure_add_series(f,
-                         nseeds > 1 ? "min-norm (mean over seeds)" : "min-norm",
-                         x, y1, ng, "linespoints");
-    if (nseeds > 1)
-      dd_fig_band(f, "mean +- standard error", x, y1, e1, ng);
+    ir_figure_add_series_err(
+        f, nseeds > 1 ? "min-norm (mean ± standard error over seeds)"
+                      : "min-norm",
+        x, y1, nseeds > 1 ? e1 : NULL, ng, "linespoints");
     if (ridge)
       ir_figure_add_series(f, "optimal ridge", x, y2, ng, "linespoints");
     ir_figure_add_vline(f, 1.0, "N = n");
@@ -984,8 +962,8 @@ static int dd_linear_outputs(dd_run *run, const char *name, const char *cap,
                                              "excess risk (log scale)"));
   if (s == IR_OK) {
     ir_figure_set_log(f, 1, 1);
-    ir_figure_add_series(f, "measured (mean over seeds)", x, y, m, "points");
-    dd_fig_band(f, "mean +- standard error", x, y, yse, m);
+    ir_figure_add_series_err(f, "measured (mean ± standard error over seeds)",
+                             x, y, yse, m, "points");
     ir_figure_add_series(f, "exact finite-n theory", x, ye, m, "lines");
     ir_figure_add_series(f, "asymptotic theory", x, ya, m, "lines dashtype 2");
     ir_figure_add_vline(f, 1.0, over_n ? "p = n" : "n = p");
@@ -1240,11 +1218,10 @@ static int dd_exp_samples_fashion(dd_run *run) {
                                  "test MSE (log scale)");
   if ((s = dd_keep_fig(run, f)) == IR_OK) {
     ir_figure_set_log(f, 1, 1);
-    ir_figure_add_series(f,
-                         nseeds > 1 ? "min-norm (mean over seeds)" : "min-norm",
-                         x, y, ng, "linespoints");
-    if (nseeds > 1)
-      dd_fig_band(f, "mean +- standard error", x, y, ys, ng);
+    ir_figure_add_series_err(
+        f, nseeds > 1 ? "min-norm (mean ± standard error over seeds)"
+                      : "min-norm",
+        x, y, nseeds > 1 ? ys : NULL, ng, "linespoints");
     ir_figure_add_vline(f, 1.0, "n = N");
   }
   return s;
@@ -1397,8 +1374,8 @@ static int dd_exp_model_relu(dd_run *run) {
                                  "excess risk (log scale)");
   if ((s = dd_keep_fig(run, f)) == IR_OK) {
     ir_figure_set_log(f, 1, 1);
-    ir_figure_add_series(f, "measured (mean over seeds)", x, ym, ng, "points");
-    dd_fig_band(f, "mean +- standard error", x, ym, ys, ng);
+    ir_figure_add_series_err(f, "measured (mean ± standard error over seeds)",
+                             x, ym, ys, ng, "points");
     ir_figure_add_series(f, "Mei-Montanari", x, yt, ng, "lines");
     ir_figure_add_vline(f, psi2, "N = n");
   }

@@ -1389,17 +1389,16 @@ static int build_traj_mean_table(const gv_trajs *tr, unsigned long seed0,
 }
 
 /* Distance against step, measured (points) and predicted (lines), log y.
- * With several seeds: the mean over seeds, and mean ± standard error as a
- * band drawn by its two edges (the figure API has no error column). */
+ * With several seeds: the mean over seeds with a ± standard error band. */
 static int write_figure(const gv_trajs *tr, unsigned long seed0, size_t nseeds,
                         const char *dir) {
   ir_figure *f = ir_figure_alloc(
       "gd_distance",
-      nseeds > 1 ? "GD from 0: distance to X^+y over seeds (mean, ± se band), "
+      nseeds > 1 ? "GD from 0: distance to X⁺y over seeds (mean, ± se band), "
                    "measured and predicted by the SVD"
-                 : "GD from 0: distance to X^+y, measured and predicted by "
+                 : "GD from 0: distance to X⁺y, measured and predicted by "
                    "the SVD",
-      "GD step t (log scale; t = 0 not shown)", "||w_t - X^+y|| / ||X^+y||");
+      "GD step t (log scale; t = 0 not shown)", "‖w_t − X⁺y‖ / ‖X⁺y‖");
   if (f == NULL)
     return ir_error(IR_ENOMEM, "out of memory");
   ir_figure_set_log(f, 1, 1);
@@ -1415,29 +1414,12 @@ static int write_figure(const gv_trajs *tr, unsigned long seed0, size_t nseeds,
       continue;
     char lab[64];
     snprintf(lab, sizeof lab, "%s: GD iterates%s", names[di],
-             nseeds > 1 ? " (mean)" : "");
-    s = ir_figure_add_series(f, lab, x, ym, m, "points");
+             nseeds > 1 ? " (mean ± se)" : "");
+    s = ir_figure_add_series_err(f, lab, x, ym, nseeds > 1 ? se : NULL, m,
+                                 "points");
     snprintf(lab, sizeof lab, "%s: SVD prediction", names[di]);
     if (s == IR_OK)
       s = ir_figure_add_series(f, lab, x, yp, m, "lines");
-    if (s == IR_OK && nseeds > 1) {
-      /* The band as one closed outline (upper edge forward, lower edge
-       * back), so that it is one series with one colour and one key. */
-      double *bx = malloc(2 * m * sizeof *bx), *by = malloc(2 * m * sizeof *by);
-      if (bx == NULL || by == NULL)
-        s = ir_error(IR_ENOMEM, "out of memory");
-      for (size_t i = 0; s == IR_OK && i < m; i++) {
-        bx[i] = x[i];
-        by[i] = ym[i] + se[i];
-        bx[2 * m - 1 - i] = x[i];
-        by[2 * m - 1 - i] = ym[i] - se[i];
-      }
-      snprintf(lab, sizeof lab, "%s: mean ± se (outline)", names[di]);
-      if (s == IR_OK)
-        s = ir_figure_add_series(f, lab, bx, by, 2 * m, "lines dashtype 3");
-      free(bx);
-      free(by);
-    }
   }
   int rendered = 0;
   if (s == IR_OK)

@@ -174,7 +174,7 @@ if run "--seeds 2" 0 "${GD[@]}" --seeds 2 --out "$T/S2"; then
   awk -F, 'NR == 1 { ok = ($4 == "dist_se") } NR > 1 && $4 > 0 { pos++ } END { exit !(ok && pos > 5) }' \
     "$T/S2/trajectory_mean.csv" && ok || bad "trajectory_mean.csv has positive standard errors" \
     "$(head -n 3 "$T/S2/trajectory_mean.csv")"
-  grep -q 'mean ± se' "$T/S2/gd_distance.gp" && ok || bad "--seeds 2: gd_distance draws the mean ± se band"
+  grep -q 'mean ± se' "$T/S2/gd_distance.gp" && grep -q '^# x y se' "$T/S2/gd_distance.dat" && ok || bad "--seeds 2: gd_distance draws the mean ± se band"
   cut -d, -f3 "$T/S2/trajectory.csv" | sort -u | grep -qx 2 && ok || bad "trajectory.csv holds the second seed's steps"
 fi
 

@@ -138,7 +138,8 @@ head -n 1 "$T/t5/classical.csv" | grep -q 'test_mse_se,test_mse_q25,test_mse_med
 
 # --seeds > 1: standard-error columns and a mean +- SE band in the figures.
 "$IMPLREG" double-descent --quick --data linear --sweep model --seeds 4 --out "$T/s4" --quiet &&
-  grep -q 'mean +- standard error' "$T/s4/model_linear.gp" && ok || bad "no SE band in model_linear.gp"
+  grep -q '^# x y se' "$T/s4/model_linear.dat" && grep -q 'standard error' "$T/s4/model_linear.gp" && ok ||
+  bad "no SE column or band in model_linear"
 # With 4 Monte-Carlo draws the standard error is too uncertain to judge a
 # mean by: no z check, and the table says why (20 draws make the check).
 grep -q 'measured risk matches' "$T/s4/checks.csv" && bad "z check made with 4 seeds" || ok
@@ -149,7 +150,7 @@ grep -q 'nothing here is checked: fewer than 20' "$T/s4/model_linear.md" && ok |
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   "$IMPLREG" double-descent --quick --data fashion-mnist --sweep model --seeds 2 --out "$T/s2" --quiet &&
     head -n 1 "$T/s2/model.csv" | grep -q ',test_mse_se,' &&
-    grep -q 'mean +- standard error' "$T/s2/model_risk.gp" && ok || bad "model-wise --seeds 2: no SE column or band"
+    grep -q '^# x y se' "$T/s2/model_risk.dat" && ok || bad "model-wise --seeds 2: no SE column or band"
 fi
 
 # IMPLREG_BREAK: each plausible bug is caught by some check (announced on
