@@ -23,6 +23,9 @@
  * Then, as dd_sweep_model does: ir_nested_alloc, and per grid point
  * ir_nested_grow + ir_nested_minnorm (rcond, accuracy: the analysis'
  * defaults −1 = eps·max(n, N) and 1e-8), test MSE = ‖P − Yt‖²_F / ntest.
+ * (dd_sweep_model also calls ir_nested_set_scale per point, to report ‖W‖
+ * and ridge at the per-N normalization; that is O(1) and does not change
+ * the predictions, so it is left out here.)
  * (dd_sweep_model also runs a ridge path per point, ir_nested_ridge; NumPy's
  * side has no counterpart, so it is not timed here.)
  *
