@@ -12,7 +12,9 @@ set title "Fitted curves (first seed)"
 set xlabel "x"
 set ylabel "y"
 set grid
-set key bottom left box opaque
+set key bottom right box opaque
+set format x "%g"
+set format y "%g"
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"
@@ -20,10 +22,10 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "classical_fits.dat" index 0 using 1:2 with lines dashtype 2 title "sin(2 pi x)", \
-     "classical_fits.dat" index 1 using 1:2 with lines title "N = 4", \
-     "classical_fits.dat" index 2 using 1:2 with lines title "N = 20", \
-     "classical_fits.dat" index 3 using 1:2 with lines title "N = 100", \
+plot "classical_fits.dat" index 0 using 1:2 with lines dashtype 2 title "sign(x)", \
+     "classical_fits.dat" index 1 using 1:2 with lines title "N = 11", \
+     "classical_fits.dat" index 2 using 1:2 with lines title "N = 30", \
+     "classical_fits.dat" index 3 using 1:2 with lines title "N = 1091", \
      "classical_fits.dat" index 4 using 1:2 with points title "training data"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {

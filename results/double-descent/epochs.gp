@@ -12,9 +12,13 @@ set title "Epoch-wise: error against GD time"
 set xlabel "GD steps t (log scale)"
 set ylabel "MSE (log scale)"
 set grid
-set key top right box opaque
+set key outside right top vertical box opaque
 set logscale x 10
+set format x "10^{%T}"
+set xrange [1:100000000]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [0.0026478132379277285:44.431496145269676]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

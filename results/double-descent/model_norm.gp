@@ -10,11 +10,15 @@ if (!exists("ir_pdf")) ir_pdf = "model_norm.pdf"
 set encoding utf8
 set title "Norm of the min-norm solution"
 set xlabel "N / n (log scale)"
-set ylabel "||W||_F (log scale)"
+set ylabel "||W||\\_F (log scale)"
 set grid
-set key top right box opaque
+set key outside right top vertical box opaque
 set logscale x 10
+set format x "10^{%T}"
+set xrange [0.050000000000000003:10]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [5.7900314902556529:9108.2506002898863]
 set arrow from first 1, graph 0 to first 1, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 set label "N = n" at first 1, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
 
@@ -24,7 +28,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "model_norm.dat" index 0 using 1:2 with linespoints title "||W||_F"
+plot "model_norm.dat" index 0 using 1:2 with linespoints title "||W||\\_F"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
   set terminal pdfcairo size 6in,4in enhanced font "sans,10"

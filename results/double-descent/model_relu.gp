@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "model_relu.png"
 if (!exists("ir_pdf")) ir_pdf = "model_relu.pdf"
 set encoding utf8
-set title "Random ReLU features on the sphere against Mei & Montanari: d = 100, n = 3d, tau^2 = 0.1, F1 = 1, F* = 0"
+set title "Random ReLU features on the sphere against Mei \\& Montanari: d = 100, n = 3d, tau\\^2 = 0.1, F1 = 1, F* = 0"
 set xlabel "psi1 = N/d (log scale)"
 set ylabel "excess risk (log scale)"
 set grid
-set key top right box opaque
+set key outside right top vertical box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.25:10]
 set logscale y 10
+set format y "%g"
+set yrange [0.14574259900097389:1.9325802185476575]
 set arrow from first 3, graph 0 to first 3, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 set label "N = n" at first 3, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
 
@@ -24,7 +28,8 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "model_relu.dat" index 0 using 1:2 with points title "measured (mean over seeds)", \
+plot "model_relu.dat" index 0 using 1:2:($2-$3 > 0 ? $2-$3 : $2/10):($2+$3) with yerrorbars pointtype -1 linecolor 1 notitle, \
+     "model_relu.dat" index 0 using 1:2 with points linecolor 1 title "measured (mean ± standard error over seeds)", \
      "model_relu.dat" index 1 using 1:2 with lines title "Mei-Montanari"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {

@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "samples.png"
 if (!exists("ir_pdf")) ir_pdf = "samples.pdf"
 set encoding utf8
-set title "Sample-wise: isotropic linear model, p = 100, r^2 = 1, sigma^2 = 0.1, risk against n/p"
+set title "Sample-wise: isotropic linear model, p = 100, r\\^2 = 1, sigma\\^2 = 0.1, risk against n/p"
 set xlabel "n/p (log scale)"
 set ylabel "excess risk (log scale)"
 set grid
-set key top right box opaque
+set key outside right top vertical box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.20000000000000001:3]
 set logscale y 10
+set format y "%g"
+set yrange [0.04171437937686253:3.170180474214416]
 set arrow from first 1, graph 0 to first 1, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 set label "n = p" at first 1, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
 
@@ -24,7 +28,8 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "samples.dat" index 0 using 1:2 with points title "measured (mean over seeds)", \
+plot "samples.dat" index 0 using 1:2:($2-$3 > 0 ? $2-$3 : $2/10):($2+$3) with yerrorbars pointtype -1 linecolor 1 notitle, \
+     "samples.dat" index 0 using 1:2 with points linecolor 1 title "measured (mean ± standard error over seeds)", \
      "samples.dat" index 1 using 1:2 with lines title "exact finite-n theory", \
      "samples.dat" index 2 using 1:2 with lines dashtype 2 title "asymptotic theory"
 unset output

@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "gd_distance.png"
 if (!exists("ir_pdf")) ir_pdf = "gd_distance.pdf"
 set encoding utf8
-set title "GD from 0: distance to X^+y, measured and predicted by the SVD"
+set title "GD from 0: distance to X⁺y, measured and predicted by the SVD"
 set xlabel "GD step t (log scale; t = 0 not shown)"
-set ylabel "||w_t - X^+y|| / ||X^+y||"
+set ylabel "‖w\\_t − X⁺y‖ / ‖X⁺y‖"
 set grid
 set key bottom left box opaque
 set logscale x 10
+set format x "10^{%T}"
+set xrange [1:5000]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [3.5034761637524242e-15:3.5955839617087944]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -13,7 +13,10 @@ set xlabel "eigenvalue"
 set ylabel "density (log scale)"
 set grid
 set key bottom right box opaque
+set format x "%g"
 set logscale y 10
+set format y "10^{%T}"
+set yrange [1.8454960152115923e-07:80.558822897599839]
 set arrow from first 10.007930524755274, graph 0 to first 10.007930524755274, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
@@ -22,7 +25,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "density.dat" index 0 using 1:2 with lines title "SLQ (dashed line: λ_{max})"
+plot "density.dat" index 0 using 1:2 with lines title "SLQ (dashed line: λ\\_\\{max\\})"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
   set terminal pdfcairo size 6in,4in enhanced font "sans,10"

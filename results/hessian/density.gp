@@ -13,7 +13,10 @@ set xlabel "eigenvalue"
 set ylabel "density (log scale)"
 set grid
 set key bottom right box opaque
+set format x "%g"
 set logscale y 10
+set format y "10^{%T}"
+set yrange [1.8585833701660404e-07:81.130106661576164]
 set arrow from first 6.6622318037730475, graph 0 to first 6.6622318037730475, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
@@ -22,7 +25,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "density.dat" index 0 using 1:2 with lines title "SLQ (dashed line: λ_{max})", \
+plot "density.dat" index 0 using 1:2 with lines title "SLQ (dashed line: λ\\_\\{max\\})", \
      "density.dat" index 1 using 1:2 with lines dashtype 2 title "dense spectrum, same smoothing"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {

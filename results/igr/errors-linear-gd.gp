@@ -14,7 +14,11 @@ set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.0020117686951851487:0.03218829912296238]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [3.8730333533086208e-08:0.010779564721826673]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "errors-linear-hb0.5.png"
 if (!exists("ir_pdf")) ir_pdf = "errors-linear-hb0.5.pdf"
 set encoding utf8
-set title "linear, heavy ball: distance to the flows"
+set title "linear, heavy ball, β = 0.5: distance to the flows"
 set xlabel "step size h"
 set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.00020117686951851487:0.003218829912296238]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [1.9670965887836486e-09:0.0050642698706332527]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

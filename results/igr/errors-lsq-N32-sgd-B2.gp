@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "errors-lsq-N32-sgd-B2.png"
 if (!exists("ir_pdf")) ir_pdf = "errors-lsq-N32-sgd-B2.pdf"
 set encoding utf8
-set title "lsq-N32, SGD: distance to the flows"
+set title "lsq-N32, SGD, B = 2: distance to the flows"
 set xlabel "step size h"
 set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.0013836449779658577:0.011069159823726861]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [3.4751156158436964e-07:0.0053144729504686974]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

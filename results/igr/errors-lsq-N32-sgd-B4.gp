@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "errors-lsq-N32-sgd-B4.png"
 if (!exists("ir_pdf")) ir_pdf = "errors-lsq-N32-sgd-B4.pdf"
 set encoding utf8
-set title "lsq-N32, SGD: distance to the flows"
+set title "lsq-N32, SGD, B = 4: distance to the flows"
 set xlabel "step size h"
 set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.0027672899559317153:0.022138319647453723]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [5.3646994468350455e-07:0.0067355147135330813]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

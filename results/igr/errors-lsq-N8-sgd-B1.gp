@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "errors-lsq-N8-sgd-B1.png"
 if (!exists("ir_pdf")) ir_pdf = "errors-lsq-N8-sgd-B1.pdf"
 set encoding utf8
-set title "lsq-N8, SGD: distance to the flows"
+set title "lsq-N8, SGD, B = 1: distance to the flows"
 set xlabel "step size h"
 set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.0023623799848368613:0.018899039878694891]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [7.350059651577892e-07:0.0062022863223464659]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "errors-lsq-N8-sgd-B4.png"
 if (!exists("ir_pdf")) ir_pdf = "errors-lsq-N8-sgd-B4.pdf"
 set encoding utf8
-set title "lsq-N8, SGD: distance to the flows"
+set title "lsq-N8, SGD, B = 4: distance to the flows"
 set xlabel "step size h"
 set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.0094495199393474453:0.075596159514779562]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [1.3594344349684602e-06:0.0093470927317726663]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

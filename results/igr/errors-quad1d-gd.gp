@@ -14,7 +14,11 @@ set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.012500000000000001:0.20000000000000001]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [4.1740736507025101e-07:0.062502766863440862]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

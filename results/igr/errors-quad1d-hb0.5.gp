@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "errors-quad1d-hb0.5.png"
 if (!exists("ir_pdf")) ir_pdf = "errors-quad1d-hb0.5.pdf"
 set encoding utf8
-set title "quad1d, heavy ball: distance to the flows"
+set title "quad1d, heavy ball, β = 0.5: distance to the flows"
 set xlabel "step size h"
 set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.00125:0.02]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [1.8328441474281265e-08:0.012675596548954324]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -14,7 +14,11 @@ set ylabel "distance"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "%g"
+set xrange [0.0025000000000000001:0.040000000000000001]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [3.7026572454521103e-08:0.0074892315621363252]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -8,13 +8,17 @@
 if (!exists("ir_png")) ir_png = "lambda-deviation.png"
 if (!exists("ir_pdf")) ir_pdf = "lambda-deviation.pdf"
 set encoding utf8
-set title "Deviation of the fitted coefficient: first order in h λ_{max}, until the expansion fails"
-set xlabel "h λ_{max}"
-set ylabel "|λ_{fit} / λ_{theory} - 1|"
+set title "Deviation of the fitted coefficient: first order in h λ\\_\\{max\\}, until the expansion fails"
+set xlabel "h λ\\_\\{max\\}"
+set ylabel "|λ\\_\\{fit\\} / λ\\_\\{theory\\} - 1|"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "10^{%T}"
+set xrange [0.00125:2.6227000758213035]
 set logscale y 10
+set format y "10^{%T}"
+set yrange [0.0040777039450304448:20.986567261728201]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -9,12 +9,16 @@ if (!exists("ir_png")) ir_png = "lambda.png"
 if (!exists("ir_pdf")) ir_pdf = "lambda.pdf"
 set encoding utf8
 set title "Fitted coefficient over the theory's"
-set xlabel "h λ_{max}"
-set ylabel "λ_{fit} / λ_{theory}"
+set xlabel "h λ\\_\\{max\\}"
+set ylabel "λ\\_\\{fit\\} / λ\\_\\{theory\\}"
 set grid
 set key outside box opaque
 set logscale x 10
+set format x "10^{%T}"
+set xrange [0.00125:2.6227000758213035]
 set logscale y 10
+set format y "%g"
+set yrange [0.40443779766275284:15.375054508145855]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

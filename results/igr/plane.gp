@@ -13,6 +13,8 @@ set xlabel "a"
 set ylabel "b"
 set grid
 set key outside box opaque
+set format x "%g"
+set format y "%g"
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -12,8 +12,11 @@ set title "Training loss"
 set xlabel "step"
 set ylabel "loss (log scale)"
 set grid
-set key top right box opaque
+set key outside right top vertical box opaque
+set format x "%g"
 set logscale y 10
+set format y "10^{%T}"
+set yrange [0.00073927420373792003:0.44703404172486877]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -10,9 +10,11 @@ if (!exists("ir_pdf")) ir_pdf = "sharpness.pdf"
 set encoding utf8
 set title "Sharpness during training"
 set xlabel "step"
-set ylabel "λ_{max} of the Hessian"
+set ylabel "λ\\_\\{max\\} of the Hessian"
 set grid
-set key top right box opaque
+set key outside right top vertical box opaque
+set format x "%g"
+set format y "%g"
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"
@@ -20,7 +22,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "sharpness.dat" index 0 using 1:2 with linespoints title "λ_{max} (Lanczos)", \
+plot "sharpness.dat" index 0 using 1:2 with linespoints title "λ\\_\\{max\\} (Lanczos)", \
      "sharpness.dat" index 1 using 1:2 with lines dashtype 2 title "2/η"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
