@@ -37,7 +37,7 @@ static const char help_plot[] =
     "axis labels and log scales come from the first run's NAME.gp.\n"
     "Example: the sharpness of two step sizes in one figure\n"
     "  implreg plot sharpness results/train-eos results/train-stable \\\n"
-    "      --labels 'eta = 0.3,eta = 0.05' --series 'λ_{max} (Lanczos)'\n"
+    "      --labels 'eta = 0.3,eta = 0.05' --series 'λ_max (Lanczos)'\n"
     "\n"
     "options:\n"
     "  --labels L1,L2,...  run labels (default: each folder's last component)\n"

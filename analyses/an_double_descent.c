@@ -789,10 +789,10 @@ static int dd_exp_model_fashion(dd_run *run) {
     ir_figure_add_vline(f, 1.0, "N = n");
     ir_figure_set_key(f, "top left"); /* the peak is at N = n, mid-plot */
     f = ir_figure_alloc("model_norm", "Norm of the min-norm solution",
-                        "N / n (log scale)", "||W||_F (log scale)");
+                        "N / n (log scale)", "‖W‖_F (log scale)");
     if ((s = dd_keep_fig(run, f)) == IR_OK) {
       ir_figure_set_log(f, 1, 1);
-      ir_figure_add_series(f, "||W||_F", x, y3, ng, "linespoints");
+      ir_figure_add_series(f, "‖W‖_F", x, y3, ng, "linespoints");
       ir_figure_add_vline(f, 1.0, "N = n");
     }
   }
@@ -1006,7 +1006,7 @@ static int dd_exp_model_linear(dd_run *run) {
   char cap[160];
   snprintf(cap, sizeof cap,
            "Isotropic linear model, min-norm least squares: "
-           "risk against gamma = p/n (n = %zu, r^2 = %g, sigma^2 = %g)",
+           "risk against γ = p/n (n = %zu, r² = %g, σ² = %g)",
            n, r2, sigma2);
   if ((s = dd_linear_outputs(run, "model_linear", cap, "gamma", pt, k, 1,
                              &zmax)) != IR_OK)
@@ -1056,7 +1056,7 @@ static int dd_exp_samples_linear(dd_run *run) {
   char cap[160];
   snprintf(cap, sizeof cap,
            "Sample-wise: isotropic linear model, p = %zu, "
-           "r^2 = %g, sigma^2 = %g, risk against n/p",
+           "r² = %g, σ² = %g, risk against n/p",
            p, r2, sigma2);
   if ((s = dd_linear_outputs(run, "samples", cap, "n_over_p", pt, k, 0,
                              &zmax)) != IR_OK)
@@ -1304,7 +1304,7 @@ static int dd_exp_model_relu(dd_run *run) {
   char cap[200];
   snprintf(cap, sizeof cap,
            "Random ReLU features on the sphere against Mei & "
-           "Montanari: d = %zu, n = 3d, tau^2 = 0.1, F1 = 1, F* = 0",
+           "Montanari: d = %zu, n = 3d, τ² = 0.1, F₁ = 1, F* = 0",
            d);
   ir_table *t = ir_table_alloc("model_relu", cap);
   if ((s = dd_keep_table(run, t)) != IR_OK) {

@@ -1215,7 +1215,7 @@ static int write_density_figure(const hs_state *st, const double *grid,
     a[j] = fmax(dens[j], 1e-8 * peak);
     b[j] = st->spectrum ? fmax(dense_dens[j], 1e-8 * peak) : NAN;
   }
-  int s = ir_figure_add_series(f, "SLQ (dashed line: λ_{max})", grid, a, NGRID,
+  int s = ir_figure_add_series(f, "SLQ (dashed line: λ_max)", grid, a, NGRID,
                                "lines");
   if (s == IR_OK && st->spectrum)
     s = ir_figure_add_series(f, "dense spectrum, same smoothing", grid, b,

@@ -1656,7 +1656,7 @@ static int study_networks(ig_run *R, ig_model *g) {
       }
       if (s == IR_OK && k == 0 && L.n > 0) {
         char lab[64];
-        snprintf(lab, sizeof lab, "h = %.3g (h lambda_0 = %.2g)", h[i],
+        snprintf(lab, sizeof lab, "h = %.3g (h λ₀ = %.2g)", h[i],
                  h[i] * g->lmax0);
         double *x = malloc(L.n * sizeof(double)),
                *y = malloc(L.n * sizeof(double));
@@ -2908,10 +2908,10 @@ static int lambda_figure(const ig_run *R, int dev, const char *dir) {
   ir_figure *f =
       dev ? ir_figure_alloc("lambda-deviation",
                             "Deviation of the fitted coefficient: first order "
-                            "in h λ_{max}, until the expansion fails",
-                            "h λ_{max}", "|λ_{fit} / λ_{theory} - 1|")
+                            "in h λ_max, until the expansion fails",
+                            "h λ_max", "|λ_fit / λ_theory − 1|")
           : ir_figure_alloc("lambda", "Fitted coefficient over the theory's",
-                            "h λ_{max}", "λ_{fit} / λ_{theory}");
+                            "h λ_max", "λ_fit / λ_theory");
   if (f == NULL)
     return oom();
   ir_figure_set_log(f, 1, 1);
@@ -3043,9 +3043,11 @@ static int gradnorm_ratio_figure(const ig_run *R, const char *model,
   char name[64], title[160];
   snprintf(name, sizeof name, "gradnorm-ratio-%s", model);
   snprintf(title, sizeof title,
-           "%s: ||∇E||^2 at equal loss relative to the smallest step", model);
+           "%s: ‖∇E‖² at equal loss relative to the smallest step "
+           "(seed %lu)",
+           model, R->o->common.seed);
   ir_figure *f = ir_figure_alloc(name, title, "training loss",
-                                 "||∇E||^2 / ||∇E||^2_{smallest h}");
+                                 "‖∇E‖² / (‖∇E‖² of the smallest h)");
   if (f == NULL)
     return oom();
   ir_figure_set_log(f, 1, 0);
@@ -3114,9 +3116,12 @@ static int write_figures(const ig_run *R, const ig_vec *S, const char *dir) {
   for (size_t k = 0; k < 3 && s == IR_OK; k++) {
     char name[64], title[128];
     snprintf(name, sizeof name, "gradnorm-%s", nets[k]);
+    /* The curves are the first seed's (one run per h); the networks
+     * table averages over the seeds. */
     snprintf(title, sizeof title,
-             "%s: ||∇E||^2 against the loss along GD, several h", nets[k]);
-    s = curves_figure(R, nets[k], name, title, "training loss", "||∇E||^2", 1,
+             "%s: ‖∇E‖² against the loss along GD, several h (seed %lu)",
+             nets[k], R->o->common.seed);
+    s = curves_figure(R, nets[k], name, title, "training loss", "‖∇E‖²", 1,
                       dir);
     if (s == IR_OK)
       s = gradnorm_ratio_figure(R, nets[k], dir);

@@ -455,8 +455,27 @@ static int write_figures(const tr_log *L, const char *dir) {
   const size_t n = L->nrows;
   double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double)),
          *z = malloc(n * sizeof(double));
-  ir_figure *f =
-      ir_figure_alloc("loss", "Training loss", "step", "loss (log scale)");
+  /* Titles name the network and the method with its step: the figures of
+   * several runs look alike otherwise. */
+  const ir_optim_params *op = &L->o->op;
+  char method[96], t1[256], t2[256];
+  if (op->batch > 0 && op->batch < L->m->nsamples)
+    snprintf(method, sizeof method, "SGD, B = %zu%s, η = %g", op->batch,
+             op->replacement ? " (with replacement)" : "", op->lr);
+  else if (op->momentum > 0)
+    snprintf(method, sizeof method, "heavy ball, β = %g, η = %g",
+             op->momentum, op->lr);
+  else
+    snprintf(method, sizeof method, "GD, η = %g", op->lr);
+  if (op->egr > 0) {
+    const size_t k = strlen(method);
+    snprintf(method + k, sizeof method - k, ", EGR μ = %g", op->egr);
+  }
+  snprintf(t1, sizeof t1, "Training loss: %s %s, %s", L->o->net.arch_spec,
+           ir_act_name(L->o->net.arch.act), method);
+  snprintf(t2, sizeof t2, "Sharpness during training: %s %s, %s",
+           L->o->net.arch_spec, ir_act_name(L->o->net.arch.act), method);
+  ir_figure *f = ir_figure_alloc("loss", t1, "step", "loss (log scale)");
   int s = (x && y && z && f) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
   int rendered;
   if (s == IR_OK) {
@@ -475,8 +494,7 @@ static int write_figures(const tr_log *L, const char *dir) {
   ir_figure_free(f);
   f = NULL;
   if (s == IR_OK && L->o->sharpness) {
-    f = ir_figure_alloc("sharpness", "Sharpness during training", "step",
-                        "λ_{max} of the Hessian");
+    f = ir_figure_alloc("sharpness", t2, "step", "λ_max of the Hessian");
     if (f == NULL)
       s = ir_error(IR_ENOMEM, "out of memory");
     for (size_t i = 0; s == IR_OK && i < n; i++) {
@@ -484,7 +502,7 @@ static int write_figures(const tr_log *L, const char *dir) {
       z[i] = threshold(L->o);
     }
     if (s == IR_OK)
-      s = ir_figure_add_series(f, "λ_{max} (Lanczos)", x, y, n, "linespoints");
+      s = ir_figure_add_series(f, "λ_max (Lanczos)", x, y, n, "linespoints");
     if (s == IR_OK)
       s = ir_figure_add_series(f, L->o->op.momentum > 0 ? "(2 + 2β)/η" : "2/η",
                                x, z, n, "lines dashtype 2");

@@ -187,7 +187,7 @@ static void check_lanczos(const gsl_matrix *A, const ir_eig_result *r,
   }
   ck_assert_msg(orth_defect(r->vectors) <= THRESH * (double)n * EPS,
                 "orthogonality defect %.3g", orth_defect(r->vectors));
-  ck_assert_msg(r->certified || r->nrun == 1 && !expect_certified,
+  ck_assert_msg(r->certified || (r->nrun == 1 && !expect_certified),
                 "not certified (%zu runs, %zu matvecs)", r->nrun, r->nmatvec);
   free(e);
   free(ev);
