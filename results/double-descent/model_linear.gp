@@ -8,7 +8,7 @@
 if (!exists("ir_png")) ir_png = "model_linear.png"
 if (!exists("ir_pdf")) ir_pdf = "model_linear.pdf"
 set encoding utf8
-set title "Isotropic linear model, min-norm least squares: risk against gamma = p/n (n = 100, r\\^2 = 1, sigma\\^2 = 0.25)"
+set title "Isotropic linear model, min-norm least squares: risk against γ = p/n (n = 100, r² = 1, σ² = 0.25)"
 set xlabel "gamma = p/n (log scale)"
 set ylabel "excess risk (log scale)"
 set grid

@@ -10,7 +10,7 @@ if (!exists("ir_pdf")) ir_pdf = "model_norm.pdf"
 set encoding utf8
 set title "Norm of the min-norm solution"
 set xlabel "N / n (log scale)"
-set ylabel "||W||\\_F (log scale)"
+set ylabel "‖W‖\\_F (log scale)"
 set grid
 set key outside right top vertical box opaque
 set logscale x 10
@@ -28,7 +28,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "model_norm.dat" index 0 using 1:2 with linespoints title "||W||\\_F"
+plot "model_norm.dat" index 0 using 1:2 with linespoints title "‖W‖\\_F"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
   set terminal pdfcairo size 6in,4in enhanced font "sans,10"

@@ -8,7 +8,7 @@
 if (!exists("ir_png")) ir_png = "model_relu.png"
 if (!exists("ir_pdf")) ir_pdf = "model_relu.pdf"
 set encoding utf8
-set title "Random ReLU features on the sphere against Mei \\& Montanari: d = 100, n = 3d, tau\\^2 = 0.1, F1 = 1, F* = 0"
+set title "Random ReLU features on the sphere against Mei \\& Montanari: d = 100, n = 3d, τ² = 0.1, F₁ = 1, F* = 0"
 set xlabel "psi1 = N/d (log scale)"
 set ylabel "excess risk (log scale)"
 set grid

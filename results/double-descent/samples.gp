@@ -8,7 +8,7 @@
 if (!exists("ir_png")) ir_png = "samples.png"
 if (!exists("ir_pdf")) ir_pdf = "samples.pdf"
 set encoding utf8
-set title "Sample-wise: isotropic linear model, p = 100, r\\^2 = 1, sigma\\^2 = 0.1, risk against n/p"
+set title "Sample-wise: isotropic linear model, p = 100, r² = 1, σ² = 0.1, risk against n/p"
 set xlabel "n/p (log scale)"
 set ylabel "excess risk (log scale)"
 set grid

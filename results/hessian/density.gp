@@ -25,7 +25,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "density.dat" index 0 using 1:2 with lines title "SLQ (dashed line: λ\\_\\{max\\})", \
+plot "density.dat" index 0 using 1:2 with lines title "SLQ (dashed line: λ\\_max)", \
      "density.dat" index 1 using 1:2 with lines dashtype 2 title "dense spectrum, same smoothing"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {

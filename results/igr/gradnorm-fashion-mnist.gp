@@ -8,9 +8,9 @@
 if (!exists("ir_png")) ir_png = "gradnorm-fashion-mnist.png"
 if (!exists("ir_pdf")) ir_pdf = "gradnorm-fashion-mnist.pdf"
 set encoding utf8
-set title "fashion-mnist: ||∇E||\\^2 against the loss along GD, several h"
+set title "fashion-mnist: ‖∇E‖² against the loss along GD, several h (seed 1)"
 set xlabel "training loss"
-set ylabel "||∇E||\\^2"
+set ylabel "‖∇E‖²"
 set grid
 set key outside box opaque
 set logscale x 10
@@ -26,10 +26,10 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "gradnorm-fashion-mnist.dat" index 0 using 1:2 with lines title "h = 0.0045 (h lambda\\_0 = 0.1)", \
-     "gradnorm-fashion-mnist.dat" index 1 using 1:2 with lines title "h = 0.009 (h lambda\\_0 = 0.2)", \
-     "gradnorm-fashion-mnist.dat" index 2 using 1:2 with lines title "h = 0.018 (h lambda\\_0 = 0.4)", \
-     "gradnorm-fashion-mnist.dat" index 3 using 1:2 with lines title "h = 0.036 (h lambda\\_0 = 0.8)"
+plot "gradnorm-fashion-mnist.dat" index 0 using 1:2 with lines title "h = 0.0045 (h λ₀ = 0.1)", \
+     "gradnorm-fashion-mnist.dat" index 1 using 1:2 with lines title "h = 0.009 (h λ₀ = 0.2)", \
+     "gradnorm-fashion-mnist.dat" index 2 using 1:2 with lines title "h = 0.018 (h λ₀ = 0.4)", \
+     "gradnorm-fashion-mnist.dat" index 3 using 1:2 with lines title "h = 0.036 (h λ₀ = 0.8)"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
   set terminal pdfcairo size 6in,4in enhanced font "sans,10"

@@ -8,9 +8,9 @@
 if (!exists("ir_png")) ir_png = "gradnorm-ratio-fashion-mnist.png"
 if (!exists("ir_pdf")) ir_pdf = "gradnorm-ratio-fashion-mnist.pdf"
 set encoding utf8
-set title "fashion-mnist: ||∇E||\\^2 at equal loss relative to the smallest step"
+set title "fashion-mnist: ‖∇E‖² at equal loss relative to the smallest step (seed 1)"
 set xlabel "training loss"
-set ylabel "||∇E||\\^2 / ||∇E||\\^2\\_\\{smallest h\\}"
+set ylabel "‖∇E‖² / (‖∇E‖² of the smallest h)"
 set grid
 set key outside box opaque
 set logscale x 10
@@ -24,9 +24,9 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "gradnorm-ratio-fashion-mnist.dat" index 0 using 1:2 with lines title "h = 0.009 (h lambda\\_0 = 0.2)", \
-     "gradnorm-ratio-fashion-mnist.dat" index 1 using 1:2 with lines title "h = 0.018 (h lambda\\_0 = 0.4)", \
-     "gradnorm-ratio-fashion-mnist.dat" index 2 using 1:2 with lines title "h = 0.036 (h lambda\\_0 = 0.8)"
+plot "gradnorm-ratio-fashion-mnist.dat" index 0 using 1:2 with lines title "h = 0.009 (h λ₀ = 0.2)", \
+     "gradnorm-ratio-fashion-mnist.dat" index 1 using 1:2 with lines title "h = 0.018 (h λ₀ = 0.4)", \
+     "gradnorm-ratio-fashion-mnist.dat" index 2 using 1:2 with lines title "h = 0.036 (h λ₀ = 0.8)"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
   set terminal pdfcairo size 6in,4in enhanced font "sans,10"

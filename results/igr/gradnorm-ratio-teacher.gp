@@ -8,9 +8,9 @@
 if (!exists("ir_png")) ir_png = "gradnorm-ratio-teacher.png"
 if (!exists("ir_pdf")) ir_pdf = "gradnorm-ratio-teacher.pdf"
 set encoding utf8
-set title "teacher: ||∇E||\\^2 at equal loss relative to the smallest step"
+set title "teacher: ‖∇E‖² at equal loss relative to the smallest step (seed 1)"
 set xlabel "training loss"
-set ylabel "||∇E||\\^2 / ||∇E||\\^2\\_\\{smallest h\\}"
+set ylabel "‖∇E‖² / (‖∇E‖² of the smallest h)"
 set grid
 set key outside box opaque
 set logscale x 10
@@ -24,9 +24,9 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "gradnorm-ratio-teacher.dat" index 0 using 1:2 with lines title "h = 0.0611 (h lambda\\_0 = 0.2)", \
-     "gradnorm-ratio-teacher.dat" index 1 using 1:2 with lines title "h = 0.122 (h lambda\\_0 = 0.4)", \
-     "gradnorm-ratio-teacher.dat" index 2 using 1:2 with lines title "h = 0.244 (h lambda\\_0 = 0.8)"
+plot "gradnorm-ratio-teacher.dat" index 0 using 1:2 with lines title "h = 0.0611 (h λ₀ = 0.2)", \
+     "gradnorm-ratio-teacher.dat" index 1 using 1:2 with lines title "h = 0.122 (h λ₀ = 0.4)", \
+     "gradnorm-ratio-teacher.dat" index 2 using 1:2 with lines title "h = 0.244 (h λ₀ = 0.8)"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
   set terminal pdfcairo size 6in,4in enhanced font "sans,10"

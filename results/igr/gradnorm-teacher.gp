@@ -8,9 +8,9 @@
 if (!exists("ir_png")) ir_png = "gradnorm-teacher.png"
 if (!exists("ir_pdf")) ir_pdf = "gradnorm-teacher.pdf"
 set encoding utf8
-set title "teacher: ||∇E||\\^2 against the loss along GD, several h"
+set title "teacher: ‖∇E‖² against the loss along GD, several h (seed 1)"
 set xlabel "training loss"
-set ylabel "||∇E||\\^2"
+set ylabel "‖∇E‖²"
 set grid
 set key outside box opaque
 set logscale x 10
@@ -26,10 +26,10 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "gradnorm-teacher.dat" index 0 using 1:2 with lines title "h = 0.0305 (h lambda\\_0 = 0.1)", \
-     "gradnorm-teacher.dat" index 1 using 1:2 with lines title "h = 0.0611 (h lambda\\_0 = 0.2)", \
-     "gradnorm-teacher.dat" index 2 using 1:2 with lines title "h = 0.122 (h lambda\\_0 = 0.4)", \
-     "gradnorm-teacher.dat" index 3 using 1:2 with lines title "h = 0.244 (h lambda\\_0 = 0.8)"
+plot "gradnorm-teacher.dat" index 0 using 1:2 with lines title "h = 0.0305 (h λ₀ = 0.1)", \
+     "gradnorm-teacher.dat" index 1 using 1:2 with lines title "h = 0.0611 (h λ₀ = 0.2)", \
+     "gradnorm-teacher.dat" index 2 using 1:2 with lines title "h = 0.122 (h λ₀ = 0.4)", \
+     "gradnorm-teacher.dat" index 3 using 1:2 with lines title "h = 0.244 (h λ₀ = 0.8)"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
   set terminal pdfcairo size 6in,4in enhanced font "sans,10"

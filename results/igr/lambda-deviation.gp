@@ -8,9 +8,9 @@
 if (!exists("ir_png")) ir_png = "lambda-deviation.png"
 if (!exists("ir_pdf")) ir_pdf = "lambda-deviation.pdf"
 set encoding utf8
-set title "Deviation of the fitted coefficient: first order in h λ\\_\\{max\\}, until the expansion fails"
-set xlabel "h λ\\_\\{max\\}"
-set ylabel "|λ\\_\\{fit\\} / λ\\_\\{theory\\} - 1|"
+set title "Deviation of the fitted coefficient: first order in h λ\\_max, until the expansion fails"
+set xlabel "h λ\\_max"
+set ylabel "|λ\\_fit / λ\\_theory − 1|"
 set grid
 set key outside box opaque
 set logscale x 10

@@ -9,8 +9,8 @@ if (!exists("ir_png")) ir_png = "lambda.png"
 if (!exists("ir_pdf")) ir_pdf = "lambda.pdf"
 set encoding utf8
 set title "Fitted coefficient over the theory's"
-set xlabel "h λ\\_\\{max\\}"
-set ylabel "λ\\_\\{fit\\} / λ\\_\\{theory\\}"
+set xlabel "h λ\\_max"
+set ylabel "λ\\_fit / λ\\_theory"
 set grid
 set key outside box opaque
 set logscale x 10

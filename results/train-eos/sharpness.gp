@@ -8,9 +8,9 @@
 if (!exists("ir_png")) ir_png = "sharpness.png"
 if (!exists("ir_pdf")) ir_pdf = "sharpness.pdf"
 set encoding utf8
-set title "Sharpness during training"
+set title "Sharpness during training: 4-32-1 tanh, GD, η = 0.3"
 set xlabel "step"
-set ylabel "λ\\_\\{max\\} of the Hessian"
+set ylabel "λ\\_max of the Hessian"
 set grid
 set key outside right top vertical box opaque
 set format x "%g"
@@ -22,7 +22,7 @@ if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal png size 900,600 enhanced
 }
 set output ir_png
-plot "sharpness.dat" index 0 using 1:2 with linespoints title "λ\\_\\{max\\} (Lanczos)", \
+plot "sharpness.dat" index 0 using 1:2 with linespoints title "λ\\_max (Lanczos)", \
      "sharpness.dat" index 1 using 1:2 with lines dashtype 2 title "2/η"
 unset output
 if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
