@@ -35,10 +35,6 @@ static const char *const PROG = "implreg double-descent";
  * "gd-step" (real GD with a step 1e-3 too long), "classical-weights" (the
  * unweighted Fourier basis).  It is announced on stderr and recorded in
  * the manifest; never set it otherwise. */
-static int broken(const char *what) {
-  const char *b = getenv("IMPLREG_BREAK");
-  return b != NULL && strstr(b, what) != NULL;
-}
 
 static const char help[] =
     "Usage: implreg double-descent [--data fashion-mnist|linear|teacher-1d]\n"
@@ -248,7 +244,7 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
     ir_nested_fit fit;
     /* IMPLREG_BREAK=feature-scale: the prefix of the Nmax columns fitted
      * as it is (normalization sqrt(2/Nmax) at every N, the old bug). */
-    const double c = broken("feature-scale") ? 1.0
+    const double c = ir_cli_broken("feature-scale") ? 1.0
                                              : ir_features_norm(f, grid[g]) /
                                                    ir_features_norm(f, Nmax);
     if ((s = ir_nested_grow(w, grid[g])) != IR_OK ||
@@ -265,9 +261,9 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
     pt->method = fit.method;
     dd_test_metrics(P, Yt, labels, &pt->test_mse, &pt->test_err);
     /* IMPLREG_BREAK=norm, test-mse: one core number off by 1e-3. */
-    if (broken("norm"))
+    if (ir_cli_broken("norm"))
       pt->norm *= 1.0 + 1e-3;
-    if (broken("test-mse"))
+    if (ir_cli_broken("test-mse"))
       pt->test_mse *= 1.0 + 1e-3;
     pt->opt_mse = NAN;
     pt->opt_lambda = NAN;
@@ -815,7 +811,7 @@ done:
 static int dd_linear_risk(size_t n, size_t p, double r2, double sigma2,
                           unsigned long seed, double rcond, double *risk) {
   /* IMPLREG_BREAK=linear-noise: the data drawn with σ in place of σ². */
-  if (broken("linear-noise"))
+  if (ir_cli_broken("linear-noise"))
     sigma2 = sqrt(sigma2);
   gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 4 + n, p));
   double *beta = malloc(p * sizeof *beta);
@@ -1265,7 +1261,7 @@ static int dd_exp_model_relu(dd_run *run) {
     gsl_matrix *Phi = NULL, *Phit = NULL;
     /* IMPLREG_BREAK=relu-noise: the data drawn with τ in place of τ². */
     s = r ? ir_data_sphere_teacher(n, nt, d, F1,
-                                   broken("relu-noise") ? sqrt(tau2) : tau2, r,
+                                   ir_cli_broken("relu-noise") ? sqrt(tau2) : tau2, r,
                                    &tr, &te)
           : IR_ENOMEM;
     if (s == IR_OK && (f = ir_features_alloc_streams(
@@ -1546,7 +1542,7 @@ static int dd_exp_epochs(dd_run *run, int fashion) {
   ir_optim_params op;
   ir_optim_params_default(&op);
   /* IMPLREG_BREAK=gd-step: real GD run with a step 1e-3 too long. */
-  op.lr = broken("gd-step") ? eta * (1.0 + 1e-3) : eta;
+  op.lr = ir_cli_broken("gd-step") ? eta * (1.0 + 1e-3) : eta;
   op.max_steps = Ts;
   ir_optim_result res;
   if ((s = ir_optim_run(model, &op, theta, dd_spot_observe, &sp, &res)) !=
@@ -1608,7 +1604,7 @@ static int dd_exp_classical(dd_run *run) {
   /* IMPLREG_BREAK=classical-weights: the unweighted basis (the weights
    * forgotten), whose min-norm fits do not come back down. */
   const int kind =
-      broken("classical-weights") ? IR_FEAT_FOURIER : IR_FEAT_FOURIER_WEIGHTED;
+      ir_cli_broken("classical-weights") ? IR_FEAT_FOURIER : IR_FEAT_FOURIER_WEIGHTED;
   /* Every N up to 2n, then ×1.25 up to 40n. */
   size_t *grid = malloc((2 * n + 64) * sizeof *grid), ng = 0;
   if (grid == NULL)
@@ -2254,13 +2250,7 @@ int ir_an_double_descent(int argc0, char **argv0) {
     goto done;
   }
   ir_cli_apply_threads(&o.common);
-  if (getenv("IMPLREG_BREAK")) {
-    fprintf(stderr,
-            "%s: IMPLREG_BREAK=%s: computations broken on purpose (a "
-            "test hook)\n",
-            PROG, getenv("IMPLREG_BREAK"));
-    ir_cli_config_set(&cfg, "break", "%s", getenv("IMPLREG_BREAK"));
-  }
+  ir_cli_break_announce(PROG, &cfg);
   if ((rc = ir_cli_prepare_out(PROG, o.common.out)) != 0)
     goto done;
   run.checks = ir_checks_alloc();

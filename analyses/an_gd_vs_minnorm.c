@@ -36,10 +36,6 @@ static const char *const PROG = "implreg gd-vs-minnorm";
  * with a step 1e-3 too long), "floor" (the noise floor of SGD without
  * interpolation predicted with a step 5% too long).  Never set it
  * otherwise. */
-static int broken(const char *what) {
-  const char *b = getenv("IMPLREG_BREAK");
-  return b != NULL && strstr(b, what) != NULL;
-}
 
 static const char help[] =
     "Usage: implreg gd-vs-minnorm [options]\n\n"
@@ -491,7 +487,7 @@ static int run_gd_traj(gv_ctx *c, const gsl_matrix *W0, const gsl_matrix *Wlim,
     gsl_vector_memcpy(theta, &w0.vector);
     /* Break "w0": GD starts 1e-3 (relative) away from the W0 the prediction
      * and the claims assume. */
-    if (broken("w0"))
+    if (ir_cli_broken("w0"))
       gsl_vector_scale(theta, 1 + 1e-3);
   }
   ir_optim_params op;
@@ -590,7 +586,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   gsl_matrix_memcpy(R, d->Y);
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, d->X, Wstar, 1.0, R);
   /* Break "pinv": the reference X⁺Y off by 1e-3 (relative). */
-  if (broken("pinv"))
+  if (ir_cli_broken("pinv"))
     gsl_matrix_scale(Wstar, 1 + 1e-3);
   c.model = ir_model_linear_alloc(d->X, d->Y);
   if (c.model == NULL) {
@@ -645,7 +641,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
                   "lambda_min+ %.4g)",
                   d->name, T, lmax, lmin);
   /* Break "traj": the prediction made with a step 1e-3 too long. */
-  const double eta_pred = broken("traj") ? eta * (1 + 1e-3) : eta;
+  const double eta_pred = ir_cli_broken("traj") ? eta * (1 + 1e-3) : eta;
   traj = ir_gd_traj_alloc(svd, d->Y, NULL, eta_pred);
   if (traj == NULL) {
     s = IR_ENOMEM;
@@ -722,7 +718,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
   /* Break "start": SGD and heavy ball start 1e-3·‖X⁺Y‖ away from 0, in a
    * random direction (a momentum buffer or an iterate not reset). */
   gsl_vector *start = NULL;
-  if (broken("start")) {
+  if (ir_cli_broken("start")) {
     start = gsl_vector_alloc(p * K);
     if (start == NULL) {
       s = IR_ENOMEM;
@@ -804,7 +800,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
         double msd = NAN;
         /* Break "floor": the prediction made with a step 5% too long. */
         if ((s = ir_theory_sgd_floor(
-                 d->X, R, broken("floor") ? etaB * 1.05 : etaB, B, &msd)) !=
+                 d->X, R, ir_cli_broken("floor") ? etaB * 1.05 : etaB, B, &msd)) !=
             IR_OK)
           break;
         double bm[FLOOR_NB], mean = 0, var = 0;
@@ -930,7 +926,7 @@ static int analyse_one(const gv_opts *o, unsigned long seed, gv_data *d,
     /* Predicted contraction (or growth) factor per step of the error:
      * max_i |1 − η s_i²/n| (theory.h). */
     ir_gd_traj *tm =
-        ir_gd_traj_alloc(svd, d->Y, NULL, broken("sweep") ? lr * (1 + 1e-3) : lr);
+        ir_gd_traj_alloc(svd, d->Y, NULL, ir_cli_broken("sweep") ? lr * (1 + 1e-3) : lr);
     if (tm == NULL) {
       s = IR_ENOMEM;
       goto done;

@@ -32,10 +32,6 @@ static const char *const PROG = "implreg hessian";
  * eigenvalues scaled by 1 + 1e-3 after the run), "quad" (the forward-mode
  * quadratic forms z'Hz of the trace doubled, as a forgotten 1/2 would).
  * Never set it otherwise. */
-static int broken(const char *what) {
-  const char *b = getenv("IMPLREG_BREAK");
-  return b != NULL && strstr(b, what) != NULL;
-}
 
 /* Dense Hessians above this size are refused (p² doubles plus dsyevr). */
 enum { FULL_MAX_P = 6000 };
@@ -334,10 +330,10 @@ typedef struct {
 static int brk_apply(void *ctx, const double *x, double *y) {
   brk_op *b = ctx;
   int s = b->inner.apply(b->inner.ctx, x, y);
-  if (s == IR_OK && broken("hvp-scale"))
+  if (s == IR_OK && ir_cli_broken("hvp-scale"))
     for (size_t j = 0; j < b->inner.n; j++)
       y[j] *= 1 + 1e-3;
-  if (s == IR_OK && broken("hvp-asym") && b->inner.n > 1)
+  if (s == IR_OK && ir_cli_broken("hvp-asym") && b->inner.n > 1)
     y[0] += b->asym * x[1];
   return s;
 }
@@ -359,14 +355,14 @@ static ir_linop make_op(hs_state *st, const size_t *idx, size_t nb,
   h->idx = idx;
   h->nb = nb;
   ir_linop op = ir_linop_hessian(h);
-  const int any = broken("hvp-scale") || broken("hvp-asym") ||
-                  (broken("quad") && op.quad_many != NULL);
+  const int any = ir_cli_broken("hvp-scale") || ir_cli_broken("hvp-asym") ||
+                  (ir_cli_broken("quad") && op.quad_many != NULL);
   if (!any)
     return op;
   b->inner = op;
   b->asym = 1e-3 * (1.0 + fabs(st->loss));
   ir_linop w = {op.n, brk_apply, b, 0, NULL, NULL, 0};
-  if (broken("quad") && op.quad_many != NULL)
+  if (ir_cli_broken("quad") && op.quad_many != NULL)
     w.quad_many = brk_quad;
   return w;
 }
@@ -425,7 +421,7 @@ static int run_lanczos(hs_state *st, const hs_opts *o, ir_eig_which which,
   lp.v0 = v0;
   lp.certify = certify;
   int s = ir_lanczos_eigs(&op, &lp, out);
-  if (s == IR_OK && broken("lanczos"))
+  if (s == IR_OK && ir_cli_broken("lanczos"))
     for (size_t i = 0; i < (*out)->k; i++)
       (*out)->values[i] *= 1 + 1e-3;
   return s;

@@ -38,10 +38,6 @@ static const char *const PROG = "implreg igr";
  * points), "sign" (the flatness study's modified flow with −h/4).  It
  * is announced on stderr and recorded in the manifest; never set it
  * otherwise. */
-static int broken(const char *what) {
-  const char *b = getenv("IMPLREG_BREAK");
-  return b != NULL && strstr(b, what) != NULL;
-}
 
 static const char help[] =
     "Usage: implreg igr [--model LIST] [--h LIST] [--momentum LIST]\n"
@@ -606,7 +602,7 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
     if (!g->A || !g->theta0)
       return ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
     gsl_matrix_set(g->A, 0, 0, 1.0);
-    gsl_vector_set(g->theta0, 0, broken("start") ? 1.01 : 1.0);
+    gsl_vector_set(g->theta0, 0, ir_cli_broken("start") ? 1.01 : 1.0);
     g->m = ir_model_quadratic_alloc(g->A, NULL);
     snprintf(g->desc, sizeof g->desc, "E = theta^2/2, theta0 = 1");
     break;
@@ -618,7 +614,7 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
       return ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
     gsl_vector_set(g->xv, 0, 2.0);
     gsl_vector_set(g->yv, 0, 1.5);
-    gsl_vector_set(g->theta0, 0, broken("start") ? 0.707 : 0.7);
+    gsl_vector_set(g->theta0, 0, ir_cli_broken("start") ? 0.707 : 0.7);
     gsl_vector_set(g->theta0, 1, 0.875);
     g->m = ir_model_product_alloc(g->xv, g->yv);
     snprintf(g->desc, sizeof g->desc,
@@ -949,7 +945,7 @@ static int study_errors(ig_run *R, ig_model *g, double beta) {
                     beta > 0 ? "heavy ball" : "GD", h[i]);
     int s =
         ir_igr_errors_measure(g->m, g->theta0, h[i], beta, T, skip,
-                              broken("coefficient") ? bad : NULL, &R->fp, &e);
+                              ir_cli_broken("coefficient") ? bad : NULL, &R->fp, &e);
     if (s != IR_OK)
       return ir_error_context(s, "%s, %s with h = %g", g->name,
                               beta > 0 ? "heavy ball" : "GD", h[i]);
@@ -1038,7 +1034,7 @@ static int study_lambda(ig_run *R, ig_model *g, double beta, int user_h) {
     }
     ir_igr_fit_params fp;
     ir_igr_fit_params_default(&fp);
-    fp.h = h[i] * (broken("fit-step") ? 1.05 : 1.0);
+    fp.h = h[i] * (ir_cli_broken("fit-step") ? 1.05 : 1.0);
     fp.start = skip;
     fp.segments = o->segments;
     /* Two comparisons per segment, near its middle and its end: the drift a
@@ -1089,7 +1085,7 @@ static int study_lambda(ig_run *R, ig_model *g, double beta, int user_h) {
         /* The closed-form fit of the same objective (c at the fitted
          * value): an independent computation of the estimate. */
         ir_igr_fit_params q = fp;
-        q.c = fr.c * (broken("closed-form") ? 1 + 1e-7 : 1.0);
+        q.c = fr.c * (ir_cli_broken("closed-form") ? 1 + 1e-7 : 1.0);
         double lc;
         if (ir_igr_fit_quadratic(g->A, g->b, it, &q, &lc) == IR_OK)
           r->closed = lc;
@@ -1143,7 +1139,7 @@ static int study_rates(ig_run *R, double beta) {
       ir_optim_params op;
       ir_optim_params_default(&op);
       op.lr = h;
-      op.momentum = beta + (broken("momentum") ? 1e-4 : 0);
+      op.momentum = beta + (ir_cli_broken("momentum") ? 1e-4 : 0);
       op.max_steps = j + 1;
       ir_optim_result res;
       s = m ? ir_igr_trajectory(m, &op, th, it, &res) : IR_ENOMEM;
@@ -1233,7 +1229,7 @@ static int sgd_set(ig_run *R, const char *set, const gsl_matrix *X,
       s = ir_igr_sgd_epochs(m, w0, eps, B, perms, S, E);
       ir_igr_sgd_result res;
       if (s == IR_OK)
-        s = ir_igr_sgd_analyze(m, w0, eps * (broken("kappa") ? 1.05 : 1.0), B,
+        s = ir_igr_sgd_analyze(m, w0, eps * (ir_cli_broken("kappa") ? 1.05 : 1.0), B,
                                E, exact, 0.95, &R->fp, &res);
       if (s != IR_OK)
         break;
@@ -1380,7 +1376,7 @@ static int end_point(ir_model *m, const gsl_vector *th, flat_row *r) {
 }
 
 static int study_flatness(ig_run *R, ig_model *g) {
-  const double h = 0.02, a0 = broken("start") ? 0.202 : 0.2, b0 = 3.0;
+  const double h = 0.02, a0 = ir_cli_broken("start") ? 0.202 : 0.2, b0 = 3.0;
   gsl_vector *th = gsl_vector_alloc(2);
   if (th == NULL)
     return oom();
@@ -1390,7 +1386,7 @@ static int study_flatness(ig_run *R, ig_model *g) {
   /* GD to the hyperbola: until the loss is below 1e-30 (rounding). */
   ir_optim_params op;
   ir_optim_params_default(&op);
-  op.lr = h * (broken("flatness") ? 1.1 : 1.0);
+  op.lr = h * (ir_cli_broken("flatness") ? 1.1 : 1.0);
   op.max_steps = 200000;
   op.loss_goal = 1e-30;
   path_log P = {NULL, NULL, 0, 0, 1};
@@ -1428,7 +1424,7 @@ static int study_flatness(ig_run *R, ig_model *g) {
       break;
     }
     ir_flow_params fp = R->fp;
-    fp.lambda = f ? ir_igr_lambda_gd(h) * (broken("sign") ? -1 : 1) : 0;
+    fp.lambda = f ? ir_igr_lambda_gd(h) * (ir_cli_broken("sign") ? -1 : 1) : 0;
     ir_flow_result fr;
     s = ir_flow_solve(g->m, &fp, th, times, NT, out, NULL, &fr);
     if (s != IR_OK || (r = vec_push(&R->flat)) == NULL) {
@@ -1726,7 +1722,7 @@ static int egr_pair(ig_run *R, ig_model *g, double hL, double T) {
   const size_t p = g->m->nparams, NC = 8;
   /* K steps of h: a multiple of the NC checkpoints. */
   const size_t K = (size_t)llround(T / hL / NC) * NC;
-  const double hS = hL / 10, mu = (hL - hS) / 4 * (broken("egr") ? 2.0 : 1.0);
+  const double hS = hL / 10, mu = (hL - hS) / 4 * (ir_cli_broken("egr") ? 2.0 : 1.0);
   gsl_matrix *C[3];
   for (int r = 0; r < 3; r++)
     C[r] = gsl_matrix_alloc(NC + 1, p);
@@ -3248,13 +3244,7 @@ int ir_an_igr(int argc0, char **argv0) {
     goto done;
   }
   ir_cli_apply_threads(&o.common);
-  if (getenv("IMPLREG_BREAK")) {
-    fprintf(stderr,
-            "%s: IMPLREG_BREAK=%s: computations broken on purpose (a "
-            "test hook)\n",
-            PROG, getenv("IMPLREG_BREAK"));
-    ir_cli_config_set(&cfg, "break", "%s", getenv("IMPLREG_BREAK"));
-  }
+  ir_cli_break_announce(PROG, &cfg);
   R.o = &o;
   ir_flow_params_default(&R.fp);
   R.fp.rtol = o.rtol;

@@ -16,10 +16,6 @@ static const char *const PROG = "implreg minnorm";
  * 1 + 1e-3 before it is written, as a plausible bug would, so that
  * tests/cli_minnorm.sh can show that its numpy.linalg.lstsq reference
  * (tests/lstsq_ref.py) catches it.  Never set it otherwise. */
-static int broken(const char *what) {
-  const char *b = getenv("IMPLREG_BREAK");
-  return b != NULL && strstr(b, what) != NULL;
-}
 
 static const char help[] =
     "Usage: implreg minnorm --X FILE --Y FILE [--out FILE] [options]\n\n"
@@ -444,7 +440,7 @@ int ir_an_minnorm(int argc0, char **argv0) {
       goto done;
     }
   }
-  if (broken("solution"))
+  if (ir_cli_broken("solution"))
     gsl_matrix_scale(Wsol, 1 + 1e-3);
   /* The report goes to memory first and is printed only once every file is
    * written: a failed run prints one line on stderr and nothing else. */

@@ -25,10 +25,6 @@ static const char *const PROG = "implreg train";
  * 1 + 1e-3), "lr" (the optimizer steps with 1.1 eta while everything else
  * uses eta), "threshold" (the stability threshold 2/eta whatever the
  * momentum).  Never set it otherwise. */
-static int broken(const char *what) {
-  const char *b = getenv("IMPLREG_BREAK");
-  return b != NULL && strstr(b, what) != NULL;
-}
 
 static const char help[] =
     "Usage: implreg train --arch D-H-...-K (--X FILE --Y FILE | --data NAME)\n"
@@ -278,7 +274,7 @@ static int log_row(tr_log *L, size_t step, const gsl_vector *theta) {
     ir_eig_result *e = NULL;
     s = ir_lanczos_eigs(&op, &lp, &e);
     if (s == IR_OK) {
-      row->sharp = e->values[0] * (broken("sharpness") ? 1 + 1e-3 : 1);
+      row->sharp = e->values[0] * (ir_cli_broken("sharpness") ? 1 + 1e-3 : 1);
       row->sharp_res = e->residuals[0];
       row->sharp_hvps = e->nmatvec;
       for (size_t j = 0; j < L->m->nparams; j++)
@@ -313,7 +309,7 @@ static int observe(void *ctx, size_t step, const gsl_vector *theta) {
 /* Stability threshold of the method on a quadratic (docs/theory.md §7):
  * 2/eta for GD, (2 + 2 beta)/eta for heavy ball (Cohen et al. 2021). */
 static double threshold(const tr_opts *o) {
-  if (broken("threshold"))
+  if (ir_cli_broken("threshold"))
     return 2.0 / o->op.lr;
   return (2.0 + 2.0 * o->op.momentum) / o->op.lr;
 }
@@ -649,7 +645,7 @@ int ir_an_train(int argc0, char **argv0) {
     snprintf(theta_path, sizeof theta_path, "%s/theta.npy", o.common.out);
   o.op.seed = o.common.seed;
   ir_optim_params op = o.op;
-  if (broken("lr"))
+  if (ir_cli_broken("lr"))
     op.lr *= 1.1;
   ir_optim_result res;
   const double t_train = ir_wall_time();

@@ -705,3 +705,19 @@ int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks) {
     return IR_EXIT_CHECK;
   return IR_EXIT_OK;
 }
+
+int ir_cli_broken(const char *what) {
+  const char *b = getenv("IMPLREG_BREAK");
+  return b != NULL && strstr(b, what) != NULL;
+}
+
+void ir_cli_break_announce(const char *prog, ir_cli_config *cfg) {
+  const char *b = getenv("IMPLREG_BREAK");
+  if (b == NULL)
+    return;
+  fprintf(stderr,
+          "%s: IMPLREG_BREAK=%s: computations broken on purpose (a test "
+          "hook)\n",
+          prog, b);
+  ir_cli_config_set(cfg, "break", "%s", b);
+}

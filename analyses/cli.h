@@ -158,6 +158,15 @@ void ir_cli_progress(const ir_cli_common *c, const char *analysis,
                      const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Test hook: IMPLREG_BREAK holds names (comma-separated) of computations an
+ * analysis breaks on purpose, so that a test can show that some check
+ * catches the bug.  Whether `what` is among them. */
+int ir_cli_broken(const char *what);
+
+/* When IMPLREG_BREAK is set: one line on stderr saying so, and "break" in
+ * the run's configuration (the manifest records it). */
+void ir_cli_break_announce(const char *prog, ir_cli_config *cfg);
+
 /* Final exit status from the checks: 3 when --strict and a check failed. */
 int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks);
 

@@ -113,7 +113,7 @@ expect_usage "grid for the sample-wise Fashion-MNIST sweep" --data fashion-mnist
 if "$IMPLREG" double-descent --quick --data linear --sweep model --n 40 --r2 2 --sigma2 0.5 \
   --out "$T/l1" --quiet; then
   [ "$(sed -n 2p "$T/l1/model_linear.csv" | cut -d, -f1)" = 40 ] && ok || bad "--n 40 not used: $(sed -n 2p "$T/l1/model_linear.csv")"
-  grep -q 'n = 40, r^2 = 2, sigma^2 = 0.5' "$T/l1/model_linear.md" && ok || bad "--r2/--sigma2 not in the caption"
+  grep -q 'n = 40, r² = 2, σ² = 0.5' "$T/l1/model_linear.md" && ok || bad "--r2/--sigma2 not in the caption"
   "$IMPLREG" double-descent --config "$T/l1/manifest.json" --out "$T/l2" --quiet &&
     cmp -s "$T/l1/model_linear.csv" "$T/l2/model_linear.csv" && ok || bad "linear replay differs"
   grep -q '"ntest"\|"label-noise"\|"N-max"' "$T/l1/manifest.json" && bad "manifest records unused options" || ok
