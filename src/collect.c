@@ -9,64 +9,45 @@
  */
 #include "implreg/collect.h"
 
+#include "data_internal.h"
 #include "implreg/status.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Refuse files beyond this size: a table or figure implreg wrote is far
  * smaller, and reading /dev/zero or a huge unrelated file must not exhaust
  * memory. */
 #define IR_COLLECT_MAX_BYTES ((size_t)256 << 20)
 
-/* The whole file, NUL-terminated; *len its length. */
+/* The whole file, NUL-terminated (ir_data_read_all), after checking that
+ * it is a regular file of a plausible size: a FIFO or a device such as
+ * /dev/zero would block or read until memory runs out. */
 static int ir_slurp(const char *path, char **out, size_t *len) {
   *out = NULL;
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL)
+  struct stat st;
+  if (stat(path, &st) != 0)
     return ir_error(IR_EIO, "%s: cannot open (%s)", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  int s = IR_OK;
-  while (buf != NULL) {
-    if (n + 1 >= cap) {
-      if (cap >= IR_COLLECT_MAX_BYTES) {
-        s = ir_error(IR_EFORMAT, "%s: larger than %zu MB, not an implreg output",
-                     path, IR_COLLECT_MAX_BYTES >> 20);
-        break;
-      }
-      char *nb = realloc(buf, 2 * cap);
-      if (nb == NULL)
-        break;
-      buf = nb;
-      cap *= 2;
-    }
-    size_t got = fread(buf + n, 1, cap - 1 - n, fp);
-    n += got;
-    if (got == 0) {
-      if (ferror(fp))
-        s = ir_error(IR_EIO, "%s: read error", path);
-      break;
-    }
-  }
-  fclose(fp);
-  if (buf == NULL)
-    return ir_error(IR_ENOMEM, "%s: out of memory", path);
-  if (s != IR_OK) {
-    free(buf);
+  if (!S_ISREG(st.st_mode))
+    return ir_error(IR_EFORMAT, "%s: not a regular file, not an implreg output",
+                    path);
+  if ((uintmax_t)st.st_size > (uintmax_t)IR_COLLECT_MAX_BYTES)
+    return ir_error(IR_EFORMAT, "%s: larger than %zu MB, not an implreg output",
+                    path, IR_COLLECT_MAX_BYTES >> 20);
+  int s = ir_data_read_all(path, out, len);
+  if (s != IR_OK)
     return s;
-  }
-  if (memchr(buf, '\0', n) != NULL) {
-    free(buf);
+  if (memchr(*out, '\0', *len) != NULL) {
+    free(*out);
+    *out = NULL;
     return ir_error(IR_EFORMAT, "%s: binary data (a NUL byte), not a text file",
                     path);
   }
-  buf[n] = '\0';
-  *out = buf;
-  *len = n;
   return IR_OK;
 }
 

@@ -92,6 +92,8 @@ expect_fail "missing table" 2 'r1/none\.csv' -- table none "$T/r1" --out @D@/o
 expect_fail "unterminated quote" 2 'bad\.csv:2' -- table bad "$T/r1" --out @D@/o
 expect_fail "ragged row" 2 'wide\.csv:2' -- table wide "$T/r1" --out @D@/o
 expect_fail "binary file" 2 'binary' -- table bin "$T/r1" --out @D@/o
+ln -s /dev/zero "$T/r1/dev.csv"
+expect_fail "a device, not a file" 2 'not a regular file' -- table dev "$T/r1" --out @D@/o
 expect_fail "no run" 2 'RUN_DIR' -- table errs
 expect_fail "label count" 2 '2 labels for 1 runs' -- table errs "$T/r1" --labels a,b --out @D@/o
 expect_fail "seed refused" 2 "'--seed' is not an option" -- table errs "$T/r1" --seed 3 --out @D@/o
