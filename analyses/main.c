@@ -37,6 +37,10 @@ static const ir_analysis analyses[] = {
      "discrete steps against gradient flow and modified flows; the implicit "
      "regularizer's coefficient fitted from the iterates; SGD's modified "
      "loss; flatness"},
+    {"flatness", ir_an_flatness,
+     "which minima are flat: GD/SGD end points over step and batch sizes, "
+     "flatness measures against the gap, Dinh's rescaling, loss slices, "
+     "Marchenko-Pastur"},
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
     {"table", ir_an_table,
      "one table of several finished runs stacked, with a run column"},

@@ -22,5 +22,6 @@
 #include "implreg/sharpness.h"
 #include "implreg/landscape.h"
 #include "implreg/cells.h"
+#include "implreg/flatness.h"
 
 #endif
