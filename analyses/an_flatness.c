@@ -1095,6 +1095,34 @@ static int slices_output(const fl_run *R, const char *dir) {
   }
   s = ir_table_write(t, dir, R->o->common.formats & ~IR_FMT_TEX);
   ir_table_free(t);
+  /* Maps at the middle step size: every batch size, first seed. */
+  double g[NS2];
+  for (size_t a = 0; a < NS2; a++)
+    g[a] = -1.0 + 2.0 * (double)a / (NS2 - 1);
+  for (size_t k = 0; k < R->nsets && s == IR_OK; k++) {
+    const fl_set *S = &R->sets[k];
+    for (size_t j = 0; j < S->nbatch && s == IR_OK; j++) {
+      const double *v = cell_out(R, cell_of(R, k, mid_lr(R), j, 0));
+      char name[96], title[256], b[32];
+      if (S->batch[j])
+        snprintf(b, sizeof b, "SGD, B = %zu", S->batch[j]);
+      else
+        snprintf(b, sizeof b, "GD");
+      snprintf(name, sizeof name, "slice2d-%s-%zu", S->name,
+               S->batch[j] ? S->batch[j] : S->m->nsamples);
+      snprintf(title, sizeof title, "Loss around an end point: %s %s, %s, "
+               "η = %g", S->label, S->spec, b, R->o->lrs[mid_lr(R)]);
+      ir_figure *f = ir_figure_alloc(name, title, "s (along d1)",
+                                     "t (along d2)");
+      s = f ? ir_figure_set_map(f, g, NS2, g, NS2, v + OFF_SLICE2, 1,
+                                "training loss")
+            : ir_error(IR_ENOMEM, "out of memory");
+      int rendered;
+      if (s == IR_OK)
+        s = ir_figure_write(f, dir, 1, &rendered);
+      ir_figure_free(f);
+    }
+  }
   return s;
 }
 
