@@ -21,8 +21,10 @@ static const char help[] =
     "spectrum into hessian/; the same on Fashion-MNIST (784-32-10 tanh,\n"
     "MSE, eta = 0.2) into train-fashion/ and hessian-fashion/; igr (every\n"
     "model: error orders, the fitted regularizer, SGD, flatness, networks)\n"
-    "into igr/.\n"
-    "--seeds K goes to gd-vs-minnorm, double-descent and igr (means and\n"
+    "into igr/; flatness (GD/SGD end points over step and batch sizes,\n"
+    "flatness against the gap, Dinh's rescaling, Marchenko-Pastur) into\n"
+    "flatness/.\n"
+    "--seeds K goes to gd-vs-minnorm, double-descent, igr and flatness (means and\n"
     "standard errors over K seeds); train and hessian measure one network\n"
     "(seed N) in every case.\n\n";
 
@@ -73,7 +75,8 @@ static const all_entry entries[] = {
     {"hessian", "hessian", ir_an_hessian, hessian_eos, 0},
     {"train", "train-fashion", ir_an_train, train_fashion, 0},
     {"hessian", "hessian-fashion", ir_an_hessian, hessian_fashion, 0},
-    {"igr", "igr", ir_an_igr, NULL, 1}};
+    {"igr", "igr", ir_an_igr, NULL, 1},
+    {"flatness", "flatness", ir_an_flatness, NULL, 1}};
 
 int ir_an_all(int argc0, char **argv0) {
   int argc;

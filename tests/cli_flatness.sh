@@ -13,7 +13,9 @@
 # D⁻¹ in the predicted curvature), hutchinson (a biased trace), keskar-box
 # (the quadratic example), mp-norm (the Wishart moments), toy-point
 # (λ_max = α² + α⁻²).  With Fashion-MNIST installed, a small sweep on it
-# too.
+# too.  tests/flatness_ref.py recomputes the findings (Kendall tau_b of
+# every measure against the gap, the batch comparisons' counts) with scipy
+# from endpoints.csv when PYTHON3 is set.
 #
 # Environment: as tests/cli_hessian.sh (IMPLREG, VALGRIND, top_srcdir,
 # OPENBLAS_NUM_THREADS=1).  Writes only into a mktemp -d folder.
@@ -47,6 +49,12 @@ if run_ok "teacher sweep, 2 workers, --strict" "$T" "${SMALL[@]}" --threads 2 --
     rescaling-teacher.dat sharpness-vs-lr-teacher.dat measures-vs-gap-teacher.dat \
     slices-teacher.dat path-teacher.dat mp.dat
   all_checks_pass "teacher sweep: every check passes" A/checks.csv
+  if [ -n "${PYTHON3:-}" ]; then
+    checker "findings against scipy" "$PYTHON3" "$TESTS_DIR/flatness_ref.py" A
+  else
+    echo "SKIP findings against scipy: PYTHON3 is empty"
+    skip=$((skip + 1))
+  fi
   rows=$(tail -n +2 A/endpoints.csv | grep -c .)
   if [ "$rows" -eq 8 ]; then record "endpoints.csv: 2 steps x 2 batches x 2 seeds = 8 rows"; else
     record "endpoints.csv: 8 rows" "found $rows"; fi
@@ -92,6 +100,8 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     --lrs 0.2 --batches 32,0 --seeds 2 --max-steps 2000 --mp-n 100 --mp-p 50 --mp-draws 8 \
     --alphas 0.1,1,10 --quiet --threads 2 --strict --out F; then
     all_checks_pass "Fashion-MNIST sweep: every check passes" F/checks.csv
+    [ -z "${PYTHON3:-}" ] || checker "Fashion-MNIST findings against scipy" "$PYTHON3" \
+      "$TESTS_DIR/flatness_ref.py" F
     has_tables "Fashion-MNIST sweep: figures" F rescaling-fashion-mnist.dat \
       measures-vs-gap-fashion-mnist.dat
   fi
