@@ -78,7 +78,8 @@ for row in finds:
         for b in ends:
             if (b["data"] == data and int(b["batch"]) == big and
                     b["lr"] == a["lr"] and b["seed"] == a["seed"] and
-                    a["goal_reached"] == "1" and b["goal_reached"] == "1"):
+                    a["goal_reached"] == "1" and b["goal_reached"] == "1" and
+                    f(a[col]) != f(b[col])):
                 m += 1
                 k += f(b[col]) > f(a[col])
     check("%s: %s, %s: %d of %d pairs" % (data, row["x"], row["y"], k, m),
