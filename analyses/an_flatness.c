@@ -449,6 +449,13 @@ static int load_sets(fl_run *R) {
       for (size_t i = 0; i < S->nbatch; i++) {
         size_t b = (size_t)o->batches_given[i];
         S->batch[i] = b >= S->m->nsamples ? 0 : b;
+        for (size_t j = 0; j < i; j++)
+          if (S->batch[j] == S->batch[i])
+            return ir_cli_usage_error(
+                PROG, "--batches: %.0f and %.0f are the same batch size for "
+                "the %s set (%zu samples; a size >= n is the full batch)",
+                o->batches_given[j], o->batches_given[i], S->name,
+                S->m->nsamples);
       }
     } else {
       S->nbatch = 3;

@@ -38,6 +38,7 @@ expect_fail_novg "--probes 1" 2 "--probes" -- flatness --probes 1 --out @D@/o
 expect_fail_novg "unknown option" 2 "unknown option|unrecognized" -- flatness --bogus --out @D@/o
 expect_fail_novg "stray argument" 2 "unexpected argument" -- flatness extra --out @D@/o
 expect_fail_novg "--seeds 0" 2 "--seeds" -- flatness --seeds 0 --out @D@/o
+expect_fail_novg "--batches 128,0 on 64 samples" 2 "same batch size" -- flatness --data teacher --batches 128,0 --out @D@/o
 
 # ---- a small sweep on the teacher set -----------------------------------------
 SMALL=(flatness --data teacher --lrs 0.1,0.2 --batches 16,0 --seeds 2 --max-steps 3000
