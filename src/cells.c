@@ -179,7 +179,19 @@ static int run_forked(const ir_cells_params *p, ir_cell_fn fn, void *ctx,
                         strerror(errno));
       break;
     }
+    /* Until the child has reset its handlers, a SIGTERM (sent to stop it
+     * after another cell failed) would run the parent's handler in the
+     * child (Check's kills the whole process group): block the signals
+     * across fork; the child unblocks after resetting them. */
+    sigset_t block, oldmask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGHUP);
+    sigprocmask(SIG_BLOCK, &block, &oldmask);
     pid_t pid = fork();
+    if (pid != 0)
+      sigprocmask(SIG_SETMASK, &oldmask, NULL);
     if (pid < 0) {
       close(c[0]), close(c[1]), close(r[0]), close(r[1]);
       status = ir_error(IR_EIO, "cannot start a cell worker (fork): %s",
@@ -193,6 +205,9 @@ static int run_forked(const ir_cells_params *p, ir_cell_fn fn, void *ctx,
       signal(SIGINT, SIG_DFL);
       signal(SIGHUP, SIG_DFL);
       signal(SIGALRM, SIG_DFL);
+      /* Unblocked whatever the parent's mask: a worker can always be
+       * stopped. */
+      sigprocmask(SIG_UNBLOCK, &block, NULL);
       /* The child keeps its own two ends only. */
       for (size_t j = 0; j < i; j++) {
         close_fd(&ws[j].cmd);
