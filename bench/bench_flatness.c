@@ -25,6 +25,8 @@
  *            ir_landscape_slice2 on d1, d2 (21×21)
  *   sharp    ir_sharpness_eps, A = I, ε 1e-3, 20 iterations, stream
  *            flatness' base + 2
+ * and, after the total, for information: the same 523 slice losses by
+ * ir_landscape_slice_mlp (batched over points; keys bslice_*).
  * --prep writes the random start of that ascent (the same generator and
  * draws as src/sharpness.c with A = I), so that the torch side can run the
  * same algorithm from the same point.
@@ -251,6 +253,20 @@ static int run_measures(const char *dir) {
   }
   double t4 = now();
   T[4] = t4 - t3;
+  /* For information: the same slices batched over points
+   * (ir_landscape_slice_mlp), not part of the total. */
+  double bl_r[NT], bl_v[NT], bl_2[NS2 * NS2];
+  double t5 = now();
+  if (s == IR_OK)
+    s = ir_landscape_slice_mlp(&pb.arch, pb.X, pb.Y, pb.theta, pb.d1, NULL, t,
+                               NT, NULL, 0, bl_r);
+  if (s == IR_OK)
+    s = ir_landscape_slice_mlp(&pb.arch, pb.X, pb.Y, pb.theta, pb.dtop, NULL,
+                               t, NT, NULL, 0, bl_v);
+  if (s == IR_OK)
+    s = ir_landscape_slice_mlp(&pb.arch, pb.X, pb.Y, pb.theta, pb.d1, pb.d2,
+                               t2, NS2, t2, NS2, bl_2);
+  const double t_batched = now() - t5;
   if (s != IR_OK) {
     rc = fail("measures", s);
   } else {
@@ -275,6 +291,9 @@ static int run_measures(const char *dir) {
     jarr("slice_r", sl_r, NT, ", ");
     jarr("slice_v", sl_v, NT, ", ");
     jarr("slice2", sl_2, NS2 * NS2, ", ");
+    jarr("bslice_r", bl_r, NT, ", ");
+    jarr("bslice_v", bl_v, NT, ", ");
+    jarr("bslice2", bl_2, NS2 * NS2, ", ");
     printf("\"sharp\": {");
     jnum("phi", sr.phi, ", ");
     jnum("f0", sr.f0, ", ");
@@ -286,7 +305,8 @@ static int run_measures(const char *dir) {
       jnum(names[i], T[i], ", ");
     jnum("import", 0.0, ", ");
     jnum("cpu", cpu_now(), ", ");
-    jnum("total", now() - t_start, "}}\n");
+    jnum("slices_batched", t_batched, ", ");
+    jnum("total", t4 - t_start, "}}\n");
   }
   gsl_vector_free(g);
   free(q);

@@ -448,6 +448,11 @@ def cmd_report(args):
             b = statistics.median(r["seconds"][k] for r in ir)
             print(f"{label:34s} {fmt_s(a):>11s} {fmt_s(b):>11s} "
                   f"{b / a:7.3f}")
+        if all("slices_batched" in r["seconds"] for r in ir):
+            a = statistics.median(r["seconds"]["slices"] for r in tr)
+            b = statistics.median(r["seconds"]["slices_batched"] for r in ir)
+            print(f"{'slices batched (info, not in total)':34s} "
+                  f"{fmt_s(a):>11s} {fmt_s(b):>11s} {b / a:7.3f}")
         if walls["torch"] and walls["implreg"]:
             a = statistics.median(walls["torch"])
             b = statistics.median(walls["implreg"])
@@ -491,6 +496,14 @@ def cmd_report(args):
             a, b = t[k], c[k]
             row(label, f"{min(a):.8g}..{max(a):.8g}",
                 f"{min(b):.8g}..{max(b):.8g}", reldiff(b, a), SLICE_AGREE)
+        for k, label in (("slice_r", "  batched, random d"),
+                         ("slice_v", "  batched, top eigvec"),
+                         ("slice2", "  batched, 2-D")):
+            if "b" + k in c:
+                a, b = t[k], c["b" + k]
+                row(label, f"{min(a):.8g}..{max(a):.8g}",
+                    f"{min(b):.8g}..{max(b):.8g}", reldiff(b, a),
+                    SLICE_AGREE)
         if t.get("sharp") and c.get("sharp"):
             a, b = t["sharp"], c["sharp"]
             row("eps-sharpness phi", f"{a['phi']:.12g}", f"{b['phi']:.12g}",

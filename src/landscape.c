@@ -357,12 +357,13 @@ int ir_landscape_slice_mlp(const ir_mlp_arch *arch, const gsl_matrix *X,
   for (size_t q = 0; q < npts; q++) {
     const double a = d2 != NULL ? s_[q / nt] : s_[q],
                  b = d2 != NULL ? t[q % nt] : 0.0;
-    /* θ + a·d1 + b·d2 formed as ir_landscape_slice2 forms it (the later
-     * layers' weights and every bias come from it). */
-    gsl_vector_memcpy(x, theta);
-    gsl_blas_daxpy(a, d1, x);
+    /* θ + a·d1 + b·d2 from the first bias on (the later layers' weights
+     * and every bias), formed as ir_landscape_slice2 forms it. */
+    const size_t tail = p - b1off;
+    memcpy(x->data + b1off, theta->data + b1off, tail * sizeof(double));
+    cblas_daxpy((int)tail, a, d1->data + b1off, 1, x->data + b1off, 1);
     if (d2 != NULL)
-      gsl_blas_daxpy(b, d2, x);
+      cblas_daxpy((int)tail, b, d2->data + b1off, 1, x->data + b1off, 1);
     const double *bias = x->data + b1off;
     for (size_t i = 0; i < n; i++) {
       const double *r = A + i * nd * H;
