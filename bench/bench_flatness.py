@@ -66,7 +66,6 @@ PYH_TOL, PYH_MAX = 1e-3, 100
 TRACE_AGREE = 1e-10
 SLICE_AGREE = 1e-12
 SHARP_AGREE = 1e-12
-STAGES = ("load", "lanczos", "trace", "slices", "sharp")
 
 
 def die(msg):
