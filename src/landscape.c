@@ -247,3 +247,157 @@ int ir_mlp_balance(const ir_mlp_arch *arch, const gsl_vector *theta,
   }
   return IR_OK;
 }
+
+/* ---- Batched slices of a network ----------------------------------------- */
+
+/* σ(z) elementwise, the activations of mlp.h (tanh through libm's scalar
+ * tanh: within a few ulp of the model's vector tanh). */
+static void ls_act(ir_act act, double *z, size_t len) {
+  static const double inv_sqrt2 = 0.70710678118654752440;
+  switch (act) {
+  case IR_ACT_RELU:
+    for (size_t i = 0; i < len; i++)
+      z[i] = z[i] > 0 ? z[i] : 0.0;
+    break;
+  case IR_ACT_TANH:
+    for (size_t i = 0; i < len; i++)
+      z[i] = tanh(z[i]);
+    break;
+  case IR_ACT_SOFTPLUS:
+    for (size_t i = 0; i < len; i++)
+      z[i] = (z[i] > 0 ? z[i] : 0.0) + log1p(exp(-fabs(z[i])));
+    break;
+  case IR_ACT_GELU:
+    for (size_t i = 0; i < len; i++)
+      z[i] = z[i] * 0.5 * erfc(-z[i] * inv_sqrt2);
+    break;
+  case IR_ACT_IDENTITY:
+    break;
+  }
+}
+
+/* The loss of outputs F (n×K) against Y, as mlp.h defines it. */
+static double ls_loss(ir_loss loss, const double *F, const gsl_matrix *Y,
+                      size_t n, size_t K) {
+  double sum = 0;
+  if (loss == IR_LOSS_CE) {
+    for (size_t i = 0; i < n; i++) {
+      const double *f = F + i * K, *y = Y->data + i * Y->tda;
+      double mx = f[0];
+      for (size_t k = 1; k < K; k++)
+        mx = f[k] > mx ? f[k] : mx;
+      double se = 0, sy = 0, yf = 0;
+      for (size_t k = 0; k < K; k++) {
+        se += exp(f[k] - mx);
+        sy += y[k];
+        yf += y[k] * f[k];
+      }
+      sum += sy * (mx + log(se)) - yf;
+    }
+    return sum / (double)n;
+  }
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < K; k++) {
+      const double r = F[i * K + k] - Y->data[i * Y->tda + k];
+      sum += r * r;
+    }
+  return sum * (loss == IR_LOSS_MSE ? 1.0 / ((double)n * (double)K)
+                                     : 0.5 / (double)n);
+}
+
+int ir_landscape_slice_mlp(const ir_mlp_arch *arch, const gsl_matrix *X,
+                           const gsl_matrix *Y, const gsl_vector *theta,
+                           const gsl_vector *d1, const gsl_vector *d2,
+                           const double *s_, size_t ns, const double *t,
+                           size_t nt, double *loss) {
+  if (arch == NULL || X == NULL || Y == NULL || theta == NULL)
+    return ir_error(IR_EINVAL, "landscape: no network, data or θ");
+  const size_t p = ir_mlp_nparams(arch), L = arch->nlayers, n = X->size1,
+               d = arch->width[0], H = arch->width[1], K = arch->width[L];
+  int s = ls_check_vec(theta, p, "θ");
+  if (s == IR_OK)
+    s = ls_check_vec(d1, p, "direction");
+  if (s == IR_OK && d2 != NULL)
+    s = ls_check_vec(d2, p, "second direction");
+  if (s != IR_OK)
+    return s;
+  if (n == 0 || X->size2 != d || Y->size1 != n || Y->size2 != K)
+    return ir_error(IR_ESHAPE, "landscape: X is %zu×%zu and Y %zu×%zu, the "
+                    "network needs n×%zu and n×%zu with n >= 1",
+                    X->size1, X->size2, Y->size1, Y->size2, d, K);
+  if (s_ == NULL || loss == NULL || ns == 0 ||
+      (d2 != NULL && (t == NULL || nt == 0)) ||
+      (d2 == NULL && (t != NULL || nt != 0)))
+    return ir_error(IR_EINVAL, "landscape: no points for the slice (a 1-D "
+                               "slice has d2 = t = NULL, nt = 0)");
+  const size_t nd = d2 != NULL ? 3 : 2, npts = d2 != NULL ? ns * nt : ns;
+  size_t wmax = 0;
+  for (size_t l = 1; l <= L; l++)
+    wmax = arch->width[l] > wmax ? arch->width[l] : wmax;
+  double *Wst = malloc(nd * H * d * sizeof(double)),
+         *A = malloc(n * nd * H * sizeof(double)),
+         *B0 = malloc(n * wmax * sizeof(double)),
+         *B1 = malloc(n * wmax * sizeof(double));
+  gsl_vector *x = gsl_vector_alloc(p);
+  if (!Wst || !A || !B0 || !B1 || !x) {
+    s = ir_error(IR_ENOMEM, "landscape: out of memory (batched slice, n = "
+                            "%zu, p = %zu)", n, p);
+    goto done;
+  }
+  /* A = X [W₁; D₁; D₂]ᵀ: n × nd·H, block c the pre-activations of
+   * matrix c without bias. */
+  const size_t wlen = H * d, b1off = ir_mlp_bias_offset(arch, 0);
+  memcpy(Wst, theta->data, wlen * sizeof(double));
+  memcpy(Wst + wlen, d1->data, wlen * sizeof(double));
+  if (d2 != NULL)
+    memcpy(Wst + 2 * wlen, d2->data, wlen * sizeof(double));
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)(nd * H),
+              (int)d, 1.0, X->data, (int)X->tda, Wst, (int)d, 0.0, A,
+              (int)(nd * H));
+  for (size_t q = 0; q < npts; q++) {
+    const double a = d2 != NULL ? s_[q / nt] : s_[q],
+                 b = d2 != NULL ? t[q % nt] : 0.0;
+    /* θ + a·d1 + b·d2 from the first bias on (the later layers' weights
+     * and every bias), formed as ir_landscape_slice2 forms it. */
+    const size_t tail = p - b1off;
+    memcpy(x->data + b1off, theta->data + b1off, tail * sizeof(double));
+    cblas_daxpy((int)tail, a, d1->data + b1off, 1, x->data + b1off, 1);
+    if (d2 != NULL)
+      cblas_daxpy((int)tail, b, d2->data + b1off, 1, x->data + b1off, 1);
+    const double *bias = x->data + b1off;
+    for (size_t i = 0; i < n; i++) {
+      const double *r = A + i * nd * H;
+      double *z = B0 + i * H;
+      if (d2 != NULL)
+        for (size_t u = 0; u < H; u++)
+          z[u] = r[u] + a * r[H + u] + b * r[2 * H + u] + bias[u];
+      else
+        for (size_t u = 0; u < H; u++)
+          z[u] = r[u] + a * r[H + u] + bias[u];
+    }
+    double *in = B0, *out = B1;
+    for (size_t l = 1; l < L; l++) {
+      ls_act(arch->act, in, n * arch->width[l]);
+      const size_t wi = arch->width[l], wo = arch->width[l + 1];
+      const double *W = x->data + ir_mlp_weight_offset(arch, l),
+                   *bl = x->data + ir_mlp_bias_offset(arch, l);
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)wo,
+                  (int)wi, 1.0, in, (int)wi, W, (int)wi, 0.0, out, (int)wo);
+      for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < wo; j++)
+          out[i * wo + j] += bl[j];
+      double *tmp = in;
+      in = out;
+      out = tmp;
+    }
+    loss[q] = ls_loss(arch->loss, in, Y, n, K);
+  }
+done:
+  free(Wst);
+  free(A);
+  free(B0);
+  free(B1);
+  if (x)
+    gsl_vector_free(x);
+  return s;
+}

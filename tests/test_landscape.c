@@ -239,6 +239,108 @@ START_TEST(test_errors) {
 }
 END_TEST
 
+/* The batched slices of a network (ir_landscape_slice_mlp) against the
+ * per-point ones.  (1) On dyadic data — X, θ, d1, d2 in {−2..2}/4, points
+ * in {−1, −½, 0, ½, 1} — with ReLU and the squared losses every sum and
+ * product is exact, so the two must agree bit for bit: a wrong index, a
+ * missing bias or a point paired with the wrong (s, t) shows.  (2) On
+ * Gaussian data for every activation and loss the first layer's sums are
+ * reassociated: the pre-activations differ by about (d + 3)·eps·Σ|terms|
+ * (~2e-15 here, d = 5, O(1) terms), and the 5-7-4-3 network at torch's
+ * initialization and its losses pass that on with gains of order one; the
+ * bound 1e-13·max(1, |L|) leaves a factor of about ten. */
+static void dyadic(gsl_vector *v, unsigned long seed) {
+  gsl_rng *r = ir_rng_alloc(seed, 3);
+  for (size_t i = 0; i < v->size; i++)
+    v->data[i] = ((double)gsl_rng_uniform_int(r, 5) - 2.0) / 4.0;
+  ir_rng_free(r);
+}
+
+START_TEST(test_slice_mlp) {
+  const double t[5] = {-1, -0.5, 0, 0.5, 1};
+  double L1[5], L2[25], B1[5], B2[25];
+  for (int loss = 0; loss < 2; loss++) { /* (1): exact */
+    net_fix f = net(IR_ACT_RELU, 4);
+    f.arch.loss = loss == 0 ? IR_LOSS_MSE : IR_LOSS_HALF_SSE;
+    ir_model_free(f.m);
+    gsl_vector_view xv = gsl_vector_view_array(f.X->data, 30 * 5);
+    gsl_vector_view yv = gsl_vector_view_array(f.Y->data, 30 * 3);
+    dyadic(&xv.vector, 11);
+    dyadic(&yv.vector, 12);
+    dyadic(f.theta, 13);
+    f.m = ir_model_mlp_alloc(&f.arch, f.X, f.Y);
+    const size_t p = f.theta->size;
+    gsl_vector *d1 = gsl_vector_alloc(p), *d2 = gsl_vector_alloc(p);
+    dyadic(d1, 14);
+    dyadic(d2, 15);
+    IR_ASSERT_OK(ir_landscape_slice(f.m, f.theta, d1, NULL, 0, t, 5, L1));
+    IR_ASSERT_OK(
+        ir_landscape_slice2(f.m, f.theta, d1, d2, NULL, 0, t, 5, t, 5, L2));
+    IR_ASSERT_OK(ir_landscape_slice_mlp(&f.arch, f.X, f.Y, f.theta, d1, NULL,
+                                        t, 5, NULL, 0, B1));
+    IR_ASSERT_OK(ir_landscape_slice_mlp(&f.arch, f.X, f.Y, f.theta, d1, d2, t,
+                                        5, t, 5, B2));
+    for (size_t i = 0; i < 5; i++)
+      ck_assert_msg(B1[i] == L1[i], "1-D point %zu: %.17g vs %.17g", i, B1[i],
+                    L1[i]);
+    for (size_t i = 0; i < 25; i++)
+      ck_assert_msg(B2[i] == L2[i], "2-D point %zu: %.17g vs %.17g", i, B2[i],
+                    L2[i]);
+    gsl_vector_free(d1);
+    gsl_vector_free(d2);
+    net_free(&f);
+  }
+  const ir_act acts[5] = {IR_ACT_RELU, IR_ACT_TANH, IR_ACT_SOFTPLUS,
+                          IR_ACT_GELU, IR_ACT_IDENTITY};
+  const ir_loss losses[3] = {IR_LOSS_MSE, IR_LOSS_HALF_SSE, IR_LOSS_CE};
+  for (size_t a = 0; a < 5; a++)
+    for (size_t l = 0; l < 3; l++) { /* (2): to rounding */
+      net_fix f = net(acts[a], 20 + a);
+      f.arch.loss = losses[l];
+      if (losses[l] == IR_LOSS_CE) /* one-hot rows */
+        for (size_t i = 0; i < 30; i++)
+          for (size_t k = 0; k < 3; k++)
+            gsl_matrix_set(f.Y, i, k, k == (i * 7 + a) % 3 ? 1.0 : 0.0);
+      ir_model_free(f.m);
+      f.m = ir_model_mlp_alloc(&f.arch, f.X, f.Y);
+      const size_t p = f.theta->size;
+      gsl_vector *d1 = gsl_vector_alloc(p), *d2 = gsl_vector_alloc(p);
+      IR_ASSERT_OK(ir_landscape_direction(&f.arch, f.theta, 1, 1, d1));
+      IR_ASSERT_OK(ir_landscape_direction(&f.arch, f.theta, 2, 1, d2));
+      IR_ASSERT_OK(ir_landscape_slice(f.m, f.theta, d1, NULL, 0, t, 5, L1));
+      IR_ASSERT_OK(
+          ir_landscape_slice2(f.m, f.theta, d1, d2, NULL, 0, t, 5, t, 5, L2));
+      IR_ASSERT_OK(ir_landscape_slice_mlp(&f.arch, f.X, f.Y, f.theta, d1,
+                                          NULL, t, 5, NULL, 0, B1));
+      IR_ASSERT_OK(ir_landscape_slice_mlp(&f.arch, f.X, f.Y, f.theta, d1, d2,
+                                          t, 5, t, 5, B2));
+      for (size_t i = 0; i < 5; i++)
+        ck_assert_msg(fabs(B1[i] - L1[i]) <= 1e-13 * fmax(1, fabs(L1[i])),
+                      "act %zu loss %zu 1-D %zu: %.17g vs %.17g", a, l, i,
+                      B1[i], L1[i]);
+      for (size_t i = 0; i < 25; i++)
+        ck_assert_msg(fabs(B2[i] - L2[i]) <= 1e-13 * fmax(1, fabs(L2[i])),
+                      "act %zu loss %zu 2-D %zu: %.17g vs %.17g", a, l, i,
+                      B2[i], L2[i]);
+      /* Bad arguments: one line, no crash. */
+      if (a == 0 && l == 0) {
+        ck_assert_int_eq(ir_landscape_slice_mlp(&f.arch, f.X, f.Y, f.theta,
+                                                d1, NULL, t, 5, t, 5, B1),
+                         IR_EINVAL);
+        ck_assert_int_eq(ir_landscape_slice_mlp(&f.arch, f.Y, f.Y, f.theta,
+                                                d1, NULL, t, 5, NULL, 0, B1),
+                         IR_ESHAPE);
+        ck_assert_int_eq(ir_landscape_slice_mlp(&f.arch, f.X, f.Y, d1, f.theta,
+                                                d2, t, 0, t, 5, B2),
+                         IR_EINVAL);
+      }
+      gsl_vector_free(d1);
+      gsl_vector_free(d2);
+      net_free(&f);
+    }
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("landscape");
   TCase *tc = tcase_create("landscape");
@@ -247,6 +349,7 @@ int main(void) {
   tcase_add_test(tc, test_path_barrier);
   tcase_add_test(tc, test_rescaling_and_balance);
   tcase_add_test(tc, test_errors);
+  tcase_add_test(tc, test_slice_mlp);
   suite_add_tcase(s, tc);
   return ir_test_run(s);
 }
