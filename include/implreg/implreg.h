@@ -21,5 +21,6 @@
 #include "implreg/collect.h"
 #include "implreg/sharpness.h"
 #include "implreg/landscape.h"
+#include "implreg/widthsweep.h"
 
 #endif
