@@ -21,6 +21,7 @@
 #include "implreg/collect.h"
 #include "implreg/sharpness.h"
 #include "implreg/landscape.h"
+#include "implreg/cells.h"
 #include "implreg/widthsweep.h"
 
 #endif
