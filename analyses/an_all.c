@@ -73,6 +73,7 @@ static const all_entry entries[] = {
     {"hessian", "hessian", ir_an_hessian, hessian_eos, 0},
     {"train", "train-fashion", ir_an_train, train_fashion, 0},
     {"hessian", "hessian-fashion", ir_an_hessian, hessian_fashion, 0},
+    {"nn-double-descent", "nn-double-descent", ir_an_nn_double_descent, NULL, 1},
     {"igr", "igr", ir_an_igr, NULL, 1}};
 
 int ir_an_all(int argc0, char **argv0) {

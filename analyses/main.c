@@ -37,6 +37,9 @@ static const ir_analysis analyses[] = {
      "discrete steps against gradient flow and modified flows; the implicit "
      "regularizer's coefficient fitted from the iterates; SGD's modified "
      "loss; flatness"},
+    {"nn-double-descent", ir_an_nn_double_descent,
+     "double descent of trained two-layer networks on Fashion-MNIST: width "
+     "sweep with label noise, EMC, epoch-wise curve"},
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
     {"table", ir_an_table,
      "one table of several finished runs stacked, with a run column"},

@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- data ------------------------------------------------------------------ */
+/* ---- data ------------------------------------------------------------------
+ */
 
 int ir_widthsweep_pool(const gsl_matrix *X, size_t side, size_t k,
                        gsl_matrix **out) {
@@ -115,7 +116,8 @@ int ir_widthsweep_count_changed(const gsl_matrix *Y, const size_t *clean,
   return IR_OK;
 }
 
-/* ---- the width grid ---------------------------------------------------------- */
+/* ---- the width grid
+ * ---------------------------------------------------------- */
 
 size_t ir_widthsweep_nparams(size_t d, size_t H, size_t K) {
   return H * (d + 1) + K * (H + 1);
@@ -169,7 +171,8 @@ int ir_widthsweep_widths(size_t d, size_t K, size_t n, double lo, double hi,
   return IR_OK;
 }
 
-/* ---- training ---------------------------------------------------------------- */
+/* ---- training
+ * ---------------------------------------------------------------- */
 
 void ir_widthsweep_params_default(ir_widthsweep_params *p) {
   memset(p, 0, sizeof *p);
@@ -367,7 +370,8 @@ int ir_widthsweep_grow(size_t d, size_t K, size_t Hs, const gsl_vector *ts,
   return IR_OK;
 }
 
-/* ---- effective model complexity ---------------------------------------------- */
+/* ---- effective model complexity
+ * ---------------------------------------------- */
 
 int ir_widthsweep_emc(ir_widthsweep_fit_fn fit, void *ctx, size_t nmin,
                       size_t nmax, size_t step, double eps, size_t *emc,
@@ -433,18 +437,20 @@ int ir_widthsweep_emc_net_fit(void *ctx, size_t n, double *train_err) {
   gsl_matrix_const_view Yv =
       gsl_matrix_const_submatrix(e->Y, 0, 0, n, e->Y->size2);
   ir_widthsweep_result r;
-  int s = ir_widthsweep_train(&Xv.matrix, &Yv.matrix, NULL, NULL, e->p,
-                              e->seed, NULL, NULL, NULL, &r);
+  int s = ir_widthsweep_train(&Xv.matrix, &Yv.matrix, NULL, NULL, e->p, e->seed,
+                              NULL, NULL, NULL, &r);
   if (s == IR_OK)
     *train_err = r.train_err;
   return s;
 }
 
-/* ---- the peak ------------------------------------------------------------------- */
+/* ---- the peak
+ * ------------------------------------------------------------------- */
 
 int ir_widthsweep_peak(const double *err, size_t nseeds, size_t m,
-                       size_t *ipeak, double *height) {
-  if (err == NULL || ipeak == NULL || height == NULL || m == 0 || nseeds == 0)
+                       size_t *ipeak, size_t *imin, double *height) {
+  if (err == NULL || ipeak == NULL || imin == NULL || height == NULL ||
+      m == 0 || nseeds == 0)
     return ir_error(IR_EINVAL, "ir_widthsweep_peak: bad arguments");
   for (size_t i = 0; i < nseeds * m; i++)
     if (!isfinite(err[i]))
@@ -452,18 +458,27 @@ int ir_widthsweep_peak(const double *err, size_t nseeds, size_t m,
                       "ir_widthsweep_peak: error of seed %zu at width %zu is "
                       "not finite",
                       i / m + 1, i % m + 1);
-  size_t best = 0;
-  double bm = -INFINITY;
+  /* The mean curve; its first local minimum from the left ends the
+   * classical (under-parameterized) descent; the peak is the largest mean
+   * after it. */
+  double *mean = malloc(m * sizeof *mean);
+  if (mean == NULL)
+    return ir_error(IR_ENOMEM, "ir_widthsweep_peak: out of memory");
   for (size_t j = 0; j < m; j++) {
-    double mean = 0;
+    mean[j] = 0;
     for (size_t s = 0; s < nseeds; s++)
-      mean += err[s * m + j];
-    mean /= (double)nseeds;
-    if (mean > bm) {
-      bm = mean;
-      best = j;
-    }
+      mean[j] += err[s * m + j];
+    mean[j] /= (double)nseeds;
   }
+  size_t jmin = 0;
+  while (jmin + 1 < m && mean[jmin + 1] < mean[jmin])
+    jmin++;
+  size_t best = jmin;
+  for (size_t j = jmin + 1; j < m; j++)
+    if (mean[j] > mean[best])
+      best = j;
+  free(mean);
+  *imin = jmin;
   *ipeak = best;
   for (size_t s = 0; s < nseeds; s++)
     height[s] = err[s * m + best] - err[s * m + m - 1];

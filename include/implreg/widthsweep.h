@@ -45,7 +45,8 @@
 extern "C" {
 #endif
 
-/* ---- data ------------------------------------------------------------------ */
+/* ---- data ------------------------------------------------------------------
+ */
 
 /* k×k average pooling of square side×side images (rows of X, row-major
  * pixels): *out is n × (side/k)², allocated here.  k must divide side;
@@ -69,7 +70,8 @@ int ir_widthsweep_noisy_copy(const ir_dataset *ds, double frac,
 int ir_widthsweep_count_changed(const gsl_matrix *Y, const size_t *clean,
                                 size_t *changed, size_t *bad);
 
-/* ---- the width grid ---------------------------------------------------------- */
+/* ---- the width grid
+ * ---------------------------------------------------------- */
 
 /* Parameters of d → H → K with biases: H(d + 1) + K(H + 1). */
 size_t ir_widthsweep_nparams(size_t d, size_t H, size_t K);
@@ -81,7 +83,8 @@ size_t ir_widthsweep_nparams(size_t d, size_t H, size_t K);
 int ir_widthsweep_widths(size_t d, size_t K, size_t n, double lo, double hi,
                          size_t npts, size_t *widths, size_t *m);
 
-/* ---- training one network --------------------------------------------------- */
+/* ---- training one network ---------------------------------------------------
+ */
 
 typedef struct {
   size_t width;     /* hidden units H >= 1 */
@@ -100,16 +103,16 @@ void ir_widthsweep_params_default(ir_widthsweep_params *p);
 
 typedef struct {
   size_t nparams;
-  size_t steps;       /* updates done */
-  int reason;         /* IR_OPTIM_* of optim.h */
-  int reached_goal;   /* reason == IR_OPTIM_GOAL */
-  double init_loss;   /* training loss at θ₀ */
-  double train_loss;  /* training loss at the returned θ */
-  double train_err;   /* fraction of training rows misclassified (argmax
-                         against the targets trained on) */
-  double test_loss;   /* same loss on the test set (NAN without one) */
-  double test_err;    /* fraction of test rows misclassified */
-  double theta_norm;  /* ‖θ‖₂ */
+  size_t steps;      /* updates done */
+  int reason;        /* IR_OPTIM_* of optim.h */
+  int reached_goal;  /* reason == IR_OPTIM_GOAL */
+  double init_loss;  /* training loss at θ₀ */
+  double train_loss; /* training loss at the returned θ */
+  double train_err;  /* fraction of training rows misclassified (argmax
+                        against the targets trained on) */
+  double test_loss;  /* same loss on the test set (NAN without one) */
+  double test_err;   /* fraction of test rows misclassified */
+  double theta_norm; /* ‖θ‖₂ */
 } ir_widthsweep_result;
 
 /* The epoch-wise record: at each of the ncurve steps curve_steps (strictly
@@ -143,7 +146,8 @@ int ir_widthsweep_train(const gsl_matrix *X, const gsl_matrix *Y,
 int ir_widthsweep_grow(size_t d, size_t K, size_t Hs, const gsl_vector *ts,
                        size_t Hb, double sd, gsl_rng *r, gsl_vector **out);
 
-/* ---- effective model complexity ---------------------------------------------- */
+/* ---- effective model complexity
+ * ---------------------------------------------- */
 
 /* Trains on the first n samples and returns its training error. */
 typedef int (*ir_widthsweep_fit_fn)(void *ctx, size_t n, double *train_err);
@@ -165,14 +169,19 @@ typedef struct {
 } ir_widthsweep_emc_net;
 int ir_widthsweep_emc_net_fit(void *ctx, size_t n, double *train_err);
 
-/* ---- the peak ------------------------------------------------------------------- */
+/* ---- the peak
+ * ------------------------------------------------------------------- */
 
-/* err is nseeds × m (row s: seed s's test error at the m widths).  *ipeak
- * = the width index maximizing the mean over seeds; height[s] =
- * err[s][ipeak] − err[s][m − 1] (the excess of the peak over the widest
- * network) for each seed.  m >= 1, nseeds >= 1, finite entries. */
+/* err is nseeds × m (row s: seed s's test error at the m widths, in
+ * increasing order).  The mean curve over seeds first descends (the
+ * classical regime); from its first local minimum j₀ (the first j with
+ * mean[j + 1] >= mean[j]; *imin = j₀) the peak is *ipeak = the argmax
+ * of the mean over j > j₀; *ipeak = j₀ when no later mean exceeds it
+ * (no peak: the curve only descends, or rises nowhere above j₀).  height[s] =
+ * err[s][ipeak] − err[s][m − 1], the excess of the peak over the widest
+ * network, per seed.  m >= 1, nseeds >= 1, finite entries. */
 int ir_widthsweep_peak(const double *err, size_t nseeds, size_t m,
-                       size_t *ipeak, double *height);
+                       size_t *ipeak, size_t *imin, double *height);
 
 #ifdef __cplusplus
 }
