@@ -19,10 +19,14 @@ static const char help[] =
     "0.3 and 0.05) into train-eos/ and train-stable/; hessian of the\n"
     "trained eta = 0.3 network with every estimator against its dense\n"
     "spectrum into hessian/; the same on Fashion-MNIST (784-32-10 tanh,\n"
-    "MSE, eta = 0.2) into train-fashion/ and hessian-fashion/; igr (every\n"
+    "MSE, eta = 0.2) into train-fashion/ and hessian-fashion/;\n"
+    "nn-double-descent (trained two-layer networks on Fashion-MNIST: width\n"
+    "sweep with label noise, EMC, epoch-wise curve) into\n"
+    "nn-double-descent/; igr (every\n"
     "model: error orders, the fitted regularizer, SGD, flatness, networks)\n"
     "into igr/.\n"
-    "--seeds K goes to gd-vs-minnorm, double-descent and igr (means and\n"
+    "--seeds K goes to gd-vs-minnorm, double-descent, nn-double-descent and\n"
+    "igr (means and\n"
     "standard errors over K seeds); train and hessian measure one network\n"
     "(seed N) in every case.\n\n";
 
