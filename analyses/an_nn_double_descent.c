@@ -1153,6 +1153,52 @@ static int emc_findings(const nd_run *R, const nd_out *O, nd_find *F) {
               : e[0] == 0 ? "measured (not even the smallest subset fitted)"
                           : "measured");
     }
+  /* Nakkiran et al.'s hypothesis: the test error peaks where EMC ≈ n.
+   * With the longest training: the bracket of P/(nK) in which the EMC
+   * first reaches n, against the peak of the same loss at the EMC's noise
+   * level (when that level is swept). */
+  size_t ni = o->nnoise;
+  for (size_t k = 0; k < o->nnoise; k++)
+    if (o->noise[k] == o->emc_noise)
+      ni = k;
+  if (ni == o->nnoise || R->nemc_w == 0)
+    return IR_OK;
+  const size_t ti = o->nemc_s - 1, ns = R->nseeds, nw = R->nw;
+  size_t k = 0;
+  while (k < R->nemc_w && O->emc[(k * o->nemc_s + ti) * 3] < (double)o->n)
+    k++;
+  const double lo =
+      k == 0 ? 0
+             : (double)ir_widthsweep_nparams(R->d, R->emc_w[k - 1], R->K) / nK;
+  const double hi =
+      k == R->nemc_w
+          ? INFINITY
+          : (double)ir_widthsweep_nparams(R->d, R->emc_w[k], R->K) / nK;
+  double *err = malloc(ns * nw * sizeof *err), *h = malloc(ns * sizeof *h);
+  if (err == NULL || h == NULL) {
+    free(err);
+    free(h);
+    return ir_error(IR_ENOMEM, "out of memory");
+  }
+  for (size_t si = 0; si < ns; si++)
+    for (size_t wi = 0; wi < nw; wi++)
+      err[si * nw + wi] = cell_out(R, O, wi, 0, ni, si)[6];
+  size_t ip, i0;
+  int s = ir_widthsweep_peak(err, ns, nw, &ip, &i0, h);
+  free(err);
+  free(h);
+  if (s != IR_OK)
+    return s;
+  const double x = cell_out(R, O, ip, 0, ni, 0)[0] / nK;
+  snprintf(claim, sizeof claim,
+           "the test-error peak (noise %g) lies where EMC reaches n: the "
+           "interval is the P/(nK) bracket of that crossing (%zu steps)",
+           o->emc_noise, o->emc_s[ti]);
+  finding(F, ir_loss_name(o->losses[0]), claim, x, lo, hi,
+          "inside (Nakkiran's hypothesis)",
+          ip == i0               ? "not resolved (no peak)"
+          : (x >= lo && x <= hi) ? "supported"
+                                 : "not supported");
   return IR_OK;
 }
 
