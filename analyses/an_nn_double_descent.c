@@ -1409,11 +1409,13 @@ static int write_figures(const nd_run *R, const nd_out *O, const char *dir) {
     snprintf(title, sizeof title,
              "Effective model complexity: %zu-H-10 %s, %s loss, noise %g", R->d,
              ir_act_name(o->act), ir_loss_name(o->losses[0]), o->emc_noise);
-    ir_figure *f = ir_figure_alloc("emc", title, "parameters P (log scale)",
+    ir_figure *f = ir_figure_alloc("emc", title, "parameters P",
                                    "EMC (training samples fitted)");
     if (f == NULL)
       return ir_error(IR_ENOMEM, "out of memory");
-    ir_figure_set_log(f, 1, 0);
+    /* A few widths within a factor of about 4: a linear P axis reads
+     * better than a log one without a full decade. */
+    ir_figure_set_log(f, 0, 0);
     for (size_t ti = 0; s == IR_OK && ti < o->nemc_s; ti++) {
       for (size_t wi = 0; wi < R->nemc_w; wi++) {
         x[wi] = (double)ir_widthsweep_nparams(R->d, R->emc_w[wi], R->K);

@@ -381,6 +381,59 @@ START_TEST(test_emc_network) {
 }
 END_TEST
 
+START_TEST(test_streams) {
+  /* The documented streams: label noise from (seed, (DATA, 1000 f, 7)),
+   * theta_0 from (seed, (INIT, H, loss)): a cell's draws depend on its
+   * coordinates only. */
+  const size_t n = 50, d = 3, K = 4, H = 6;
+  ir_dataset *tr = clusters(n, d, K, 21), *a = NULL, *b = NULL;
+  IR_ASSERT_OK(ir_widthsweep_noisy_copy(tr, 0.3, 5, &a));
+  size_t *idx = malloc(n * sizeof *idx);
+  for (size_t i = 0; i < n; i++)
+    idx[i] = i;
+  IR_ASSERT_OK(ir_data_subset(tr, idx, n, &b));
+  free(idx);
+  ck_assert(ir_widthsweep_noise_stream(0.3) ==
+            ir_rng_stream(IR_STREAM_DATA, 300, 7));
+  gsl_rng *r = ir_rng_alloc(5, ir_rng_stream(IR_STREAM_DATA, 300, 7));
+  IR_ASSERT_OK(ir_data_label_noise(b, 0.3, r));
+  ir_rng_free(r);
+  for (size_t i = 0; i < n; i++)
+    ck_assert(a->labels[i] == b->labels[i]);
+  ir_widthsweep_params p;
+  ir_widthsweep_params_default(&p);
+  p.width = H;
+  p.loss = IR_LOSS_CE;
+  p.lr = 0.1;
+  p.max_steps = 30;
+  ir_mlp_arch arch;
+  memset(&arch, 0, sizeof arch);
+  arch.nlayers = 2;
+  arch.width[0] = d;
+  arch.width[1] = H;
+  arch.width[2] = K;
+  arch.act = IR_ACT_RELU;
+  arch.loss = IR_LOSS_CE;
+  gsl_vector *t0 = gsl_vector_alloc(ir_mlp_nparams(&arch)), *ta = NULL,
+             *tb = NULL;
+  r = ir_rng_alloc(9, ir_rng_stream(IR_STREAM_INIT, H, IR_LOSS_CE));
+  ir_mlp_init_torch(&arch, r, t0);
+  ir_rng_free(r);
+  ir_widthsweep_result ra, rb;
+  IR_ASSERT_OK(ir_widthsweep_train(tr->X, a->Y, NULL, NULL, &p, 9, NULL, &ta,
+                                   NULL, &ra));
+  IR_ASSERT_OK(
+      ir_widthsweep_train(tr->X, a->Y, NULL, NULL, &p, 9, t0, &tb, NULL, &rb));
+  ck_assert(memcmp(ta->data, tb->data, ta->size * sizeof(double)) == 0);
+  gsl_vector_free(t0);
+  gsl_vector_free(ta);
+  gsl_vector_free(tb);
+  ir_dataset_free(a);
+  ir_dataset_free(b);
+  ir_dataset_free(tr);
+}
+END_TEST
+
 /* ---- peak
  * ----------------------------------------------------------------------- */
 
@@ -483,6 +536,7 @@ static Suite *suite(void) {
   tcase_add_test(t, test_grow_same_function);
   tcase_add_test(t, test_emc_known);
   tcase_add_test(t, test_emc_network);
+  tcase_add_test(t, test_streams);
   tcase_add_test(t, test_peak);
   tcase_add_test(t, test_cells_reproducible);
   suite_add_tcase(s, t);
