@@ -1245,7 +1245,9 @@ static int epoch_findings(const nd_run *R, const nd_out *O, nd_find *F) {
              R->ep_width, o->noise[ni], R->ep_step[np - 1]);
     finding(F, ir_loss_name(o->losses[0]), claim, ok ? b.mean : fall[0],
             ok ? b.ci_lo : NAN, ok ? b.ci_hi : NAN, "> 0",
-            ok && b.ci_lo > 0 ? "supported" : "not resolved");
+            kmax == np - 1      ? "not seen (highest at the last step)"
+            : ok && b.ci_lo > 0 ? "supported"
+                                : "not resolved");
   }
   return IR_OK;
 }
