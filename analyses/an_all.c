@@ -24,9 +24,11 @@ static const char help[] =
     "sweep with label noise, EMC, epoch-wise curve) into\n"
     "nn-double-descent/; igr (every\n"
     "model: error orders, the fitted regularizer, SGD, flatness, networks)\n"
-    "into igr/.\n"
-    "--seeds K goes to gd-vs-minnorm, double-descent, nn-double-descent and\n"
-    "igr (means and\n"
+    "into igr/; flatness (GD/SGD end points over step and batch sizes,\n"
+    "flatness against the gap, Dinh's rescaling, Marchenko-Pastur) into\n"
+    "flatness/.\n"
+    "--seeds K goes to gd-vs-minnorm, double-descent, nn-double-descent, igr\n"
+    "and flatness (means and\n"
     "standard errors over K seeds); train and hessian measure one network\n"
     "(seed N) in every case.\n\n";
 
@@ -77,8 +79,10 @@ static const all_entry entries[] = {
     {"hessian", "hessian", ir_an_hessian, hessian_eos, 0},
     {"train", "train-fashion", ir_an_train, train_fashion, 0},
     {"hessian", "hessian-fashion", ir_an_hessian, hessian_fashion, 0},
-    {"nn-double-descent", "nn-double-descent", ir_an_nn_double_descent, NULL, 1},
-    {"igr", "igr", ir_an_igr, NULL, 1}};
+    {"nn-double-descent", "nn-double-descent", ir_an_nn_double_descent, NULL,
+     1},
+    {"igr", "igr", ir_an_igr, NULL, 1},
+    {"flatness", "flatness", ir_an_flatness, NULL, 1}};
 
 int ir_an_all(int argc0, char **argv0) {
   int argc;

@@ -182,6 +182,7 @@ int ir_an_igr(int argc, char **argv);
 int ir_an_nn_double_descent(int argc, char **argv);
 int ir_an_table(int argc, char **argv);
 int ir_an_plot(int argc, char **argv);
+int ir_an_flatness(int argc, char **argv);
 
 /* When non-NULL (set by `implreg all`), each analysis merges its checks
  * into this collection, prefixed with the analysis name. */

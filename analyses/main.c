@@ -40,6 +40,10 @@ static const ir_analysis analyses[] = {
     {"nn-double-descent", ir_an_nn_double_descent,
      "double descent of trained two-layer networks on Fashion-MNIST: width "
      "sweep with label noise, EMC, epoch-wise curve"},
+    {"flatness", ir_an_flatness,
+     "which minima are flat: GD/SGD end points over step and batch sizes, "
+     "flatness measures against the gap, Dinh's rescaling, loss slices, "
+     "Marchenko-Pastur"},
     {"all", ir_an_all, "every analysis at its default size (the main job)"},
     {"table", ir_an_table,
      "one table of several finished runs stacked, with a run column"},

@@ -44,6 +44,12 @@ struct ir_figure {
   size_t ns, cs;
   ir_vline *v;
   size_t nv, cv;
+  /* A map z(x_i, y_j) drawn as a heat map with contour lines instead of
+   * series (ir_figure_set_map); mz NULL when none. */
+  double *mx, *my, *mz;
+  size_t mnx, mny;
+  int mlogz;
+  char *mzlabel;
 };
 
 ir_figure *ir_figure_alloc(const char *name, const char *title,
@@ -86,6 +92,10 @@ void ir_figure_free(ir_figure *f) {
   for (size_t i = 0; i < f->nv; i++)
     free(f->v[i].label);
   free(f->v);
+  free(f->mx);
+  free(f->my);
+  free(f->mz);
+  free(f->mzlabel);
   free(f->name);
   free(f->title);
   free(f->xlabel);
@@ -187,6 +197,65 @@ int ir_figure_add_vline(ir_figure *f, double x, const char *label) {
   return IR_OK;
 }
 
+int ir_figure_set_map(ir_figure *f, const double *x, size_t nx,
+                      const double *y, size_t ny, const double *z, int logz,
+                      const char *zlabel) {
+  if (f == NULL || x == NULL || y == NULL || z == NULL || nx < 2 || ny < 2)
+    return ir_error(IR_EINVAL, "ir_figure_set_map: a map needs at least 2 x "
+                               "2 points");
+  if (f->ns > 0)
+    return ir_error(IR_EINVAL, "ir_figure_set_map: figure %s already has "
+                               "series", f->name);
+  double *mx = malloc(nx * sizeof(double)), *my = malloc(ny * sizeof(double)),
+         *mz = malloc(nx * ny * sizeof(double));
+  char *lab = ir_strdup0(zlabel ? zlabel : "");
+  if (!mx || !my || !mz || !lab) {
+    free(mx);
+    free(my);
+    free(mz);
+    free(lab);
+    return ir_error(IR_ENOMEM, "ir_figure_set_map: no memory");
+  }
+  memcpy(mx, x, nx * sizeof(double));
+  memcpy(my, y, ny * sizeof(double));
+  memcpy(mz, z, nx * ny * sizeof(double));
+  free(f->mx);
+  free(f->my);
+  free(f->mz);
+  free(f->mzlabel);
+  f->mx = mx;
+  f->my = my;
+  f->mz = mz;
+  f->mzlabel = lab;
+  f->mnx = nx;
+  f->mny = ny;
+  f->mlogz = logz != 0;
+  return IR_OK;
+}
+
+/* The map's grid: one block per x (gnuplot's grid format for pm3d), points
+ * that cannot be drawn (non-finite, or not positive on a log scale) as
+ * NaN, which pm3d leaves blank. */
+static void ir_fig_map_dat(const ir_figure *f, FILE *fp) {
+  char b[IR_NUMBUF];
+  fprintf(fp, "# %s.dat: the grid of %s.gp, x y z, one block per x\n",
+          f->name, f->name);
+  for (size_t i = 0; i < f->mnx; i++) {
+    if (i > 0)
+      fputc('\n', fp);
+    for (size_t j = 0; j < f->mny; j++) {
+      const double z = f->mz[i * f->mny + j];
+      const int ok = isfinite(z) && (!f->mlogz || z > 0);
+      fputs(ir_num(b, IR_PREC_EXACT, f->mx[i]), fp);
+      fputc(' ', fp);
+      fputs(ir_num(b, IR_PREC_EXACT, f->my[j]), fp);
+      fputc(' ', fp);
+      fputs(ok ? ir_num(b, IR_PREC_EXACT, z) : "NaN", fp);
+      fputc('\n', fp);
+    }
+  }
+}
+
 /* Whether (x, y) can be drawn: finite, and positive on a log axis. */
 static int ir_fig_keep(const ir_figure *f, double x, double y) {
   return isfinite(x) && isfinite(y) && (!f->logx || x > 0) &&
@@ -232,6 +301,10 @@ static void ir_gp_string(FILE *fp, const char *s) {
  * otherwise have to count empty blocks, which it does not do reliably. */
 static void ir_fig_dat(const ir_figure *f, FILE *fp) {
   char b[IR_NUMBUF];
+  if (f->mz != NULL) {
+    ir_fig_map_dat(f, fp);
+    return;
+  }
   fprintf(fp,
           "# %s.dat: the data of %s.gp, one block per series, selected with\n"
           "# gnuplot's \"index\" (blocks are separated by two blank lines).\n",
@@ -355,7 +428,35 @@ static void ir_fig_gp(const ir_figure *f, FILE *fp) {
           fp);
   else
     fprintf(fp, "\nset grid\nset key %s box opaque\n", f->key);
-  ir_fig_axes(f, fp);
+  if (f->mz != NULL) {
+    /* A heat map with black contour lines, the colour box labelled. */
+    char b1[IR_NUMBUF], b2[IR_NUMBUF];
+    fprintf(fp, "set xrange [%s:%s]\n", ir_num(b1, IR_PREC_EXACT, f->mx[0]),
+            ir_num(b2, IR_PREC_EXACT, f->mx[f->mnx - 1]));
+    fprintf(fp, "set yrange [%s:%s]\n", ir_num(b1, IR_PREC_EXACT, f->my[0]),
+            ir_num(b2, IR_PREC_EXACT, f->my[f->mny - 1]));
+    fputs("set format x \"%g\"\nset format y \"%g\"\n"
+          "set view map\nset pm3d at b interpolate 4,4\n"
+          "set palette defined (0 \"#440154\", 0.25 \"#3b528b\", "
+          "0.5 \"#21918c\", 0.75 \"#5ec962\", 1 \"#fde725\")\n"
+          "set contour base\nset cntrparam levels 12\n"
+          "unset surface\nset key off\n", fp);
+    /* A log scale as log10 of the data: contour levels then fall evenly
+     * in the logarithm, which gnuplot's "logscale cb" does not do. */
+    fputs("set cblabel ", fp);
+    if (f->mlogz) {
+      char *lab = malloc(strlen(f->mzlabel) + 16);
+      if (lab)
+        sprintf(lab, "log10 %s", f->mzlabel);
+      ir_gp_string(fp, lab ? lab : f->mzlabel);
+      free(lab);
+    } else {
+      ir_gp_string(fp, f->mzlabel);
+    }
+    fputc('\n', fp);
+  } else {
+    ir_fig_axes(f, fp);
+  }
   for (size_t i = 0; i < f->nv; i++) {
     double x = f->v[i].x;
     if (!isfinite(x) || (f->logx && !(x > 0)))
@@ -387,7 +488,16 @@ static void ir_fig_gp(const ir_figure *f, FILE *fp) {
   size_t nplot = 0;
   for (size_t i = 0; i < f->ns; i++)
     nplot += ir_fig_points(f, &f->s[i]) > 0;
-  if (nplot == 0) {
+  if (f->mz != NULL) {
+    /* pm3d draws the colours; the contours (the surface is off) are drawn
+     * from a second pass as black lines. */
+    const char *z = f->mlogz ? "(log10($3))" : "3";
+    fprintf(fp,
+            "splot \"%s.dat\" using 1:2:%s with pm3d notitle, \\\n"
+            "      \"%s.dat\" using 1:2:%s with lines linecolor rgb "
+            "\"black\" nosurface notitle\n",
+            n, z, n, z);
+  } else if (nplot == 0) {
     /* Nothing drawable: gnuplot refuses to autoscale an empty plot, so fix
      * the ranges and say so on the canvas. */
     fprintf(fp, "set xrange [%s]\nset yrange [%s]\n", f->logx ? "1:10" : "0:1",

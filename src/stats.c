@@ -256,3 +256,12 @@ int ir_stats_kendall_tau_ci(const double *x, const double *y, size_t n,
   }
   return IR_OK;
 }
+
+int ir_stats_sign_test(size_t k, size_t m, double *p) {
+  if (m == 0 || k > m || m > 1000000000)
+    return ir_error(IR_EINVAL, "sign test: %zu of %zu pairs (need 0 <= k <= "
+                               "m, m >= 1)", k, m);
+  const size_t lo = k < m - k ? k : m - k;
+  *p = fmin(1.0, 2.0 * gsl_cdf_binomial_P((unsigned)lo, 0.5, (unsigned)m));
+  return IR_OK;
+}

@@ -334,6 +334,63 @@ double ir_theory_mp_atom(double gamma) {
   return gamma > 1 ? 1 - 1 / gamma : 0.0;
 }
 
+/* ∫_{λ₋}^{min(x, λ₊)} t^k ρ(t) dt by the substitution t = c − r cos φ
+ * (c, r the centre and half-width of the support), which turns the
+ * square-root edges into a smooth integrand in φ; the midpoint rule on
+ * [0, φ(x)] then converges geometrically on the whole support (and
+ * algebraically, at about 1e-10 with m = 4000, when x cuts it). */
+static double mp_integral(double gamma, double x, int k) {
+  double lo, hi;
+  if (ir_theory_mp_edges(gamma, &lo, &hi) != IR_OK)
+    return NAN;
+  if (!(x > lo))
+    return 0.0;
+  const double c = (lo + hi) / 2, r = (hi - lo) / 2;
+  const double top = x >= hi ? M_PI : acos((c - x) / r);
+  const size_t m = 4000;
+  double sum = 0;
+  for (size_t i = 0; i < m; i++) {
+    const double ph = top * ((double)i + 0.5) / (double)m;
+    const double t = c - r * cos(ph);
+    sum += pow(t, k) * ir_theory_mp_density(gamma, t) * r * sin(ph);
+  }
+  return sum * top / (double)m;
+}
+
+double ir_theory_mp_cdf(double gamma, double x) {
+  if (isnan(x) || ir_check_gamma(gamma) != IR_OK)
+    return NAN;
+  if (x < 0)
+    return 0.0;
+  return fmin(1.0, ir_theory_mp_atom(gamma) + mp_integral(gamma, x, 0));
+}
+
+double ir_theory_mp_density_moment(double gamma, int k) {
+  if (k < 0 || ir_check_gamma(gamma) != IR_OK)
+    return NAN;
+  return mp_integral(gamma, INFINITY, k) + (k == 0 ? ir_theory_mp_atom(gamma)
+                                                   : 0.0);
+}
+
+double ir_theory_mp_moment(double gamma, int k) {
+  if (k < 0 || ir_check_gamma(gamma) != IR_OK)
+    return NAN;
+  if (k == 0)
+    return 1.0;
+  /* Narayana: Σ_{j<k} C(k, j) C(k, j+1) γ^j / k. */
+  double sum = 0, gj = 1;
+  for (int j = 0; j < k; j++) {
+    double a = 1, b = 1; /* C(k, j), C(k, j + 1) */
+    for (int i = 1; i <= j; i++)
+      a = a * (k - j + i) / i;
+    for (int i = 1; i <= j + 1; i++)
+      b = b * (k - j - 1 + i) / i;
+    sum += a * b * gj / k;
+    gj *= gamma;
+  }
+  return sum;
+}
+
 /* ---- Random features (Mei & Montanari, arXiv:1908.05355)
  * ---------------------------- */
 

@@ -1198,6 +1198,39 @@ START_TEST(test_figure_files) {
 }
 END_TEST
 
+/* A map: the grid, one block per x, NaN where log z cannot be drawn, and a
+ * pm3d script in log10 with contours; a map refuses series it already
+ * has. */
+START_TEST(test_figure_map) {
+  ir_figure *f = ir_figure_alloc("map", "a map", "s", "t");
+  ck_assert_ptr_nonnull(f);
+  const double x[3] = {-1, 0, 1}, y[2] = {-0.5, 0.5};
+  const double z[6] = {1, 10, 0.5, -1, 100, 1000};
+  IR_ASSERT_OK(ir_figure_set_map(f, x, 3, y, 2, z, 1, "loss"));
+  int rendered = 7;
+  IR_ASSERT_OK(ir_figure_write(f, g_dir, 0, &rendered));
+  char *dat = slurp("map.dat");
+  ck_assert_ptr_nonnull(strstr(dat, "-1 -0.5 1\n-1 0.5 10\n\n0 -0.5 0.5\n"
+                                    "0 0.5 NaN\n\n1 -0.5 100\n1 0.5 1000\n"));
+  free(dat);
+  char *gp = slurp("map.gp");
+  const char *want[] = {"set view map", "set pm3d", "set contour base",
+                        "set cblabel \"log10 loss\"", "set xrange [-1:1]",
+                        "set yrange [-0.5:0.5]",
+                        "splot \"map.dat\" using 1:2:(log10($3)) with pm3d"};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    ck_assert_msg(strstr(gp, want[i]) != NULL, "missing '%s' in\n%s", want[i],
+                  gp);
+  free(gp);
+  ck_assert_int_eq(ir_figure_set_map(f, x, 1, y, 2, z, 0, NULL), IR_EINVAL);
+  ir_figure_free(f);
+  f = ir_figure_alloc("map2", "t", "x", "y");
+  IR_ASSERT_OK(ir_figure_add_series(f, "s", x, z, 3, "lines"));
+  ck_assert_int_eq(ir_figure_set_map(f, x, 3, y, 2, z, 0, NULL), IR_EINVAL);
+  ir_figure_free(f);
+}
+END_TEST
+
 START_TEST(test_figure_args) {
   ck_assert_ptr_null(ir_figure_alloc("../up", "t", "x", "y"));
   ck_assert_ptr_null(ir_figure_alloc("a b", "t", "x", "y"));
@@ -1350,6 +1383,7 @@ static Suite *report_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, test_atomic_missing_dir);
   tcase_add_test(tc, test_figure_files);
+  tcase_add_test(tc, test_figure_map);
   tcase_add_test(tc, test_figure_errors);
   tcase_add_test(tc, test_figure_args);
   tcase_add_test(tc, test_figure_render);

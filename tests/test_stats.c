@@ -205,6 +205,25 @@ END_TEST
 
 /* Kendall's tau-b against hand counts (and scipy.stats.kendalltau's
  * values: 0.8 with ties, 2/3 without). */
+/* The sign test against exact binomial sums: 9 of 9 gives 2/512, 7 of 8
+ * gives 2·9/256, symmetric in k and m − k, 1 at the centre. */
+START_TEST(test_sign_test) {
+  double p;
+  IR_ASSERT_OK(ir_stats_sign_test(9, 9, &p));
+  IR_ASSERT_CLOSE(p, 2.0 / 512, 1e-14, 0);
+  IR_ASSERT_OK(ir_stats_sign_test(0, 9, &p));
+  IR_ASSERT_CLOSE(p, 2.0 / 512, 1e-14, 0);
+  IR_ASSERT_OK(ir_stats_sign_test(7, 8, &p));
+  IR_ASSERT_CLOSE(p, 2.0 * 9 / 256, 1e-14, 0);
+  IR_ASSERT_OK(ir_stats_sign_test(4, 8, &p));
+  IR_ASSERT_CLOSE(p, 1.0, 0, 0);
+  IR_ASSERT_OK(ir_stats_sign_test(1, 1, &p));
+  IR_ASSERT_CLOSE(p, 1.0, 0, 0);
+  ck_assert_int_eq(ir_stats_sign_test(0, 0, &p), IR_EINVAL);
+  ck_assert_int_eq(ir_stats_sign_test(5, 4, &p), IR_EINVAL);
+}
+END_TEST
+
 START_TEST(test_kendall_tau) {
   const double x[] = {1, 2, 3, 4, 5}, up[] = {2, 4, 6, 8, 10},
                down[] = {5, 4, 3, 2, 1};
@@ -299,6 +318,7 @@ static Suite *stats_suite(void) {
   tcase_add_test(tc, test_loglog_power_law);
   tcase_add_test(tc, test_loglog_errors);
   tcase_add_test(tc, test_kendall_tau);
+  tcase_add_test(tc, test_sign_test);
   tcase_add_test(tc, test_kendall_tau_interval);
   suite_add_tcase(s, tc);
   return s;

@@ -575,6 +575,44 @@ static double mp_integral(double gamma, double lambda, int power, double *err) {
   return res;
 }
 
+/* MP moments: the closed form (Narayana polynomials) against Monte Carlo-
+ * free references (1, 1 + γ, 1 + 3γ + γ², 1 + 6γ + 6γ² + γ³) and against
+ * the quadrature of the density; the CDF at the edges and its mass. */
+START_TEST(test_mp_moments_cdf) {
+  const double gs[] = {0.1, 0.5, 1.0, 2.0, 4.0};
+  for (size_t i = 0; i < 5; i++) {
+    const double g = gs[i];
+    IR_ASSERT_CLOSE(ir_theory_mp_moment(g, 0), 1.0, 0, 0);
+    IR_ASSERT_CLOSE(ir_theory_mp_moment(g, 1), 1.0, 1e-15, 0);
+    IR_ASSERT_CLOSE(ir_theory_mp_moment(g, 2), 1 + g, 1e-15, 0);
+    IR_ASSERT_CLOSE(ir_theory_mp_moment(g, 3), 1 + 3 * g + g * g, 1e-15, 0);
+    IR_ASSERT_CLOSE(ir_theory_mp_moment(g, 4),
+                    1 + 6 * g + 6 * g * g + g * g * g, 1e-15, 0);
+    /* γ = 1 has a 1/√x singularity at 0 that the substitution does not
+     * remove: a looser tolerance there. */
+    const double tol = g == 1.0 ? 1e-6 : 1e-12;
+    for (int k = 0; k <= 4; k++)
+      IR_ASSERT_CLOSE(ir_theory_mp_density_moment(g, k),
+                      ir_theory_mp_moment(g, k), tol, 0);
+    double lo, hi;
+    IR_ASSERT_OK(ir_theory_mp_edges(g, &lo, &hi));
+    IR_ASSERT_CLOSE(ir_theory_mp_cdf(g, hi), 1.0, tol, 0);
+    IR_ASSERT_CLOSE(ir_theory_mp_cdf(g, lo), ir_theory_mp_atom(g), 0, 1e-15);
+    ck_assert(ir_theory_mp_cdf(g, -1) == 0.0);
+    /* Monotone in between. */
+    double prev = 0;
+    for (int j = 0; j <= 20; j++) {
+      const double c = ir_theory_mp_cdf(g, lo + (hi - lo) * j / 20.0);
+      ck_assert(c >= prev - 1e-12);
+      prev = c;
+    }
+  }
+  ck_assert(isnan(ir_theory_mp_moment(-1, 2)));
+  ck_assert(isnan(ir_theory_mp_moment(0.5, -1)));
+  ck_assert(isnan(ir_theory_mp_cdf(0.5, NAN)));
+}
+END_TEST
+
 START_TEST(test_mp_density_mass) {
   /* A check of the test's own density: mass 1 for γ <= 1, 1/γ for γ > 1
    * (the rest is the atom at 0), and mean 1 in both cases (E x = 1 for the
@@ -1493,6 +1531,7 @@ static Suite *theory_suite(void) {
   tcase_add_test(tc, test_hastie_nakkiran);
   tcase_add_test(tc, test_hastie_exact);
   tcase_add_test(tc, test_mp_density_mass);
+  tcase_add_test(tc, test_mp_moments_cdf);
   tcase_add_test(tc, test_mp_stieltjes_integral);
   tcase_add_test(tc, test_mp_stieltjes_derivative_fd);
   tcase_add_test(tc, test_ridge_optimal_closed_form);

@@ -22,6 +22,7 @@
 #include "implreg/sharpness.h"
 #include "implreg/landscape.h"
 #include "implreg/cells.h"
+#include "implreg/flatness.h"
 #include "implreg/widthsweep.h"
 
 #endif

@@ -263,6 +263,15 @@ int ir_figure_add_series(ir_figure *f, const char *label, const double *x,
 int ir_figure_add_series_err(ir_figure *f, const char *label, const double *x,
                              const double *y, const double *err, size_t m,
                              const char *style);
+/* Makes the figure a map instead of a line plot: z[i·ny + j] at (x[i],
+ * y[j]) (x and y increasing, nx, ny >= 2) drawn as a heat map with contour
+ * lines, the colour scale logarithmic when logz (non-positive values then
+ * left blank) and labelled zlabel.  A figure is either a map or series:
+ * IR_EINVAL when it has series already (and adding series to a map is not
+ * drawn).  The .dat holds the grid, one block per x. */
+int ir_figure_set_map(ir_figure *f, const double *x, size_t nx,
+                      const double *y, size_t ny, const double *z, int logz,
+                      const char *zlabel);
 /* A vertical marker line at x (e.g. the interpolation threshold). */
 int ir_figure_add_vline(ir_figure *f, double x, const char *label);
 /* Writes dir/name.dat (one block per series) and dir/name.gp; when render

@@ -59,6 +59,14 @@ int ir_stats_kendall_tau_ci(const double *x, const double *y, size_t n,
                             double level, double *tau, double *se, double *lo,
                             double *hi);
 
+/* Two-sided sign test: k of m paired differences (ties left out) are
+ * positive; *p = P(|K − m/2| >= |k − m/2|) for K ~ Bin(m, 1/2), i.e.
+ * 2·min(P(K <= k), P(K >= k)) capped at 1.  IR_EINVAL for m = 0 or k > m.
+ * The direction of an effect with its strength when the pairs are few and
+ * their differences not normal (large- vs small-batch runs from the same
+ * initialization). */
+int ir_stats_sign_test(size_t k, size_t m, double *p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -126,6 +126,19 @@ double ir_theory_mp_density(double gamma, double x);
  * (0, ∞). */
 double ir_theory_mp_atom(double gamma);
 
+/* P(λ <= x) under the law (the atom included), by quadrature of the
+ * density (error about 1e-10).  NaN for a bad γ or x. */
+double ir_theory_mp_cdf(double gamma, double x);
+
+/* E[λ^k] in closed form (Narayana polynomials): 1, 1 + γ, 1 + 3γ + γ²,
+ * 1 + 6γ + 6γ² + γ³, …  (k >= 0; NaN for a bad γ or k < 0). */
+double ir_theory_mp_moment(double gamma, int k);
+
+/* The same moment as a numerical integral of ir_theory_mp_density (plus
+ * the atom for k = 0), accurate to about 1e-13: an independent check of
+ * the density's formula against the closed form. */
+double ir_theory_mp_density_moment(double gamma, int k);
+
 /* ---- Random features: Mei & Montanari (arXiv:1908.05355; docs/theory.md §3)
  * ----------- */
 
