@@ -19,12 +19,16 @@ static const char help[] =
     "0.3 and 0.05) into train-eos/ and train-stable/; hessian of the\n"
     "trained eta = 0.3 network with every estimator against its dense\n"
     "spectrum into hessian/; the same on Fashion-MNIST (784-32-10 tanh,\n"
-    "MSE, eta = 0.2) into train-fashion/ and hessian-fashion/; igr (every\n"
+    "MSE, eta = 0.2) into train-fashion/ and hessian-fashion/;\n"
+    "nn-double-descent (trained two-layer networks on Fashion-MNIST: width\n"
+    "sweep with label noise, EMC, epoch-wise curve) into\n"
+    "nn-double-descent/; igr (every\n"
     "model: error orders, the fitted regularizer, SGD, flatness, networks)\n"
     "into igr/; flatness (GD/SGD end points over step and batch sizes,\n"
     "flatness against the gap, Dinh's rescaling, Marchenko-Pastur) into\n"
     "flatness/.\n"
-    "--seeds K goes to gd-vs-minnorm, double-descent, igr and flatness (means and\n"
+    "--seeds K goes to gd-vs-minnorm, double-descent, nn-double-descent, igr\n"
+    "and flatness (means and\n"
     "standard errors over K seeds); train and hessian measure one network\n"
     "(seed N) in every case.\n\n";
 
@@ -75,6 +79,8 @@ static const all_entry entries[] = {
     {"hessian", "hessian", ir_an_hessian, hessian_eos, 0},
     {"train", "train-fashion", ir_an_train, train_fashion, 0},
     {"hessian", "hessian-fashion", ir_an_hessian, hessian_fashion, 0},
+    {"nn-double-descent", "nn-double-descent", ir_an_nn_double_descent, NULL,
+     1},
     {"igr", "igr", ir_an_igr, NULL, 1},
     {"flatness", "flatness", ir_an_flatness, NULL, 1}};
 

@@ -179,6 +179,7 @@ int ir_an_double_descent(int argc, char **argv);
 int ir_an_hessian(int argc, char **argv);
 int ir_an_train(int argc, char **argv);
 int ir_an_igr(int argc, char **argv);
+int ir_an_nn_double_descent(int argc, char **argv);
 int ir_an_table(int argc, char **argv);
 int ir_an_plot(int argc, char **argv);
 int ir_an_flatness(int argc, char **argv);

@@ -37,6 +37,9 @@ static const ir_analysis analyses[] = {
      "discrete steps against gradient flow and modified flows; the implicit "
      "regularizer's coefficient fitted from the iterates; SGD's modified "
      "loss; flatness"},
+    {"nn-double-descent", ir_an_nn_double_descent,
+     "double descent of trained two-layer networks on Fashion-MNIST: width "
+     "sweep with label noise, EMC, epoch-wise curve"},
     {"flatness", ir_an_flatness,
      "which minima are flat: GD/SGD end points over step and batch sizes, "
      "flatness measures against the gap, Dinh's rescaling, loss slices, "

@@ -23,5 +23,6 @@
 #include "implreg/landscape.h"
 #include "implreg/cells.h"
 #include "implreg/flatness.h"
+#include "implreg/widthsweep.h"
 
 #endif
