@@ -612,19 +612,21 @@ static int run_cell(void *ctx, size_t cell, double *out) {
   const uint64_t dstream = ir_rng_stream(IR_STREAM_PROBE, 310, key);
   s = ir_landscape_direction(&S->arch, th, seed, dstream, d1);
   if (s == IR_OK)
-    s = ir_landscape_slice(S->m, th, d1, NULL, 0, t, NT, out + OFF_SLICE_R);
+    s = ir_landscape_slice_mlp(&S->arch, S->X, S->Y, th, d1, NULL, t, NT,
+                               NULL, 0, out + OFF_SLICE_R);
   if (s == IR_OK) {
     memcpy(d2->data, vtop, S->p * sizeof(double));
     s = ir_landscape_normalize(&S->arch, th, d2);
   }
   if (s == IR_OK)
-    s = ir_landscape_slice(S->m, th, d2, NULL, 0, t, NT, out + OFF_SLICE_V);
+    s = ir_landscape_slice_mlp(&S->arch, S->X, S->Y, th, d2, NULL, t, NT,
+                               NULL, 0, out + OFF_SLICE_V);
   /* The 2-D picture for the first seed at every step size and batch. */
   if (s == IR_OK && c.seed == 0) {
     s = ir_landscape_direction(&S->arch, th, seed, dstream + 1, d2);
     if (s == IR_OK)
-      s = ir_landscape_slice2(S->m, th, d1, d2, NULL, 0, t2, NS2, t2, NS2,
-                              out + OFF_SLICE2);
+      s = ir_landscape_slice_mlp(&S->arch, S->X, S->Y, th, d1, d2, t2, NS2,
+                                 t2, NS2, out + OFF_SLICE2);
   }
   if (s == IR_OK)
     memcpy(out + OFF_THETA, th->data, S->p * sizeof(double));
