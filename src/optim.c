@@ -42,18 +42,18 @@ int ir_optim_params_check(const ir_optim_params *p) {
 static int ir_vec_finite(const gsl_vector *v) {
   const double *x = v->data;
   const size_t n = v->size, st = v->stride;
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}; /* independent chains */
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0; /* independent chains */
   size_t i = 0;
   if (st == 1)
-    for (; i + 8 <= n; i += 8)
-      for (size_t k = 0; k < 8; k++)
-        acc[k] += x[i + k] * 0.0;
+    for (; i + 4 <= n; i += 4) {
+      a0 += x[i] * 0.0;
+      a1 += x[i + 1] * 0.0;
+      a2 += x[i + 2] * 0.0;
+      a3 += x[i + 3] * 0.0;
+    }
   for (; i < n; i++)
-    acc[0] += x[i * st] * 0.0;
-  double sum = 0;
-  for (size_t k = 0; k < 8; k++)
-    sum += acc[k];
-  return sum == 0.0;
+    a0 += x[i * st] * 0.0;
+  return (a0 + a1) + (a2 + a3) == 0.0;
 }
 
 typedef struct {
