@@ -15,8 +15,9 @@
  *                 how much the dynamics amplify rounding-size differences,
  *                 the yardstick of the agreement check)
  *   --time        steady-state steps/s: --reps blocks (default 5) of N
- *                 steps each (N calibrated so that a block lasts >= --min-time
- *                 s, default 0.3), each block one ir_optim_run from θ₀; the
+ *                 steps each (N calibrated so that steps 10..N last >=
+ *                 --min-time s, default 0.3, and span at least two epochs),
+ *                 each block one ir_optim_run from θ₀; the
  *                 rate is measured by the observer between step 10 and the
  *                 last step, so the run's set-up (initial and final full-batch
  *                 loss) is excluded and the per-epoch checks are included.
@@ -320,21 +321,26 @@ static int cmp_double(const void *a, const void *b) {
 
 static int run_time(const opts *o, problem *pb) {
   gsl_vector *th = gsl_vector_alloc(pb->m->nparams);
-  /* Calibration (also the warm-up): grow N until a block lasts long
-   * enough. */
-  size_t steps = 4 * WARM;
+  /* Calibration (also the warm-up): grow N until the timed part of a block
+   * (steps WARM..N) lasts long enough; for mini-batches it spans at least
+   * two epochs, so that the per-epoch work of ir_optim_run is in it. */
+  const size_t n = pb->X->size1;
+  const size_t epoch =
+      o->batch == 0 || o->batch >= n ? 1 : (n + o->batch - 1) / o->batch;
+  size_t steps = WARM + (2 * epoch > 3 * WARM ? 2 * epoch : 3 * WARM);
   double rate = -1;
   for (;;) {
-    double t0 = now();
     rate = timed_block(o, pb, th, steps);
-    double dt = now() - t0;
     if (rate < 0) {
       gsl_vector_free(th);
       return 1;
     }
-    if (dt >= 0.5 * o->min_time)
+    const double dt = (double)(steps - WARM) / rate;
+    if (dt >= o->min_time)
       break;
-    steps = (size_t)((double)steps * fmin(8.0, 1.2 * o->min_time / dt)) + 1;
+    steps = WARM + (size_t)((double)(steps - WARM) *
+                            fmin(8.0, 1.1 * o->min_time / dt)) +
+            1;
   }
   size_t nb = (size_t)o->reps;
   double *r = malloc(nb * sizeof(double));
@@ -371,6 +377,7 @@ static int run_whole(const opts *o, problem *pb) {
   if (s != IR_OK)
     return fail("ir_optim_run", s);
   printf("{\"case\": \"%s\", \"steps\": %zu, ", o->name, res.steps);
+  jnum("cpu_s", cpu_now(), ", ");
   jnum("final_loss", res.final_loss, "}\n");
   return 0;
 }

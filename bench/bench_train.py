@@ -10,8 +10,9 @@ Subcommands (bench/train calls them in this order):
                     implreg drew (DIR/CASE.order.npy, written by bench_train
                     --check); writes DIR/CASE.torch.npy (θ_K)
   time DIR CASE     steady-state steps/s of torch, float64 and float32:
-                    --reps blocks of N steps, N calibrated to last >=
-                    --min-time s, after a warm-up; one JSON line
+                    --reps blocks of N steps, N calibrated as in
+                    bench_train.c (steps 10..N last >= --min-time s and
+                    span two epochs), after a warm-up; one JSON line
   whole DIR CASE    import torch, load the data, run S steps, exit (the
                     driver times the whole process)
   report DIR        the table, from DIR/*.json (does not need torch)
@@ -26,8 +27,6 @@ loss as implreg's ce on one-hot rows) or nn.MSELoss() on one-hot targets
 """
 import argparse
 import glob
-import json
-import math
 import os
 import sys
 import time
@@ -175,7 +174,7 @@ def timed(tr, k):
     """Steady-state steps/s of k steps (the clock starts after WARM)."""
     tr.steps(WARM)
     t0 = time.perf_counter()
-    tr.steps(k - WARM).item()  # .item() waits for nothing on CPU; cheap
+    tr.steps(k - WARM)
     return (k - WARM) / (time.perf_counter() - t0)
 
 
@@ -185,14 +184,16 @@ def cmd_time(args):
     for name, dtype in (("float64", torch.float64),
                         ("float32", torch.float32)):
         tr = Trainer(torch, args.dir, args.case, dtype)
-        k = 4 * WARM
+        # The same calibration as bench_train.c: steps WARM..k last >=
+        # --min-time s and span at least two epochs.
+        w, act, loss, n, B, lr, _, _ = CASES[args.case]
+        epoch = 1 if B == 0 or B >= n else -(-n // B)
+        k = WARM + max(2 * epoch, 3 * WARM)
         while True:  # calibration, also the warm-up
-            t0 = time.perf_counter()
-            timed(tr, k)
-            dt = time.perf_counter() - t0
-            if dt >= 0.5 * args.min_time:
+            dt = (k - WARM) / timed(tr, k)
+            if dt >= args.min_time:
                 break
-            k = int(k * min(8.0, 1.2 * args.min_time / dt)) + 1
+            k = WARM + int((k - WARM) * min(8.0, 1.1 * args.min_time / dt)) + 1
         rates = [timed(tr, k) for _ in range(args.reps)]
         out[name] = {"rates": rates, "median": float(np.median(rates)),
                      "steps_per_block": k}
@@ -228,8 +229,9 @@ def cmd_report(args):
     print("Steady-state steps/s (median over the driver's rounds of each "
           "process's median\nblock; the clock starts after 10 steps; "
           "implreg's includes ir_optim_run's\ndivergence checks).  ratio = "
-          "implreg / torch float64 (the same arithmetic);\ntorch float32 for "
-          "information.  floor = steps/s if a step cost only its\ndgemm "
+          "implreg / torch float64 (the same arithmetic), per\nround (the "
+          "two processes ran back to back), median over rounds; torch\n"
+          "float32 for information.  floor = steps/s if a step cost only its\ndgemm "
           "calls (timed alone in the C program).  agree = max|θ_implreg - "
           "θ_torch|\n/ max|θ_torch| after K steps; allowed = 10·K·max(eps, "
           "spread), spread = the\nsame difference between implreg runs from "
@@ -239,6 +241,7 @@ def cmd_report(args):
           f"{'torch64':>8s} {'ratio':>6s} {'torch32':>8s} {'floor':>7s} "
           f"{'agree':>7s} {'allowed':>7s}")
     bad = 0
+    before = {}
     for t in threads:
         for case, (w, act, loss, n, B, lr, K, S) in CASES.items():
             ic = [load_json(p) for p in sorted(glob.glob(os.path.join(
@@ -249,7 +252,16 @@ def cmd_report(args):
             t64 = med([r and r["float64"]["median"] for r in tc])
             t32 = med([r and r["float32"]["median"] for r in tc])
             fl = med([r and r.get("dgemm_floor_s") for r in ic])
-            ratio = ir / t64 if ir and t64 else None
+            # The ratio of each round (the two processes ran back to back,
+            # under the same load), then the median over rounds.
+            ratio = med([a["median"] / b["float64"]["median"]
+                         for a, b in zip(ic, tc) if a and b])
+            bc = [load_json(p) for p in sorted(glob.glob(os.path.join(
+                d, f"baseline.{case}.t{t}.*.json")))]
+            if bc:
+                before[(case, t)] = (med([r and r.get("median") for r in bc]),
+                                     med([a["median"] / b["median"] for a, b
+                                          in zip(ic, bc) if a and b]), ir)
             agree = allowed = None
             try:
                 a = np.load(os.path.join(d, f"{case}.implreg.npy")).ravel()
@@ -273,6 +285,14 @@ def cmd_report(args):
                   f"{fr(1 / fl if fl else None, '{:7.0f}')} "
                   f"{fr(agree, '{:7.0e}')} {fr(allowed, '{:7.0e}')}"
                   f"{'' if ok else ' DISAGREE'}{mark}")
+    if before:
+        print("-" * W)
+        print("implreg before (the --baseline build) and now, steady-state "
+              "steps/s; speedup\nper round, median over rounds.")
+        print(f"{'case':8s} thr {'before':>8s} {'now':>8s} {'speedup':>7s}")
+        for (case, t), (b, sp, now) in before.items():
+            print(f"{case:8s} {t:3d} {fr(b)} {fr(now)} "
+                  f"{fr(sp, '{:7.2f}')}")
     print("-" * W)
     print("Whole process: seconds from exec to exit for S steps (startup, "
           "data loading\nand the steps), median over rounds, 1 thread then "
