@@ -273,8 +273,10 @@ typedef struct {
   const gsl_matrix *X, *Y;
   size_t L, K;
   size_t cap; /* rows of every per-sample buffer */
-  /* batch gathered from X, Y (mini-batches only) */
+  /* batch gathered from X, Y (mini-batches whose rows are not one
+   * contiguous run only), xbcap rows; allocated on first use */
   double *Xb, *Yb;
+  size_t xbcap;
   /* forward/backward state, per layer l: Z (pre-activation), A (activation,
    * l < L−1), S1 = σ'(Z), S2 = σ''(Z) (smooth activations, on demand),
    * G = ∂L/∂Z, D = ∂L/∂A (l < L−1); P = softmax of the output (CE). */
@@ -290,8 +292,10 @@ typedef struct {
       *BD, *BW, *BH;
   size_t bcap;  /* rows·vectors the block buffers hold */
   size_t bwcap; /* doubles in BW and BH */
-  /* which (θ, batch) the forward/backward state belongs to */
-  int valid, s2_valid;
+  /* which (θ, batch) the forward/backward state belongs to; a gradient
+   * call records it (a copy of θ) only once a second-order call has been
+   * seen (hvp_seen), so that plain training does not copy θ every step */
+  int valid, s2_valid, hvp_seen;
   double *theta_c;
   size_t *idx_c, nb_c, idx_cap;
   int full_c;
@@ -302,8 +306,6 @@ typedef struct {
 } ir_mlp;
 
 static void ir_mlp_free_buffers(ir_mlp *n) {
-  free(n->Xb);
-  free(n->Yb);
   free(n->P);
   free(n->RD);
   for (size_t l = 0; l < IR_MLP_MAX_LAYERS; l++) {
@@ -319,7 +321,7 @@ static void ir_mlp_free_buffers(ir_mlp *n) {
     n->Z[l] = n->A[l] = n->S1[l] = n->S2[l] = n->G[l] = n->D[l] = NULL;
     n->RZ[l] = n->RA[l] = n->RG[l] = NULL;
   }
-  n->Xb = n->Yb = n->P = n->RD = NULL;
+  n->P = n->RD = NULL;
   n->cap = 0;
 }
 
@@ -341,6 +343,8 @@ static void ir_mlp_destroy(ir_model *m) {
   ir_mlp *n = (ir_mlp *)m;
   ir_mlp_free_buffers(n);
   ir_mlp_free_block(n);
+  free(n->Xb);
+  free(n->Yb);
   free(n->theta_c);
   free(n->idx_c);
   free(n);
@@ -357,7 +361,7 @@ static int ir_mlp_reserve(ir_mlp *n, size_t rows) {
     cap = n->X->size1;
   ir_mlp_free_buffers(n);
   n->valid = 0;
-  const size_t d = n->a.width[0], K = n->K;
+  const size_t K = n->K;
   size_t maxw = 0;
   for (size_t l = 0; l <= n->L; l++)
     if (n->a.width[l] > maxw)
@@ -368,8 +372,6 @@ static int ir_mlp_reserve(ir_mlp *n, size_t rows) {
     (ptr) = malloc((cnt) * sizeof(double));                                    \
     ok = ok && (ptr) != NULL;                                                  \
   } while (0)
-  IR_ALLOC(n->Xb, cap * d);
-  IR_ALLOC(n->Yb, cap * K);
   IR_ALLOC(n->P, cap * K);
   IR_ALLOC(n->RD, cap * maxw);
   const int smooth = ir_act_smooth(n->a.act);
@@ -428,8 +430,17 @@ static int ir_mlp_remember(ir_mlp *n, const double *theta, const size_t *idx,
   return IR_OK;
 }
 
-/* Points A0/Y0 at the batch: the data themselves for the whole set,
- * otherwise rows gathered into Xb, Yb. */
+/* Is idx[0..nb) one run of consecutive rows idx[0], idx[0] + 1, …? */
+static int ir_mlp_contiguous(const size_t *idx, size_t nb) {
+  for (size_t i = 1; i < nb; i++)
+    if (idx[i] != idx[0] + i)
+      return 0;
+  return 1;
+}
+
+/* Points A0/Y0 at the batch: the data themselves for the whole set and for
+ * a run of consecutive rows (a strided view, no copy), otherwise rows
+ * gathered into Xb, Yb. */
 static int ir_mlp_batch(ir_mlp *n, const size_t *idx, size_t nb) {
   const size_t d = n->a.width[0], K = n->K;
   size_t m = idx ? nb : n->X->size1;
@@ -437,12 +448,23 @@ static int ir_mlp_batch(ir_mlp *n, const size_t *idx, size_t nb) {
   if (s != IR_OK)
     return s;
   n->m = m;
-  if (idx == NULL) {
-    n->A0 = n->X->data;
-    n->lda0 = n->X->tda;
-    n->Y0 = n->Y->data;
-    n->ldy0 = n->Y->tda;
+  n->lda0 = n->X->tda;
+  n->ldy0 = n->Y->tda;
+  if (idx == NULL || ir_mlp_contiguous(idx, nb)) {
+    const size_t first = idx ? idx[0] : 0;
+    n->A0 = n->X->data + first * n->X->tda;
+    n->Y0 = n->Y->data + first * n->Y->tda;
     return IR_OK;
+  }
+  if (nb > n->xbcap) {
+    free(n->Xb);
+    free(n->Yb);
+    n->Xb = malloc(nb * d * sizeof(double));
+    n->Yb = malloc(nb * K * sizeof(double));
+    n->xbcap = n->Xb && n->Yb ? nb : 0;
+    if (!n->xbcap)
+      return ir_error(IR_ENOMEM, "out of memory (mini-batch of %zu rows)",
+                      nb);
   }
   for (size_t i = 0; i < nb; i++) {
     memcpy(n->Xb + i * d, n->X->data + idx[i] * n->X->tda, d * sizeof(double));
@@ -488,6 +510,24 @@ static double ir_mlp_forward(ir_mlp *n, const double *theta, int want_s1) {
     size_t in = n->a.width[l], out = n->a.width[l + 1], ld;
     const double *X = ir_mlp_input(n, l, &ld);
     const double *W = theta + ir_mlp_weight_offset(&n->a, l);
+    if (l + 1 < L && n->a.act == IR_ACT_RELU) {
+      /* Bias, ReLU and its derivative in one pass over Z (the same
+       * arithmetic as ir_affine's bias loop and ir_act_forward). */
+      ir_affine(m, in, out, X, ld, W, NULL, 0.0, n->Z[l]);
+      const double *b = W + in * out;
+      double *Z = n->Z[l], *A = n->A[l], *S1 = want_s1 ? n->S1[l] : NULL;
+      for (size_t r = 0; r < m; r++) {
+        double *z = Z + r * out, *a = A + r * out;
+        for (size_t j = 0; j < out; j++) {
+          z[j] += b[j];
+          a[j] = z[j] > 0 ? z[j] : 0.0;
+        }
+        if (S1)
+          for (size_t j = 0; j < out; j++)
+            S1[r * out + j] = z[j] > 0 ? 1.0 : 0.0;
+      }
+      continue;
+    }
     ir_affine(m, in, out, X, ld, W, W + in * out, 0.0, n->Z[l]);
     if (l + 1 < L)
       ir_act_forward(n->a.act, n->Z[l], n->A[l], want_s1 ? n->S1[l] : NULL,
@@ -575,6 +615,8 @@ static int ir_mlp_prepare(ir_mlp *n, const double *theta, const size_t *idx,
   n->loss_c = ir_mlp_forward(n, theta, 1);
   ir_mlp_backward(n, theta, grad);
   n->s2_valid = 0;
+  if (grad != NULL && !n->hvp_seen)
+    return IR_OK; /* state left invalid: nothing will ask for it */
   return ir_mlp_remember(n, theta, idx, nb);
 }
 
@@ -582,6 +624,7 @@ static int ir_mlp_prepare(ir_mlp *n, const double *theta, const size_t *idx,
  * second-order pass (HVP, quadratic form) reads. */
 static int ir_mlp_prepare_second(ir_mlp *n, const double *theta,
                                  const size_t *idx, size_t nb) {
+  n->hvp_seen = 1;
   int s = ir_mlp_prepare(n, theta, idx, nb, NULL);
   if (s != IR_OK)
     return s;

@@ -36,17 +36,31 @@ int ir_optim_params_check(const ir_optim_params *p) {
   return IR_OK;
 }
 
+/* Are all entries finite?  x·0 is 0 for finite x and NaN for ±inf and NaN,
+ * so one NaN-propagating sum answers without a branch per entry (the loop
+ * vectorizes; it runs on the whole gradient every step). */
 static int ir_vec_finite(const gsl_vector *v) {
-  for (size_t i = 0; i < v->size; i++)
-    if (!isfinite(v->data[i * v->stride]))
-      return 0;
-  return 1;
+  const double *x = v->data;
+  const size_t n = v->size, st = v->stride;
+  double a0 = 0, a1 = 0, a2 = 0, a3 = 0; /* independent chains */
+  size_t i = 0;
+  if (st == 1)
+    for (; i + 4 <= n; i += 4) {
+      a0 += x[i] * 0.0;
+      a1 += x[i + 1] * 0.0;
+      a2 += x[i + 2] * 0.0;
+      a3 += x[i + 3] * 0.0;
+    }
+  for (; i < n; i++)
+    a0 += x[i * st] * 0.0;
+  return (a0 + a1) + (a2 + a3) == 0.0;
 }
 
 typedef struct {
   gsl_vector *grad, *vel, *prev;
   gsl_vector *hg;   /* H·g for explicit gradient regularization */
-  gsl_vector *good; /* last iterate whose full loss was checked finite */
+  gsl_vector *good;  /* mini-batches: the iterate at the last epoch end */
+  gsl_vector *start; /* mini-batches: θ₀ (its full loss is finite) */
   size_t *idx, *perm;
   gsl_rng *rng;
 } ir_optim_ws;
@@ -62,6 +76,8 @@ static void ir_optim_ws_free(ir_optim_ws *w) {
     gsl_vector_free(w->hg);
   if (w->good)
     gsl_vector_free(w->good);
+  if (w->start)
+    gsl_vector_free(w->start);
   free(w->idx);
   free(w->perm);
   ir_rng_free(w->rng);
@@ -89,6 +105,20 @@ static size_t ir_optim_next_batch(ir_optim_ws *w, const ir_optim_params *p,
   return m;
 }
 
+/* Mini-batches, after a non-finite loss: θ ← the iterate of the last epoch
+ * end if its full loss is finite, else θ₀ (whose full loss is).  *loss gets
+ * the full loss of the returned iterate. */
+static int ir_optim_restore(ir_model *m, ir_optim_ws *w, gsl_vector *theta,
+                            double *loss) {
+  gsl_vector_memcpy(theta, w->good);
+  int s = ir_model_loss_grad(m, theta, NULL, 0, loss, NULL);
+  if (s == IR_OK && !isfinite(*loss)) {
+    gsl_vector_memcpy(theta, w->start);
+    s = ir_model_loss_grad(m, theta, NULL, 0, loss, NULL);
+  }
+  return s;
+}
+
 int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
                  ir_optim_observer observe, void *ctx, ir_optim_result *res) {
   int s = ir_optim_params_check(p);
@@ -104,19 +134,22 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
   memset(&w, 0, sizeof w);
   memset(res, 0, sizeof *res);
   w.grad = gsl_vector_alloc(m->nparams);
-  w.prev = gsl_vector_alloc(m->nparams);
-  w.good = gsl_vector_alloc(m->nparams);
   if (p->momentum > 0)
     w.vel = gsl_vector_calloc(m->nparams);
   if (p->egr > 0)
     w.hg = gsl_vector_alloc(m->nparams);
-  if (!full) {
+  if (full) {
+    w.prev = gsl_vector_alloc(m->nparams);
+  } else {
+    w.good = gsl_vector_alloc(m->nparams);
+    w.start = gsl_vector_alloc(m->nparams);
     w.idx = malloc(p->batch * sizeof(size_t));
     w.perm = malloc(n * sizeof(size_t));
     w.rng = ir_rng_alloc(p->seed, p->stream);
   }
-  if (!w.grad || !w.prev || !w.good || (p->momentum > 0 && !w.vel) ||
-      (p->egr > 0 && !w.hg) || (!full && (!w.idx || !w.perm || !w.rng))) {
+  if (!w.grad || (p->momentum > 0 && !w.vel) || (p->egr > 0 && !w.hg) ||
+      (full && !w.prev) ||
+      (!full && (!w.good || !w.start || !w.idx || !w.perm || !w.rng))) {
     ir_optim_ws_free(&w);
     return ir_error(IR_ENOMEM, "out of memory (optimizer, %zu parameters)",
                     m->nparams);
@@ -134,7 +167,10 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
    * linear term) diverges when it grows past ratio·|L₀|, not past 0. */
   limit = p->diverge_ratio * fmax(fabs(loss), DBL_MIN);
   const int goal = p->loss_goal >= 0; /* a negative goal means none */
-  gsl_vector_memcpy(w.good, theta);
+  if (!full) {
+    gsl_vector_memcpy(w.good, theta);
+    gsl_vector_memcpy(w.start, theta);
+  }
   if (observe && observe(ctx, 0, theta)) {
     res->reason = IR_OPTIM_STOPPED;
     goto final;
@@ -144,6 +180,9 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
     goto final;
   }
   size_t pos = n; /* forces a shuffle before the first mini-batch */
+  /* Mini-batches: the sample-weighted sum of this epoch's batch losses. */
+  double epoch_sum = 0;
+  size_t epoch_rows = 0;
   for (size_t t = 1; t <= p->max_steps; t++) {
     double bl = 0;
     const size_t *bidx = NULL;
@@ -167,15 +206,26 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
       res->diverged = 1;
       res->diverged_at = t - 1;
       res->reason = IR_OPTIM_DIVERGED;
-      if (!isfinite(bl) && t > 1)
-        gsl_vector_memcpy(theta, full ? w.prev : w.good);
+      if (!isfinite(bl) && t > 1) {
+        if (full) {
+          gsl_vector_memcpy(theta, w.prev);
+        } else {
+          s = ir_optim_restore(m, &w, theta, &res->final_loss);
+          goto done;
+        }
+      }
       goto final;
     }
     if (goal && full && bl <= p->loss_goal) {
       res->reason = IR_OPTIM_GOAL;
       goto final;
     }
-    gsl_vector_memcpy(w.prev, theta);
+    if (full)
+      gsl_vector_memcpy(w.prev, theta);
+    else {
+      epoch_sum += bl * (double)nb;
+      epoch_rows += nb;
+    }
     if (w.vel) {
       gsl_vector_scale(w.vel, p->momentum);
       gsl_vector_add(w.vel, w.grad);
@@ -189,16 +239,29 @@ int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
       goto final;
     }
     if (!full && t % steps_per_epoch == 0) {
-      /* Once per epoch: the full loss, for divergence and the goal. */
-      s = ir_model_loss_grad(m, theta, NULL, 0, &bl, NULL);
-      if (s != IR_OK)
-        goto done;
-      if (!isfinite(bl) || bl > limit) {
+      /* Once per epoch: divergence from the mean batch loss of the epoch
+       * (every sample once, without replacement; n samples' worth with),
+       * which costs nothing; the full loss only for the goal. */
+      double el = epoch_sum / (double)epoch_rows;
+      epoch_sum = 0;
+      epoch_rows = 0;
+      if (goal) {
+        s = ir_model_loss_grad(m, theta, NULL, 0, &bl, NULL);
+        if (s != IR_OK)
+          goto done;
+        if (!isfinite(bl)) {
+          res->diverged = 1;
+          res->diverged_at = t;
+          res->reason = IR_OPTIM_DIVERGED;
+          s = ir_optim_restore(m, &w, theta, &res->final_loss);
+          goto done;
+        }
+        el = fmax(el, bl);
+      }
+      if (!isfinite(el) || el > limit) {
         res->diverged = 1;
         res->diverged_at = t;
         res->reason = IR_OPTIM_DIVERGED;
-        if (!isfinite(bl))
-          gsl_vector_memcpy(theta, w.good);
         goto final;
       }
       gsl_vector_memcpy(w.good, theta);
@@ -217,9 +280,13 @@ final:
     res->diverged = 1;
     res->diverged_at = res->steps;
     res->reason = IR_OPTIM_DIVERGED;
-    if (!isfinite(res->final_loss)) {
-      gsl_vector_memcpy(theta, full ? w.prev : w.good);
+  }
+  if (s == IR_OK && !isfinite(res->final_loss)) {
+    if (full) {
+      gsl_vector_memcpy(theta, w.prev);
       s = ir_model_loss_grad(m, theta, NULL, 0, &res->final_loss, NULL);
+    } else {
+      s = ir_optim_restore(m, &w, theta, &res->final_loss);
     }
   }
 done:

@@ -645,6 +645,117 @@ START_TEST(test_batch_equals_gathered) {
 }
 END_TEST
 
+/* A batch of consecutive rows is read in place (a strided view of X, no
+ * gather): the same numbers, bit for bit, as the model on a packed copy of
+ * those rows, for X with a row stride larger than its width.  ReLU goes
+ * through the fused bias/activation loop, tanh through the generic one. */
+START_TEST(test_contiguous_batch_is_view) {
+  const ir_act acts[] = {IR_ACT_RELU, IR_ACT_TANH};
+  const ir_loss losses[] = {IR_LOSS_CE, IR_LOSS_MSE};
+  for (size_t k = 0; k < 4; k++) {
+    net_case c = make_case("5-7-6-3", acts[k / 2], losses[k % 2], 30, 11 + k);
+    /* X and Y inside wider matrices: tda > columns. */
+    gsl_matrix *Xw = gsl_matrix_alloc(30, 9), *Yw = gsl_matrix_alloc(30, 4);
+    gsl_matrix_set_all(Xw, NAN);
+    gsl_matrix_set_all(Yw, NAN);
+    gsl_matrix_view Xv = gsl_matrix_submatrix(Xw, 0, 2, 30, 5);
+    gsl_matrix_view Yv = gsl_matrix_submatrix(Yw, 0, 1, 30, 3);
+    gsl_matrix_memcpy(&Xv.matrix, c.X);
+    gsl_matrix_memcpy(&Yv.matrix, c.Y);
+    ir_model *mw = ir_model_mlp_alloc(&c.a, &Xv.matrix, &Yv.matrix);
+    ck_assert_ptr_nonnull(mw);
+    const size_t first = 11, nb = 8, p = c.m->nparams;
+    size_t idx[8];
+    for (size_t i = 0; i < nb; i++)
+      idx[i] = first + i;
+    gsl_matrix_const_view Xs = gsl_matrix_const_submatrix(c.X, first, 0, nb, 5);
+    gsl_matrix_const_view Ys = gsl_matrix_const_submatrix(c.Y, first, 0, nb, 3);
+    gsl_matrix *Xg = gsl_matrix_alloc(nb, 5), *Yg = gsl_matrix_alloc(nb, 3);
+    gsl_matrix_memcpy(Xg, &Xs.matrix);
+    gsl_matrix_memcpy(Yg, &Ys.matrix);
+    ir_model *mg = ir_model_mlp_alloc(&c.a, Xg, Yg);
+    gsl_vector *g1 = gsl_vector_alloc(p), *g2 = gsl_vector_alloc(p),
+               *v = gsl_vector_alloc(p), *h1 = gsl_vector_alloc(p),
+               *h2 = gsl_vector_alloc(p);
+    for (size_t j = 0; j < p; j++)
+      v->data[j] = cos((double)j);
+    double L1, L2;
+    IR_ASSERT_OK(ir_model_loss_grad(mw, c.theta, idx, nb, &L1, g1));
+    IR_ASSERT_OK(ir_model_loss_grad(mg, c.theta, NULL, 0, &L2, g2));
+    ck_assert_msg(L1 == L2, "case %zu: loss %.17g vs %.17g", k, L1, L2);
+    for (size_t j = 0; j < p; j++)
+      ck_assert_msg(g1->data[j] == g2->data[j], "case %zu: gradient %zu", k,
+                    j);
+    IR_ASSERT_OK(ir_model_hvp(mw, c.theta, idx, nb, v, h1));
+    IR_ASSERT_OK(ir_model_hvp(mg, c.theta, NULL, 0, v, h2));
+    for (size_t j = 0; j < p; j++)
+      ck_assert_msg(h1->data[j] == h2->data[j], "case %zu: HVP %zu", k, j);
+    /* The same rows out of order go through the gather: the loss is the
+     * same up to the order of the sum over samples. */
+    size_t rev[8];
+    for (size_t i = 0; i < nb; i++)
+      rev[i] = idx[nb - 1 - i];
+    IR_ASSERT_OK(ir_model_loss_grad(mw, c.theta, rev, nb, &L2, NULL));
+    ck_assert_msg(fabs(L1 - L2) <= 1e-14 * fabs(L1), "case %zu: %.17g vs %.17g",
+                  k, L1, L2);
+    gsl_vector_free(g1);
+    gsl_vector_free(g2);
+    gsl_vector_free(v);
+    gsl_vector_free(h1);
+    gsl_vector_free(h2);
+    ir_model_free(mg);
+    ir_model_free(mw);
+    gsl_matrix_free(Xg);
+    gsl_matrix_free(Yg);
+    gsl_matrix_free(Xw);
+    gsl_matrix_free(Yw);
+    free_case(&c);
+  }
+}
+END_TEST
+
+/* The forward/backward state an HVP reuses must belong to the θ it is
+ * given: a gradient call before any HVP keeps no state (no copy of θ), one
+ * after an HVP does; either way, an HVP after θ was changed in place must
+ * equal a fresh model's. */
+START_TEST(test_hvp_cache_follows_theta) {
+  net_case c = make_case("4-6-3", IR_ACT_TANH, IR_LOSS_CE, 20, 21);
+  ir_model *fresh = ir_model_mlp_alloc(&c.a, c.X, c.Y);
+  const size_t p = c.m->nparams;
+  size_t idx[] = {3, 7, 1, 12, 19};
+  gsl_vector *g = gsl_vector_alloc(p), *v = gsl_vector_alloc(p),
+             *h1 = gsl_vector_alloc(p), *h2 = gsl_vector_alloc(p);
+  for (size_t j = 0; j < p; j++)
+    v->data[j] = sin(0.7 * (double)j);
+  double L;
+  for (int round = 0; round < 3; round++) {
+    /* round 0: no HVP seen yet; rounds 1, 2: after one. */
+    IR_ASSERT_OK(ir_model_loss_grad(c.m, c.theta, idx, 5, &L, g));
+    if (round == 2) { /* the cached state is for this θ: reused */
+      IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, idx, 5, v, h1));
+      IR_ASSERT_OK(ir_model_hvp(fresh, c.theta, idx, 5, v, h2));
+      for (size_t j = 0; j < p; j++)
+        ck_assert(h1->data[j] == h2->data[j]);
+      IR_ASSERT_OK(ir_model_loss_grad(c.m, c.theta, idx, 5, &L, g));
+    }
+    gsl_blas_daxpy(-0.1, g, c.theta); /* in place, as the optimizers do */
+    IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, idx, 5, v, h1));
+    ir_model_free(fresh);
+    fresh = ir_model_mlp_alloc(&c.a, c.X, c.Y);
+    IR_ASSERT_OK(ir_model_hvp(fresh, c.theta, idx, 5, v, h2));
+    for (size_t j = 0; j < p; j++)
+      ck_assert_msg(h1->data[j] == h2->data[j], "round %d, entry %zu: %g vs %g",
+                    round, j, h1->data[j], h2->data[j]);
+  }
+  gsl_vector_free(g);
+  gsl_vector_free(v);
+  gsl_vector_free(h1);
+  gsl_vector_free(h2);
+  ir_model_free(fresh);
+  free_case(&c);
+}
+END_TEST
+
 /* Extreme pre-activations: softplus and GELU stay finite, CE does not
  * overflow (log-sum-exp with the maximum subtracted). */
 START_TEST(test_extreme_scales) {
@@ -748,6 +859,8 @@ static Suite *mlp_suite(void) {
   tcase_add_test(tc, test_linear_activation_closed_form);
   tcase_add_test(tc, test_logistic);
   tcase_add_test(tc, test_batch_equals_gathered);
+  tcase_add_test(tc, test_contiguous_batch_is_view);
+  tcase_add_test(tc, test_hvp_cache_follows_theta);
   tcase_add_test(tc, test_extreme_scales);
   tcase_add_test(tc, test_bad_input);
   tcase_add_test(tc, test_init_torch);

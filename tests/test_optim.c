@@ -758,6 +758,68 @@ START_TEST(test_sgd_huge_step_diverges) {
 }
 END_TEST
 
+/* Keeps θ_t for t = 0..cap−1. */
+typedef struct {
+  gsl_matrix *th; /* row t = θ_t */
+  size_t count;
+} trail;
+
+static int trail_observe(void *ctx, size_t step, const gsl_vector *theta) {
+  trail *tr = ctx;
+  if (step < tr->th->size1) {
+    gsl_matrix_set_row(tr->th, step, theta);
+    tr->count = step + 1;
+  }
+  return 0;
+}
+
+START_TEST(test_sgd_epoch_mean_divergence) {
+  /* Mini-batches without a loss goal: divergence is declared at the first
+   * epoch end where the mean of the epoch's batch losses, weighted by batch
+   * size, exceeds diverge_ratio·L₀ (optim.h).  Recomputed here from the
+   * logged batches and the observed iterates: batch t's loss is taken at
+   * θ_{t−1}.  n = 20 and B = 7 give batches of 7, 7, 6 (3 per epoch); the
+   * step 30/max‖x_i‖² grows the loss geometrically, and diverge_ratio 1e3
+   * makes the crossing happen while every loss is still finite, so the
+   * per-step non-finite check cannot be what stops the run. */
+  const size_t B = 7, per_epoch = 3, T = 300;
+  ir_optim_params p = params(30.0 / F.rowmax, B, T);
+  p.diverge_ratio = 1e3;
+  logging_model *l = logging_alloc(T * B);
+  trail tr = {gsl_matrix_alloc(T + 1, P), 0};
+  gsl_vector *w = gsl_vector_calloc(P);
+  ir_optim_result res;
+  IR_ASSERT_OK(ir_optim_run(&l->base, &p, w, trail_observe, &tr, &res));
+  ck_assert_int_eq(res.reason, IR_OPTIM_DIVERGED);
+  const double limit = p.diverge_ratio * res.initial_loss;
+  size_t expect = 0, off = 0;
+  double sum = 0, rows = 0;
+  for (size_t t = 1; t <= l->nbatch && t < tr.count && !expect; t++) {
+    gsl_vector_const_view th = gsl_matrix_const_row(tr.th, t - 1);
+    double bl;
+    IR_ASSERT_OK(ir_model_loss_grad(F.m, &th.vector, l->idx + off,
+                                    l->sizes[t - 1], &bl, NULL));
+    ck_assert(isfinite(bl));
+    sum += bl * (double)l->sizes[t - 1];
+    rows += (double)l->sizes[t - 1];
+    off += l->sizes[t - 1];
+    if (t % per_epoch == 0) {
+      if (sum / rows > limit)
+        expect = t;
+      sum = rows = 0;
+    }
+  }
+  ck_assert_msg(expect > 0, "no epoch mean above the limit in %zu steps",
+                l->nbatch);
+  ck_assert_uint_eq(res.diverged_at, expect);
+  ck_assert_uint_eq(res.steps, expect);
+  check_diverged(&res, w, expect);
+  gsl_vector_free(w);
+  gsl_matrix_free(tr.th);
+  logging_destroy(&l->base);
+}
+END_TEST
+
 /* ---- Stopping: loss goal and observer ------------------------------------ */
 
 /* Longest run an observer records. */
@@ -1071,6 +1133,7 @@ static Suite *optim_suite(void) {
   tcase_add_test(tc, test_loss_goal_sgd);
   tcase_add_test(tc, test_observer_sees_all_steps);
   tcase_add_test(tc, test_observer_sees_returned_iterate);
+  tcase_add_test(tc, test_sgd_epoch_mean_divergence);
   tcase_add_test(tc, test_observer_stops);
   suite_add_tcase(s, tc);
 

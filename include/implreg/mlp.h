@@ -31,7 +31,14 @@
  * about two dgemms of 2m·784·64 flops.  The HVP reuses the forward and
  * backward pass of the last call when θ and the batch are the same (the
  * Lanczos case: many HVPs at one θ), so a Hessian-vector product there
- * costs the R-passes only.  The ReLU Hessian is the generalized one (σ'' = 0
+ * costs the R-passes only.  (To know θ again the model keeps a copy of it;
+ * gradient calls make that copy only once the model has served a
+ * second-order call, so plain training does not pay it, and the first HVP
+ * after a gradient at the same θ then redoes the two passes once.)
+ *
+ * Mini-batches: the rows are gathered into a buffer, except when the
+ * indices are one run of consecutive rows (i, i+1, …), which is read in
+ * place as a strided view of X (same numbers, no copy).  The ReLU Hessian is the generalized one (σ'' = 0
  * away from the kink), which is what autograd computes.
  *
  * The dense Hessian, eigenvalues, trace and density: curvature.h, through
@@ -39,7 +46,7 @@
  *
  * Memory: the model borrows X (n×d) and Y (n×K) and keeps activations for
  * the largest batch seen: about (2·ΣH_l + 2K)·m doubles plus the same again
- * for the HVP.
+ * for the HVP, and (d + K)·m for the largest gathered mini-batch.
  */
 #ifndef IMPLREG_MLP_H
 #define IMPLREG_MLP_H

@@ -4,8 +4,10 @@
  * replacement) and heavy-ball momentum (v ← βv + g, θ ← θ − ηv; with β = 0 it
  * is plain GD/SGD), from a caller-given θ₀.  Divergence is a result, not a
  * crash: when the loss becomes non-finite or exceeds diverge_ratio times the
- * initial loss, the run stops with result.diverged = 1 and θ holds the last
- * iterate whose loss was finite.
+ * initial loss, the run stops with result.diverged = 1 and θ holds an
+ * iterate whose full loss is finite: for GD the last one; for mini-batches
+ * the iterate of the last epoch end, or θ₀ if that one's full loss is not
+ * finite (see ir_optim_run for when each loss is looked at).
  *
  * Mini-batch order comes from the stream (seed, stream) of rng.h, so a run
  * is reproducible bit for bit for a given BLAS thread count.
@@ -68,9 +70,19 @@ typedef int (*ir_optim_observer)(void *ctx, size_t step,
                                  const gsl_vector *theta);
 
 /* Runs the optimizer on model m from theta (overwritten with the final
- * iterate).  Cost per step: one gradient on a batch.  Full-batch divergence
- * is checked every step; for mini-batches, the batch loss is checked every
- * step and the full loss once per epoch. */
+ * iterate).  Cost per step: one gradient on a batch (plus one HVP with
+ * EGR); per run, the full-batch loss at θ₀ and at the returned θ.
+ *
+ * Divergence checks.  Full batch: the loss of every iterate (it comes with
+ * the gradient).  Mini-batches: every step, the batch loss and the gradient
+ * must be finite; at every epoch end (every ceil(n/batch) steps) the mean
+ * of the epoch's batch losses, weighted by batch size, must be <= the limit
+ * — the batch losses are computed anyway, so the check is free; the full
+ * loss is evaluated at epoch ends only when a loss goal is set (it then
+ * decides the goal and must be finite and <= the limit too); and the full
+ * loss of the returned θ is checked at the end of the run.  (A full loss
+ * at every epoch end would cost a forward pass over all n samples, half as
+ * much again as the epoch's gradients.) */
 int ir_optim_run(ir_model *m, const ir_optim_params *p, gsl_vector *theta,
                  ir_optim_observer observe, void *ctx, ir_optim_result *res);
 
