@@ -1,0 +1,43 @@
+# test_error_ce.gp: written by implreg.  Run it in its directory:
+#   gnuplot test_error_ce.gp
+# to render test_error_ce.png (pngcairo, or png when gnuplot has no cairo)
+# and test_error_ce.pdf (pdfcairo).  The variables ir_png and ir_pdf name
+# other outputs: implreg renders into temporary files and renames
+# them only when gnuplot succeeded, so no half-written image
+# appears.
+if (!exists("ir_png")) ir_png = "test_error_ce.png"
+if (!exists("ir_pdf")) ir_pdf = "test_error_ce.pdf"
+set encoding utf8
+set title "test error against parameters: 196-H-10 relu, ce loss, n = 500"
+set xlabel "parameters P (log scale)"
+set ylabel "test error"
+set grid
+set key outside right top vertical box opaque
+set logscale x 10
+set format x "10^{%T}"
+set xrange [424:49897]
+set format y "%g"
+set arrow from first 5000, graph 0 to first 5000, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
+set label "n K" at first 5000, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
+
+if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
+  set terminal pngcairo size 900,600 enhanced font "sans,11"
+} else {
+  set terminal png size 900,600 enhanced
+}
+set output ir_png
+plot "test_error_ce.dat" index 0 using 1:2:($2-$3):($2+$3) with yerrorbars pointtype -1 linecolor 1 notitle, \
+     "test_error_ce.dat" index 0 using 1:2 with linespoints linecolor 1 title "noise 0", \
+     "test_error_ce.dat" index 1 using 1:2:($2-$3):($2+$3) with yerrorbars pointtype -1 linecolor 2 notitle, \
+     "test_error_ce.dat" index 1 using 1:2 with linespoints linecolor 2 title "noise 0.1", \
+     "test_error_ce.dat" index 2 using 1:2:($2-$3):($2+$3) with yerrorbars pointtype -1 linecolor 3 notitle, \
+     "test_error_ce.dat" index 2 using 1:2 with linespoints linecolor 3 title "noise 0.2"
+unset output
+if (strstrt(GPVAL_TERMINALS, "pdfcairo") > 0) {
+  set terminal pdfcairo size 6in,4in enhanced font "sans,10"
+  set output ir_pdf
+  replot
+  unset output
+} else {
+  print "test_error_ce.gp: this gnuplot has no pdfcairo terminal, no PDF made"
+}
