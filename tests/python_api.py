@@ -157,4 +157,38 @@ raises("k > n: ValueError from the library", ValueError,
 r = curvature.eigsh(A, k=1)
 check("still working after errors", abs(r.values[0] - ev[-1]) <= 1e-9 *
       abs(ev).max())
+
+# ---- theory: against the closed forms written out here -------------------
+from implreg import theory
+g = np.array([0.25, 0.5, 2.0, 4.0])
+b, v = theory.hastie(g, 2.0, 0.5)
+eb = np.where(g < 1, 0, 2.0 * (1 - 1 / g))
+evv = np.where(g < 1, 0.5 * g / (1 - g), 0.5 / (g - 1))
+check("hastie: r2(1 - 1/g) and s2 g/(1 - g) | s2/(g - 1), broadcast",
+      np.allclose(b, eb, rtol=1e-14, atol=0) and
+      np.allclose(v, evv, rtol=1e-14), (b, v))
+b, v = theory.hastie_exact(100, np.array([50, 200]), 1.0, 1.0)
+check("hastie_exact: p/(n - p - 1) below, 1 - n/p and n/(p - n - 1) above",
+      np.allclose(v, [50 / 49, 100 / 99], rtol=1e-14) and
+      np.allclose(b, [0, 0.5], rtol=1e-14, atol=1e-15), (b, v))
+lam, risk = theory.ridge_optimal(0.5, 1.0, 1.0)
+check("ridge_optimal: lambda* = s2 g / r2, risk = ridge_risk(lambda*)",
+      abs(lam - 0.5) < 1e-15 and abs(risk - theory.ridge_risk(0.5, lam))
+      <= 1e-14 * risk, (lam, risk))
+lo, hi = theory.mp_edges(0.25)
+x = np.array([0.3, 1.0, 2.0])
+dens = theory.mp_density(0.25, x)
+ref = np.sqrt((hi - x) * (x - lo)) / (2 * np.pi * 0.25 * x)
+check("mp_edges (1 -+ sqrt g)^2 and the density formula",
+      (lo, hi) == (0.25, 2.25) and np.allclose(dens, ref, rtol=1e-14),
+      (lo, hi, dens, ref))
+check("mp_moment: 1 + g, 1 + 3g + g^2", np.allclose(
+    theory.mp_moment(0.5, [2, 3]), [1.5, 2.75], rtol=1e-15))
+check("mp_cdf: 0 below, 1 - 1/g atom at 0, 1 at the top",
+      theory.mp_cdf(2.0, -1) == 0 and abs(theory.mp_cdf(2.0, 0.0) - 0.5)
+      < 1e-15 and abs(theory.mp_cdf(2.0, 10.0) - 1) < 1e-10)
+raises("hastie(gamma = -1): ValueError with implreg's message", ValueError,
+       lambda: theory.hastie(-1.0), "gamma")
+raises("mp_moment(k = 1.5): ValueError", ValueError,
+       lambda: theory.mp_moment(0.5, 1.5), "integer")
 sys.exit(fail)

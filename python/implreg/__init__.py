@@ -14,9 +14,9 @@ import numpy as np
 
 from . import _lib
 from ._lib import ImplregError, ImplregValueError, lib
-from . import curvature
+from . import curvature, theory
 
-__all__ = ["minnorm", "curvature", "ImplregError", "ImplregValueError"]
+__all__ = ["minnorm", "curvature", "theory", "ImplregError", "ImplregValueError"]
 
 
 def minnorm(X, Y, rcond=None, ridge=None, method="svd"):
