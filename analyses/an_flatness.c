@@ -19,8 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_math.h>
 #include <gsl/gsl_randist.h>
 
 #include "cli.h"
@@ -810,7 +808,7 @@ static double sign_test(size_t k, size_t m) {
 
 /* τ of each measure against the gap, over the runs that reached the goal. */
 static int tau_findings(const fl_run *R, size_t s, fl_findings *F,
-                        double taus[NMEAS][2]) {
+                        double taus[NMEAS]) {
   const fl_set *S = &R->sets[s];
   const size_t per = cells_per_set(R);
   double *x = malloc(per * sizeof(double)), *y = malloc(per * sizeof(double));
@@ -837,7 +835,7 @@ static int tau_findings(const fl_run *R, size_t s, fl_findings *F,
         ir_error_clear();
       }
       if (g == 0)
-        taus[k][0] = tau;
+        taus[k] = tau;
       finding(F, S->name, "does flatness predict the gap?",
               measures[k].name, g ? "error gap" : "loss gap", n,
               "Kendall tau_b", tau, lo, hi,
@@ -1217,7 +1215,7 @@ static int paths_output(const fl_run *R, const char *dir, ir_table **out) {
 /* Each measure (divided by its median, so that all share one axis)
  * against the loss gap, τ in the legend. */
 static int measure_figures(const fl_run *R, const char *dir,
-                           double taus[MAXSETS][NMEAS][2]) {
+                           double taus[MAXSETS][NMEAS]) {
   int s = IR_OK;
   const size_t per = cells_per_set(R);
   double *x = malloc(per * sizeof(double)), *y = malloc(per * sizeof(double));
@@ -1258,7 +1256,7 @@ static int measure_figures(const fl_run *R, const char *dir,
         y[i] /= sum.median;
       char lab[96];
       snprintf(lab, sizeof lab, "%s (τ = %.2f)", measures[q].label,
-               taus[k][q][0]);
+               taus[k][q]);
       s = ir_figure_add_series(f, lab, x, y, n, "points");
     }
     int rendered;
@@ -1498,7 +1496,7 @@ static int dinh_output(fl_run *R, const char *dir, ir_checks *chk,
           cell_out(R, dinh_cell(R, D.sets[q])) + OFF_THETA, S->p);
       s = ir_model_loss_grad(S->m, &th.vector, NULL, 0, &L1, NULL);
     }
-    double worst_loss = 0, worst_pred = 0;
+    double worst_loss = 0;
     double wl_a = 1, wp_meas = NAN, wp_pred = NAN, wp_tol = NAN, wp_ratio = -1;
     double wb_meas = NAN, wb_tol = NAN, wb_ratio = -1;
     for (size_t a = 0; a < na; a++) {
@@ -1512,7 +1510,6 @@ static int dinh_output(fl_run *R, const char *dir, ir_checks *chk,
         worst_loss = fabs(v[D_LOSS] - L1);
         wl_a = v[D_ALPHA];
       }
-      worst_pred = fmax(worst_pred, v[D_PRED]);
       const double tp = v[D_LRES] + v[D_LPRED_RES] +
                         1e3 * DBL_EPSILON * fabs(v[D_LMAX]);
       const double rp = fabs(v[D_LMAX] - v[D_LPRED]) / tp;
@@ -1546,7 +1543,6 @@ static int dinh_output(fl_run *R, const char *dir, ir_checks *chk,
              "of the forward pass)", S->name, wl_a);
     if (s == IR_OK)
       s = ir_checks_add_abs(chk, claim, src, L1, L1 + worst_loss, ltol);
-    (void)worst_pred;
     snprintf(claim, sizeof claim, "%s: lambda_max at the rescaled weights = "
              "lambda_max of D^-1 H(theta) D^-1 from the unscaled Hessian, "
              "worst of %zu alphas (tolerance: the two residuals)", S->name,
@@ -1924,17 +1920,6 @@ static int write_summary(const fl_run *R, const double *mp, const char *dir) {
   return s;
 }
 
-static void print_findings(const ir_table *t) {
-  const size_t n = ir_table_nrows(t);
-  printf("  findings (directions with their strength; findings.csv):\n");
-  for (size_t i = 0; i < n; i++) {
-    /* Only the numeric columns are readable through ir_table_get; the
-     * strings are in the printed table. */
-    (void)i;
-  }
-  ir_table_print(t, stdout);
-}
-
 int ir_an_flatness(int argc0, char **argv0) {
   int argc;
   char **argv;
@@ -2008,10 +1993,10 @@ int ir_an_flatness(int argc0, char **argv0) {
   chk = ir_checks_alloc();
   fl_findings F;
   memset(&F, 0, sizeof F);
-  double taus[MAXSETS][NMEAS][2];
+  double taus[MAXSETS][NMEAS];
   for (size_t a = 0; a < MAXSETS; a++)
     for (size_t b = 0; b < NMEAS; b++)
-      taus[a][b][0] = taus[a][b][1] = NAN;
+      taus[a][b] = NAN;
   s = chk ? IR_OK : IR_ENOMEM;
   if (s == IR_OK && ((tend = endpoints_table(&R)) == NULL ||
                      (tfind = findings_table(&F)) == NULL))
@@ -2083,7 +2068,8 @@ int ir_an_flatness(int argc0, char **argv0) {
              reached, per, R.sets[k].goal);
     }
     putchar('\n');
-    print_findings(tfind);
+    printf("  findings (directions with their strength; findings.csv):\n");
+    ir_table_print(tfind, stdout);
     putchar('\n');
     ir_checks_print(chk, stdout);
   }

@@ -888,15 +888,17 @@ static const double *cell_out(const nd_run *R, const nd_out *O, size_t wi,
   return O->sw + cell * NOUT;
 }
 
+/* Mean and sample standard deviation by ir_stats_summary; NaN for both
+ * when a value is not finite (a missing cell). */
 static void mean_std(const double *v, size_t n, double *m, double *sd) {
-  double a = 0, b = 0;
-  for (size_t i = 0; i < n; i++)
-    a += v[i];
-  a /= (double)n;
-  for (size_t i = 0; i < n; i++)
-    b += (v[i] - a) * (v[i] - a);
-  *m = a;
-  *sd = n > 1 ? sqrt(b / (double)(n - 1)) : 0;
+  ir_summary sm;
+  if (n >= 1 && ir_stats_summary(v, n, 0.95, &sm) == IR_OK) {
+    *m = sm.mean;
+    *sd = sm.std;
+  } else {
+    *m = *sd = NAN;
+    ir_error_clear();
+  }
 }
 
 static ir_table *cells_table(const nd_run *R, const nd_out *O) {

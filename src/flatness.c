@@ -119,29 +119,20 @@ int ir_flatness_measure(ir_model *m, const ir_mlp_arch *arch,
     out->trace_hvps = tr.nmatvec + tr.nquad;
   }
   if (s == IR_OK && p->exact_max_p > 0 && np <= p->exact_max_p) {
-    /* The exact trace and the whole spectrum: p products on unit vectors. */
-    gsl_matrix *H = gsl_matrix_alloc(np, np);
+    /* The whole spectrum from p products on unit vectors (one dense
+     * Hessian, its symmetry checked); the exact trace is its sum. */
     double *ev = malloc(np * sizeof(double));
-    if (H == NULL || ev == NULL)
-      s = ir_error(IR_ENOMEM, "out of memory (dense Hessian, p = %zu)", np);
-    double asym;
-    if (s == IR_OK)
-      s = ir_linop_dense_matrix(&op, 1e-6, H, &asym);
+    s = ev ? ir_dense_spectrum(&op, 1e-6, ev, NULL, NULL)
+           : ir_error(IR_ENOMEM, "out of memory (dense Hessian, p = %zu)", np);
     if (s == IR_OK) {
       double t = 0;
       for (size_t i = 0; i < np; i++)
-        t += gsl_matrix_get(H, i, i);
+        t += ev[i];
       out->trace_exact = t;
-      ir_linop dense = ir_linop_dense(H);
-      s = ir_dense_spectrum(&dense, 1e-12, ev, NULL, NULL);
-    }
-    if (s == IR_OK) {
       out->lambda_dense = ev[np - 1];
       out->lambda_min_dense = ev[0];
       out->exact = 1;
     }
-    if (H)
-      gsl_matrix_free(H);
     free(ev);
   }
   ir_sharpness_params sp;

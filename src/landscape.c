@@ -250,61 +250,6 @@ int ir_mlp_balance(const ir_mlp_arch *arch, const gsl_vector *theta,
 
 /* ---- Batched slices of a network ----------------------------------------- */
 
-/* σ(z) elementwise, the activations of mlp.h (tanh through libm's scalar
- * tanh: within a few ulp of the model's vector tanh). */
-static void ls_act(ir_act act, double *z, size_t len) {
-  static const double inv_sqrt2 = 0.70710678118654752440;
-  switch (act) {
-  case IR_ACT_RELU:
-    for (size_t i = 0; i < len; i++)
-      z[i] = z[i] > 0 ? z[i] : 0.0;
-    break;
-  case IR_ACT_TANH:
-    for (size_t i = 0; i < len; i++)
-      z[i] = tanh(z[i]);
-    break;
-  case IR_ACT_SOFTPLUS:
-    for (size_t i = 0; i < len; i++)
-      z[i] = (z[i] > 0 ? z[i] : 0.0) + log1p(exp(-fabs(z[i])));
-    break;
-  case IR_ACT_GELU:
-    for (size_t i = 0; i < len; i++)
-      z[i] = z[i] * 0.5 * erfc(-z[i] * inv_sqrt2);
-    break;
-  case IR_ACT_IDENTITY:
-    break;
-  }
-}
-
-/* The loss of outputs F (n×K) against Y, as mlp.h defines it. */
-static double ls_loss(ir_loss loss, const double *F, const gsl_matrix *Y,
-                      size_t n, size_t K) {
-  double sum = 0;
-  if (loss == IR_LOSS_CE) {
-    for (size_t i = 0; i < n; i++) {
-      const double *f = F + i * K, *y = Y->data + i * Y->tda;
-      double mx = f[0];
-      for (size_t k = 1; k < K; k++)
-        mx = f[k] > mx ? f[k] : mx;
-      double se = 0, sy = 0, yf = 0;
-      for (size_t k = 0; k < K; k++) {
-        se += exp(f[k] - mx);
-        sy += y[k];
-        yf += y[k] * f[k];
-      }
-      sum += sy * (mx + log(se)) - yf;
-    }
-    return sum / (double)n;
-  }
-  for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < K; k++) {
-      const double r = F[i * K + k] - Y->data[i * Y->tda + k];
-      sum += r * r;
-    }
-  return sum * (loss == IR_LOSS_MSE ? 1.0 / ((double)n * (double)K)
-                                     : 0.5 / (double)n);
-}
-
 int ir_landscape_slice_mlp(const ir_mlp_arch *arch, const gsl_matrix *X,
                            const gsl_matrix *Y, const gsl_vector *theta,
                            const gsl_vector *d1, const gsl_vector *d2,
@@ -377,7 +322,7 @@ int ir_landscape_slice_mlp(const ir_mlp_arch *arch, const gsl_matrix *X,
     }
     double *in = B0, *out = B1;
     for (size_t l = 1; l < L; l++) {
-      ls_act(arch->act, in, n * arch->width[l]);
+      ir_mlp_activate(arch->act, in, in, n * arch->width[l]);
       const size_t wi = arch->width[l], wo = arch->width[l + 1];
       const double *W = x->data + ir_mlp_weight_offset(arch, l),
                    *bl = x->data + ir_mlp_bias_offset(arch, l);
@@ -390,7 +335,7 @@ int ir_landscape_slice_mlp(const ir_mlp_arch *arch, const gsl_matrix *X,
       in = out;
       out = tmp;
     }
-    loss[q] = ls_loss(arch->loss, in, Y, n, K);
+    loss[q] = ir_mlp_output_loss(arch->loss, in, n, K, Y->data, Y->tda);
   }
 done:
   free(Wst);

@@ -240,6 +240,40 @@ static void ir_act_forward(ir_act act, const double *z, double *a, double *s1,
   }
 }
 
+void ir_mlp_activate(ir_act act, const double *z, double *a, size_t len) {
+  ir_act_forward(act, z, a, NULL, len);
+}
+
+double ir_mlp_output_loss(ir_loss loss, const double *F, size_t m, size_t K,
+                          const double *Y, size_t ldy) {
+  /* The arithmetic of ir_mlp_forward's loss, without the gradient. */
+  double sum = 0;
+  if (loss == IR_LOSS_CE) {
+    for (size_t i = 0; i < m; i++) {
+      const double *f = F + i * K, *y = Y + i * ldy;
+      double mx = f[0];
+      for (size_t k = 1; k < K; k++)
+        mx = f[k] > mx ? f[k] : mx;
+      double se = 0, sy = 0, yf = 0;
+      for (size_t k = 0; k < K; k++) {
+        se += exp(f[k] - mx);
+        sy += y[k];
+        yf += y[k] * f[k];
+      }
+      sum += sy * (mx + log(se)) - yf;
+    }
+    return sum / (double)m;
+  }
+  const double scale = loss == IR_LOSS_MSE ? 1.0 / ((double)m * (double)K)
+                                           : 0.5 / (double)m;
+  for (size_t i = 0; i < m; i++)
+    for (size_t k = 0; k < K; k++) {
+      const double r = F[i * K + k] - Y[i * ldy + k];
+      sum += r * r;
+    }
+  return sum * scale;
+}
+
 /* s2 = σ''(z) for the smooth activations (ReLU and identity have none). */
 static void ir_act_second(ir_act act, const double *z, const double *a,
                           const double *s1, double *s2, size_t len) {

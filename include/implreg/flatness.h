@@ -7,8 +7,9 @@
  *   - the loss, ‖∇L‖², ‖θ‖;
  *   - λ_max of the Hessian (Lanczos, its residual ‖Hv − λv‖ and products);
  *   - the trace: Hutchinson with Rademacher probes ± its standard error, and
- *     exactly (p unit-vector products and the dense spectrum, which also
- *     gives an independent λ_max) when p <= exact_max_p;
+ *     exactly when p <= exact_max_p: the sum of the dense spectrum (p
+ *     unit-vector products and one dsyevr), which also gives an
+ *     independent λ_max;
  *   - Keskar et al.'s ε-sharpness with A = I and with a random p×r A
  *     (sharpness.h: a lower bound from projected ascent; evaluations
  *     reported);
@@ -79,7 +80,8 @@ typedef struct {
   double trace, trace_se; /* Hutchinson */
   size_t trace_hvps;
   int exact;              /* 1: the exact values below were computed */
-  double trace_exact;     /* Σ H_ii (NaN when exact == 0) */
+  double trace_exact;     /* Σ λ_i of the dense spectrum = tr H (NaN when
+                             exact == 0) */
   double lambda_dense;    /* λ_max of the dense spectrum (NaN likewise) */
   double lambda_min_dense;
   double sharp_full;      /* ε-sharpness, A = I */

@@ -124,6 +124,15 @@ const ir_mlp_arch *ir_model_mlp_arch(const ir_model *m);
  * uniform on ±1/√in), drawn from r in θ's order. */
 void ir_mlp_init_torch(const ir_mlp_arch *arch, gsl_rng *r, gsl_vector *theta);
 
+/* The pieces of the forward pass, for code that forms a layer's
+ * pre-activations its own way (landscape.h's batched slices):
+ * a = σ(z) elementwise (a may be z), with the model's own arithmetic; and
+ * the loss of outputs F (m×K, row-major) against targets Y (m rows,
+ * leading dimension ldy) as the model defines it. */
+void ir_mlp_activate(ir_act act, const double *z, double *a, size_t len);
+double ir_mlp_output_loss(ir_loss loss, const double *F, size_t m, size_t K,
+                          const double *Y, size_t ldy);
+
 /* Fraction of rows whose largest output is in the column of the largest
  * target (classification accuracy for one-hot Y) at θ on X, Y. */
 int ir_mlp_accuracy(ir_model *m, const gsl_vector *theta, const gsl_matrix *X,

@@ -6,7 +6,9 @@ errors, and the number of products used.
 An operator is a symmetric numpy matrix, anything with .matvec and .shape
 (a scipy.sparse.linalg.LinearOperator, a sparse matrix), or a callable
 v ↦ Av together with n=.  Each product crosses the ctypes boundary once:
-the C side hands over its vector without a copy and receives Av in place.
+the operator gets a private copy of the C side's vector (so an operator
+that writes into its argument cannot corrupt the Lanczos basis) and its
+result is copied into the C side's output.
 An exception raised by the operator stops the C computation at once and is
 raised again here.
 """
