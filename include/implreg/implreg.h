@@ -24,5 +24,6 @@
 #include "implreg/cells.h"
 #include "implreg/flatness.h"
 #include "implreg/widthsweep.h"
+#include "implreg/hstudy.h"
 
 #endif
