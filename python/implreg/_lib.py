@@ -205,3 +205,80 @@ lib.ir_minnorm_ridge.argtypes = [C.c_void_p, C.c_double, P(gsl_matrix)]
 lib.ir_minnorm_diagnose.argtypes = [C.c_void_p, C.c_double, P(gsl_matrix),
                                     P(gsl_matrix), P(gsl_matrix),
                                     P(ir_minnorm_diag)]
+
+# ---- spectral density and the Hessian study (curvature.h, hstudy.h) --------
+
+
+class ir_slq_result(C.Structure):
+    _fields_ = [("nruns", C.c_size_t), ("nsteps", C.c_size_t),
+                ("nodes", C.POINTER(C.c_double)),
+                ("weights", C.POINTER(C.c_double)),
+                ("nnodes", C.POINTER(C.c_size_t)), ("lmin", C.c_double),
+                ("lmax", C.c_double), ("trace_est", C.c_double),
+                ("trace_se", C.c_double), ("nmatvec", C.c_size_t)]
+
+
+HSTUDY_GRAD_FN = C.CFUNCTYPE(C.c_int, C.c_void_p, C.POINTER(C.c_double),
+                             C.c_double, C.POINTER(C.c_double))
+HSTUDY_PROGRESS_FN = C.CFUNCTYPE(None, C.c_void_p, C.c_char_p)
+
+
+class ir_hstudy_params(C.Structure):
+    _fields_ = [("top", C.c_size_t), ("bottom", C.c_size_t),
+                ("tol", C.c_double), ("max_hvp", C.c_size_t),
+                ("trace", C.c_int), ("probes", C.c_size_t),
+                ("density", C.c_int), ("slq_runs", C.c_size_t),
+                ("slq_steps", C.c_size_t), ("sigma2", C.c_double),
+                ("full", C.c_int), ("power", C.c_int), ("seed", C.c_ulong),
+                ("nsamples", C.c_size_t), ("grad", HSTUDY_GRAD_FN),
+                ("grad_ctx", C.c_void_p), ("theta_max", C.c_double),
+                ("progress", HSTUDY_PROGRESS_FN),
+                ("progress_ctx", C.c_void_p)]
+
+
+class ir_hstudy_info(C.Structure):
+    _fields_ = [("model", C.c_char_p), ("act", C.c_char_p),
+                ("loss_name", C.c_char_p), ("loss_formula", C.c_char_p),
+                ("data", C.c_char_p), ("n_samples", C.c_size_t),
+                ("hessian_samples", C.c_size_t), ("loss", C.c_double),
+                ("grad_norm", C.c_double), ("subset_loss", C.c_double),
+                ("boot", C.POINTER(C.c_double)), ("nboot", C.c_size_t)]
+
+
+lib.ir_slq.argtypes = [P(ir_linop), C.c_size_t, C.c_size_t, C.c_ulong,
+                       C.c_uint64, P(P(ir_slq_result))]
+lib.ir_slq_result_free.argtypes = [P(ir_slq_result)]
+lib.ir_slq_density.argtypes = [P(ir_slq_result), C.c_double, P(C.c_double),
+                               C.c_size_t, P(C.c_double), P(C.c_double)]
+lib.ir_hstudy_params_default.argtypes = [P(ir_hstudy_params)]
+lib.ir_hstudy_run.argtypes = [P(ir_linop), P(ir_hstudy_params),
+                              P(C.c_void_p)]
+lib.ir_hstudy_free.argtypes = [C.c_void_p]
+lib.ir_hstudy_checks.argtypes = [C.c_void_p, C.c_void_p]
+lib.ir_hstudy_write.argtypes = [C.c_void_p, P(ir_hstudy_info), C.c_char_p,
+                                C.c_int]
+lib.ir_checks_alloc.restype = C.c_void_p
+lib.ir_checks_alloc.argtypes = []
+lib.ir_checks_free.argtypes = [C.c_void_p]
+lib.ir_checks_write.argtypes = [C.c_void_p, C.c_char_p, C.c_int]
+lib.ir_checks_count.restype = C.c_size_t
+lib.ir_checks_count.argtypes = [C.c_void_p]
+lib.ir_checks_failed.restype = C.c_size_t
+lib.ir_checks_failed.argtypes = [C.c_void_p]
+
+FORMATS = {"csv": 1, "md": 2, "tex": 4, "json": 8}
+
+
+def formats_mask(formats):
+    """("csv", "md", ...) or "csv,md" -> the report.h bit mask."""
+    if isinstance(formats, str):
+        formats = [f for f in formats.split(",") if f]
+    mask = 0
+    for f in formats:
+        if f not in FORMATS:
+            raise ValueError("implreg: format %r; use csv, md, tex or json"
+                             % f)
+        mask |= FORMATS[f]
+    if mask == 0:
+        raise ValueError("implreg: no output format given")
+    return mask

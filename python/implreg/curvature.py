@@ -12,7 +12,12 @@ result is copied into the C side's output.
 An exception raised by the operator stops the C computation at once and is
 raised again here.
 """
+import csv
 import ctypes as C
+import json
+import math
+import os
+import sys
 
 import numpy as np
 
@@ -72,6 +77,26 @@ class _Operator:
             lib.ir_error(_lib.IR_EINVAL, b"%s",
                          b"the Python operator raised an exception")
             return _lib.IR_EINVAL
+
+    def wrap_grad(self, grad):
+        """grad(v, t) -> ∇L(θ + t·v) as the C study's gradient callback;
+        its exceptions are kept and raised by call(), as the operator's."""
+        def g(ctx, v, t, out):
+            try:
+                vv = np.ctypeslib.as_array(v, shape=(self.n,)).copy()
+                r = np.asarray(grad(vv, float(t)), dtype=np.float64)
+                r = r.reshape(-1)
+                if r.shape[0] != self.n:
+                    raise ValueError("implreg: the gradient has %d values, "
+                                     "the operator %d" % (r.shape[0], self.n))
+                C.memmove(out, r.ctypes.data, self.n * 8)
+                return 0
+            except BaseException as e:
+                self.error = e
+                lib.ir_error(_lib.IR_EINVAL, b"%s",
+                             b"the Python gradient raised an exception")
+                return _lib.IR_EINVAL
+        return _lib.HSTUDY_GRAD_FN(g)
 
     def call(self, status):
         """Raises the operator's own exception first, then the C status."""
@@ -181,3 +206,174 @@ def dense_spectrum(op, n=None, symtol=1e-10):
                                    None, C.byref(asym))
     A.call(status)
     return vals, float(asym.value)
+
+
+class DensityResult:
+    """A spectral density by stochastic Lanczos quadrature: the smoothed
+    density on grid with its standard error over runs (se), the quadrature
+    (nodes[r], weights[r] for run r; each run's weights sum to 1), the node
+    range, the trace estimate n·mean Σ τθ ± se, and the products used."""
+
+    def __init__(self, r, grid, dens, se, sigma2):
+        self.grid, self.density, self.se = grid, dens, se
+        self.sigma2 = sigma2
+        ns = r.nsteps
+        cnt = np.ctypeslib.as_array(r.nnodes, shape=(r.nruns,))
+        nodes = np.ctypeslib.as_array(r.nodes, shape=(r.nruns, ns))
+        wts = np.ctypeslib.as_array(r.weights, shape=(r.nruns, ns))
+        self.nodes = [nodes[i, :cnt[i]].copy() for i in range(r.nruns)]
+        self.weights = [wts[i, :cnt[i]].copy() for i in range(r.nruns)]
+        self.lmin, self.lmax = float(r.lmin), float(r.lmax)
+        self.trace, self.trace_se = float(r.trace_est), float(r.trace_se)
+        self.nmatvec = int(r.nmatvec)
+
+    def __repr__(self):
+        return ("DensityResult(runs=%d, range=[%.6g, %.6g], trace=%.6g "
+                "+- %.2g, nmatvec=%d)" % (len(self.nodes), self.lmin,
+                                          self.lmax, self.trace,
+                                          self.trace_se, self.nmatvec))
+
+
+def density(op, runs=10, steps=90, sigma2=None, grid=None, n=None, seed=1):
+    """The spectral density of a symmetric operator by stochastic Lanczos
+    quadrature (Ghorbani et al. 2019): `runs` Lanczos runs of `steps`
+    steps (full reorthogonalization) from Rademacher vectors, Gaussian
+    smoothing of variance sigma2 (None: 1e-5·max(1, λ_max − λ_min)) on grid
+    (None: 1000 points over the nodes' range widened by 5σ)."""
+    A = _Operator(op, n)
+    steps = min(int(steps), A.n)
+    out = C.POINTER(_lib.ir_slq_result)()
+    status = lib.ir_slq(C.byref(A.linop), int(runs), steps, int(seed),
+                        lib.ir_rng_stream(5, 30, 0), C.byref(out))
+    try:
+        A.call(status)
+        r = out.contents
+        if sigma2 is None:
+            sigma2 = 1e-5 * max(1.0, r.lmax - r.lmin)
+        sigma2 = float(sigma2)
+        if not (sigma2 > 0 and math.isfinite(sigma2)):
+            raise ValueError("implreg: sigma2 = %r; a positive variance is "
+                             "needed" % sigma2)
+        if grid is None:
+            w = 5 * math.sqrt(sigma2)
+            grid = np.linspace(r.lmin - w, r.lmax + w, 1000)
+        grid = _lib.as_f64(grid, "grid", ndim=1)
+        dens, se = np.empty(grid.shape[0]), np.empty(grid.shape[0])
+        dp = C.POINTER(C.c_double)
+        _lib.check(lib.ir_slq_density(out, sigma2, grid.ctypes.data_as(dp),
+                                      grid.shape[0], dens.ctypes.data_as(dp),
+                                      se.ctypes.data_as(dp)))
+        return DensityResult(r, grid, dens, se, sigma2)
+    finally:
+        if out:
+            lib.ir_slq_result_free(out)
+
+
+def _typed(v):
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+class Report:
+    """What report() wrote: the folder (out), the checks as dicts (claim,
+    source, predicted, measured, tolerance, verdict), passed (every check
+    PASS), the summary (summary.json as a dict) and the files written."""
+
+    def __init__(self, out):
+        self.out = out
+        with open(os.path.join(out, "checks.csv"), newline="") as f:
+            self.checks = [{k: _typed(v) if k in ("predicted", "measured",
+                                                   "tolerance") else v
+                            for k, v in row.items()}
+                           for row in csv.DictReader(f)]
+        with open(os.path.join(out, "summary.json")) as f:
+            self.summary = json.load(f)
+        self.passed = all(c["verdict"] == "PASS" for c in self.checks)
+        self.files = sorted(os.listdir(out))
+
+    def __repr__(self):
+        bad = sum(c["verdict"] != "PASS" for c in self.checks)
+        return "Report(%r, %d checks, %d failed)" % (self.out,
+                                                     len(self.checks), bad)
+
+
+def _progress_fn(progress):
+    if progress is None or progress is False:
+        return None
+    if progress is True:
+        def progress(stage):
+            print("implreg: " + stage, file=sys.stderr, flush=True)
+
+    def f(ctx, msg):
+        try:
+            progress(msg.decode("utf-8", "replace"))
+        except Exception:  # progress is advisory; never stop the study
+            pass
+    return _lib.HSTUDY_PROGRESS_FN(f)
+
+
+def report(op, out, n=None, top=5, bottom=0, tol=1e-10, max_matvec=5000,
+           trace=True, probes=100, density=True, slq_runs=10, slq_steps=90,
+           sigma2=None, full=None, power=False, seed=1, nsamples=0,
+           grad=None, theta_max=1.0, info=None,
+           formats=("csv", "md", "tex", "json"), progress=None):
+    """The study of `implreg hessian` on any symmetric operator, written to
+    the folder out (created when missing): the tables (eigenvalues, trace,
+    density and slq_nodes, spectrum and estimators with full=True, power
+    with power=True), the density figure, summary.json and checks.csv.
+    full=None takes the dense spectrum when n <= 1000.  grad(v, t), when
+    given, returns ∇L(θ + t·v) and adds the finite-difference check of the
+    products; nsamples (samples in the loss) and theta_max (‖θ‖_∞) set its
+    scales.  info: a dict of model, act, loss_name, loss_formula, data,
+    n_samples, hessian_samples, loss, grad_norm for the summary.  Returns a
+    Report.  Raises ValueError for bad parameters before any product."""
+    A = _Operator(op, n)
+    p = _lib.ir_hstudy_params()
+    lib.ir_hstudy_params_default(C.byref(p))
+    p.top, p.bottom, p.tol = int(top), int(bottom), float(tol)
+    p.max_hvp, p.trace, p.probes = int(max_matvec), int(bool(trace)), \
+        int(probes)
+    p.density, p.slq_runs, p.slq_steps = int(bool(density)), int(slq_runs), \
+        int(slq_steps)
+    p.sigma2 = 0.0 if sigma2 is None else float(sigma2)
+    p.full = int(A.n <= 1000 if full is None else bool(full))
+    p.power, p.seed, p.nsamples = int(bool(power)), int(seed), int(nsamples)
+    keep = []
+    if grad is not None:
+        keep.append(A.wrap_grad(grad))
+        p.grad = keep[-1]
+        p.theta_max = max(1.0, float(theta_max))
+    pf = _progress_fn(progress)
+    if pf is not None:
+        keep.append(pf)
+        p.progress = pf
+    mask = _lib.formats_mask(formats)
+    info = dict(info or {})
+    enc = lambda k: (None if info.get(k) is None  # noqa: E731
+                     else str(info[k]).encode())
+    ci = _lib.ir_hstudy_info(enc("model"), enc("act"), enc("loss_name"),
+                             enc("loss_formula"), enc("data"),
+                             int(info.get("n_samples", 0)),
+                             int(info.get("hessian_samples", 0)),
+                             float(info.get("loss", float("nan"))),
+                             float(info.get("grad_norm", float("nan"))),
+                             float(info.get("subset_loss", float("nan"))),
+                             None, 0)
+    h = C.c_void_p()
+    status = lib.ir_hstudy_run(C.byref(A.linop), C.byref(p), C.byref(h))
+    A.call(status)
+    chk = lib.ir_checks_alloc()
+    try:
+        if not chk:
+            _lib.check(_lib.IR_ENOMEM)
+        _lib.check(lib.ir_hstudy_checks(h, chk))
+        os.makedirs(out, exist_ok=True)
+        d = os.fsencode(out)
+        _lib.check(lib.ir_hstudy_write(h, C.byref(ci), d, mask))
+        _lib.check(lib.ir_checks_write(chk, d, mask | 1))
+    finally:
+        lib.ir_checks_free(chk)
+        lib.ir_hstudy_free(h)
+    return Report(out)
