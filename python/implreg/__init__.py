@@ -4,6 +4,8 @@ Python: libimplreg through ctypes and numpy.
     import implreg
     W, diag = implreg.minnorm(X, Y)
     r = implreg.curvature.eigsh(H, k=5)        # values, residuals, certified
+    run = implreg.run("double-descent", quick=True, out="dd")
+    run.checks, run.tables["model"]["test_mse"]
 
 Errors from the library become ValueError (bad input) or RuntimeError
 (failed computations) carrying implreg's one-line message.
@@ -15,8 +17,10 @@ import numpy as np
 from . import _lib
 from ._lib import ImplregError, ImplregValueError, lib
 from . import curvature, theory
+from ._run import RunResult, Table, run
 
-__all__ = ["minnorm", "curvature", "theory", "ImplregError", "ImplregValueError"]
+__all__ = ["minnorm", "run", "curvature", "theory", "RunResult", "Table",
+           "ImplregError", "ImplregValueError"]
 
 
 def minnorm(X, Y, rcond=None, ridge=None, method="svd"):
