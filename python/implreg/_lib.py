@@ -205,3 +205,18 @@ lib.ir_minnorm_ridge.argtypes = [C.c_void_p, C.c_double, P(gsl_matrix)]
 lib.ir_minnorm_diagnose.argtypes = [C.c_void_p, C.c_double, P(gsl_matrix),
                                     P(gsl_matrix), P(gsl_matrix),
                                     P(ir_minnorm_diag)]
+
+# ---- random features (include/implreg/theory.h, Mei & Montanari) -----------
+
+# typedef double (*ir_activation)(double x, void *params);
+IR_ACTIVATION = C.CFUNCTYPE(C.c_double, C.c_double, C.c_void_p)
+
+
+class ir_rf_coeffs(C.Structure):
+    _fields_ = [("mu0", C.c_double), ("mu1", C.c_double), ("m2", C.c_double),
+                ("mustar", C.c_double), ("zeta", C.c_double)]
+
+
+class ir_rf_risk(C.Structure):
+    _fields_ = [("bias", C.c_double), ("variance", C.c_double),
+                ("nonlinear", C.c_double), ("risk", C.c_double)]
