@@ -282,3 +282,18 @@ def formats_mask(formats):
     if mask == 0:
         raise ValueError("implreg: no output format given")
     return mask
+
+# ---- random features (include/implreg/theory.h, Mei & Montanari) -----------
+
+# typedef double (*ir_activation)(double x, void *params);
+IR_ACTIVATION = C.CFUNCTYPE(C.c_double, C.c_double, C.c_void_p)
+
+
+class ir_rf_coeffs(C.Structure):
+    _fields_ = [("mu0", C.c_double), ("mu1", C.c_double), ("m2", C.c_double),
+                ("mustar", C.c_double), ("zeta", C.c_double)]
+
+
+class ir_rf_risk(C.Structure):
+    _fields_ = [("bias", C.c_double), ("variance", C.c_double),
+                ("nonlinear", C.c_double), ("risk", C.c_double)]
