@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """torch_hessian.py — the top-5 Hessian eigenvalues (with residuals and
 whether the multiplicities are certified) and the trace ± se of a PyTorch
-model, through implreg.
+model, through implreg, then the report of `implreg hessian` (tables,
+checks, density figure) in a folder.
 
-    PYTHONPATH=python python3 examples/torch_hessian.py
+    PYTHONPATH=python python3 examples/torch_hessian.py [OUTDIR]
 
 The model is a small CNN trained for a few steps on random data, so that
 the example runs anywhere: put your own model and your own (X, y) or
 DataLoader in place of `model` and `data`.
 """
+import sys
+
 import torch
 
 from implreg.torch import hessian
@@ -39,3 +42,10 @@ for v, res, ok in zip(r.values, r.residuals, r.converged):
 t = H.trace(probes=100)
 print("trace: %.6g +- %.2g (Hutchinson, %d probes)" % (t.trace, t.se,
                                                        t.nprobe))
+out = sys.argv[1] if len(sys.argv) > 1 else "torch-hessian-report"
+rep = H.report(out, top=5, slq_runs=4, slq_steps=50)  # 200 products for the density
+print("report in %s/: %d checks, %s" % (out, len(rep.checks),
+                                        "all PASS" if rep.passed
+                                        else "some FAIL"))
+for c in rep.checks:
+    print("  %s  %s" % (c["verdict"], c["claim"]))
