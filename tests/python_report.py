@@ -211,5 +211,16 @@ except ValueError as e:
     check("report: 3 probes refused before any output",
           "probes" in str(e) and not os.path.exists(os.path.join(tmp,
                                                                  "never")))
+import warnings
+bn = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5),
+                         torch.nn.Tanh(), torch.nn.Linear(5, 3))
+with warnings.catch_warnings(record=True) as w:
+    warnings.simplefilter("always")
+    hessian(bn, ce, (X, yc))
+    n_train = len(w)
+    hessian(bn.eval(), ce, (X, yc))
+check("a batch-norm model in training mode warns, in eval mode not",
+      n_train == 1 and len(w) == 1 and "model.eval()" in str(w[0].message),
+      [str(x.message) for x in w])
 shutil.rmtree(tmp)
 sys.exit(fail)

@@ -19,6 +19,7 @@ Loss functions must average over the batch (PyTorch's default).
 """
 import copy
 import math
+import warnings
 
 import numpy as np
 import torch as _torch
@@ -111,6 +112,15 @@ class Hessian(_Curvature):
         for p in self.params:
             p.requires_grad_(True)
         self.n = sum(p.numel() for p in self.params)
+        random = (_torch.nn.modules.dropout._DropoutNd,
+                  _torch.nn.modules.batchnorm._BatchNorm)
+        if self.model.training and any(isinstance(m, random)
+                                       for m in self.model.modules()):
+            warnings.warn("implreg.torch: the model is in training mode and "
+                          "has dropout or batch-norm layers: its loss is "
+                          "random or depends on the batch, and so are the "
+                          "products; call model.eval() first",
+                          stacklevel=3)
         self.loss_fn = loss_fn
         if isinstance(data, (tuple, list)) and len(data) == 2:
             self.batches = [tuple(data)]
