@@ -23,6 +23,7 @@ const char *ir_strerror(int status) {
   case IR_EBADDATA: return "non-finite or impossible value in data";
   case IR_ESING: return "matrix too ill-conditioned";
   case IR_EINTERNAL: return "internal error";
+  case IR_EINTR: return "interrupted";
   default: return "unknown status";
   }
 }

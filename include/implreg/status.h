@@ -28,7 +28,8 @@ enum {
   IR_ESHAPE = 8,    /* dimensions of the arguments do not match              */
   IR_EBADDATA = 9,  /* NaN or Inf (or another impossible value) in the data  */
   IR_ESING = 10,    /* matrix too ill-conditioned for the requested method   */
-  IR_EINTERNAL = 11 /* a bug: an invariant of the library does not hold     */
+  IR_EINTERNAL = 11, /* a bug: an invariant of the library does not hold    */
+  IR_EINTR = 12      /* stopped on request (a signal): partial work was kept */
 };
 
 /* A short static description of a status code ("invalid argument", ...). */
