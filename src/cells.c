@@ -445,6 +445,10 @@ static int run_forked(const ir_cells_params *p, ir_cell_fn fn, void *ctx,
       }
       close(c[1]);
       close(r[0]);
+      /* The parent's list of cells is not the worker's (it is sent cells
+       * one at a time): freed, so that memory checkers following the fork
+       * see no leak at its _exit. */
+      free((void *)todo);
       worker_main(c[0], r[1], fn, ctx, p->nout, threads);
     }
     close(c[0]);
