@@ -16,6 +16,8 @@ torch model's GD or heavy-ball iterates, against independent computations:
   (h(1+β)/(4(1−β)²); GD's coefficient at the effective step would give
   1/3); on the MLP the deviation is first order (log-log slope 1 ± 0.3)
   and rss/rss_flow falls as h² (slope 2 ± 0.5);
+- the MLP's λ at h = 0.01 equals `implreg igr`'s on the same weights and
+  data (the C network's own gradients and HVPs), to λ_int + 1e-9·λ;
 - failures: a loss that raises (in the run, in the fit) comes back
   unchanged and the next call works; bad dtypes, shapes and arguments are
   ValueError; a diverging step is a RuntimeError with the library's
@@ -30,7 +32,11 @@ except ImportError as e:
     print("SKIP torch not importable: %s" % e)
     sys.exit(77)
 
+import csv
 import ctypes as C
+import os
+import subprocess
+import tempfile
 
 from implreg import _igr
 from implreg._igr import igr
@@ -170,6 +176,33 @@ for h in (0.04, 0.02, 0.01):
 check("the caller's MLP is untouched (float32, same weights)",
       mlp[0].weight.dtype == torch.float32 and
       torch.equal(mlp[0].weight.detach(), w_before))
+# The same fit by `implreg igr` on the same network, data and weights: the
+# C MLP's own gradients and R-operator HVPs instead of torch's autograd.
+exe = os.environ.get("IMPLREG") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "implreg")
+if os.path.exists(exe):
+    with tempfile.TemporaryDirectory() as d:
+        np.save(os.path.join(d, "X.npy"), Xm.double().numpy())
+        np.save(os.path.join(d, "Y.npy"), ym.double().numpy())
+        np.save(os.path.join(d, "theta.npy"), torch.cat(
+            [q.detach().double().flatten() for q in mlp.parameters()]).numpy())
+        cmd = [exe, "igr", "--X", "X.npy", "--Y", "Y.npy", "--arch", "4-16-1",
+               "--act", "tanh", "--loss", "mse", "--init", "theta.npy",
+               "--h", "0.01", "--steps", "96", "--segments", "8",
+               "--seeds", "1", "--quiet", "--out", "out"]
+        pr = subprocess.run(cmd, cwd=d, capture_output=True, text=True)
+        rows = []
+        if pr.returncode == 0:
+            with open(os.path.join(d, "out", "lambda.csv")) as fh:
+                rows = [w for w in csv.DictReader(fh) if w["method"] == "gd"]
+        lc = float(rows[0]["lambda_fit"]) if rows else float("nan")
+        tol = r.lambda_int + 1e-9 * r.lambda_
+        check("MLP, GD h = 0.01: lambda = implreg igr's on the same weights "
+              "and data (|diff| %.2g <= lambda_int + 1e-9 lambda = %.2g)"
+              % (abs(r.lambda_ - lc), tol), abs(r.lambda_ - lc) <= tol,
+              (r.lambda_, lc, pr.returncode, pr.stderr[-300:]))
+else:
+    print("SKIP the comparison with implreg igr: no binary at %s" % exe)
 slope, icpt = line(hl, rat)
 check("MLP, GD: lambda/(h/4) -> %.4f as h -> 0 (within 0.03 of 1)" % icpt,
       abs(icpt - 1) <= 0.03, (hl, rat))

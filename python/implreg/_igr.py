@@ -415,7 +415,10 @@ class IGRResult:
 
     lambda_, lambda_lo, lambda_hi  the fit and its bootstrap interval
     theory, ratio                  h/4 (heavy ball: h(1+β)/(4(1−β)²)), fit/theory
-    theory_in_interval             lambda_lo <= theory <= lambda_hi
+    theory_in_interval             lambda_lo <= theory <= lambda_hi (at a
+                                   finite step λ/theory − 1 is O(h·λ_max),
+                                   a bias the interval, which measures the
+                                   spread over segments, need not cover)
     alternative                    heavy ball: GD's h/(4(1−β)) (NaN for GD)
     c, c_lo, c_hi, c_fitted        time scale (theory 1/(1−β); held for GD)
     rss, rss_flow, explained       Σ‖θ_j − φ(t_j)‖² for the fitted modified
@@ -424,6 +427,8 @@ class IGRResult:
     global_err, lambda_int         flow error estimate and its effect on λ
     initial_loss, final_loss       loss at θ₀ and at the last iterate
     lambda_max0, h_lambda_max      top Hessian eigenvalue at θ₀, times h
+                                   (`implreg igr` reports the max over
+                                   the segment starts)
     skip, steps                    transient steps skipped, steps fitted
     converged, iterations, nflows, nevals, ngrad, nhvp
     iterates                       (skip + steps + 1) × n array of θ_t
