@@ -3,15 +3,16 @@
 # tests/python_torch.py (implreg.torch against torch.autograd; skipped
 # without torch) on the package in python/ with the library just built
 # (IMPLREG_LIB), when PYTHON3 is set; python_report.py (density,
-# Gauss-Newton, gradient overlap, report) likewise needs torch;
-# python_run.py runs analyses through implreg.run (IMPLREG_BIN).
+# Gauss-Newton, gradient overlap, report) and python_igr.py (igr against
+# closed forms and implreg igr) likewise need torch; python_run.py runs
+# analyses through implreg.run (IMPLREG_BIN).
 set -u
 if [ -n "${top_srcdir:-}" ]; then TESTS_DIR=$top_srcdir/tests; else TESTS_DIR=$(dirname "$0"); fi
 if [ -z "${PYTHON3:-}" ]; then echo "SKIP: PYTHON3 is empty"; exit 77; fi
 LIB=$(dirname "$IMPLREG")/.libs/libimplreg.so
 [ -e "$LIB" ] || { echo "python_api: no shared library at $LIB"; exit 99; }
 status=0
-for script in python_api.py python_run.py python_torch.py python_report.py; do
+for script in python_api.py python_run.py python_torch.py python_report.py python_igr.py; do
   out=$(IMPLREG_BIN=$IMPLREG IMPLREG_LIB=$LIB PYTHONPATH="$TESTS_DIR/../python${PYTHONPATH:+:$PYTHONPATH}" \
     "$PYTHON3" "$TESTS_DIR/$script" 2>&1)
   rc=$?

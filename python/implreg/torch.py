@@ -8,6 +8,7 @@
     H.gradient_overlap(10)  # share of the gradient in the top eigenspace
     G = H.gauss_newton()    # the Gauss–Newton part, the same methods
     H.report("out/")        # the tables, checks and figure of implreg hessian
+    igr(model, loss_fn, data, h=0.01, steps=200)   # λ of E + λ‖∇E‖² vs h/4
 
 Hessian-vector products are exact: double backpropagation (the gradient
 of ⟨∇L, v⟩) over the model's parameters (or a given subset), in float64 by
@@ -342,3 +343,8 @@ def hessian(model, loss_fn, data, params=None, dtype=_torch.float64,
     .report."""
     return Hessian(model, loss_fn, data, params=params, dtype=dtype,
                    device=device)
+
+
+# The implicit-regularization estimate of `implreg igr` (python/implreg/
+# _igr.py: the model's loss, gradient and HVP as an ir_model of callbacks).
+from ._igr import IGRResult, igr  # noqa: E402
