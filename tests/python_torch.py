@@ -5,7 +5,8 @@ cross-entropy) and of a small CNN (conv, ReLU, MSE) to 1e-10 relative, the
 top eigenvalues by Lanczos within their residuals, Hutchinson within 5 se,
 a DataLoader accumulated over batches equal to the whole set in one batch,
 a subset of the parameters, and a callback failure (a loss that raises)
-coming back unchanged.  PASS/FAIL lines; exit 77 without torch."""
+coming back unchanged, and the kept graph of one (X, y) pair giving the
+same products as recomputing it.  PASS/FAIL lines; exit 77 without torch."""
 import copy
 import sys
 
@@ -130,7 +131,10 @@ def bad_loss(out, y):
 
 
 try:
-    hessian(cnn, bad_loss, (Xc, yc)).top(2)
+    # Two batches: the loss is evaluated at every product (one (X, y)
+    # pair keeps its gradient's graph and calls it once).
+    hessian(cnn, bad_loss, torch.utils.data.DataLoader(ds, batch_size=8)
+            ).top(2)
     check("a loss that raises inside Lanczos comes back", False, "no error")
 except Boom as e:
     check("a loss that raises inside Lanczos comes back", "loss failed" in str(e))
@@ -139,4 +143,15 @@ try:
     check("unknown parameter name: ValueError", False)
 except ValueError as e:
     check("unknown parameter name: ValueError", "nope" in str(e))
+# One (X, y) pair keeps its gradient's graph: the same products as a
+# fresh operator (recomputed), also after report()'s shifted gradients.
+H1 = hessian(cnn, mse, (Xc, yc))
+w = np.random.default_rng(2).standard_normal(H1.n)
+first = H1.matvec(w)
+H1._shifted_grad(w, 1e-3)
+again = H1.matvec(w)
+fresh = hessian(cnn, mse, (Xc, yc)).matvec(w)
+check("kept graph: products equal a fresh operator's, after a shift too",
+      np.array_equal(first, fresh) and np.array_equal(again, fresh),
+      (np.abs(first - fresh).max(), np.abs(again - fresh).max()))
 sys.exit(fail)

@@ -128,6 +128,12 @@ class Hessian(_Curvature):
         else:
             self.batches = data  # an iterable of (X, y), e.g. a DataLoader
         self.nhvp = 0
+        # One (X, y) pair: the gradient's graph is built once and kept
+        # (the parameters of the private copy do not change between
+        # products), so a product is one backward pass instead of a
+        # forward, a backward and a double backward.  A DataLoader is
+        # recomputed per batch: its graphs would not fit in memory.
+        self._graph = None
 
     def _move(self, t):
         if _torch.is_floating_point(t):
@@ -163,13 +169,21 @@ class Hessian(_Curvature):
         vs = self._flat_to_params(vt)
         hv = _torch.zeros(self.n, dtype=self.dtype, device=self.device)
         count = 0
+        single = isinstance(self.batches, list) and len(self.batches) == 1
         for X, y in self.batches:
             X, y = self._move(X), self._move(y)
             m = X.shape[0]
-            loss = self.loss_fn(self.model(X), y)
-            gs = _torch.autograd.grad(loss, self.params, create_graph=True)
+            if single and self._graph is not None:
+                gs = self._graph
+            else:
+                loss = self.loss_fn(self.model(X), y)
+                gs = _torch.autograd.grad(loss, self.params,
+                                          create_graph=True)
+                if single:
+                    self._graph = gs
             dot = sum((g * u).sum() for g, u in zip(gs, vs))
-            hs = _torch.autograd.grad(dot, self.params, allow_unused=True)
+            hs = _torch.autograd.grad(dot, self.params, allow_unused=True,
+                                      retain_graph=single)
             hv += m * _torch.cat([(h if h is not None else
                                    _torch.zeros_like(p)).reshape(-1)
                                   for h, p in zip(hs, self.params)])
@@ -182,6 +196,7 @@ class Hessian(_Curvature):
         vt = _torch.as_tensor(np.ascontiguousarray(v), dtype=self.dtype,
                               device=self.device)
         saved = [p.detach().clone() for p in self.params]
+        self._graph = None  # built at θ: invalid once θ moves
         try:
             with _torch.no_grad():
                 for p, u in zip(self.params, self._flat_to_params(vt)):
@@ -191,6 +206,7 @@ class Hessian(_Curvature):
             with _torch.no_grad():
                 for p, q in zip(self.params, saved):
                     p.copy_(q)
+            self._graph = None
 
     def gauss_newton(self):
         """The Gauss–Newton part G = Jᵀ (∇²ℓ) J of the Hessian (J the
