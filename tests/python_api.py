@@ -14,24 +14,13 @@ below the peak, zeta = 0, psi1 -> inf = ridge).  PASS/FAIL lines; exit 77
 without numpy."""
 import sys
 
-try:
-    import numpy as np
-except ImportError as e:
-    print("SKIP numpy not importable: %s" % e)
-    sys.exit(77)
+from pycheck import check, finish, require
+
+require("numpy")
+import numpy as np
 
 import implreg
 from implreg import curvature
-
-fail = 0
-
-
-def check(label, ok, why=""):
-    global fail
-    print(("PASS " if ok else "FAIL ") + label)
-    if not ok:
-        fail = 1
-        print("  " + str(why))
 
 
 def raises(label, exc, fn, pattern=""):
@@ -408,4 +397,4 @@ raises("exception in the activation comes back", Boom,
        lambda: theory.rf_coeffs(bad), "inside the operator")
 check("theory still working after errors", theory.mei_montanari(
     0.5, 3, "relu", 1, 0, 0.1).risk == R[0])
-sys.exit(fail)
+finish()

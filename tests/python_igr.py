@@ -25,12 +25,11 @@ torch model's GD or heavy-ball iterates, against independent computations:
 PASS/FAIL lines; exit 77 without torch."""
 import sys
 
-try:
-    import numpy as np
-    import torch
-except ImportError as e:
-    print("SKIP torch not importable: %s" % e)
-    sys.exit(77)
+from pycheck import check, finish, require
+
+require("numpy", "torch")
+import numpy as np
+import torch
 
 import csv
 import ctypes as C
@@ -40,16 +39,6 @@ import tempfile
 
 from implreg import _igr
 from implreg._igr import igr
-
-fail = 0
-
-
-def check(label, ok, why=""):
-    global fail
-    print(("PASS " if ok else "FAIL ") + label)
-    if not ok:
-        fail = 1
-        print("  " + str(why))
 
 
 def line(x, y):
@@ -281,4 +270,4 @@ except RuntimeError as e:
     check("h lambda_max = 2.5 (GD diverges): RuntimeError with the "
           "library's message", "diverged" in str(e), e)
     print("  " + str(e))
-sys.exit(fail)
+finish()

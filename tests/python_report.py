@@ -14,24 +14,13 @@ import shutil
 import sys
 import tempfile
 
-try:
-    import numpy as np
-    import torch
-except ImportError as e:
-    print("SKIP torch not importable: %s" % e)
-    sys.exit(77)
+from pycheck import check, finish, require
+
+require("numpy", "torch")
+import numpy as np
+import torch
 
 from implreg.torch import Hessian, hessian
-
-fail = 0
-
-
-def check(label, ok, why=""):
-    global fail
-    print(("PASS " if ok else "FAIL ") + label)
-    if not ok:
-        fail = 1
-        print("  " + str(why))
 
 
 def flat_fn(net):
@@ -223,4 +212,4 @@ check("a batch-norm model in training mode warns, in eval mode not",
       n_train == 1 and len(w) == 1 and "model.eval()" in str(w[0].message),
       [str(x.message) for x in w])
 shutil.rmtree(tmp)
-sys.exit(fail)
+finish()

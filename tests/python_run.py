@@ -11,18 +11,9 @@ import sys
 import tempfile
 
 import numpy as np
+from pycheck import check, finish
 
 import implreg
-
-fail = 0
-
-
-def check(label, ok, why=""):
-    global fail
-    print(("PASS " if ok else "FAIL ") + label)
-    if not ok:
-        fail = 1
-        print("  " + str(why))
 
 
 tmp = tempfile.mkdtemp()
@@ -71,4 +62,4 @@ for args, kw, word in ((("double-descent",), {"bogus": 1}, "bogus"),
         check("run: %s refused with the message" % word, word in str(e),
               str(e))
 shutil.rmtree(tmp)
-sys.exit(fail)
+finish()

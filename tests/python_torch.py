@@ -10,24 +10,13 @@ same products as recomputing it.  PASS/FAIL lines; exit 77 without torch."""
 import copy
 import sys
 
-try:
-    import numpy as np
-    import torch
-except ImportError as e:
-    print("SKIP torch not importable: %s" % e)
-    sys.exit(77)
+from pycheck import check, finish, require
+
+require("numpy", "torch")
+import numpy as np
+import torch
 
 from implreg.torch import hessian
-
-fail = 0
-
-
-def check(label, ok, why=""):
-    global fail
-    print(("PASS " if ok else "FAIL ") + label)
-    if not ok:
-        fail = 1
-        print("  " + str(why))
 
 
 def dense_reference(net, loss_fn, X, y, names=None):
@@ -154,4 +143,4 @@ fresh = hessian(cnn, mse, (Xc, yc)).matvec(w)
 check("kept graph: products equal a fresh operator's, after a shift too",
       np.array_equal(first, fresh) and np.array_equal(again, fresh),
       (np.abs(first - fresh).max(), np.abs(again - fresh).max()))
-sys.exit(fail)
+finish()

@@ -32,7 +32,7 @@ import ctypes as C
 import numpy as np
 import torch as _torch
 
-from . import _lib
+from . import _lib, _torchparams
 from ._lib import lib
 
 P = C.POINTER
@@ -181,22 +181,7 @@ class _TorchModel:
         if not isinstance(model, _torch.nn.Module):
             raise TypeError("implreg.torch.igr: model must be a "
                             "torch.nn.Module")
-        own = dict(model.named_parameters())
-        names = None
-        if params is not None:
-            names = set()
-            for q in params:
-                if isinstance(q, str):
-                    if q not in own:
-                        raise ValueError("implreg.torch.igr: no parameter "
-                                         "named %r" % q)
-                    names.add(q)
-                else:
-                    hit = [k for k, t in own.items() if t is q]
-                    if not hit:
-                        raise ValueError("implreg.torch.igr: a parameter in "
-                                         "params= is not one of the model's")
-                    names.add(hit[0])
+        names = _torchparams.select(model, params, "implreg.torch.igr")
         self.model = copy.deepcopy(model).to(dtype=dtype)
         if device is not None:
             self.model = self.model.to(device)

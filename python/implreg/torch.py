@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 import torch as _torch
 
-from . import curvature
+from . import _torchparams, curvature
 
 # Modules whose output has kinks: the gradient jumps there, and a finite
 # difference that crosses one is off by O(1/ε), so report() runs the
@@ -85,24 +85,7 @@ class Hessian(_Curvature):
             self.model = self.model.to(device)
         self.device = next(self.model.parameters()).device
         self.dtype = dtype
-        names = None
-        if params is not None:
-            # params: names (str) or parameter objects of the caller's model
-            wanted = set()
-            own = dict(model.named_parameters())
-            for p in params:
-                if isinstance(p, str):
-                    if p not in own:
-                        raise ValueError("implreg.torch: no parameter named "
-                                         "%r" % p)
-                    wanted.add(p)
-                else:
-                    hit = [k for k, q in own.items() if q is p]
-                    if not hit:
-                        raise ValueError("implreg.torch: a parameter in "
-                                         "params= is not one of the model's")
-                    wanted.add(hit[0])
-            names = wanted
+        names = _torchparams.select(model, params, "implreg.torch")
         self.subset = names
         self.params = [p for k, p in self.model.named_parameters()
                        if (names is None or k in names)]
