@@ -43,12 +43,11 @@ cross-entropy over the same N images:
 
 The explicit residual ‖Hv − λv‖ of every returned pair is computed with
 one extra HVP (not counted in any method's HVP budget).  HVPs are double
-backpropagation: implreg.torch recomputes the forward pass and the
-gradient at every product (it accepts DataLoaders); PyHessian, on one
-batch, keeps the gradient's graph and differentiates it again
-(torch.autograd.grad(g, θ, grad_outputs=v, retain_graph=True)), which is
-cheaper per product here — the wall-time column includes that difference,
-so implreg's Lanczos is also run on PyHessian's own (kept-graph) HVP.
+backpropagation.  On one (X, y) pair both implreg.torch and PyHessian
+build the gradient's graph once and differentiate it again at every
+product (torch.autograd.grad(g, θ, grad_outputs=v, retain_graph=True));
+implreg's Lanczos is also run on PyHessian's own HVP, so that the
+wall-time column compares the algorithms on the same products.
 
 Threads: torch.set_num_threads(N), OPENBLAS_NUM_THREADS = OMP_NUM_THREADS =
 N (default 1; one process, so torch, NumPy and libimplreg share one
@@ -469,7 +468,7 @@ def main():
         c = Clock()
         tb = curv.trace(hvp_np, n=n, probes=N)
         t_through = min(t_through, c() / tb.nmatvec)
-    # one implreg.torch HVP (forward + gradient + double backward)
+    # one implreg.torch HVP (its own operator: kept graph, numpy in/out)
     c = Clock()
     for zz in zs[:3]:
         base_matvec(zz.numpy())
@@ -509,7 +508,7 @@ def main():
     print(f"data: {datadesc}; {args.steps} SGD steps (lr 0.05, momentum 0.9, "
           f"batch {B}) in {t_train:.1f} s: loss {loss0:.4f} -> {loss1:.4f}, "
           f"train accuracy {acc:.3f}")
-    print(f"one HVP: implreg.torch (forward + gradient + double backward) "
+    print(f"one HVP: implreg.torch (kept graph, numpy in and out) "
           f"{t_fresh*1e3:.0f} ms; PyHessian's (gradient graph kept) "
           f"{t_kept*1e3:.0f} ms")
     print("-" * W)
