@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <gsl/gsl_blas.h>
+
 #include "cli.h"
 
 static const char *const PROG = "implreg minnorm";
@@ -235,47 +237,78 @@ static void json_diag(ir_json *j, const ir_minnorm_diag *d, int intercept) {
 }
 
 /* The ridge path: solutions side by side in Wall (p × K·m) from one
- * eigendecomposition of the Gram matrix; λ = 0 is the min-norm solution W0
- * computed by the chosen method. */
+ * eigendecomposition of the Gram matrix and one wide product for every
+ * λ > 0 (ir_ridge_solve_path); λ = 0 is the min-norm solution W0 computed
+ * by the chosen method.  The residuals XW − Y of all λ come from one more
+ * wide product. */
 static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
                       const gsl_matrix *W0, const mn_opts *o, gsl_matrix *Wall,
                       ir_json *j, FILE *fp) {
-  const size_t n = X->size1, p = X->size2, K = Y->size2;
-  gsl_matrix *Wl = gsl_matrix_alloc(p, K);
+  const size_t n = X->size1, p = X->size2, K = Y->size2, L = o->nridge;
+  double *pos = malloc(L * sizeof(double));
+  size_t *at = malloc(L * sizeof(size_t)), np = 0;
   ir_ridge *r = ir_ridge_alloc(n, p, K);
-  int s = (Wl && r) ? IR_OK : ir_error(IR_ENOMEM, "out of memory (ridge)");
-  if (s == IR_OK)
+  gsl_matrix *R = gsl_matrix_alloc(n, L * K);
+  int s = (pos && at && r && R) ? IR_OK
+                                : ir_error(IR_ENOMEM, "out of memory (ridge)");
+  for (size_t l = 0; s == IR_OK && l < L; l++)
+    if (o->ridge[l] > 0) {
+      pos[np] = o->ridge[l];
+      at[np++] = l;
+    } else {
+      gsl_matrix_view blk = gsl_matrix_submatrix(Wall, 0, l * K, p, K);
+      gsl_matrix_memcpy(&blk.matrix, W0);
+    }
+  gsl_matrix *Wp = s == IR_OK && np ? gsl_matrix_alloc(p, np * K) : NULL;
+  if (s == IR_OK && np && Wp == NULL)
+    s = ir_error(IR_ENOMEM, "out of memory (ridge path, %zux%zu)", p, np * K);
+  if (s == IR_OK && np)
     s = ir_ridge_factor(r, X);
-  if (s == IR_OK)
+  if (s == IR_OK && np)
     s = ir_ridge_set_rhs(r, Y);
+  if (s == IR_OK && np)
+    s = ir_ridge_solve_path(r, pos, np, Wp);
+  for (size_t q = 0; s == IR_OK && q < np; q++) {
+    gsl_matrix_view src = gsl_matrix_submatrix(Wp, 0, q * K, p, K);
+    gsl_matrix_view dst = gsl_matrix_submatrix(Wall, 0, at[q] * K, p, K);
+    gsl_matrix_memcpy(&dst.matrix, &src.matrix);
+  }
+  if (s == IR_OK)
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, Wall, 0.0, R);
   fprintf(fp,
           "ridge path (one eigendecomposition of the %s Gram matrix):\n"
           "  %-12s %-14s %-14s\n",
           n < p ? "n x n" : "p x p", "lambda", "||W||_F", "||XW - Y||_F");
   ir_json_begin_array(j, "ridge");
-  for (size_t l = 0; l < o->nridge && s == IR_OK; l++) {
-    if (o->ridge[l] == 0)
-      gsl_matrix_memcpy(Wl, W0);
-    else
-      s = ir_ridge_solve(r, o->ridge[l], Wl);
-    if (s != IR_OK)
-      break;
-    ir_minnorm_diag d;
-    if ((s = ir_minnorm_residual(X, Y, Wl, &d)) != IR_OK)
-      break;
-    gsl_matrix_view blk = gsl_matrix_submatrix(Wall, 0, l * K, p, K);
-    gsl_matrix_memcpy(&blk.matrix, Wl);
-    fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], d.norm, d.residual);
+  for (size_t l = 0; l < L && s == IR_OK; l++) {
+    double norm = 0, res = 0;
+    for (size_t i = 0; i < p; i++)
+      for (size_t k = 0; k < K; k++) {
+        const double w = gsl_matrix_get(Wall, i, l * K + k);
+        norm += w * w;
+      }
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < K; k++) {
+        const double e = gsl_matrix_get(R, i, l * K + k) -
+                         gsl_matrix_get(Y, i, k);
+        res += e * e;
+      }
+    fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], sqrt(norm),
+            sqrt(res));
     ir_json_begin_object(j, NULL);
     ir_json_number(j, "lambda", o->ridge[l]);
-    ir_json_number(j, "norm", d.norm);
-    ir_json_number(j, "residual", d.residual);
+    ir_json_number(j, "norm", sqrt(norm));
+    ir_json_number(j, "residual", sqrt(res));
     ir_json_end_object(j);
   }
   ir_json_end_array(j);
   ir_ridge_free(r);
-  if (Wl)
-    gsl_matrix_free(Wl);
+  if (Wp)
+    gsl_matrix_free(Wp);
+  if (R)
+    gsl_matrix_free(R);
+  free(pos);
+  free(at);
   return s;
 }
 

@@ -196,23 +196,43 @@ done:
 }
 
 /* The ridge path as `implreg minnorm --ridge` computes it: one
- * eigendecomposition of the smaller Gram matrix (ir_ridge_factor), the
- * right-hand side projected once, then one cheap solve per λ.  The solutions
- * go into consecutive p-row blocks of Wall. */
+ * eigendecomposition of the smaller Gram matrix (ir_ridge_factor, dsyevd),
+ * the right-hand side projected once, then every λ in one wide product
+ * (ir_ridge_solve_path), and the residuals XW − Y of all λ in one more.
+ * The solutions go into consecutive p-row blocks of Wall. */
 static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
                       const gsl_vector *lam, gsl_matrix *Wall) {
-  const size_t p = X->size2, K = Y->size2;
-  ir_ridge *r = ir_ridge_alloc(X->size1, p, K);
-  if (r == NULL)
+  const size_t n = X->size1, p = X->size2, K = Y->size2, L = lam->size;
+  ir_ridge *r = ir_ridge_alloc(n, p, K);
+  gsl_matrix *Wp = gsl_matrix_alloc(p, L * K), *R = gsl_matrix_alloc(n, L * K);
+  if (r == NULL || Wp == NULL || R == NULL) {
+    ir_ridge_free(r);
+    if (Wp)
+      gsl_matrix_free(Wp);
+    if (R)
+      gsl_matrix_free(R);
     return fail("ir_ridge_alloc", IR_ENOMEM);
+  }
   int s = ir_ridge_factor(r, X);
   if (s == IR_OK)
     s = ir_ridge_set_rhs(r, Y);
-  for (size_t l = 0; s == IR_OK && l < lam->size; l++) {
-    gsl_matrix_view Wl = gsl_matrix_submatrix(Wall, l * p, 0, p, K);
-    s = ir_ridge_solve(r, gsl_vector_get(lam, l), &Wl.matrix);
+  double *lv = malloc(L * sizeof(double));
+  for (size_t l = 0; lv && l < L; l++)
+    lv[l] = gsl_vector_get(lam, l); /* lam may be strided */
+  if (s == IR_OK)
+    s = lv ? ir_ridge_solve_path(r, lv, L, Wp) : IR_ENOMEM;
+  free(lv);
+  if (s == IR_OK) {
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, Wp, 0.0, R);
+    for (size_t l = 0; l < L; l++) {
+      gsl_matrix_view src = gsl_matrix_submatrix(Wp, 0, l * K, p, K);
+      gsl_matrix_view dst = gsl_matrix_submatrix(Wall, l * p, 0, p, K);
+      gsl_matrix_memcpy(&dst.matrix, &src.matrix);
+    }
   }
   ir_ridge_free(r);
+  gsl_matrix_free(Wp);
+  gsl_matrix_free(R);
   return s == IR_OK ? 0 : fail("ridge path (ir_ridge)", s);
 }
 

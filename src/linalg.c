@@ -189,7 +189,8 @@ ir_eigen_symm *ir_eigen_symm_alloc(size_t n) {
   return w;
 }
 
-int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A) {
+/* Copies A into w->a after checking its lower triangle is finite. */
+static int eigen_load(ir_eigen_symm *w, const gsl_matrix *A) {
   const size_t n = w->n;
   if (A->size1 != n || A->size2 != n)
     return ir_error(IR_ESHAPE,
@@ -205,6 +206,55 @@ int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A) {
                         i + 1, j + 1);
     memcpy(w->a + i * n, row, n * sizeof(double));
   }
+  return IR_OK;
+}
+
+int ir_eigen_symm_decomp_dc(ir_eigen_symm *w, const gsl_matrix *A) {
+  int s = eigen_load(w, A);
+  if (s != IR_OK)
+    return s;
+  const size_t n = w->n;
+  lapack_int nn = (lapack_int)n, qi = 0;
+  double qw = 0;
+  lapack_int info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', nn, w->a,
+                                        nn, w->eval->data, &qw, -1, &qi, -1);
+  if (info != 0)
+    return ir_error(IR_EINTERNAL, "dsyevd workspace query failed (info %d)",
+                    (int)info);
+  const size_t lw = (size_t)qw + 1, li = (size_t)qi + 1;
+  double *work = malloc(lw * sizeof(double));
+  lapack_int *iwork = malloc(li * sizeof(lapack_int));
+  if (work == NULL || iwork == NULL) {
+    free(work);
+    free(iwork);
+    return ir_error(IR_ENOMEM, "out of memory (dsyevd workspace, n = %zu)",
+                    n);
+  }
+  /* Row-major lower triangle = column-major upper triangle. */
+  info = LAPACKE_dsyevd_work(LAPACK_COL_MAJOR, 'V', 'U', nn, w->a, nn,
+                             w->eval->data, work, (lapack_int)lw, iwork,
+                             (lapack_int)li);
+  free(work);
+  free(iwork);
+  if (info < 0)
+    return ir_error(IR_EINTERNAL, "dsyevd: argument %d had an illegal value",
+                    (int)-info);
+  if (info > 0)
+    return ir_error(IR_ENOCONV, "dsyevd failed to converge (info %d)",
+                    (int)info);
+  /* Eigenvector j is column j of the column-major a, i.e. row j read
+   * row-major: transpose into the columns of evec. */
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = 0; j < n; j++)
+      w->evec->data[i * w->evec->tda + j] = w->a[j * n + i];
+  return IR_OK;
+}
+
+int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A) {
+  const size_t n = w->n;
+  int s = eigen_load(w, A);
+  if (s != IR_OK)
+    return s;
   /* Row-major lower triangle = column-major upper triangle. */
   lapack_int m = 0, nn = (lapack_int)n;
   lapack_int info = LAPACKE_dsyevr_work(

@@ -307,7 +307,7 @@ int ir_ridge_factor(ir_ridge *r, const gsl_matrix *X) {
   if (s == IR_OK)
     s = ir_linalg_gram(X, r->dual, r->G);
   if (s == IR_OK)
-    s = ir_eigen_symm_decomp(r->eig, r->G);
+    s = ir_eigen_symm_decomp_dc(r->eig, r->G);
   if (s != IR_OK)
     return s;
   /* G is positive semi-definite: eigenvalues below 0 are rounding. */
@@ -373,6 +373,51 @@ int ir_ridge_solve(const ir_ridge *r, double lambda, gsl_matrix *W) {
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, r->eig->evec, &D.matrix, 0.0,
                  &E.matrix);
   gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, r->X, &E.matrix, 0.0, W);
+  return IR_OK;
+}
+
+int ir_ridge_solve_path(const ir_ridge *r, const double *lambdas, size_t L,
+                        gsl_matrix *W) {
+  if (!r->have_rhs)
+    return ir_error(IR_EINVAL, "ir_ridge_solve_path before ir_ridge_set_rhs");
+  if (L == 0 || lambdas == NULL)
+    return ir_error(IR_EINVAL, "ridge path with no lambda");
+  for (size_t l = 0; l < L; l++)
+    if (!(lambdas[l] > 0) || !isfinite(lambdas[l]))
+      return ir_error(IR_EDOM,
+                      "ridge lambda[%zu] = %g must be finite and > 0 (use "
+                      "the pseudo-inverse for 0)",
+                      l, lambdas[l]);
+  const size_t m = r->m, K = r->K, LK = L * K;
+  if (W->size1 != r->p || W->size2 != LK)
+    return ir_error(IR_ESHAPE, "W is %zux%zu, expected %zux%zu", W->size1,
+                    W->size2, r->p, LK);
+  gsl_matrix *D = gsl_matrix_alloc(m, LK);
+  gsl_matrix *E = r->dual ? gsl_matrix_alloc(m, LK) : NULL;
+  if (D == NULL || (r->dual && E == NULL)) {
+    if (D)
+      gsl_matrix_free(D);
+    return ir_error(IR_ENOMEM, "out of memory (ridge path, %zux%zu)", m, LK);
+  }
+  /* D's block l = (Λ + λ_l I)⁻¹ C, every λ side by side. */
+  for (size_t i = 0; i < m; i++) {
+    const double mu = gsl_vector_get(r->eig->eval, i);
+    const double *c = r->C->data + i * r->C->tda;
+    double *d = D->data + i * D->tda;
+    for (size_t l = 0; l < L; l++) {
+      const double f = 1.0 / (mu + lambdas[l]);
+      for (size_t j = 0; j < K; j++)
+        d[l * K + j] = f * c[j];
+    }
+  }
+  if (!r->dual) {
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, r->eig->evec, D, 0.0, W);
+  } else {
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, r->eig->evec, D, 0.0, E);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, r->X, E, 0.0, W);
+    gsl_matrix_free(E);
+  }
+  gsl_matrix_free(D);
   return IR_OK;
 }
 

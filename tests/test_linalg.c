@@ -420,7 +420,8 @@ static double eig_residual(const gsl_matrix *A, const gsl_vector *eval,
 }
 
 START_TEST(test_eigen_vs_gsl) {
-  /* dsyevr (MRRR) against GSL's implicit symmetric QR (gsl_eigen_symmv).
+  /* dsyevr (MRRR; loop index 0) and dsyevd (divide and conquer; 1) against
+   * GSL's implicit symmetric QR (gsl_eigen_symmv).
    * Both are backward stable, so each eigenvalue is within c·eps·‖A‖_2 of
    * the exact one (Weyl); we use ‖A‖_F >= ‖A‖_2 and LAPACK's threshold. */
   const size_t n = 60;
@@ -428,7 +429,8 @@ START_TEST(test_eigen_vs_gsl) {
   const double tol = THRESH * (double)n * EPS * naive_fro(A);
   ir_eigen_symm *w = ir_eigen_symm_alloc(n);
   ck_assert_ptr_nonnull(w);
-  IR_ASSERT_OK(ir_eigen_symm_decomp(w, A));
+  IR_ASSERT_OK(_i == 0 ? ir_eigen_symm_decomp(w, A)
+                       : ir_eigen_symm_decomp_dc(w, A));
 
   gsl_matrix *Ac = gsl_matrix_alloc(n, n);
   gsl_matrix_memcpy(Ac, A);
@@ -488,7 +490,8 @@ START_TEST(test_eigen_known_spectrum) {
 
   const double tol = THRESH * (double)n * EPS * (double)n;
   ir_eigen_symm *w = ir_eigen_symm_alloc(n);
-  IR_ASSERT_OK(ir_eigen_symm_decomp(w, A));
+  IR_ASSERT_OK(_i == 0 ? ir_eigen_symm_decomp(w, A) /* dsyevr */
+                       : ir_eigen_symm_decomp_dc(w, A)); /* dsyevd */
   for (size_t j = 0; j < n; j++) {
     IR_ASSERT_CLOSE(gsl_vector_get(w->eval, j), (double)(j + 1), 0.0, tol);
     gsl_vector_const_view z = gsl_matrix_const_column(w->evec, j);
@@ -740,8 +743,8 @@ static Suite *linalg_suite(void) {
   tcase_add_test(tc, test_svd_submatrix_view);
   tcase_add_test(tc, test_svd_rank_deficient);
   tcase_add_test(tc, test_svd_workspace_reuse);
-  tcase_add_test(tc, test_eigen_vs_gsl);
-  tcase_add_test(tc, test_eigen_known_spectrum);
+  tcase_add_loop_test(tc, test_eigen_vs_gsl, 0, 2);
+  tcase_add_loop_test(tc, test_eigen_known_spectrum, 0, 2);
   tcase_add_test(tc, test_gram_both);
   tcase_add_test(tc, test_gram_view);
   tcase_add_test(tc, test_fro_vs_naive);

@@ -841,6 +841,21 @@ START_TEST(test_ridge_eigen) {
                     e, t);
       gsl_matrix_free(R);
     }
+    /* The whole path in one call: each block equals its own solve (the
+     * same arithmetic per entry, a different BLAS blocking: rounding). */
+    gsl_matrix *Wp = gsl_matrix_alloc(p, 5 * K);
+    IR_ASSERT_OK(ir_ridge_solve_path(r, lambdas, 5, Wp));
+    for (size_t l = 0; l < 5; l++) {
+      IR_ASSERT_OK(ir_ridge_solve(r, lambdas[l], W));
+      gsl_matrix_view B = gsl_matrix_submatrix(Wp, 0, l * K, p, K);
+      double e = ir_test_reldiff(&B.matrix, W);
+      ck_assert_msg(e <= 100 * (double)(n + p) * EPS, "path block %zu: %.3g",
+                    l, e);
+    }
+    const double bad[2] = {1.0, 0.0};
+    ck_assert_int_eq(ir_ridge_solve_path(r, bad, 2, Wp), IR_EDOM);
+    ck_assert_int_eq(ir_ridge_solve_path(r, lambdas, 4, Wp), IR_ESHAPE);
+    gsl_matrix_free(Wp);
     ck_assert_int_eq(ir_ridge_solve(r, 0.0, W), IR_EDOM);
     ck_assert_int_eq(ir_ridge_solve(r, -1.0, W), IR_EDOM);
     ck_assert_int_eq(ir_ridge_solve(r, NAN, W), IR_EDOM);

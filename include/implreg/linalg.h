@@ -65,6 +65,10 @@ ir_eigen_symm *ir_eigen_symm_alloc(size_t n);
 void ir_eigen_symm_free(ir_eigen_symm *w);
 /* Cost: O(n³). IR_ENOCONV when dsyevr fails. */
 int ir_eigen_symm_decomp(ir_eigen_symm *w, const gsl_matrix *A);
+/* The same by divide and conquer (dsyevd), faster than MRRR for all the
+ * eigenvectors of a large matrix (the ridge path's Gram matrix) at the
+ * price of 2n² + 6n doubles of workspace, allocated per call. */
+int ir_eigen_symm_decomp_dc(ir_eigen_symm *w, const gsl_matrix *A);
 
 /* Gram matrices with dsyrk (half the flops of dgemm), both triangles filled:
  * trans == 0: G = XᵀX (p×p); trans != 0: G = XXᵀ (n×n).  Cost: n p² or
