@@ -90,26 +90,29 @@ START_TEST(test_minnorm_sweep) {
 END_TEST
 
 START_TEST(test_ridge_sweep) {
-  /* Ridge predictions against a Cholesky solve of (ΦᵀΦ + λI)W = ΦᵀY per N:
-   * both have forward error ~eps·(s_max² + λ)/λ relative. */
+  /* Ridge predictions against a Cholesky solve of (ΦᵀΦ + λI)W = ΦᵀY per N
+   * (GSL's): both have forward error ~eps·(s_max² + λ)/λ relative.  Loop
+   * index 0: three λ (the library's Cholesky route); 1: nine (its
+   * eigendecomposition). */
   const size_t n = 30, Nmax = 70, K = 2, nt = 10;
   gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 311);
   gsl_matrix *Phit = ir_test_gaussian(nt, Nmax, 312);
   gsl_matrix *Y = ir_test_gaussian(n, K, 313);
   ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
-  const double lam[3] = {1e-2, 1.0, 100.0};
-  gsl_matrix *Ps[3];
-  for (int j = 0; j < 3; j++)
+  const double lam[9] = {1e-2, 1.0, 100.0, 0.1, 3, 10, 30, 300, 1e3};
+  const int nl = _i == 0 ? 3 : 9;
+  gsl_matrix *Ps[9];
+  for (int j = 0; j < 9; j++)
     Ps[j] = gsl_matrix_alloc(nt, K);
   const size_t grid[] = {10, 30, 31, 70};
   for (size_t g = 0; g < 4; g++) {
     const size_t N = grid[g];
     IR_ASSERT_OK(ir_nested_grow(w, N));
-    ir_nested_fit fit[3];
-    IR_ASSERT_OK(ir_nested_ridge(w, lam, 3, Ps, fit));
+    ir_nested_fit fit[9];
+    IR_ASSERT_OK(ir_nested_ridge(w, lam, (size_t)nl, Ps, fit));
     gsl_matrix_const_view A = gsl_matrix_const_submatrix(Phi, 0, 0, n, N);
     gsl_matrix_const_view At = gsl_matrix_const_submatrix(Phit, 0, 0, nt, N);
-    for (int j = 0; j < 3; j++) {
+    for (int j = 0; j < nl; j++) {
       gsl_matrix *G = gsl_matrix_alloc(N, N), *B = gsl_matrix_alloc(N, K);
       gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &A.matrix, &A.matrix, 0.0,
                      G);
@@ -129,7 +132,8 @@ START_TEST(test_ridge_sweep) {
                     "N = %zu lambda %g: %.3g > %.3g", N, lam[j],
                     ir_test_reldiff(Ps[j], R), tol);
       IR_ASSERT_CLOSE(fit[j].norm, ir_matrix_fro(B), tol, 0);
-      ck_assert_int_eq(fit[j].method, IR_NESTED_EIGEN);
+      ck_assert_int_eq(fit[j].method, _i == 0 ? IR_NESTED_CHOLESKY
+                                              : IR_NESTED_EIGEN);
       gsl_matrix_free(R);
       gsl_matrix_free(G);
       gsl_matrix_free(B);
@@ -138,7 +142,7 @@ START_TEST(test_ridge_sweep) {
   const double bad = 0.0;
   ir_nested_fit f1;
   ck_assert_int_eq(ir_nested_ridge(w, &bad, 1, NULL, &f1), IR_EDOM);
-  for (int j = 0; j < 3; j++)
+  for (int j = 0; j < 9; j++)
     gsl_matrix_free(Ps[j]);
   ir_nested_free(w);
   gsl_matrix_free(Phi);
@@ -354,7 +358,7 @@ static Suite *nested_suite(void) {
   Suite *s = suite_create("nested");
   TCase *tc = tcase_create("normal");
   tcase_add_test(tc, test_minnorm_sweep);
-  tcase_add_test(tc, test_ridge_sweep);
+  tcase_add_loop_test(tc, test_ridge_sweep, 0, 2);
   tcase_add_test(tc, test_scaled_features_sweep);
   tcase_add_test(tc, test_numpy_reference);
   suite_add_tcase(s, tc);

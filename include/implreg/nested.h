@@ -39,12 +39,17 @@ enum {
   IR_NESTED_COD = 4
 };
 
+/* Ridge with at most this many λ takes one Cholesky of Gram + λI per λ;
+ * more λ share one eigendecomposition of the Gram matrix. */
+#define IR_NESTED_RIDGE_CHOL_MAX 8
+
 typedef struct {
   size_t N;         /* number of columns used */
   size_t rank;      /* min(n, N) for Cholesky; numerical rank for the SVD */
   int method;       /* IR_NESTED_* */
   double cond;      /* cond(Φ_N): exact (SVD, eigen) or √(estimate of
-                       cond(Gram)) (Cholesky, COD) */
+                       cond(Gram)) (Cholesky, COD); NAN for ridge by
+                       Cholesky (its factor is of Gram + λI) */
   double rcond;     /* the cutoff used by the SVD and COD routes (NAN
                        otherwise) */
   double lambda;    /* 0 for min-norm */
@@ -85,8 +90,11 @@ int ir_nested_set_scale(ir_nested *w, double c);
 int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
                       gsl_matrix *P, gsl_matrix *W, ir_nested_fit *fit);
 
-/* Ridge solutions for m values λ_j > 0 at the current N, from one
- * eigendecomposition: P[j] (ntest×K, or NULL) and fit[j] for each. */
+/* Ridge solutions for m values λ_j > 0 at the current N: P[j] (ntest×K, or
+ * NULL) and fit[j] for each.  Up to IR_NESTED_RIDGE_CHOL_MAX values by one
+ * Cholesky of Gram + λI each (method IR_NESTED_CHOLESKY; the eigen route if
+ * one breaks down), more from one eigendecomposition (IR_NESTED_EIGEN).
+ * Either is accurate to about eps·(μ_max + λ)/λ relative. */
 int ir_nested_ridge(ir_nested *w, const double *lambda, size_t m,
                     gsl_matrix **P, ir_nested_fit *fit);
 
