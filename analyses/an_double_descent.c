@@ -396,6 +396,7 @@ static const char *dd_method_name(int m) {
   case IR_NESTED_CHOLESKY: return "cholesky";
   case IR_NESTED_SVD: return "svd";
   case IR_NESTED_COD: return "cod";
+  case IR_NESTED_CSNE: return "csne";
   default: return "eigen";
   }
 }

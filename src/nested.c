@@ -8,6 +8,7 @@
 #include "implreg/status.h"
 
 #include <gsl/gsl_blas.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +206,59 @@ static int ir_nested_direct(ir_nested *w, int method, double rcond,
   return s;
 }
 
+/* Applies (L Lᵀ)⁻¹ to B in place, L the lower triangle of Lf. */
+static void chol_apply(const gsl_matrix *Lf, gsl_matrix *B) {
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, Lf,
+                 B);
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, Lf, B);
+}
+
+/* Corrected semi-normal equations (Björck 1987) with the Cholesky factor
+ * L of the Gram matrix in Lf: the solution from L alone, then refinement
+ * steps whose residuals come from Φ_N, not from the Gram matrix, so that
+ * the accuracy is that of Φ_N's conditioning once eps·cond(Gram) < 1.
+ * Primal (B: ΦᵀY in, W out): W += (LLᵀ)⁻¹Φᵀ(Y − ΦW).  Dual (B: Y in, α
+ * out, W = Φᵀα): α += (LLᵀ)⁻¹(Y − ΦΦᵀα).  At most 3 steps, until the
+ * correction is below accuracy relative to the solution; IR_ESING when it
+ * is not (the caller factors Φ_N instead). */
+static int ir_nested_csne(ir_nested *w, const gsl_matrix *Lf, gsl_matrix *B,
+                          int dual, double accuracy) {
+  gsl_matrix_const_view Phi =
+      gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
+  gsl_matrix_view Wd = gsl_matrix_submatrix(w->Wd, 0, 0, w->N, w->K);
+  chol_apply(Lf, B);
+  double corr = INFINITY;
+  for (int it = 0; it < 3 && !(corr <= accuracy); it++) {
+    /* R = Y − Φ_N W, with W = B (primal) or Φᵀα (dual). */
+    const gsl_matrix *Wc = B;
+    if (dual) {
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, B, 0.0,
+                     &Wd.matrix);
+      Wc = &Wd.matrix;
+    }
+    gsl_matrix_memcpy(w->R, w->Y);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, &Phi.matrix, Wc, 1.0,
+                   w->R);
+    gsl_matrix *D = w->R; /* dual: the correction of α in place */
+    if (!dual) {
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, w->R, 0.0,
+                     &Wd.matrix);
+      D = &Wd.matrix;
+    }
+    chol_apply(Lf, D);
+    const double dn = ir_matrix_fro(D);
+    gsl_matrix_add(B, D);
+    const double bn = ir_matrix_fro(B);
+    corr = bn > 0 ? dn / bn : dn;
+  }
+  if (!(corr <= accuracy))
+    return ir_error(IR_ESING,
+                    "corrected semi-normal equations: the last correction is "
+                    "%.2g of the solution (> %.1e)",
+                    corr, accuracy);
+  return IR_OK;
+}
+
 /* Min-norm on the unscaled columns Φ[:, :N]. */
 static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
                                  gsl_matrix *P, gsl_matrix *W,
@@ -229,6 +283,28 @@ static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
   }
   double cg = INFINITY;
   s = ir_linalg_spd_solve(&G.matrix, &B.matrix, accuracy, &cg);
+  if (s == IR_ESING && isfinite(cg) && DBL_EPSILON * cg <= IR_NESTED_CSNE_MAX) {
+    /* Cholesky completed but its solution alone is not accurate enough:
+     * refine it with residuals of Φ_N itself (corrected semi-normal
+     * equations) — G holds the factor, B the right-hand side. */
+    ir_error_clear();
+    s = ir_nested_csne(w, &G.matrix, &B.matrix, dual, accuracy);
+    if (s == IR_OK) {
+      fit->method = IR_NESTED_CSNE;
+      fit->rank = m;
+      fit->cond = sqrt(cg);
+      if (dual) {
+        ir_nested_dual_eval(w, &B.matrix, P, W, fit);
+      } else {
+        ir_nested_primal_eval(w, &B.matrix, P, fit);
+        if (W != NULL)
+          gsl_matrix_memcpy(W, &B.matrix);
+      }
+      return IR_OK;
+    }
+    if (s != IR_ESING)
+      return s;
+  }
   if (s == IR_ESING) {
     /* Too ill-conditioned for the Gram route: factor Φ_N itself — by COD
      * when Cholesky completed (full rank, the estimate is finite), by the

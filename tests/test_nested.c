@@ -36,9 +36,11 @@ START_TEST(test_minnorm_sweep) {
   /* A sweep across the threshold N = n = 40, asking for accuracy 1e-12 so
    * that both routes are taken.  The Cholesky route is taken when
    * eps·cond(Gram) <= 1e-12, so its forward error is at most ~1e-12 relative
-   * (plus the reference's eps·cond(Φ_N)²); the SVD route is the reference's
-   * own algorithm on the same matrix: agreement to rounding, which we bound
-   * by 100·eps·cond(Φ_N). */
+   * (plus the reference's eps·cond(Φ_N)²); next to N = n the corrected
+   * semi-normal equations refine the same factor with residuals of Φ_N
+   * until the correction is below 1e-12, which leaves the error of a
+   * backward-stable solve of Φ_N, bounded (as the SVD's rounding) by
+   * 100·eps·cond(Φ_N), plus the accuracy asked for. */
   const double acc = 1e-12;
   const size_t n = 40, Nmax = 120, K = 3, nt = 25;
   gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 301);
@@ -48,7 +50,7 @@ START_TEST(test_minnorm_sweep) {
   ck_assert_ptr_nonnull(w);
   gsl_matrix *P = gsl_matrix_alloc(nt, K), *R = gsl_matrix_alloc(nt, K);
   const size_t grid[] = {5, 20, 36, 39, 40, 41, 44, 60, 90, 120};
-  int used_svd = 0, used_chol = 0;
+  int used_csne = 0, used_chol = 0;
   for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
     const size_t N = grid[g];
     IR_ASSERT_OK(ir_nested_grow(w, N));
@@ -62,7 +64,10 @@ START_TEST(test_minnorm_sweep) {
      * O(eps·cond(Φ_N)). */
     const double tol = fit.method == IR_NESTED_CHOLESKY
                            ? 10 * acc + 100 * 2.2e-16 * cond * cond
+                       : fit.method == IR_NESTED_CSNE
+                           ? 10 * acc + 100 * 2.2e-16 * cond
                            : 100 * 2.2e-16 * cond;
+
     ck_assert_msg(ir_test_reldiff(P, R) <= tol,
                   "N = %zu (method %d): %.3g > %.3g", N, fit.method,
                   ir_test_reldiff(P, R), tol);
@@ -71,13 +76,13 @@ START_TEST(test_minnorm_sweep) {
     if (N >= n)
       ck_assert_msg(fit.train_mse <= 1e-20 * (1 + cond * cond),
                     "N = %zu interpolates: train mse %.3g", N, fit.train_mse);
-    used_svd |= fit.method == IR_NESTED_SVD || fit.method == IR_NESTED_COD;
+    used_csne |= fit.method == IR_NESTED_CSNE;
     used_chol |= fit.method == IR_NESTED_CHOLESKY;
     gsl_matrix_free(W);
   }
-  /* Both kinds of route were exercised: the Gram route far from N = n and
-   * a factorization of Φ_N itself next to it. */
-  ck_assert(used_svd && used_chol);
+  /* Both routes were exercised: Cholesky alone far from N = n, refined next
+   * to it (the factorizations of Φ_N itself: test_csne_limits). */
+  ck_assert(used_csne && used_chol);
   ck_assert_int_eq(ir_nested_grow(w, 100), IR_EINVAL);
   ck_assert_int_eq(ir_nested_grow(w, Nmax + 1), IR_EINVAL);
   gsl_matrix_free(P);
@@ -86,6 +91,54 @@ START_TEST(test_minnorm_sweep) {
   gsl_matrix_free(Phi);
   gsl_matrix_free(Phit);
   gsl_matrix_free(Y);
+}
+END_TEST
+
+START_TEST(test_csne_limits) {
+  /* Where the corrected semi-normal equations stop: Φ with its first row
+   * and its fourth column scaled by s.  s = 1e-4 (eps·cond(Gram) ~ 1e-7,
+   * in CSNE's range) is refined, on the primal side (N = 20 < n = 30) and
+   * the dual side (N = 45); s = 1e-9 (eps·cond(Gram) ~ 1e3) goes to a
+   * factorization of Φ_N itself (COD, or the SVD when Cholesky breaks
+   * down).  Each agrees with the SVD of Φ_N to 10·acc + 100·eps·cond(Φ_N). */
+  const double acc = 1e-10, scales[2] = {1e-4, 1e-9};
+  const size_t n = 30, Nmax = 45, K = 2, nt = 12, grid[2] = {20, 45};
+  for (int sc = 0; sc < 2; sc++) {
+    gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 331);
+    gsl_matrix *Phit = ir_test_gaussian(nt, Nmax, 332);
+    gsl_matrix *Y = ir_test_gaussian(n, K, 333);
+    gsl_vector_view r0 = gsl_matrix_row(Phi, 0);
+    gsl_vector_scale(&r0.vector, scales[sc]);
+    gsl_vector_view c3 = gsl_matrix_column(Phi, 3);
+    gsl_vector_scale(&c3.vector, scales[sc]);
+    ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+    gsl_matrix *P = gsl_matrix_alloc(nt, K), *R = gsl_matrix_alloc(nt, K);
+    for (int g = 0; g < 2; g++) {
+      IR_ASSERT_OK(ir_nested_grow(w, grid[g]));
+      ir_nested_fit fit;
+      IR_ASSERT_OK(ir_nested_minnorm(w, -1, acc, P, NULL, &fit));
+      double norm, cond;
+      reference(Phi, Y, Phit, grid[g], R, &norm, &cond);
+      if (sc == 0)
+        ck_assert_msg(fit.method == IR_NESTED_CSNE,
+                      "s = 1e-4, N = %zu: method %d", grid[g], fit.method);
+      else
+        ck_assert_msg(fit.method == IR_NESTED_COD ||
+                          fit.method == IR_NESTED_SVD,
+                      "s = 1e-9, N = %zu: method %d", grid[g], fit.method);
+      const double tol = 10 * acc + 100 * 2.2e-16 * cond;
+      ck_assert_msg(ir_test_reldiff(P, R) <= tol,
+                    "s = %g, N = %zu (method %d, cond %.3g): %.3g > %.3g",
+                    scales[sc], grid[g], fit.method, cond,
+                    ir_test_reldiff(P, R), tol);
+    }
+    gsl_matrix_free(P);
+    gsl_matrix_free(R);
+    ir_nested_free(w);
+    gsl_matrix_free(Phi);
+    gsl_matrix_free(Phit);
+    gsl_matrix_free(Y);
+  }
 }
 END_TEST
 
@@ -358,6 +411,7 @@ static Suite *nested_suite(void) {
   Suite *s = suite_create("nested");
   TCase *tc = tcase_create("normal");
   tcase_add_test(tc, test_minnorm_sweep);
+  tcase_add_test(tc, test_csne_limits);
   tcase_add_loop_test(tc, test_ridge_sweep, 0, 2);
   tcase_add_test(tc, test_scaled_features_sweep);
   tcase_add_test(tc, test_numpy_reference);

@@ -11,8 +11,12 @@
  *     condition estimate (m³/3), used when eps·cond(Gram) <= accuracy;
  *   - min-norm, ill conditioned for the Gram route but of full rank (next to
  *     the interpolation threshold N = n, where Cholesky completes but
- *     eps·cond(Gram) > accuracy): the complete orthogonal decomposition of
- *     Φ_N itself (dgelsy, about twice as fast as the SVD), cutoff rcond;
+ *     eps·cond(Gram) > accuracy): the corrected semi-normal equations —
+ *     the same Cholesky factor, refined (at most 3 steps of 2·n·N·K) with
+ *     residuals of Φ_N itself — while eps·cond(Gram) <= 1e-2 and the
+ *     refinement reaches the accuracy; beyond, the complete orthogonal
+ *     decomposition of Φ_N (dgelsy, about twice as fast as the SVD), cutoff
+ *     rcond;
  *   - min-norm when Cholesky breaks down (numerically rank deficient): the
  *     SVD of Φ_N (dgelsd), with the cutoff rcond on singular values
  *     (σ_i <= rcond·σ_max count as zero);
@@ -36,8 +40,14 @@ enum {
   IR_NESTED_CHOLESKY = 1,
   IR_NESTED_SVD = 2,
   IR_NESTED_EIGEN = 3,
-  IR_NESTED_COD = 4
+  IR_NESTED_COD = 4,
+  IR_NESTED_CSNE = 5
 };
+
+/* Min-norm fits whose Cholesky completes with accuracy < eps·cond(Gram) <=
+ * IR_NESTED_CSNE_MAX are refined by the corrected semi-normal equations
+ * before the complete orthogonal decomposition is tried. */
+#define IR_NESTED_CSNE_MAX 1e-2
 
 /* Ridge with at most this many λ takes one Cholesky of Gram + λI per λ;
  * more λ share one eigendecomposition of the Gram matrix. */
