@@ -211,7 +211,7 @@ int ir_theory_hastie(double gamma, double r2, double sigma2, double *bias,
   if (!isfinite(B) || (!isfinite(V) && gamma != 1))
     return ir_error(IR_EDOM,
                     "ridgeless risk at gamma = %g, r2 = %g, sigma2 = %g "
-                    "exceeds double precision",
+                    "exceeds double precision (rescale r2 and sigma2)",
                     gamma, r2, sigma2);
   *bias = B;
   *var = V;
@@ -245,7 +245,7 @@ int ir_theory_hastie_exact(size_t n, size_t p, double r2, double sigma2,
   if (!isfinite(B) || (!isfinite(V) && finite))
     return ir_error(IR_EDOM,
                     "finite-n risk at n = %zu, p = %zu, r2 = %g, sigma2 = %g "
-                    "exceeds double precision",
+                    "exceeds double precision (rescale r2 and sigma2)",
                     n, p, r2, sigma2);
   *bias = B;
   *var = V;
@@ -347,7 +347,7 @@ static int ir_ridge_terms(double gamma, double lambda, double r2,
   if (!isfinite(B) || !isfinite(V) || !isfinite(B + V))
     return ir_error(IR_EDOM,
                     "ridge risk at gamma = %g, lambda = %g, r2 = %g, sigma2 = "
-                    "%g exceeds double precision",
+                    "%g exceeds double precision (rescale r2 and sigma2)",
                     gamma, lambda, r2, sigma2);
   *bias = B;
   *var = V;

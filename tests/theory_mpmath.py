@@ -44,7 +44,6 @@ reference digits pinned in tests/test_theory.c.
 """
 import ctypes as C
 import math
-import os
 import sys
 
 try:
@@ -192,7 +191,7 @@ def mp_integral(g, f, near=None):
 def mp_integral_(g, f, near):
     g = mpf(g)
     lo, hi = mp_support(g)
-    c, r = (lo + hi) / 2, (hi - lo) / 2
+    r = (hi - lo) / 2
 
     def h(phi):
         # x = c - r cos(phi), written as lo + r (1 - cos phi) =
