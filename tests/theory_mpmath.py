@@ -524,6 +524,43 @@ def test_heavy_ball():
               lib.ir_theory_heavy_ball_radius(eta, beta, lam), ref, kap)
 
 
+def test_rf_coeffs():
+    """The Gaussian coefficients of the built-in activations against
+    mpmath.quad over (-inf, 0] and [0, inf).  The library integrates
+    adaptively to a documented relative accuracy of about 1e-12 (of
+    sqrt(E s^2) for mu0 and mu1, which may vanish; of mu*^2 itself): a
+    quadrature target, not a rounding bound, so the tolerance is that
+    target with a factor 10 for 'about' (and the 1e-14 E s^2 below which
+    mu*^2 counts as 0)."""
+    from implreg import theory as T
+    acts = {
+        "relu": lambda x: max(x, 0),
+        "abs": abs,
+        "tanh": mpmath.tanh,
+        "sigmoid": lambda x: 1 / (1 + mpmath.exp(-x)),
+        "softplus": lambda x: mpmath.log1p(mpmath.exp(x)),
+        "gelu": lambda x: x * mpmath.ncdf(x),
+        "erf": mpmath.erf,
+    }
+    for name, f in acts.items():
+        c = T.rf_coeffs(name)
+
+        def E(h):
+            return mpmath.quad(lambda x: h(x) * mpmath.npdf(x),
+                               [-mpmath.inf, 0, mpmath.inf])
+        m2 = E(lambda x: f(x) ** 2)
+        mu0 = E(f)
+        mu1 = E(lambda x: x * f(x))
+        ms2 = E(lambda x: (f(x) - mu0 - mu1 * x) ** 2)
+        sc = mpmath.sqrt(m2)
+        for what, got, ref, atol in [
+                ("m2", c.m2, m2, 0), ("mu0", c.mu0, mu0, sc),
+                ("mu1", c.mu1, mu1, sc),
+                ("mustar^2", c.mustar ** 2, ms2, 1e-14 * m2)]:
+            check_abs("rf_coeffs", "%s %s" % (name, what), got, ref,
+                      1e-11 * (abs(ref) + atol))
+
+
 def mm_ref(z, p1, p2):
     """E1/E0 and E2/E0 of docs/theory.md section 3, expanded, 50 digits."""
     z, p1, p2 = mpf(z), mpf(p1), mpf(p2)
@@ -583,7 +620,8 @@ def main():
         return 0
     only = [a for a in sys.argv[1:] if not a.startswith("-")]
     tests = [test_ridge, test_ridge_optimal, test_hastie, test_hastie_exact,
-             test_gamma_star, test_mp_law, test_heavy_ball, test_mei_montanari]
+             test_gamma_star, test_mp_law, test_heavy_ball, test_mei_montanari,
+             test_rf_coeffs]
     for t in tests:
         if only and t.__name__ not in only:
             continue
