@@ -1,19 +1,25 @@
 /* fuzz_util.h — shared by the libFuzzer harnesses of tests/fuzz.
  *
  * The readers under test take a path, so each input is written to one
- * temporary file per process.  The file is unlinked as soon as it is made
- * and reached through /proc/self/fd/N: a crash or a timeout leaves nothing
- * behind in TMPDIR.  The same harness sources also build, with
+ * file per process: an anonymous in-memory file (memfd_create; no disk
+ * traffic), else a temporary file unlinked as soon as it is made, both
+ * reached through /proc/self/fd/N, so that a crash or a timeout leaves
+ * nothing behind.  The same harness sources also build, with
  * tests/fuzz/replay.c instead of libFuzzer, the replay programs that
  * `make check` runs over the corpus and the crash regressions
  * (tests/fuzz_regress.sh). */
 #ifndef IR_FUZZ_UTIL_H
 #define IR_FUZZ_UTIL_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create */
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +30,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static inline const char *ir_fuzz_file(const uint8_t *data, size_t size) {
   static int fd = -1;
   static char path[64];
+#ifdef MFD_CLOEXEC
+  if (fd < 0)
+    fd = memfd_create("implreg-fuzz", MFD_CLOEXEC);
+#endif
   if (fd < 0) {
     const char *dir = getenv("TMPDIR");
     char tmpl[4096];
@@ -35,8 +45,9 @@ static inline const char *ir_fuzz_file(const uint8_t *data, size_t size) {
       abort();
     }
     unlink(tmpl);
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   }
+  if (path[0] == '\0')
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
   if (ftruncate(fd, 0) != 0) {
     perror("implreg fuzz: ftruncate");
     abort();
