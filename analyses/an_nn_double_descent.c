@@ -264,10 +264,11 @@ static int parse(int argc, char **argv, nd_opts *o, ir_cli_config *cfg) {
         o->noise[i] = v[i];
         for (size_t j = 0; j < i; j++)
           if (!(v[j] < v[i])) {
+            const double vi = v[i], vj = v[j]; /* read before the free */
             free(v);
             return ir_cli_usage_error(
                 PROG, "--noise: give increasing fractions (got %g after %g)",
-                v[i], v[j]);
+                vi, vj);
           }
       }
       free(v);

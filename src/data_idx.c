@@ -183,6 +183,21 @@ static int ir_idx_open(ir_idx_file *f, const char *path) {
     ir_idx_close(f);
     return ir_error(IR_EFORMAT, "%s: IDX dimensions too large", path);
   }
+  if (!gzdirect(f->gz)) {
+    /* Deflate expands at most 1032-fold: a header declaring more data than
+     * the compressed file can hold is refused before the matrix is
+     * allocated (a 43-byte file could otherwise claim gigabytes). */
+    uintmax_t need = (uintmax_t)f->n * f->itemsize;
+    uintmax_t most = (uintmax_t)st.st_size * 1032u;
+    if (need > most) {
+      ir_idx_close(f);
+      return ir_error(IR_EFORMAT,
+                      "%s: truncated IDX data: the header declares %ju bytes "
+                      "for %zu items of %zu bytes, more than a gzip file of "
+                      "%ju bytes can hold",
+                      path, need, f->n, f->itemsize, (uintmax_t)st.st_size);
+    }
+  }
   if (gzdirect(f->gz)) {
     uintmax_t have = (uintmax_t)st.st_size - (4 + hbytes);
     uintmax_t need = (uintmax_t)f->n * f->itemsize;

@@ -151,7 +151,9 @@ static const double ir_inv_sqrt2pi = 0.39894228040143267794;
 #if defined(HAVE_LIBMVEC_TANH) && defined(__x86_64__)
 #include <immintrin.h>
 __m128d _ZGVbN2v_tanh(__m128d x);
-__m512d _ZGVeN8v_tanh(__m512d x);
+/* (its target on the declaration too: clang refuses a 512-bit argument
+ * outside an avx512f function) */
+__attribute__((target("avx512f"))) __m512d _ZGVeN8v_tanh(__m512d x);
 
 __attribute__((target("avx512f"))) static void
 ir_tanh_avx512(const double *z, double *a, size_t len) {

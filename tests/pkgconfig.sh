@@ -91,8 +91,10 @@ else
   cat "$T/cc.log"
 fi
 if [ -x "$T/prog" ]; then
-  out=$(OPENBLAS_NUM_THREADS=1 LD_LIBRARY_PATH="$b/.libs" LD_DEBUG=bindings \
-    LD_DEBUG_OUTPUT="$T/bind" "$T/prog")
+  # Sanitizer build (IR_SAN_PRELOAD, Makefile.am): the library needs the
+  # sanitizer runtimes first in an uninstrumented program.
+  out=$(env ${IR_SAN_PRELOAD:+LD_PRELOAD="$IR_SAN_PRELOAD"} OPENBLAS_NUM_THREADS=1 \
+    LD_LIBRARY_PATH="$b/.libs" LD_DEBUG=bindings LD_DEBUG_OUTPUT="$T/bind" "$T/prog")
   [ "$out" = ok ] && ok || bad "the program printed '$out', not ok"
   bind=$(cat "$T"/bind.* 2>/dev/null)
   if printf '%s\n' "$bind" | grep -q "symbol \`cblas_dgemm'"; then

@@ -11,9 +11,17 @@ if [ -n "${top_srcdir:-}" ]; then TESTS_DIR=$top_srcdir/tests; else TESTS_DIR=$(
 if [ -z "${PYTHON3:-}" ]; then echo "SKIP: PYTHON3 is empty"; exit 77; fi
 LIB=$(dirname "$IMPLREG")/.libs/libimplreg.so
 [ -e "$LIB" ] || { echo "python_api: no shared library at $LIB"; exit 99; }
+# Sanitizer build (IR_SAN_PRELOAD set by Makefile.am): libimplreg needs the
+# ASan/UBSan runtimes loaded first, so they are preloaded into python3;
+# LeakSanitizer is off there (CPython and torch keep their allocations at
+# exit; the library's leaks are the C tests' business).
+SAN_ENV=()
+if [ -n "${IR_SAN_PRELOAD:-}" ]; then
+  SAN_ENV=(LD_PRELOAD="$IR_SAN_PRELOAD" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+fi
 status=0
 for script in python_api.py python_run.py python_torch.py python_report.py python_igr.py; do
-  out=$(IMPLREG_BIN=$IMPLREG IMPLREG_LIB=$LIB PYTHONPATH="$TESTS_DIR/../python${PYTHONPATH:+:$PYTHONPATH}" \
+  out=$(env ${SAN_ENV[@]+"${SAN_ENV[@]}"} IMPLREG_BIN=$IMPLREG IMPLREG_LIB=$LIB PYTHONPATH="$TESTS_DIR/../python${PYTHONPATH:+:$PYTHONPATH}" \
     "$PYTHON3" "$TESTS_DIR/$script" 2>&1)
   rc=$?
   printf '%s\n' "$out"
