@@ -13,7 +13,7 @@
 #include <string.h>
 
 /* The highest status code declared in status.h. */
-#define IR_LAST_CODE IR_EINTERNAL
+#define IR_LAST_CODE IR_EINTR
 
 /* Returns 1 when s starts with prefix. */
 static int starts_with(const char *s, const char *prefix) {
