@@ -55,7 +55,7 @@ static char *ir_strdup(const char *s) {
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
   if (d == NULL) {
-    fprintf(stderr, "implreg: out of memory\n");
+    ir_cli_eprintf("implreg: out of memory");
     exit(IR_EXIT_INTERNAL);
   }
   memcpy(d, s, n);
@@ -80,7 +80,7 @@ void ir_cli_config_set(ir_cli_config *cfg, const char *key, const char *fmt,
     cfg->keys = realloc(cfg->keys, cfg->cap * sizeof *cfg->keys);
     cfg->vals = realloc(cfg->vals, cfg->cap * sizeof *cfg->vals);
     if (!cfg->keys || !cfg->vals) {
-      fprintf(stderr, "implreg: out of memory\n");
+      ir_cli_eprintf("implreg: out of memory");
       exit(IR_EXIT_INTERNAL);
     }
   }
@@ -135,14 +135,14 @@ static void ir_push_option(char ***list, int *n, int *cap, const char *key,
     *cap = *cap ? 2 * *cap : 32;
     *list = realloc(*list, (size_t)*cap * sizeof **list);
     if (*list == NULL) {
-      fprintf(stderr, "implreg: out of memory\n");
+      ir_cli_eprintf("implreg: out of memory");
       exit(IR_EXIT_INTERNAL);
     }
   }
   size_t kl = strlen(key);
   char *opt = malloc(kl + 3);
   if (opt == NULL) {
-    fprintf(stderr, "implreg: out of memory\n");
+    ir_cli_eprintf("implreg: out of memory");
     exit(IR_EXIT_INTERNAL);
   }
   memcpy(opt, "--", 2);
@@ -199,7 +199,7 @@ static int ir_config_from_manifest(const char *prog, const char *path,
                                    int *cap) {
   const char *p = strstr(text, "\"config\"");
   if (p == NULL) {
-    fprintf(stderr, "%s: %s: no \"config\" object in this JSON file\n", prog,
+    ir_cli_eprintf("%s: %s: no \"config\" object in this JSON file", prog,
             path);
     return IR_EXIT_USAGE;
   }
@@ -231,9 +231,9 @@ static int ir_config_from_manifest(const char *prog, const char *path,
     ir_push_option(list, n, cap, key, val);
   }
 bad:
-  fprintf(stderr,
+  ir_cli_eprintf(
           "%s: %s: malformed \"config\" object (expected flat "
-          "\"key\": \"value\" pairs)\n",
+          "\"key\": \"value\" pairs)",
           prog, path);
   return IR_EXIT_USAGE;
 }
@@ -242,23 +242,23 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
                           int *n, int *cap) {
   struct stat st;
   if (stat(path, &st) != 0) {
-    fprintf(stderr, "%s: --config %s: %s\n", prog, path, strerror(errno));
+    ir_cli_eprintf("%s: --config %s: %s", prog, path, strerror(errno));
     return IR_EXIT_USAGE;
   }
   if (S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "%s: --config %s: is a directory, expected a file\n", prog,
+    ir_cli_eprintf("%s: --config %s: is a directory, expected a file", prog,
             path);
     return IR_EXIT_USAGE;
   }
   FILE *fp = fopen(path, "r");
   if (fp == NULL) {
-    fprintf(stderr, "%s: --config %s: %s\n", prog, path, strerror(errno));
+    ir_cli_eprintf("%s: --config %s: %s", prog, path, strerror(errno));
     return IR_EXIT_USAGE;
   }
   char *text = malloc((size_t)st.st_size + 1);
   if (text == NULL) {
     fclose(fp);
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
   }
   size_t len = fread(text, 1, (size_t)st.st_size, fp);
@@ -286,7 +286,7 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
         continue;
       char *eq = strchr(l, '=');
       if (eq == NULL) {
-        fprintf(stderr, "%s: %s:%zu: expected 'key = value', got '%s'\n", prog,
+        ir_cli_eprintf("%s: %s:%zu: expected 'key = value', got '%s'", prog,
                 path, lineno, l);
         rc = IR_EXIT_USAGE;
         break;
@@ -294,7 +294,7 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
       *eq = '\0';
       char *key = ir_trim(l), *val = ir_trim(eq + 1);
       if (strcmp(key, "config") == 0) {
-        fprintf(stderr, "%s: %s:%zu: a config file cannot include another\n",
+        ir_cli_eprintf("%s: %s:%zu: a config file cannot include another",
                 prog, path, lineno);
         rc = IR_EXIT_USAGE;
         break;
@@ -311,12 +311,12 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
   int n = 0, cap = 32;
   char **list = malloc((size_t)cap * sizeof *list);
   if (list == NULL) {
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
   }
   FILE *fp = fopen(path, "r");
   if (fp == NULL) {
-    fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+    ir_cli_eprintf("%s: %s: %s", prog, path, strerror(errno));
     free(list);
     return IR_EXIT_USAGE;
   }
@@ -337,7 +337,7 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
   }
   fclose(fp);
   if (text == NULL) {
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     free(list);
     return IR_EXIT_INTERNAL;
   }
@@ -367,7 +367,7 @@ int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
   int n = 0, cap = 32;
   char **list = malloc((size_t)cap * sizeof *list);
   if (list == NULL) {
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
   }
   list[n++] = ir_strdup(argv[0]);
@@ -375,7 +375,7 @@ int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
     const char *path = NULL;
     if (strcmp(argv[i], "--config") == 0) {
       if (i + 1 >= argc) {
-        fprintf(stderr, "%s: --config needs a file name\n", prog);
+        ir_cli_eprintf("%s: --config needs a file name", prog);
         ir_cli_argv_free(n, list);
         return IR_EXIT_USAGE;
       }
@@ -403,7 +403,7 @@ int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
       cap = 2 * cap + 2;
       list = realloc(list, (size_t)cap * sizeof *list);
       if (list == NULL) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+        ir_cli_eprintf("%s: out of memory", prog);
         return IR_EXIT_INTERNAL;
       }
     }
@@ -433,11 +433,11 @@ int ir_cli_double(const char *prog, const char *name, const char *arg,
   errno = 0;
   double v = strtod(arg, &end);
   if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-    fprintf(stderr, "%s: --%s: '%s' is not a finite number\n", prog, name, arg);
+    ir_cli_eprintf("%s: --%s: '%s' is not a finite number", prog, name, arg);
     return IR_EXIT_USAGE;
   }
   if (v < min || v > max) {
-    fprintf(stderr, "%s: --%s: %s is out of range [%g, %g]\n", prog, name, arg,
+    ir_cli_eprintf("%s: --%s: %s is out of range [%g, %g]", prog, name, arg,
             min, max);
     return IR_EXIT_USAGE;
   }
@@ -450,18 +450,18 @@ int ir_cli_size(const char *prog, const char *name, const char *arg, size_t min,
   char *end = NULL;
   errno = 0;
   if (arg[0] == '-' || arg[0] == '\0') {
-    fprintf(stderr, "%s: --%s: '%s' is not a whole number >= %zu\n", prog, name,
+    ir_cli_eprintf("%s: --%s: '%s' is not a whole number >= %zu", prog, name,
             arg, min);
     return IR_EXIT_USAGE;
   }
   unsigned long long v = strtoull(arg, &end, 10);
   if (*end != '\0' || errno == ERANGE) {
-    fprintf(stderr, "%s: --%s: '%s' is not a whole number >= %zu\n", prog, name,
+    ir_cli_eprintf("%s: --%s: '%s' is not a whole number >= %zu", prog, name,
             arg, min);
     return IR_EXIT_USAGE;
   }
   if (v < min || v > max) {
-    fprintf(stderr, "%s: --%s: %s is out of range [%zu, %zu]\n", prog, name,
+    ir_cli_eprintf("%s: --%s: %s is out of range [%zu, %zu]", prog, name,
             arg, min, max);
     return IR_EXIT_USAGE;
   }
@@ -478,7 +478,7 @@ int ir_cli_double_list(const char *prog, const char *name, const char *arg,
   char *copy = ir_strdup(arg);
   if (v == NULL) {
     free(copy);
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
   }
   size_t k = 0;
@@ -491,7 +491,7 @@ int ir_cli_double_list(const char *prog, const char *name, const char *arg,
       *comma = '\0';
     char *item = ir_trim(tok);
     if (*item == '\0') {
-      fprintf(stderr, "%s: --%s: empty item in the list '%s'\n", prog, name,
+      ir_cli_eprintf("%s: --%s: empty item in the list '%s'", prog, name,
               arg);
       rc = IR_EXIT_USAGE;
       break;
@@ -526,20 +526,22 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
                                                                  : 0;
   case IR_OPT_OUT:
     if (arg[0] == '\0' || strlen(arg) >= sizeof c->out) {
-      fprintf(stderr, "%s: --out: empty or too long folder name\n", prog);
+      ir_cli_eprintf("%s: --out: empty or too long folder name", prog);
       return IR_EXIT_USAGE;
     }
     snprintf(c->out, sizeof c->out, "%s", arg);
     return 0;
   case IR_OPT_FORMAT:
     if (ir_report_parse_formats(arg, &c->formats) != IR_OK) {
-      fprintf(stderr, "%s: --format: %s\n", prog, ir_error_message());
+      ir_cli_eprintf("%s: --format: %s", prog, ir_error_message());
       return IR_EXIT_USAGE;
     }
     return 0;
   case IR_OPT_QUICK: c->quick = 1; return 0;
   case IR_OPT_THREADS:
-    if (ir_cli_size(prog, "threads", arg, 1, 1024, &v))
+    /* Above the build's MAX_THREADS OpenBLAS misbehaves (it hung under an
+     * address-space limit with 48 of 1024 accepted). */
+    if (ir_cli_size(prog, "threads", arg, 1, (size_t)ir_cli_max_threads(), &v))
       return IR_EXIT_USAGE;
     c->threads = (int)v;
     return 0;
@@ -571,18 +573,19 @@ int ir_cli_default_option(const char *prog, ir_cli_common *c, int code,
 
 int ir_cli_fail(const char *prog, int status, const char *msg) {
   const char *m = msg ? msg : ir_error_message();
-  fprintf(stderr, "%s: %s\n", prog, m[0] ? m : ir_strerror(status));
+  /* Library messages quote input (file names, CSV cells): escaped. */
+  ir_cli_eprintf("%s: %s", prog, m[0] ? m : ir_strerror(status));
   return (status == IR_ENOMEM || status == IR_EINTERNAL) ? IR_EXIT_INTERNAL
                                                          : IR_EXIT_USAGE;
 }
 
 int ir_cli_usage_error(const char *prog, const char *fmt, ...) {
+  char msg[4096];
   va_list ap;
-  fprintf(stderr, "%s: ", prog);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fprintf(stderr, " (see '%s --help')\n", prog);
+  ir_cli_eprintf("%s: %s (see '%s --help')", prog, msg, prog);
   return IR_EXIT_USAGE;
 }
 
@@ -609,11 +612,11 @@ static ir_outdir **ir_cli_outdir(const char *dir) {
 
 int ir_cli_prepare_out(const char *prog, const char *dir) {
   if (ir_mkdir_p(dir) != IR_OK) {
-    fprintf(stderr, "%s: --out %s: %s\n", prog, dir, ir_error_message());
+    ir_cli_eprintf("%s: --out %s: %s", prog, dir, ir_error_message());
     return IR_EXIT_USAGE;
   }
   if (access(dir, W_OK) != 0) {
-    fprintf(stderr, "%s: --out %s: folder is not writable\n", prog, dir);
+    ir_cli_eprintf("%s: --out %s: folder is not writable", prog, dir);
     return IR_EXIT_USAGE;
   }
   ir_outdir **old = ir_cli_outdir(dir);
@@ -715,9 +718,9 @@ void ir_cli_break_announce(const char *prog, ir_cli_config *cfg) {
   const char *b = getenv("IMPLREG_BREAK");
   if (b == NULL)
     return;
-  fprintf(stderr,
+  ir_cli_eprintf(
           "%s: IMPLREG_BREAK=%s: computations broken on purpose (a test "
-          "hook)\n",
+          "hook)",
           prog, b);
   ir_cli_config_set(cfg, "break", "%s", b);
 }
