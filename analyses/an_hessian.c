@@ -743,6 +743,16 @@ int ir_an_hessian(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
+  /* Every option and file checked before any work (`all` stops here). */
+  {
+    const ir_cli_path files[] = {{"X", o.net.xpath, IR_PATH_IN},
+                                 {"Y", o.net.ypath, IR_PATH_IN},
+                                 {"params", o.params, IR_PATH_IN},
+                                 {"save-vectors", o.save_vectors, IR_PATH_OUT}};
+    if ((rc = ir_cli_check_run(PROG, &o.common, files, 4)) != 0 ||
+        ir_cli_validating)
+      goto done;
+  }
   ir_cli_apply_threads(&o.common);
   if ((rc = ir_net_load(PROG, &o.net, o.common.seed, &X, &Y, desc,
                         sizeof desc)) != 0)

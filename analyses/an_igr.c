@@ -3243,6 +3243,15 @@ int ir_an_igr(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
+  /* Every option and file checked before any work (`all` stops here). */
+  {
+    const ir_cli_path files[] = {{"X", o.net.xpath, IR_PATH_IN},
+                                 {"Y", o.net.ypath, IR_PATH_IN},
+                                 {"init", o.init, IR_PATH_IN}};
+    if ((rc = ir_cli_check_run(PROG, &o.common, files, 3)) != 0 ||
+        ir_cli_validating)
+      goto done;
+  }
   ir_cli_apply_threads(&o.common);
   ir_cli_break_announce(PROG, &cfg);
   R.o = &o;

@@ -205,6 +205,17 @@ typedef struct {
  * earlier run's). */
 int ir_cli_check_distinct(const char *prog, const ir_cli_path *p, size_t n);
 
+/* The output folder: an existing folder that is writable, or a name whose
+ * nearest existing ancestor is a writable folder.  One line, exit 2. */
+int ir_cli_check_out_dir(const char *prog, const char *dir);
+
+/* Everything above for one run, before any work: c->out (when c != NULL)
+ * as the output folder, each file by its role (at most 32), then
+ * ir_cli_check_distinct over them and c->out.  0, or the exit status after
+ * one line. */
+int ir_cli_check_run(const char *prog, const ir_cli_common *c,
+                     const ir_cli_path *files, size_t n);
+
 /* a·b·c, or SIZE_MAX when it overflows. */
 size_t ir_cli_bytes(size_t a, size_t b, size_t c);
 /* What one process can allocate: physical memory, or RLIMIT_AS when set

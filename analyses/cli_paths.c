@@ -312,3 +312,78 @@ int ir_cli_max_threads(void) {
   }
   return 64; /* OpenBLAS's default NUM_THREADS for a build without one */
 }
+
+/* ---- A run's files
+ * ----------------------------------------------------------- */
+
+int ir_cli_check_out_dir(const char *prog, const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) == 0) {
+    if (!S_ISDIR(st.st_mode)) {
+      ir_cli_eprintf("%s: --out %s: it is %s, not a folder; give a folder "
+                     "name",
+                     prog, dir,
+                     S_ISREG(st.st_mode) ? "a file" : ir_kind_name(st.st_mode));
+      return IR_EXIT_USAGE;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+      ir_cli_eprintf("%s: --out %s: folder is not writable", prog, dir);
+      return IR_EXIT_USAGE;
+    }
+    return 0;
+  }
+  /* Created later with its parents: the nearest existing ancestor must be
+   * a writable folder. */
+  char *p = strdup(dir);
+  if (p == NULL)
+    return ir_cli_fail(prog, IR_ENOMEM, "out of memory");
+  int rc = 0;
+  for (;;) {
+    char *d = ir_dir_of(p);
+    free(p);
+    p = d;
+    if (p == NULL) {
+      rc = ir_cli_fail(prog, IR_ENOMEM, "out of memory");
+      break;
+    }
+    if (stat(p, &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        ir_cli_eprintf("%s: --out %s: %s is not a folder", prog, dir, p);
+        rc = IR_EXIT_USAGE;
+      } else if (access(p, W_OK | X_OK) != 0) {
+        ir_cli_eprintf("%s: --out %s: cannot create it in %s (not writable)",
+                       prog, dir, p);
+        rc = IR_EXIT_USAGE;
+      }
+      break;
+    }
+    if (strcmp(p, ".") == 0 || strcmp(p, "/") == 0)
+      break;
+  }
+  free(p);
+  return rc;
+}
+
+int ir_cli_check_run(const char *prog, const ir_cli_common *c,
+                     const ir_cli_path *files, size_t n) {
+  int rc = c != NULL ? ir_cli_check_out_dir(prog, c->out) : 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    if (files[i].path == NULL)
+      continue;
+    if (files[i].role == IR_PATH_IN)
+      rc = ir_cli_check_input(prog, files[i].opt, files[i].path);
+    else if (files[i].role == IR_PATH_OUT)
+      rc = ir_cli_check_output(prog, files[i].opt, files[i].path);
+    else if (files[i].role == IR_PATH_DIR)
+      rc = ir_cli_check_out_dir(prog, files[i].path);
+  }
+  if (rc != 0)
+    return rc;
+  ir_cli_path all[33];
+  size_t k = 0;
+  if (c != NULL)
+    all[k++] = (ir_cli_path){"out", c->out, IR_PATH_DIR};
+  for (size_t i = 0; i < n && k < 33; i++)
+    all[k++] = files[i];
+  return ir_cli_check_distinct(prog, all, k);
+}
