@@ -242,6 +242,11 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
                               "parameters (a dense Hessian of %.1f GB): use "
                               "--top/--trace/--density",
                               FULL_MAX_P, p, 8e-9 * (double)p * (double)p);
+  /* The dense Hessian and its eigenvectors: two p x p matrices. */
+  if (o->full && ir_cli_check_memory(PROG, "--full (dense p x p Hessian and "
+                                           "eigenvectors)",
+                                     ir_cli_bytes(p, p, 2 * sizeof(double))))
+    return IR_EXIT_USAGE;
   if (o->top > p || o->bottom > p)
     return ir_cli_usage_error(PROG, "--top/--bottom exceed the %zu parameters",
                               p);

@@ -162,80 +162,349 @@ static char *ir_trim(char *s) {
   return s;
 }
 
-/* Reads a JSON string starting at *p (which points at the opening quote)
- * into out; handles the escapes our JSON writer emits. */
-static int ir_json_read_string(const char **p, char *out, size_t cap) {
-  const char *s = *p;
-  if (*s != '"')
-    return -1;
-  s++;
-  size_t k = 0;
-  while (*s && *s != '"') {
-    char ch = *s++;
-    if (ch == '\\') {
-      ch = *s++;
-      switch (ch) {
-      case 'n': ch = '\n'; break;
-      case 't': ch = '\t'; break;
-      case '"':
-      case '\\':
-      case '/': break;
-      default: return -1;
-      }
-    }
-    if (k + 1 < cap)
-      out[k++] = ch;
+/* ---- The manifest reader: a small JSON parser for what
+ * ir_cli_write_manifest writes (report_json.c): any JSON document whose
+ * top level is an object; its "config" member must be a flat object of
+ * strings (numbers and true/false are accepted too).  Every escape the
+ * writer emits (\" \\ \/ \b \f \n \r \t \uXXXX, surrogate pairs) reads
+ * back; a nested object or array in "config" is refused with one line. */
+typedef struct {
+  const char *prog, *path, *text, *p;
+} ir_jp;
+
+static int ir_jp_fail(ir_jp *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int ir_jp_fail(ir_jp *j, const char *fmt, ...) {
+  size_t line = 1;
+  for (const char *q = j->text; q < j->p && *q; q++)
+    line += *q == '\n';
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  ir_cli_eprintf("%s: %s:%zu: %s", j->prog, j->path, line, msg);
+  return IR_EXIT_USAGE;
+}
+
+static void ir_jp_ws(ir_jp *j) {
+  while (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')
+    j->p++;
+}
+
+static int ir_jp_hex4(const char *s, unsigned *v) {
+  *v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0)
+      return -1;
+    *v = *v << 4 | (unsigned)d;
   }
-  if (*s != '"')
-    return -1;
-  out[k] = '\0';
-  *p = s + 1;
   return 0;
 }
 
-/* Parses the flat "config" object of a manifest.json into options. */
+/* A string at j->p (the opening quote) into *out (malloc'd, NUL-free). */
+static int ir_jp_string(ir_jp *j, char **out) {
+  *out = NULL;
+  if (*j->p != '"')
+    return ir_jp_fail(j, "expected a string");
+  const char *s = ++j->p;
+  /* Every escape decodes to at most as many bytes as it takes (\uXXXX to
+   * at most 3 bytes of UTF-8, a surrogate pair of 12 to 4). */
+  const char *q = s;
+  while (*q && *q != '"')
+    q += (*q == '\\' && q[1]) ? 2 : 1;
+  char *o = malloc((size_t)(q - s) + 1);
+  if (o == NULL)
+    return ir_jp_fail(j, "out of memory");
+  size_t k = 0;
+  for (;;) {
+    unsigned char c = (unsigned char)*j->p;
+    if (c == '\0') {
+      free(o);
+      return ir_jp_fail(j, "unterminated string");
+    }
+    j->p++;
+    if (c == '"')
+      break;
+    if (c != '\\') {
+      o[k++] = (char)c;
+      continue;
+    }
+    char e = *j->p++;
+    switch (e) {
+    case '"': o[k++] = '"'; break;
+    case '\\': o[k++] = '\\'; break;
+    case '/': o[k++] = '/'; break;
+    case 'b': o[k++] = '\b'; break;
+    case 'f': o[k++] = '\f'; break;
+    case 'n': o[k++] = '\n'; break;
+    case 'r': o[k++] = '\r'; break;
+    case 't': o[k++] = '\t'; break;
+    case 'u': {
+      unsigned u;
+      if (ir_jp_hex4(j->p, &u) != 0) {
+        free(o);
+        return ir_jp_fail(j, "bad \\u escape (expected 4 hex digits)");
+      }
+      j->p += 4;
+      if (u >= 0xD800 && u < 0xDC00) { /* a surrogate pair */
+        unsigned lo;
+        if (j->p[0] != '\\' || j->p[1] != 'u' ||
+            ir_jp_hex4(j->p + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF) {
+          free(o);
+          return ir_jp_fail(j, "unpaired UTF-16 surrogate in a \\u escape");
+        }
+        j->p += 6;
+        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+      } else if (u >= 0xDC00 && u <= 0xDFFF) {
+        free(o);
+        return ir_jp_fail(j, "unpaired UTF-16 surrogate in a \\u escape");
+      }
+      if (u == 0) {
+        free(o);
+        return ir_jp_fail(j, "\\u0000 (a NUL character) cannot be an option");
+      }
+      if (u < 0x80) {
+        o[k++] = (char)u;
+      } else if (u < 0x800) {
+        o[k++] = (char)(0xC0 | u >> 6);
+        o[k++] = (char)(0x80 | (u & 0x3F));
+      } else if (u < 0x10000) {
+        o[k++] = (char)(0xE0 | u >> 12);
+        o[k++] = (char)(0x80 | (u >> 6 & 0x3F));
+        o[k++] = (char)(0x80 | (u & 0x3F));
+      } else {
+        o[k++] = (char)(0xF0 | u >> 18);
+        o[k++] = (char)(0x80 | (u >> 12 & 0x3F));
+        o[k++] = (char)(0x80 | (u >> 6 & 0x3F));
+        o[k++] = (char)(0x80 | (u & 0x3F));
+      }
+      break;
+    }
+    default:
+      free(o);
+      return ir_jp_fail(j, "unknown escape '\\%c' in a string", e);
+    }
+  }
+  o[k] = '\0';
+  *out = o;
+  return 0;
+}
+
+/* A number or true/false/null at j->p: its text into *out (malloc'd). */
+static int ir_jp_scalar(ir_jp *j, char **out) {
+  const char *s = j->p;
+  while (*j->p && strchr("+-.0123456789eEtruefalsn", *j->p) != NULL)
+    j->p++;
+  size_t n = (size_t)(j->p - s);
+  char *t = malloc(n + 1);
+  if (t == NULL)
+    return ir_jp_fail(j, "out of memory");
+  memcpy(t, s, n);
+  t[n] = '\0';
+  char *end;
+  int ok = n > 0 && (strcmp(t, "true") == 0 || strcmp(t, "false") == 0 ||
+                     strcmp(t, "null") == 0 ||
+                     (strtod(t, &end), end == t + n));
+  if (!ok) {
+    free(t);
+    j->p = s;
+    return ir_jp_fail(j, "expected a JSON value");
+  }
+  *out = t;
+  return 0;
+}
+
+/* Skips any value (objects and arrays to a bounded depth). */
+static int ir_jp_skip(ir_jp *j, int depth) {
+  ir_jp_ws(j);
+  if (depth > 64)
+    return ir_jp_fail(j, "nested too deeply");
+  char *t = NULL;
+  int rc;
+  if (*j->p == '"') {
+    rc = ir_jp_string(j, &t);
+  } else if (*j->p == '{' || *j->p == '[') {
+    char close = *j->p == '{' ? '}' : ']';
+    int obj = close == '}';
+    j->p++;
+    ir_jp_ws(j);
+    if (*j->p == close) {
+      j->p++;
+      return 0;
+    }
+    for (;;) {
+      if (obj) {
+        ir_jp_ws(j);
+        if ((rc = ir_jp_string(j, &t)) != 0)
+          return rc;
+        free(t);
+        t = NULL;
+        ir_jp_ws(j);
+        if (*j->p != ':')
+          return ir_jp_fail(j, "expected ':'");
+        j->p++;
+      }
+      if ((rc = ir_jp_skip(j, depth + 1)) != 0)
+        return rc;
+      ir_jp_ws(j);
+      if (*j->p == ',') {
+        j->p++;
+        continue;
+      }
+      if (*j->p != close)
+        return ir_jp_fail(j, "expected ',' or '%c'", close);
+      j->p++;
+      return 0;
+    }
+  } else {
+    rc = ir_jp_scalar(j, &t);
+  }
+  free(t);
+  return rc;
+}
+
+/* The "config" object's members as options. */
+static int ir_jp_config(ir_jp *j, char ***list, int *n, int *cap) {
+  ir_jp_ws(j);
+  if (*j->p != '{')
+    return ir_jp_fail(j, "\"config\" is not an object; expected "
+                         "{\"key\": \"value\", ...}");
+  j->p++;
+  ir_jp_ws(j);
+  if (*j->p == '}') {
+    j->p++;
+    return 0;
+  }
+  for (;;) {
+    char *key = NULL, *val = NULL;
+    int rc;
+    ir_jp_ws(j);
+    if ((rc = ir_jp_string(j, &key)) != 0)
+      return rc;
+    ir_jp_ws(j);
+    if (*j->p != ':') {
+      rc = ir_jp_fail(j, "expected ':' after \"%s\"", key);
+      free(key);
+      return rc;
+    }
+    j->p++;
+    ir_jp_ws(j);
+    if (*j->p == '{' || *j->p == '[') {
+      rc = ir_jp_fail(j,
+                      "config.%s is %s: only flat \"key\": \"value\" pairs "
+                      "are options",
+                      key, *j->p == '{' ? "an object" : "an array");
+      free(key);
+      return rc;
+    }
+    if (strcmp(key, "config") == 0) {
+      free(key);
+      return ir_jp_fail(j, "config.config: a configuration cannot name "
+                           "another configuration file");
+    }
+    rc = *j->p == '"' ? ir_jp_string(j, &val) : ir_jp_scalar(j, &val);
+    if (rc != 0) {
+      free(key);
+      return rc;
+    }
+    if (key[0] == '\0' || key[0] == '-') {
+      rc = ir_jp_fail(j, "config key \"%s\" is not an option name", key);
+      free(key);
+      free(val);
+      return rc;
+    }
+    if (strcmp(val, "null") != 0)
+      ir_push_option(list, n, cap, key, val);
+    free(key);
+    free(val);
+    ir_jp_ws(j);
+    if (*j->p == ',') {
+      j->p++;
+      continue;
+    }
+    if (*j->p != '}')
+      return ir_jp_fail(j, "expected ',' or '}' in \"config\"");
+    j->p++;
+    return 0;
+  }
+}
+
+/* Parses a manifest (or any JSON object with a "config" member): the
+ * top-level "analysis" into analysis (when non-NULL), "config" into
+ * options. */
 static int ir_config_from_manifest(const char *prog, const char *path,
-                                   const char *text, char ***list, int *n,
+                                   const char *text, char *analysis,
+                                   size_t alen, char ***list, int *n,
                                    int *cap) {
-  const char *p = strstr(text, "\"config\"");
-  if (p == NULL) {
+  ir_jp j = {prog, path, text, text};
+  if (analysis != NULL && alen > 0)
+    analysis[0] = '\0';
+  ir_jp_ws(&j);
+  if (*j.p != '{')
+    return ir_jp_fail(&j, "expected a JSON object (a manifest.json)");
+  j.p++;
+  int found = 0, rc;
+  ir_jp_ws(&j);
+  if (*j.p == '}')
+    j.p++;
+  else
+    for (;;) {
+      char *key = NULL;
+      ir_jp_ws(&j);
+      if ((rc = ir_jp_string(&j, &key)) != 0)
+        return rc;
+      ir_jp_ws(&j);
+      if (*j.p != ':') {
+        free(key);
+        return ir_jp_fail(&j, "expected ':'");
+      }
+      j.p++;
+      ir_jp_ws(&j);
+      if (strcmp(key, "config") == 0) {
+        if (found) {
+          free(key);
+          return ir_jp_fail(&j, "two \"config\" objects");
+        }
+        found = 1;
+        rc = ir_jp_config(&j, list, n, cap);
+      } else if (strcmp(key, "analysis") == 0 && *j.p == '"' &&
+                 analysis != NULL) {
+        char *a = NULL;
+        rc = ir_jp_string(&j, &a);
+        if (rc == 0)
+          snprintf(analysis, alen, "%s", a);
+        free(a);
+      } else {
+        rc = ir_jp_skip(&j, 0);
+      }
+      free(key);
+      if (rc != 0)
+        return rc;
+      ir_jp_ws(&j);
+      if (*j.p == ',') {
+        j.p++;
+        continue;
+      }
+      if (*j.p != '}')
+        return ir_jp_fail(&j, "expected ',' or '}'");
+      j.p++;
+      break;
+    }
+  ir_jp_ws(&j);
+  if (*j.p != '\0')
+    return ir_jp_fail(&j, "text after the JSON object");
+  if (!found) {
     ir_cli_eprintf("%s: %s: no \"config\" object in this JSON file", prog,
-            path);
+                   path);
     return IR_EXIT_USAGE;
   }
-  p = strchr(p, '{');
-  if (p == NULL)
-    goto bad;
-  p++;
-  for (;;) {
-    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ',')
-      p++;
-    if (*p == '}')
-      return 0;
-    char key[256], val[4096];
-    if (ir_json_read_string(&p, key, sizeof key) != 0)
-      goto bad;
-    while (*p == ' ' || *p == ':')
-      p++;
-    if (*p == '"') {
-      if (ir_json_read_string(&p, val, sizeof val) != 0)
-        goto bad;
-    } else {
-      size_t k = 0;
-      while (*p && *p != ',' && *p != '}' && *p != '\n' && k + 1 < sizeof val)
-        val[k++] = *p++;
-      val[k] = '\0';
-      char *t = ir_trim(val);
-      memmove(val, t, strlen(t) + 1);
-    }
-    ir_push_option(list, n, cap, key, val);
-  }
-bad:
-  ir_cli_eprintf(
-          "%s: %s: malformed \"config\" object (expected flat "
-          "\"key\": \"value\" pairs)",
-          prog, path);
-  return IR_EXIT_USAGE;
+  return 0;
 }
 
 static int ir_config_read(const char *prog, const char *path, char ***list,
@@ -269,7 +538,7 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
   while (*first == ' ' || *first == '\n' || *first == '\t' || *first == '\r')
     first++;
   if (*first == '{') {
-    rc = ir_config_from_manifest(prog, path, text, list, n, cap);
+    rc = ir_config_from_manifest(prog, path, text, NULL, 0, list, n, cap);
   } else {
     size_t lineno = 0;
     char *next = text;
@@ -342,16 +611,8 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
     return IR_EXIT_INTERNAL;
   }
   text[len] = '\0';
-  analysis[0] = '\0';
-  const char *a = strstr(text, "\"analysis\"");
-  if (a != NULL) {
-    a += strlen("\"analysis\"");
-    while (*a == ' ' || *a == ':')
-      a++;
-    if (ir_json_read_string(&a, analysis, alen) != 0)
-      analysis[0] = '\0';
-  }
-  int rc = ir_config_from_manifest(prog, path, text, &list, &n, &cap);
+  int rc = ir_config_from_manifest(prog, path, text, analysis, alen, &list,
+                                   &n, &cap);
   free(text);
   if (rc != 0) {
     ir_cli_argv_free(n, list);
@@ -537,12 +798,29 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
       return IR_EXIT_USAGE;
     }
     return 0;
+  case IR_OPT_CONFIG: /* only from a configuration file's own options */
+    ir_cli_eprintf("%s: --config %s: a configuration cannot name another "
+                   "configuration file",
+                   prog, arg);
+    return IR_EXIT_USAGE;
   case IR_OPT_QUICK: c->quick = 1; return 0;
   case IR_OPT_THREADS:
     /* Above the build's MAX_THREADS OpenBLAS misbehaves (it hung under an
      * address-space limit with 48 of 1024 accepted). */
     if (ir_cli_size(prog, "threads", arg, 1, (size_t)ir_cli_max_threads(), &v))
       return IR_EXIT_USAGE;
+    {
+      size_t aslimit;
+      int cap = ir_cli_thread_cap(&aslimit);
+      if (v > (size_t)cap) {
+        ir_cli_eprintf("%s: --threads %zu: under the address-space limit of "
+                       "%zu bytes (ulimit -v) at most %d BLAS threads fit "
+                       "(each reserves about 160 MiB); give --threads %d or "
+                       "raise the limit",
+                       prog, v, aslimit, cap, cap);
+        return IR_EXIT_USAGE;
+      }
+    }
     c->threads = (int)v;
     return 0;
   case IR_OPT_QUIET: c->quiet = 1; return 0;
@@ -592,6 +870,8 @@ int ir_cli_usage_error(const char *prog, const char *fmt, ...) {
 int ir_cli_apply_threads(const ir_cli_common *c) {
   if (c->threads > 0)
     openblas_set_num_threads(c->threads);
+  else if (openblas_get_num_threads() > ir_cli_thread_cap(NULL))
+    openblas_set_num_threads(ir_cli_thread_cap(NULL)); /* see --threads */
   return openblas_get_num_threads();
 }
 

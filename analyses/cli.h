@@ -228,6 +228,11 @@ int ir_cli_check_memory(const char *prog, const char *what, size_t bytes);
 /* The most BLAS threads --threads accepts: the OpenBLAS build's
  * MAX_THREADS (from openblas_get_config), 64 when it does not say. */
 int ir_cli_max_threads(void);
+/* The most threads this process can run: ir_cli_max_threads, lowered under
+ * an address-space limit (RLIMIT_AS) to what fits at about 160 MiB per
+ * thread; *aslimit (may be NULL) receives the limit when it lowered the
+ * cap, else 0. */
+int ir_cli_thread_cap(size_t *aslimit);
 
 /* Copies in to out (cap bytes, NUL-terminated), control characters
  * (bytes < 0x20 and 0x7f) written as \xHH so that a message quoting input

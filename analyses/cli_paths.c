@@ -387,3 +387,31 @@ int ir_cli_check_run(const char *prog, const ir_cli_common *c,
     all[k++] = files[i];
   return ir_cli_check_distinct(prog, all, k);
 }
+
+/* Under an address-space limit every OpenBLAS thread reserves its buffer,
+ * its stack and a malloc arena; when they do not fit, OpenBLAS hangs
+ * instead of failing.  Measured with this build (minnorm, 400 x 300):
+ * under ulimit -v 4000000 28 threads ran and 30 hung, under 1000000 6 ran
+ * and 8 hung: about 133 MiB per thread.  The cap keeps a margin. */
+enum { IR_THREAD_MIB = 160, IR_THREAD_BASE_MIB = 256 };
+
+int ir_cli_thread_cap(size_t *aslimit) {
+  int cap = ir_cli_max_threads();
+  if (aslimit != NULL)
+    *aslimit = 0;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    uintmax_t mib = (uintmax_t)rl.rlim_cur >> 20;
+    uintmax_t fit = mib > IR_THREAD_BASE_MIB
+                        ? (mib - IR_THREAD_BASE_MIB) / IR_THREAD_MIB
+                        : 0;
+    if (fit < 1)
+      fit = 1;
+    if (fit < (uintmax_t)cap) {
+      cap = (int)fit;
+      if (aslimit != NULL)
+        *aslimit = (size_t)rl.rlim_cur;
+    }
+  }
+  return cap;
+}

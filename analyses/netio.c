@@ -156,6 +156,15 @@ int ir_net_validate(const char *prog, ir_net_opts *o) {
                               o->arch_spec, K);
   if (o->data)
     o->test_data = o->data;
+  /* The data and one layer's activations per row: refused up front when
+   * --n rows cannot fit. */
+  size_t per_row = 0;
+  for (size_t l = 0; l <= o->arch.nlayers; l++)
+    per_row += o->arch.width[l];
+  if (o->n > 0 &&
+      ir_cli_check_memory(prog, "--n rows of data and activations",
+                          ir_cli_bytes(o->n, per_row, sizeof(double))))
+    return IR_EXIT_USAGE;
   return 0;
 }
 
