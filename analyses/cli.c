@@ -519,6 +519,8 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
             path);
     return IR_EXIT_USAGE;
   }
+  if (ir_cli_check_input(prog, "config", path) != 0)
+    return IR_EXIT_USAGE; /* a FIFO would block, a device never end */
   FILE *fp = fopen(path, "r");
   if (fp == NULL) {
     ir_cli_eprintf("%s: --config %s: %s", prog, path, strerror(errno));
@@ -582,6 +584,13 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
   if (list == NULL) {
     ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
+  }
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    ir_cli_eprintf("%s: %s: not a regular file; expected a manifest.json",
+                   prog, path);
+    free(list);
+    return IR_EXIT_USAGE;
   }
   FILE *fp = fopen(path, "r");
   if (fp == NULL) {
