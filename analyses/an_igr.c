@@ -658,12 +658,12 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
     } else {
       int st = ir_data_read_matrix(o->net.xpath, &g->X);
       if (st != IR_OK) {
-        fprintf(stderr, "%s: --X %s: %s\n", PROG, o->net.xpath,
+        ir_cli_eprintf("%s: --X %s: %s", PROG, o->net.xpath,
                 ir_error_message());
         return IR_EXIT_USAGE;
       }
       if ((st = ir_data_read_matrix(o->net.ypath, &g->Y)) != IR_OK) {
-        fprintf(stderr, "%s: --Y %s: %s\n", PROG, o->net.ypath,
+        ir_cli_eprintf("%s: --Y %s: %s", PROG, o->net.ypath,
                 ir_error_message());
         return IR_EXIT_USAGE;
       }
@@ -682,7 +682,7 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
       if (o->init) {
         gsl_matrix *M = NULL;
         if (ir_data_read_matrix(o->init, &M) != IR_OK) {
-          fprintf(stderr, "%s: --init %s: %s\n", PROG, o->init,
+          ir_cli_eprintf("%s: --init %s: %s", PROG, o->init,
                   ir_error_message());
           return IR_EXIT_USAGE;
         }

@@ -363,8 +363,14 @@ static char *temp_name(const char *path) {
 
 /* A failed write names the user's file, not the temporary one. */
 static int fail_write(const char *path, int status) {
-  fprintf(stderr, "%s: cannot write %s (%s)\n", PROG, path,
-          ir_error_message()[0] ? ir_error_message() : ir_strerror(status));
+  const char *m = ir_error_message();
+  size_t pl = strlen(path);
+  if (strncmp(m, "cannot write ", 13) == 0 && strncmp(m + 13, path, pl) == 0 &&
+      m[13 + pl] == ':') /* already names the user's file */
+    ir_cli_eprintf("%s: %s", PROG, m);
+  else
+    ir_cli_eprintf("%s: cannot write %s (%s)", PROG, path,
+                   m[0] ? m : ir_strerror(status));
   return status == IR_ENOMEM ? IR_EXIT_INTERNAL : IR_EXIT_USAGE;
 }
 
