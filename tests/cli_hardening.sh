@@ -234,13 +234,28 @@ for f in ascii.json utf8.json; do
   check "$f: every escape reads back ($(head -c 200 err))" [ "$rc" -eq 0 ]
   check "$f: the --out name arrived intact" [ -f "$(cat expect.txt)/manifest.json" ]
 done
-# The manifests of the analyses run above replay too (table folders).
-for d in tr th; do
-  [ -f "$d/manifest.json" ] || continue
+# Real manifests of the analyses that run in seconds replay to the same
+# configuration (igr, flatness and nn-double-descent take minutes: their
+# manifests come from the same writer and reader).
+run train --arch 4-4-1 --data teacher --n 16 --lr 0.1 --steps 3 --quiet --out tr5
+run hessian --arch 4-4-1 --data teacher --n 16 --params tr5/theta.npy --top 1 --quiet --out hq
+run gd-vs-minnorm --quick --n 10 --p 12 --ntest 10 --fashion-n 10 --quiet --out gq
+run double-descent --quick --quiet --out ddq
+for d in tr th tr5 hq gq ddq; do
+  if ! [ -f "$d/manifest.json" ]; then
+    bad "no manifest in $d"
+    continue
+  fi
   an=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["analysis"])' "$d/manifest.json")
   # shellcheck disable=SC2086
   run $an --config "$d/manifest.json" --out "replay-$d" --quiet
   check "replay of $d ($an): exit 0 ($(head -c 200 err))" [ "$rc" -eq 0 ]
+  "$PY" - "$d/manifest.json" "replay-$d/manifest.json" <<'EOF' || bad "replay of $d: another configuration"
+import json, sys
+a, b = (json.load(open(f))["config"] for f in sys.argv[1:3])
+a.pop("out"); b.pop("out")
+assert a == b, (a, b)
+EOF
 done
 printf '{"config": {"gamma": "2", "grid": {"a": "1"}}}' >nested.json
 expect_refused "a nested object in config" 'config\.grid is an object' -- theory hastie --config nested.json
