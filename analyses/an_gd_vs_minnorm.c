@@ -1459,9 +1459,9 @@ int ir_an_gd_vs_minnorm(int argc0, char **argv0) {
   }
   /* The linear data (--n + --ntest) x --p, refused up front when they
    * cannot fit. */
-  if ((rc = ir_cli_check_memory(PROG, "the data (--n + --ntest) x --p",
-                                ir_cli_bytes(o.n + o.ntest, o.p,
-                                             sizeof(double)))) != 0)
+  if ((rc = ir_cli_check_memory(
+           PROG, "the data (--n + --ntest) x --p",
+           ir_cli_bytes(o.n + o.ntest, o.p, sizeof(double)))) != 0)
     goto done;
   /* Every option checked before any work (`all` stops here). */
   if ((rc = ir_cli_check_run(PROG, &o.common, NULL, 0)) != 0 ||

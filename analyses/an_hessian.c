@@ -243,8 +243,9 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
                               "--top/--trace/--density",
                               FULL_MAX_P, p, 8e-9 * (double)p * (double)p);
   /* The dense Hessian and its eigenvectors: two p x p matrices. */
-  if (o->full && ir_cli_check_memory(PROG, "--full (dense p x p Hessian and "
-                                           "eigenvectors)",
+  if (o->full && ir_cli_check_memory(PROG,
+                                     "--full (dense p x p Hessian and "
+                                     "eigenvectors)",
                                      ir_cli_bytes(p, p, 2 * sizeof(double))))
     return IR_EXIT_USAGE;
   if (o->top > p || o->bottom > p)

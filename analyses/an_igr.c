@@ -659,12 +659,12 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
       int st = ir_data_read_matrix(o->net.xpath, &g->X);
       if (st != IR_OK) {
         ir_cli_eprintf("%s: --X %s: %s", PROG, o->net.xpath,
-                ir_error_message());
+                       ir_error_message());
         return IR_EXIT_USAGE;
       }
       if ((st = ir_data_read_matrix(o->net.ypath, &g->Y)) != IR_OK) {
         ir_cli_eprintf("%s: --Y %s: %s", PROG, o->net.ypath,
-                ir_error_message());
+                       ir_error_message());
         return IR_EXIT_USAGE;
       }
       if (g->Y->size2 != 1 || g->Y->size1 != g->X->size1) {
@@ -683,7 +683,7 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
         gsl_matrix *M = NULL;
         if (ir_data_read_matrix(o->init, &M) != IR_OK) {
           ir_cli_eprintf("%s: --init %s: %s", PROG, o->init,
-                  ir_error_message());
+                         ir_error_message());
           return IR_EXIT_USAGE;
         }
         if (M->size1 * M->size2 != g->X->size2) {

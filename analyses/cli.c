@@ -309,8 +309,7 @@ static int ir_jp_scalar(ir_jp *j, char **out) {
   t[n] = '\0';
   char *end;
   int ok = n > 0 && (strcmp(t, "true") == 0 || strcmp(t, "false") == 0 ||
-                     strcmp(t, "null") == 0 ||
-                     (strtod(t, &end), end == t + n));
+                     strcmp(t, "null") == 0 || (strtod(t, &end), end == t + n));
   if (!ok) {
     free(t);
     j->p = s;
@@ -516,7 +515,7 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
   }
   if (S_ISDIR(st.st_mode)) {
     ir_cli_eprintf("%s: --config %s: is a directory, expected a file", prog,
-            path);
+                   path);
     return IR_EXIT_USAGE;
   }
   if (ir_cli_check_input(prog, "config", path) != 0)
@@ -558,15 +557,15 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
       char *eq = strchr(l, '=');
       if (eq == NULL) {
         ir_cli_eprintf("%s: %s:%zu: expected 'key = value', got '%s'", prog,
-                path, lineno, l);
+                       path, lineno, l);
         rc = IR_EXIT_USAGE;
         break;
       }
       *eq = '\0';
       char *key = ir_trim(l), *val = ir_trim(eq + 1);
       if (strcmp(key, "config") == 0) {
-        ir_cli_eprintf("%s: %s:%zu: a config file cannot include another",
-                prog, path, lineno);
+        ir_cli_eprintf("%s: %s:%zu: a config file cannot include another", prog,
+                       path, lineno);
         rc = IR_EXIT_USAGE;
         break;
       }
@@ -587,8 +586,8 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
   }
   struct stat st;
   if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-    ir_cli_eprintf("%s: %s: not a regular file; expected a manifest.json",
-                   prog, path);
+    ir_cli_eprintf("%s: %s: not a regular file; expected a manifest.json", prog,
+                   path);
     free(list);
     return IR_EXIT_USAGE;
   }
@@ -620,8 +619,8 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
     return IR_EXIT_INTERNAL;
   }
   text[len] = '\0';
-  int rc = ir_config_from_manifest(prog, path, text, analysis, alen, &list,
-                                   &n, &cap);
+  int rc = ir_config_from_manifest(prog, path, text, analysis, alen, &list, &n,
+                                   &cap);
   free(text);
   if (rc != 0) {
     ir_cli_argv_free(n, list);
@@ -708,7 +707,7 @@ int ir_cli_double(const char *prog, const char *name, const char *arg,
   }
   if (v < min || v > max) {
     ir_cli_eprintf("%s: --%s: %s is out of range [%g, %g]", prog, name, arg,
-            min, max);
+                   min, max);
     return IR_EXIT_USAGE;
   }
   *out = v;
@@ -721,18 +720,18 @@ int ir_cli_size(const char *prog, const char *name, const char *arg, size_t min,
   errno = 0;
   if (arg[0] == '-' || arg[0] == '\0') {
     ir_cli_eprintf("%s: --%s: '%s' is not a whole number >= %zu", prog, name,
-            arg, min);
+                   arg, min);
     return IR_EXIT_USAGE;
   }
   unsigned long long v = strtoull(arg, &end, 10);
   if (*end != '\0' || errno == ERANGE) {
     ir_cli_eprintf("%s: --%s: '%s' is not a whole number >= %zu", prog, name,
-            arg, min);
+                   arg, min);
     return IR_EXIT_USAGE;
   }
   if (v < min || v > max) {
-    ir_cli_eprintf("%s: --%s: %s is out of range [%zu, %zu]", prog, name,
-            arg, min, max);
+    ir_cli_eprintf("%s: --%s: %s is out of range [%zu, %zu]", prog, name, arg,
+                   min, max);
     return IR_EXIT_USAGE;
   }
   *out = (size_t)v;
@@ -761,8 +760,7 @@ int ir_cli_double_list(const char *prog, const char *name, const char *arg,
       *comma = '\0';
     char *item = ir_trim(tok);
     if (*item == '\0') {
-      ir_cli_eprintf("%s: --%s: empty item in the list '%s'", prog, name,
-              arg);
+      ir_cli_eprintf("%s: --%s: empty item in the list '%s'", prog, name, arg);
       rc = IR_EXIT_USAGE;
       break;
     }
@@ -1007,9 +1005,8 @@ void ir_cli_break_announce(const char *prog, ir_cli_config *cfg) {
   const char *b = getenv("IMPLREG_BREAK");
   if (b == NULL)
     return;
-  ir_cli_eprintf(
-          "%s: IMPLREG_BREAK=%s: computations broken on purpose (a test "
-          "hook)",
-          prog, b);
+  ir_cli_eprintf("%s: IMPLREG_BREAK=%s: computations broken on purpose (a test "
+                 "hook)",
+                 prog, b);
   ir_cli_config_set(cfg, "break", "%s", b);
 }

@@ -223,27 +223,26 @@ static int foreign_format(const char *prog, const char *what,
   const int pickle = got >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5;
   if (zip && !ext_pt && !torch_zip) {
     ir_cli_eprintf(
-            "%s: %s %s is a zip archive (NumPy .npz?), not a .npy array: "
-            "save the one array with np.save('x.npy', np.load('%s')['NAME'])"
-            "",
-            prog, what, path, path);
+        "%s: %s %s is a zip archive (NumPy .npz?), not a .npy array: "
+        "save the one array with np.save('x.npy', np.load('%s')['NAME'])"
+        "",
+        prog, what, path, path);
     return IR_EXIT_USAGE;
   }
   if (zip || (pickle && ext_pt)) {
     ir_cli_eprintf(
-            "%s: %s %s is a PyTorch file (torch.save): export .npy with "
-            "np.save('x.npy', t.detach().double().numpy()) for a tensor t, or "
-            "for a model's weights np.save('theta.npy', torch.cat([p.detach()"
-            ".flatten() for p in model.parameters()]).double().numpy())",
-            prog, what, path);
+        "%s: %s %s is a PyTorch file (torch.save): export .npy with "
+        "np.save('x.npy', t.detach().double().numpy()) for a tensor t, or "
+        "for a model's weights np.save('theta.npy', torch.cat([p.detach()"
+        ".flatten() for p in model.parameters()]).double().numpy())",
+        prog, what, path);
     return IR_EXIT_USAGE;
   }
   if (pickle) {
-    ir_cli_eprintf(
-            "%s: %s %s is a Python pickle, which implreg does not read: "
-            "export the array with np.save('x.npy', np.asarray(obj, "
-            "dtype=np.float64))",
-            prog, what, path);
+    ir_cli_eprintf("%s: %s %s is a Python pickle, which implreg does not read: "
+                   "export the array with np.save('x.npy', np.asarray(obj, "
+                   "dtype=np.float64))",
+                   prog, what, path);
     return IR_EXIT_USAGE;
   }
   return 0;
@@ -274,10 +273,9 @@ static int one_hot(const char *prog, const char *where, size_t K,
     double v = gsl_matrix_get(*Y, i, 0);
     if (!(v >= 0 && v < (double)K && v == floor(v))) {
       gsl_matrix_free(oh);
-      ir_cli_eprintf(
-              "%s: %s: row %zu holds %g, not a class label in 0..%zu "
-              "(cross-entropy takes integer labels or one-hot rows)",
-              prog, where, i + 1, v, K - 1);
+      ir_cli_eprintf("%s: %s: row %zu holds %g, not a class label in 0..%zu "
+                     "(cross-entropy takes integer labels or one-hot rows)",
+                     prog, where, i + 1, v, K - 1);
       return IR_EXIT_USAGE;
     }
     gsl_matrix_set(oh, i, (size_t)v, 1.0);
@@ -296,11 +294,12 @@ static int shape_targets(const char *prog, const char *where,
   if (a->loss == IR_LOSS_CE && (*Y)->size2 == 1)
     return one_hot(prog, where, K, Y);
   ir_cli_eprintf("%s: %s has %zu columns; --arch has %zu outputs%s", prog,
-          where, (*Y)->size2, K,
-          a->loss == IR_LOSS_CE ? " (give integer labels, shape (n,), or "
-                                  "one-hot rows)"
-                                : " (squared losses need one target per "
-                                  "output)");
+                 where, (*Y)->size2, K,
+                 a->loss == IR_LOSS_CE
+                     ? " (give integer labels, shape (n,), or "
+                       "one-hot rows)"
+                     : " (squared losses need one target per "
+                       "output)");
   return IR_EXIT_USAGE;
 }
 
@@ -328,16 +327,16 @@ static int load_files(const char *prog, const ir_net_opts *o, gsl_matrix **X,
     return rc;
   if ((*X)->size1 != (*Y)->size1 && o->n == 0) {
     ir_cli_eprintf(
-            "%s: %s has %zu rows but %s has %zu: X and Y need one row per "
-            "sample",
-            prog, o->xpath, (*X)->size1, o->ypath, (*Y)->size1);
+        "%s: %s has %zu rows but %s has %zu: X and Y need one row per "
+        "sample",
+        prog, o->xpath, (*X)->size1, o->ypath, (*Y)->size1);
     return IR_EXIT_USAGE;
   }
   if (first_rows(X, o->n) != IR_OK || first_rows(Y, o->n) != IR_OK)
     return ir_cli_fail(prog, IR_ENOMEM, NULL);
   if ((*X)->size1 != (*Y)->size1) {
     ir_cli_eprintf("%s: %s has %zu rows but %s has %zu", prog, o->xpath,
-            (*X)->size1, o->ypath, (*Y)->size1);
+                   (*X)->size1, o->ypath, (*Y)->size1);
     return IR_EXIT_USAGE;
   }
   double scale = o->xscale >= 0 ? o->xscale : idx ? 1.0 / 255.0 : 1.0;
@@ -354,10 +353,9 @@ static int load_fashion(const char *prog, int split, size_t n, gsl_matrix **X,
       {FASHION_DIR "/t10k-images-idx3-ubyte.gz",
        FASHION_DIR "/t10k-labels-idx1-ubyte.gz"}};
   if (!ir_data_fashion_mnist_available(NULL)) {
-    ir_cli_eprintf(
-            "%s: Fashion-MNIST not found in " FASHION_DIR
-            " (install the Debian package dataset-fashion-mnist)",
-            prog);
+    ir_cli_eprintf("%s: Fashion-MNIST not found in " FASHION_DIR
+                   " (install the Debian package dataset-fashion-mnist)",
+                   prog);
     return IR_EXIT_USAGE;
   }
   int s = ir_data_read_idx(files[split][0], n, X);
@@ -367,7 +365,7 @@ static int load_fashion(const char *prog, int split, size_t n, gsl_matrix **X,
     return ir_cli_fail(prog, s, NULL);
   if ((*X)->size1 < n) {
     ir_cli_eprintf("%s: --n %zu: the Fashion-MNIST %s split has %zu images",
-            prog, n, split ? "test" : "training", (*X)->size1);
+                   prog, n, split ? "test" : "training", (*X)->size1);
     return IR_EXIT_USAGE;
   }
   gsl_matrix_scale(*X, 1.0 / 255.0);
@@ -429,8 +427,8 @@ int ir_net_load(const char *prog, const ir_net_opts *o, unsigned long seed,
     return rc;
   if ((*X)->size2 != a->width[0]) {
     ir_cli_eprintf(
-            "%s: the inputs have %zu columns but --arch %s takes %zu inputs",
-            prog, (*X)->size2, o->arch_spec, a->width[0]);
+        "%s: the inputs have %zu columns but --arch %s takes %zu inputs", prog,
+        (*X)->size2, o->arch_spec, a->width[0]);
     return IR_EXIT_USAGE;
   }
   return 0;
@@ -447,14 +445,14 @@ int ir_net_load_test(const char *prog, const ir_net_opts *o, unsigned long seed,
       return rc;
     if ((*X)->size1 != (*Y)->size1) {
       ir_cli_eprintf("%s: %s has %zu rows but %s has %zu", prog, o->xtest,
-              (*X)->size1, o->ytest, (*Y)->size1);
+                     (*X)->size1, o->ytest, (*Y)->size1);
       return IR_EXIT_USAGE;
     }
     if ((*X)->size2 != o->arch.width[0]) {
-      ir_cli_eprintf(
-              "%s: --X-test %s has %zu columns but --arch %s takes %zu "
-              "inputs",
-              prog, o->xtest, (*X)->size2, o->arch_spec, o->arch.width[0]);
+      ir_cli_eprintf("%s: --X-test %s has %zu columns but --arch %s takes %zu "
+                     "inputs",
+                     prog, o->xtest, (*X)->size2, o->arch_spec,
+                     o->arch.width[0]);
       return IR_EXIT_USAGE;
     }
     double scale = o->xscale >= 0 ? o->xscale : idx ? 1.0 / 255.0 : 1.0;
@@ -494,10 +492,9 @@ int ir_net_load_params(const char *prog, const char *opt, const char *path,
       len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%zu*%zu+%zu",
                               l ? " + " : "", a->width[l + 1], a->width[l],
                               a->width[l + 1]);
-    ir_cli_eprintf(
-            "%s: --%s %s holds %zu values, but this architecture has "
-            "%zu parameters (%s, weights then bias per layer)",
-            prog, opt, path, got, p, buf);
+    ir_cli_eprintf("%s: --%s %s holds %zu values, but this architecture has "
+                   "%zu parameters (%s, weights then bias per layer)",
+                   prog, opt, path, got, p, buf);
     gsl_matrix_free(M);
     return IR_EXIT_USAGE;
   }

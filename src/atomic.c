@@ -88,7 +88,8 @@ static int ir_atomic_open_through(ir_atomic_file *f, const char *path) {
   struct stat st;
   int fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
   /* O_NONBLOCK: a FIFO nobody reads is refused at once, not waited on. */
-  int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
+  int fd =
+      open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
   if (fd < 0) {
     int e = errno;
     if (fifo && e == ENXIO)

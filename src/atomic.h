@@ -41,8 +41,7 @@ typedef enum {
  * target, else a copy of path).  IR_EIO (message "cannot write PATH: it
  * is ...") for a directory, block device, socket or dangling symlink;
  * IR_EIO when the path cannot be examined. */
-int ir_atomic_classify(const char *path, ir_atomic_kind *kind,
-                       char **resolved);
+int ir_atomic_classify(const char *path, ir_atomic_kind *kind, char **resolved);
 
 /* IR_EIO with "cannot write PATH: reason" when the directory is missing or
  * not writable. */
