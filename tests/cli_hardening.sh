@@ -266,5 +266,26 @@ expect_refused "an unknown escape" "unknown escape" -- theory hastie --config ba
 printf '{"a": {"config": {"x": "1"}}}' >deep.json
 expect_refused "config only nested deeper" 'no "config" object' -- theory hastie --config deep.json
 
+# ---- the new code paths under valgrind (when configured) -------------------
+
+if [ -n "${VALGRIND:-}" ] && [ -x "${VALGRIND%% *}" ]; then
+  printf '{"analysis": "theory hastie", "config": {"gamma": "2", "r2": "1", "sigma2": "0.5", "out": "vg\\u00fc\\ud83d\\ude00\\b\\t"}, "x": [1, {"y": null}]}' >vg.json
+  vg() { # vg LABEL EXPECTED-EXIT ARGS...
+    local l=$1 want=$2
+    shift 2
+    timeout 300 $VALGRIND -q --error-exitcode=99 --leak-check=full \
+      --errors-for-leak-kinds=definite,indirect "$IMPLREG" "$@" >out 2>err </dev/null
+    local got=$?
+    check "valgrind: $l (exit $got, expected $want): $(grep -v '^implreg' err | head -c 300)" [ "$got" -eq "$want" ]
+  }
+  vg "manifest with every escape" 0 theory hastie --config vg.json --quiet
+  vg "nested config object" 2 theory hastie --config nested.json
+  vg "output collision" 2 "${MN[@]}" --out W.csv --diagnostics W.csv
+  vg "symlinked output" 0 "${MN[@]}" --out link.csv
+  vg "input FIFO" 2 "${MN[@]}" --X in.fifo
+  vg "all: validation pass" 2 all --quick --seeds 2000 --out vga
+  vg "NPY header mismatch" 2 minnorm --X huge.npy --Y Y.csv
+fi
+
 echo "$NAME: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
