@@ -84,6 +84,51 @@ static const all_entry entries[] = {
     {"igr", "igr", ir_an_igr, NULL, 1},
     {"flatness", "flatness", ir_an_flatness, NULL, 1}};
 
+/* Runs one entry with the common options, in its own sub-folder. */
+static int run_entry(const all_entry *e, const ir_cli_common *c,
+                     int seeds_given) {
+  char out[4200], seed[32], seeds[32], threads[32], subst[8][4200];
+  snprintf(out, sizeof out, "%s/%s", c->out, e->dir);
+  snprintf(seed, sizeof seed, "%lu", c->seed);
+  snprintf(seeds, sizeof seeds, "%zu", c->seeds);
+  snprintf(threads, sizeof threads, "%d", c->threads);
+  char *sub[48];
+  int k = 0, ns = 0;
+  sub[k++] = (char *)e->name;
+  for (const char *const *a = e->args; a && *a; a++) {
+    const char *at = strstr(*a, "@OUT@");
+    if (at && ns < 8) {
+      snprintf(subst[ns], sizeof subst[ns], "%.*s%s%s", (int)(at - *a), *a,
+               c->out, at + 5);
+      sub[k++] = subst[ns++];
+    } else {
+      sub[k++] = (char *)*a;
+    }
+  }
+  sub[k++] = "--out";
+  sub[k++] = out;
+  sub[k++] = "--seed";
+  sub[k++] = seed;
+  if (seeds_given && e->seeds) {
+    sub[k++] = "--seeds";
+    sub[k++] = seeds;
+  }
+  if (c->threads > 0) {
+    sub[k++] = "--threads";
+    sub[k++] = threads;
+  }
+  if (c->quick)
+    sub[k++] = "--quick";
+  if (c->quiet)
+    sub[k++] = "--quiet";
+  if (c->progress)
+    sub[k++] = "--progress";
+  sub[k] = NULL;
+  if (!ir_cli_validating && !c->quiet)
+    printf("== implreg %s (%s) ==\n", e->name, e->dir);
+  return e->run(k, sub);
+}
+
 int ir_an_all(int argc0, char **argv0) {
   int argc;
   char **argv;
@@ -125,6 +170,24 @@ int ir_an_all(int argc0, char **argv0) {
     rc = ir_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
     goto done;
   }
+  /* First every analysis's options are validated (each returns right
+   * after its checks, ir_cli_validating), so that a bad option is refused
+   * before anything runs or is written. */
+  if ((rc = ir_cli_check_out_dir(PROG, c.out)) != 0)
+    goto done;
+  ir_cli_validating = 1;
+  for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+    int r = run_entry(&entries[i], &c, seeds_given);
+    if (r != IR_EXIT_OK) {
+      fprintf(stderr,
+              "%s: refused before running anything: the options above do "
+              "not suit '%s' (%s/)\n",
+              PROG, entries[i].name, entries[i].dir);
+      rc = r;
+      goto done;
+    }
+  }
+  ir_cli_validating = 0;
   if ((rc = ir_cli_prepare_out(PROG, c.out)) != 0)
     goto done;
   all = ir_checks_alloc();
@@ -134,47 +197,7 @@ int ir_an_all(int argc0, char **argv0) {
   }
   ir_cli_collect = all;
   for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
-    /* Each analysis gets the common options, with its own sub-folder. */
-    char out[4200], seed[32], seeds[32], threads[32], subst[8][4200];
-    snprintf(out, sizeof out, "%s/%s", c.out, entries[i].dir);
-    snprintf(seed, sizeof seed, "%lu", c.seed);
-    snprintf(seeds, sizeof seeds, "%zu", c.seeds);
-    snprintf(threads, sizeof threads, "%d", c.threads);
-    char *sub[48];
-    int k = 0, ns = 0;
-    sub[k++] = (char *)entries[i].name;
-    for (const char *const *a = entries[i].args; a && *a; a++) {
-      const char *at = strstr(*a, "@OUT@");
-      if (at && ns < 8) {
-        snprintf(subst[ns], sizeof subst[ns], "%.*s%s%s", (int)(at - *a), *a,
-                 c.out, at + 5);
-        sub[k++] = subst[ns++];
-      } else {
-        sub[k++] = (char *)*a;
-      }
-    }
-    sub[k++] = "--out";
-    sub[k++] = out;
-    sub[k++] = "--seed";
-    sub[k++] = seed;
-    if (seeds_given && entries[i].seeds) {
-      sub[k++] = "--seeds";
-      sub[k++] = seeds;
-    }
-    if (c.threads > 0) {
-      sub[k++] = "--threads";
-      sub[k++] = threads;
-    }
-    if (c.quick)
-      sub[k++] = "--quick";
-    if (c.quiet)
-      sub[k++] = "--quiet";
-    if (c.progress)
-      sub[k++] = "--progress";
-    sub[k] = NULL;
-    if (!c.quiet)
-      printf("== implreg %s (%s) ==\n", entries[i].name, entries[i].dir);
-    int r = entries[i].run(k, sub);
+    int r = run_entry(&entries[i], &c, seeds_given);
     if (r != IR_EXIT_OK && r != IR_EXIT_CHECK) {
       rc = r;
       goto done;
@@ -191,6 +214,7 @@ int ir_an_all(int argc0, char **argv0) {
            c.out);
   rc = ir_cli_exit_status(&c, all);
 done:
+  ir_cli_validating = 0;
   ir_cli_collect = NULL;
   ir_checks_free(all);
   ir_cli_argv_free(argc, argv);

@@ -171,6 +171,8 @@ static int run(int argc, char **argv, int plot) {
                         &o, &first);
   if (rc != 0)
     return rc < 0 ? IR_EXIT_OK : rc;
+  if ((rc = ir_cli_check_out_dir(prog, o.out)) != 0)
+    return rc;
   const char *name = argv[first];
   const size_t nrun = (size_t)(argc - first - 1);
   const char **dirs = (const char **)argv + first + 1;

@@ -2250,6 +2250,21 @@ int ir_an_double_descent(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
+  {
+    /* The feature matrices (n + ntest) x Nmax, refused up front when they
+     * cannot fit. */
+    double nmax = (double)o.Nmax;
+    for (size_t i = 0; i < o.ngrid; i++)
+      nmax = o.grid[i] > nmax ? o.grid[i] : nmax;
+    if ((rc = ir_cli_check_memory(
+             PROG, "the feature matrices (--n + --ntest) x N-max",
+             ir_cli_bytes(o.n + o.ntest, (size_t)nmax, sizeof(double)))) != 0)
+      goto done;
+  }
+  /* Every option checked before any work (`all` stops here). */
+  if ((rc = ir_cli_check_run(PROG, &o.common, NULL, 0)) != 0 ||
+      ir_cli_validating)
+    goto done;
   ir_cli_apply_threads(&o.common);
   ir_cli_break_announce(PROG, &cfg);
   if ((rc = ir_cli_prepare_out(PROG, o.common.out)) != 0)

@@ -1949,6 +1949,10 @@ int ir_an_flatness(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
+  /* Every option checked before any work (`all` stops here). */
+  if ((rc = ir_cli_check_run(PROG, &o.common, NULL, 0)) != 0 ||
+      ir_cli_validating)
+    goto done;
   ir_cli_break_announce(PROG, &cfg);
   if ((rc = load_sets(&R)) != 0)
     goto done;

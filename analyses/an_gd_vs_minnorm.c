@@ -1457,6 +1457,16 @@ int ir_an_gd_vs_minnorm(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
+  /* The linear data (--n + --ntest) x --p, refused up front when they
+   * cannot fit. */
+  if ((rc = ir_cli_check_memory(
+           PROG, "the data (--n + --ntest) x --p",
+           ir_cli_bytes(o.n + o.ntest, o.p, sizeof(double)))) != 0)
+    goto done;
+  /* Every option checked before any work (`all` stops here). */
+  if ((rc = ir_cli_check_run(PROG, &o.common, NULL, 0)) != 0 ||
+      ir_cli_validating)
+    goto done;
   /* The thread count in force is recorded in the manifest's environment. */
   ir_cli_apply_threads(&o.common);
   int fashion = o.use_fashion && ir_data_fashion_mnist_available(NULL);

@@ -242,6 +242,12 @@ static int parse(int argc, char **argv, hs_opts *o, ir_cli_config *cfg) {
                               "parameters (a dense Hessian of %.1f GB): use "
                               "--top/--trace/--density",
                               FULL_MAX_P, p, 8e-9 * (double)p * (double)p);
+  /* The dense Hessian and its eigenvectors: two p x p matrices. */
+  if (o->full && ir_cli_check_memory(PROG,
+                                     "--full (dense p x p Hessian and "
+                                     "eigenvectors)",
+                                     ir_cli_bytes(p, p, 2 * sizeof(double))))
+    return IR_EXIT_USAGE;
   if (o->top > p || o->bottom > p)
     return ir_cli_usage_error(PROG, "--top/--bottom exceed the %zu parameters",
                               p);
@@ -742,6 +748,16 @@ int ir_an_hessian(int argc0, char **argv0) {
   if (rc != 0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
+  }
+  /* Every option and file checked before any work (`all` stops here). */
+  {
+    const ir_cli_path files[] = {{"X", o.net.xpath, IR_PATH_IN},
+                                 {"Y", o.net.ypath, IR_PATH_IN},
+                                 {"params", o.params, IR_PATH_IN},
+                                 {"save-vectors", o.save_vectors, IR_PATH_OUT}};
+    if ((rc = ir_cli_check_run(PROG, &o.common, files, 4)) != 0 ||
+        ir_cli_validating)
+      goto done;
   }
   ir_cli_apply_threads(&o.common);
   if ((rc = ir_net_load(PROG, &o.net, o.common.seed, &X, &Y, desc,

@@ -658,13 +658,13 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
     } else {
       int st = ir_data_read_matrix(o->net.xpath, &g->X);
       if (st != IR_OK) {
-        fprintf(stderr, "%s: --X %s: %s\n", PROG, o->net.xpath,
-                ir_error_message());
+        ir_cli_eprintf("%s: --X %s: %s", PROG, o->net.xpath,
+                       ir_error_message());
         return IR_EXIT_USAGE;
       }
       if ((st = ir_data_read_matrix(o->net.ypath, &g->Y)) != IR_OK) {
-        fprintf(stderr, "%s: --Y %s: %s\n", PROG, o->net.ypath,
-                ir_error_message());
+        ir_cli_eprintf("%s: --Y %s: %s", PROG, o->net.ypath,
+                       ir_error_message());
         return IR_EXIT_USAGE;
       }
       if (g->Y->size2 != 1 || g->Y->size1 != g->X->size1) {
@@ -682,8 +682,8 @@ static int model_setup(ig_model *g, ig_kind k, const ig_opts *o) {
       if (o->init) {
         gsl_matrix *M = NULL;
         if (ir_data_read_matrix(o->init, &M) != IR_OK) {
-          fprintf(stderr, "%s: --init %s: %s\n", PROG, o->init,
-                  ir_error_message());
+          ir_cli_eprintf("%s: --init %s: %s", PROG, o->init,
+                         ir_error_message());
           return IR_EXIT_USAGE;
         }
         if (M->size1 * M->size2 != g->X->size2) {
@@ -3242,6 +3242,15 @@ int ir_an_igr(int argc0, char **argv0) {
   if (rc != 0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
+  }
+  /* Every option and file checked before any work (`all` stops here). */
+  {
+    const ir_cli_path files[] = {{"X", o.net.xpath, IR_PATH_IN},
+                                 {"Y", o.net.ypath, IR_PATH_IN},
+                                 {"init", o.init, IR_PATH_IN}};
+    if ((rc = ir_cli_check_run(PROG, &o.common, files, 3)) != 0 ||
+        ir_cli_validating)
+      goto done;
   }
   ir_cli_apply_threads(&o.common);
   ir_cli_break_announce(PROG, &cfg);

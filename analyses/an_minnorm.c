@@ -11,6 +11,7 @@
 #include <gsl/gsl_blas.h>
 
 #include "cli.h"
+#include "atomic.h"
 
 static const char *const PROG = "implreg minnorm";
 
@@ -188,6 +189,17 @@ static int parse(int argc, char **argv, mn_opts *o) {
   if (o->out && check_writable("out", o->out))
     return IR_EXIT_USAGE;
   if (o->diag && check_writable("diagnostics", o->diag))
+    return IR_EXIT_USAGE;
+  if (ir_cli_check_input(PROG, "X", o->xpath) ||
+      ir_cli_check_input(PROG, "Y", o->ypath) ||
+      (o->out && ir_cli_check_output(PROG, "out", o->out)) ||
+      (o->diag && ir_cli_check_output(PROG, "diagnostics", o->diag)))
+    return IR_EXIT_USAGE;
+  const ir_cli_path files[] = {{"X", o->xpath, IR_PATH_IN},
+                               {"Y", o->ypath, IR_PATH_IN},
+                               {"out", o->out, IR_PATH_OUT},
+                               {"diagnostics", o->diag, IR_PATH_OUT}};
+  if (ir_cli_check_distinct(PROG, files, 4))
     return IR_EXIT_USAGE;
   return 0;
 }
@@ -384,8 +396,14 @@ static char *temp_name(const char *path) {
 
 /* A failed write names the user's file, not the temporary one. */
 static int fail_write(const char *path, int status) {
-  fprintf(stderr, "%s: cannot write %s (%s)\n", PROG, path,
-          ir_error_message()[0] ? ir_error_message() : ir_strerror(status));
+  const char *m = ir_error_message();
+  size_t pl = strlen(path);
+  if (strncmp(m, "cannot write ", 13) == 0 && strncmp(m + 13, path, pl) == 0 &&
+      m[13 + pl] == ':') /* already names the user's file */
+    ir_cli_eprintf("%s: %s", PROG, m);
+  else
+    ir_cli_eprintf("%s: cannot write %s (%s)", PROG, path,
+                   m[0] ? m : ir_strerror(status));
   return status == IR_ENOMEM ? IR_EXIT_INTERNAL : IR_EXIT_USAGE;
 }
 
@@ -404,6 +422,8 @@ int ir_an_minnorm(int argc0, char **argv0) {
   ir_minnorm *w = NULL;
   ir_json *j = NULL;
   char *header = NULL, *tmp_out = NULL, *tmp_diag = NULL, *report_text = NULL;
+  char *out_target = NULL, *diag_target = NULL;
+  ir_atomic_kind kout = IR_ATOMIC_NEW, kdiag = IR_ATOMIC_NEW;
   size_t report_len = 0;
   FILE *report = NULL;
   gsl_matrix *Wmn = NULL;
@@ -498,11 +518,25 @@ int ir_an_minnorm(int argc0, char **argv0) {
   /* Both result files are written under temporary names and renamed only
    * when both succeeded, so a failure leaves neither (and an existing file
    * of the same name untouched). */
-  if (o.out && (tmp_out = temp_name(o.out)) == NULL) {
+  /* A symlink is followed (its target replaced in its own folder); a
+   * character device or FIFO is written through, after the files renamed
+   * into place (src/atomic.h). */
+  if (o.out && (s = ir_atomic_classify(o.out, &kout, &out_target)) != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (o.diag &&
+      (s = ir_atomic_classify(o.diag, &kdiag, &diag_target)) != IR_OK) {
+    rc = ir_cli_fail(PROG, s, NULL);
+    goto done;
+  }
+  if (o.out && kout != IR_ATOMIC_THROUGH &&
+      (tmp_out = temp_name(out_target)) == NULL) {
     rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
     goto done;
   }
-  if (o.diag && (tmp_diag = temp_name(o.diag)) == NULL) {
+  if (o.diag && kdiag != IR_ATOMIC_THROUGH &&
+      (tmp_diag = temp_name(diag_target)) == NULL) {
     rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
     goto done;
   }
@@ -513,20 +547,28 @@ int ir_an_minnorm(int argc0, char **argv0) {
       rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
       goto done;
     }
-    if ((s = ir_data_write_matrix(tmp_out, W, header)) != IR_OK) {
+    if (tmp_out && (s = ir_data_write_matrix(tmp_out, W, header)) != IR_OK) {
       rc = fail_write(o.out, s);
       goto done;
     }
   }
-  if (o.diag && (s = ir_json_write(j, tmp_diag)) != IR_OK) {
+  if (tmp_diag && (s = ir_json_write(j, tmp_diag)) != IR_OK) {
     rc = fail_write(o.diag, s);
     goto done;
   }
-  if ((o.out && rename(tmp_out, o.out) != 0) ||
-      (o.diag && rename(tmp_diag, o.diag) != 0)) {
-    fprintf(stderr, "%s: cannot write %s: %s\n", PROG, o.out ? o.out : o.diag,
-            strerror(errno));
+  if ((tmp_out && rename(tmp_out, out_target) != 0) ||
+      (tmp_diag && rename(tmp_diag, diag_target) != 0)) {
+    ir_cli_eprintf("%s: cannot write %s: %s", PROG, o.out ? o.out : o.diag,
+                   strerror(errno));
     rc = IR_EXIT_USAGE;
+    goto done;
+  }
+  if (o.out && !tmp_out && (s = ir_data_write_matrix(o.out, W, header))) {
+    rc = fail_write(o.out, s);
+    goto done;
+  }
+  if (o.diag && !tmp_diag && (s = ir_json_write(j, o.diag)) != IR_OK) {
+    rc = fail_write(o.diag, s);
     goto done;
   }
   if (!o.common.quiet)
@@ -547,6 +589,8 @@ done:
     free(tmp_diag);
   }
   free(header);
+  free(out_target);
+  free(diag_target);
   free(o.ridge);
   ir_json_free(j);
   ir_minnorm_free(w);

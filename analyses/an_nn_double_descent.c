@@ -1568,13 +1568,17 @@ int ir_an_nn_double_descent(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
-  ir_cli_break_announce(PROG, &cfg);
-  R.o = &o;
-  R.nseeds = o.common.seeds;
-  if (R.nseeds > 1024) {
+  if (o.common.seeds > 1024) {
     rc = ir_cli_usage_error(PROG, "--seeds at most 1024");
     goto done;
   }
+  /* Every option checked before any work (`all` stops here). */
+  if ((rc = ir_cli_check_run(PROG, &o.common, NULL, 0)) != 0 ||
+      ir_cli_validating)
+    goto done;
+  ir_cli_break_announce(PROG, &cfg);
+  R.o = &o;
+  R.nseeds = o.common.seeds;
   if ((rc = load_data(&R)) != 0)
     goto done;
   const size_t nK = o.n * R.K;

@@ -599,6 +599,24 @@ int ir_an_train(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
+  /* Held-out teacher data: --ntest rows of the input width. */
+  if (o.net.data != NULL &&
+      (rc = ir_cli_check_memory(PROG, "--ntest rows of test data",
+                                ir_cli_bytes(o.ntest, o.net.arch.width[0] + 1,
+                                             sizeof(double)))) != 0)
+    goto done;
+  /* Every option and file checked before any work (`all` stops here). */
+  {
+    const ir_cli_path files[] = {{"X", o.net.xpath, IR_PATH_IN},
+                                 {"Y", o.net.ypath, IR_PATH_IN},
+                                 {"X-test", o.net.xtest, IR_PATH_IN},
+                                 {"Y-test", o.net.ytest, IR_PATH_IN},
+                                 {"init", o.init, IR_PATH_IN},
+                                 {"save", o.save, IR_PATH_OUT}};
+    if ((rc = ir_cli_check_run(PROG, &o.common, files, 6)) != 0 ||
+        ir_cli_validating)
+      goto done;
+  }
   ir_cli_apply_threads(&o.common);
   if ((rc = ir_net_load(PROG, &o.net, o.common.seed, &X, &Y, desc,
                         sizeof desc)) != 0 ||

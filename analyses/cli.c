@@ -55,7 +55,7 @@ static char *ir_strdup(const char *s) {
   size_t n = strlen(s) + 1;
   char *d = malloc(n);
   if (d == NULL) {
-    fprintf(stderr, "implreg: out of memory\n");
+    ir_cli_eprintf("implreg: out of memory");
     exit(IR_EXIT_INTERNAL);
   }
   memcpy(d, s, n);
@@ -80,7 +80,7 @@ void ir_cli_config_set(ir_cli_config *cfg, const char *key, const char *fmt,
     cfg->keys = realloc(cfg->keys, cfg->cap * sizeof *cfg->keys);
     cfg->vals = realloc(cfg->vals, cfg->cap * sizeof *cfg->vals);
     if (!cfg->keys || !cfg->vals) {
-      fprintf(stderr, "implreg: out of memory\n");
+      ir_cli_eprintf("implreg: out of memory");
       exit(IR_EXIT_INTERNAL);
     }
   }
@@ -135,14 +135,14 @@ static void ir_push_option(char ***list, int *n, int *cap, const char *key,
     *cap = *cap ? 2 * *cap : 32;
     *list = realloc(*list, (size_t)*cap * sizeof **list);
     if (*list == NULL) {
-      fprintf(stderr, "implreg: out of memory\n");
+      ir_cli_eprintf("implreg: out of memory");
       exit(IR_EXIT_INTERNAL);
     }
   }
   size_t kl = strlen(key);
   char *opt = malloc(kl + 3);
   if (opt == NULL) {
-    fprintf(stderr, "implreg: out of memory\n");
+    ir_cli_eprintf("implreg: out of memory");
     exit(IR_EXIT_INTERNAL);
   }
   memcpy(opt, "--", 2);
@@ -162,103 +162,373 @@ static char *ir_trim(char *s) {
   return s;
 }
 
-/* Reads a JSON string starting at *p (which points at the opening quote)
- * into out; handles the escapes our JSON writer emits. */
-static int ir_json_read_string(const char **p, char *out, size_t cap) {
-  const char *s = *p;
-  if (*s != '"')
-    return -1;
-  s++;
-  size_t k = 0;
-  while (*s && *s != '"') {
-    char ch = *s++;
-    if (ch == '\\') {
-      ch = *s++;
-      switch (ch) {
-      case 'n': ch = '\n'; break;
-      case 't': ch = '\t'; break;
-      case '"':
-      case '\\':
-      case '/': break;
-      default: return -1;
-      }
-    }
-    if (k + 1 < cap)
-      out[k++] = ch;
+/* ---- The manifest reader: a small JSON parser for what
+ * ir_cli_write_manifest writes (report_json.c): any JSON document whose
+ * top level is an object; its "config" member must be a flat object of
+ * strings (numbers and true/false are accepted too).  Every escape the
+ * writer emits (\" \\ \/ \b \f \n \r \t \uXXXX, surrogate pairs) reads
+ * back; a nested object or array in "config" is refused with one line. */
+typedef struct {
+  const char *prog, *path, *text, *p;
+} ir_jp;
+
+static int ir_jp_fail(ir_jp *j, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int ir_jp_fail(ir_jp *j, const char *fmt, ...) {
+  size_t line = 1;
+  for (const char *q = j->text; q < j->p && *q; q++)
+    line += *q == '\n';
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  ir_cli_eprintf("%s: %s:%zu: %s", j->prog, j->path, line, msg);
+  return IR_EXIT_USAGE;
+}
+
+static void ir_jp_ws(ir_jp *j) {
+  while (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')
+    j->p++;
+}
+
+static int ir_jp_hex4(const char *s, unsigned *v) {
+  *v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = s[i];
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
+    if (d < 0)
+      return -1;
+    *v = *v << 4 | (unsigned)d;
   }
-  if (*s != '"')
-    return -1;
-  out[k] = '\0';
-  *p = s + 1;
   return 0;
 }
 
-/* Parses the flat "config" object of a manifest.json into options. */
+/* A string at j->p (the opening quote) into *out (malloc'd, NUL-free). */
+static int ir_jp_string(ir_jp *j, char **out) {
+  *out = NULL;
+  if (*j->p != '"')
+    return ir_jp_fail(j, "expected a string");
+  const char *s = ++j->p;
+  /* Every escape decodes to at most as many bytes as it takes (\uXXXX to
+   * at most 3 bytes of UTF-8, a surrogate pair of 12 to 4). */
+  const char *q = s;
+  while (*q && *q != '"')
+    q += (*q == '\\' && q[1]) ? 2 : 1;
+  char *o = malloc((size_t)(q - s) + 1);
+  if (o == NULL)
+    return ir_jp_fail(j, "out of memory");
+  size_t k = 0;
+  for (;;) {
+    unsigned char c = (unsigned char)*j->p;
+    if (c == '\0') {
+      free(o);
+      return ir_jp_fail(j, "unterminated string");
+    }
+    j->p++;
+    if (c == '"')
+      break;
+    if (c != '\\') {
+      o[k++] = (char)c;
+      continue;
+    }
+    char e = *j->p++;
+    switch (e) {
+    case '"': o[k++] = '"'; break;
+    case '\\': o[k++] = '\\'; break;
+    case '/': o[k++] = '/'; break;
+    case 'b': o[k++] = '\b'; break;
+    case 'f': o[k++] = '\f'; break;
+    case 'n': o[k++] = '\n'; break;
+    case 'r': o[k++] = '\r'; break;
+    case 't': o[k++] = '\t'; break;
+    case 'u': {
+      unsigned u;
+      if (ir_jp_hex4(j->p, &u) != 0) {
+        free(o);
+        return ir_jp_fail(j, "bad \\u escape (expected 4 hex digits)");
+      }
+      j->p += 4;
+      if (u >= 0xD800 && u < 0xDC00) { /* a surrogate pair */
+        unsigned lo;
+        if (j->p[0] != '\\' || j->p[1] != 'u' ||
+            ir_jp_hex4(j->p + 2, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF) {
+          free(o);
+          return ir_jp_fail(j, "unpaired UTF-16 surrogate in a \\u escape");
+        }
+        j->p += 6;
+        u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+      } else if (u >= 0xDC00 && u <= 0xDFFF) {
+        free(o);
+        return ir_jp_fail(j, "unpaired UTF-16 surrogate in a \\u escape");
+      }
+      if (u == 0) {
+        free(o);
+        return ir_jp_fail(j, "\\u0000 (a NUL character) cannot be an option");
+      }
+      if (u < 0x80) {
+        o[k++] = (char)u;
+      } else if (u < 0x800) {
+        o[k++] = (char)(0xC0 | u >> 6);
+        o[k++] = (char)(0x80 | (u & 0x3F));
+      } else if (u < 0x10000) {
+        o[k++] = (char)(0xE0 | u >> 12);
+        o[k++] = (char)(0x80 | (u >> 6 & 0x3F));
+        o[k++] = (char)(0x80 | (u & 0x3F));
+      } else {
+        o[k++] = (char)(0xF0 | u >> 18);
+        o[k++] = (char)(0x80 | (u >> 12 & 0x3F));
+        o[k++] = (char)(0x80 | (u >> 6 & 0x3F));
+        o[k++] = (char)(0x80 | (u & 0x3F));
+      }
+      break;
+    }
+    default:
+      free(o);
+      return ir_jp_fail(j, "unknown escape '\\%c' in a string", e);
+    }
+  }
+  o[k] = '\0';
+  *out = o;
+  return 0;
+}
+
+/* A number or true/false/null at j->p: its text into *out (malloc'd). */
+static int ir_jp_scalar(ir_jp *j, char **out) {
+  const char *s = j->p;
+  while (*j->p && strchr("+-.0123456789eEtruefalsn", *j->p) != NULL)
+    j->p++;
+  size_t n = (size_t)(j->p - s);
+  char *t = malloc(n + 1);
+  if (t == NULL)
+    return ir_jp_fail(j, "out of memory");
+  memcpy(t, s, n);
+  t[n] = '\0';
+  char *end;
+  int ok = n > 0 && (strcmp(t, "true") == 0 || strcmp(t, "false") == 0 ||
+                     strcmp(t, "null") == 0 || (strtod(t, &end), end == t + n));
+  if (!ok) {
+    free(t);
+    j->p = s;
+    return ir_jp_fail(j, "expected a JSON value");
+  }
+  *out = t;
+  return 0;
+}
+
+/* Skips any value (objects and arrays to a bounded depth). */
+static int ir_jp_skip(ir_jp *j, int depth) {
+  ir_jp_ws(j);
+  if (depth > 64)
+    return ir_jp_fail(j, "nested too deeply");
+  char *t = NULL;
+  int rc;
+  if (*j->p == '"') {
+    rc = ir_jp_string(j, &t);
+  } else if (*j->p == '{' || *j->p == '[') {
+    char close = *j->p == '{' ? '}' : ']';
+    int obj = close == '}';
+    j->p++;
+    ir_jp_ws(j);
+    if (*j->p == close) {
+      j->p++;
+      return 0;
+    }
+    for (;;) {
+      if (obj) {
+        ir_jp_ws(j);
+        if ((rc = ir_jp_string(j, &t)) != 0)
+          return rc;
+        free(t);
+        t = NULL;
+        ir_jp_ws(j);
+        if (*j->p != ':')
+          return ir_jp_fail(j, "expected ':'");
+        j->p++;
+      }
+      if ((rc = ir_jp_skip(j, depth + 1)) != 0)
+        return rc;
+      ir_jp_ws(j);
+      if (*j->p == ',') {
+        j->p++;
+        continue;
+      }
+      if (*j->p != close)
+        return ir_jp_fail(j, "expected ',' or '%c'", close);
+      j->p++;
+      return 0;
+    }
+  } else {
+    rc = ir_jp_scalar(j, &t);
+  }
+  free(t);
+  return rc;
+}
+
+/* The "config" object's members as options. */
+static int ir_jp_config(ir_jp *j, char ***list, int *n, int *cap) {
+  ir_jp_ws(j);
+  if (*j->p != '{')
+    return ir_jp_fail(j, "\"config\" is not an object; expected "
+                         "{\"key\": \"value\", ...}");
+  j->p++;
+  ir_jp_ws(j);
+  if (*j->p == '}') {
+    j->p++;
+    return 0;
+  }
+  for (;;) {
+    char *key = NULL, *val = NULL;
+    int rc;
+    ir_jp_ws(j);
+    if ((rc = ir_jp_string(j, &key)) != 0)
+      return rc;
+    ir_jp_ws(j);
+    if (*j->p != ':') {
+      rc = ir_jp_fail(j, "expected ':' after \"%s\"", key);
+      free(key);
+      return rc;
+    }
+    j->p++;
+    ir_jp_ws(j);
+    if (*j->p == '{' || *j->p == '[') {
+      rc = ir_jp_fail(j,
+                      "config.%s is %s: only flat \"key\": \"value\" pairs "
+                      "are options",
+                      key, *j->p == '{' ? "an object" : "an array");
+      free(key);
+      return rc;
+    }
+    if (strcmp(key, "config") == 0) {
+      free(key);
+      return ir_jp_fail(j, "config.config: a configuration cannot name "
+                           "another configuration file");
+    }
+    rc = *j->p == '"' ? ir_jp_string(j, &val) : ir_jp_scalar(j, &val);
+    if (rc != 0) {
+      free(key);
+      return rc;
+    }
+    if (key[0] == '\0' || key[0] == '-') {
+      rc = ir_jp_fail(j, "config key \"%s\" is not an option name", key);
+      free(key);
+      free(val);
+      return rc;
+    }
+    if (strcmp(val, "null") != 0)
+      ir_push_option(list, n, cap, key, val);
+    free(key);
+    free(val);
+    ir_jp_ws(j);
+    if (*j->p == ',') {
+      j->p++;
+      continue;
+    }
+    if (*j->p != '}')
+      return ir_jp_fail(j, "expected ',' or '}' in \"config\"");
+    j->p++;
+    return 0;
+  }
+}
+
+/* Parses a manifest (or any JSON object with a "config" member): the
+ * top-level "analysis" into analysis (when non-NULL), "config" into
+ * options. */
 static int ir_config_from_manifest(const char *prog, const char *path,
-                                   const char *text, char ***list, int *n,
+                                   const char *text, char *analysis,
+                                   size_t alen, char ***list, int *n,
                                    int *cap) {
-  const char *p = strstr(text, "\"config\"");
-  if (p == NULL) {
-    fprintf(stderr, "%s: %s: no \"config\" object in this JSON file\n", prog,
-            path);
+  ir_jp j = {prog, path, text, text};
+  if (analysis != NULL && alen > 0)
+    analysis[0] = '\0';
+  ir_jp_ws(&j);
+  if (*j.p != '{')
+    return ir_jp_fail(&j, "expected a JSON object (a manifest.json)");
+  j.p++;
+  int found = 0, rc;
+  ir_jp_ws(&j);
+  if (*j.p == '}')
+    j.p++;
+  else
+    for (;;) {
+      char *key = NULL;
+      ir_jp_ws(&j);
+      if ((rc = ir_jp_string(&j, &key)) != 0)
+        return rc;
+      ir_jp_ws(&j);
+      if (*j.p != ':') {
+        free(key);
+        return ir_jp_fail(&j, "expected ':'");
+      }
+      j.p++;
+      ir_jp_ws(&j);
+      if (strcmp(key, "config") == 0) {
+        if (found) {
+          free(key);
+          return ir_jp_fail(&j, "two \"config\" objects");
+        }
+        found = 1;
+        rc = ir_jp_config(&j, list, n, cap);
+      } else if (strcmp(key, "analysis") == 0 && *j.p == '"' &&
+                 analysis != NULL) {
+        char *a = NULL;
+        rc = ir_jp_string(&j, &a);
+        if (rc == 0)
+          snprintf(analysis, alen, "%s", a);
+        free(a);
+      } else {
+        rc = ir_jp_skip(&j, 0);
+      }
+      free(key);
+      if (rc != 0)
+        return rc;
+      ir_jp_ws(&j);
+      if (*j.p == ',') {
+        j.p++;
+        continue;
+      }
+      if (*j.p != '}')
+        return ir_jp_fail(&j, "expected ',' or '}'");
+      j.p++;
+      break;
+    }
+  ir_jp_ws(&j);
+  if (*j.p != '\0')
+    return ir_jp_fail(&j, "text after the JSON object");
+  if (!found) {
+    ir_cli_eprintf("%s: %s: no \"config\" object in this JSON file", prog,
+                   path);
     return IR_EXIT_USAGE;
   }
-  p = strchr(p, '{');
-  if (p == NULL)
-    goto bad;
-  p++;
-  for (;;) {
-    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t' || *p == ',')
-      p++;
-    if (*p == '}')
-      return 0;
-    char key[256], val[4096];
-    if (ir_json_read_string(&p, key, sizeof key) != 0)
-      goto bad;
-    while (*p == ' ' || *p == ':')
-      p++;
-    if (*p == '"') {
-      if (ir_json_read_string(&p, val, sizeof val) != 0)
-        goto bad;
-    } else {
-      size_t k = 0;
-      while (*p && *p != ',' && *p != '}' && *p != '\n' && k + 1 < sizeof val)
-        val[k++] = *p++;
-      val[k] = '\0';
-      char *t = ir_trim(val);
-      memmove(val, t, strlen(t) + 1);
-    }
-    ir_push_option(list, n, cap, key, val);
-  }
-bad:
-  fprintf(stderr,
-          "%s: %s: malformed \"config\" object (expected flat "
-          "\"key\": \"value\" pairs)\n",
-          prog, path);
-  return IR_EXIT_USAGE;
+  return 0;
 }
 
 static int ir_config_read(const char *prog, const char *path, char ***list,
                           int *n, int *cap) {
   struct stat st;
   if (stat(path, &st) != 0) {
-    fprintf(stderr, "%s: --config %s: %s\n", prog, path, strerror(errno));
+    ir_cli_eprintf("%s: --config %s: %s", prog, path, strerror(errno));
     return IR_EXIT_USAGE;
   }
   if (S_ISDIR(st.st_mode)) {
-    fprintf(stderr, "%s: --config %s: is a directory, expected a file\n", prog,
-            path);
+    ir_cli_eprintf("%s: --config %s: is a directory, expected a file", prog,
+                   path);
     return IR_EXIT_USAGE;
   }
+  if (ir_cli_check_input(prog, "config", path) != 0)
+    return IR_EXIT_USAGE; /* a FIFO would block, a device never end */
   FILE *fp = fopen(path, "r");
   if (fp == NULL) {
-    fprintf(stderr, "%s: --config %s: %s\n", prog, path, strerror(errno));
+    ir_cli_eprintf("%s: --config %s: %s", prog, path, strerror(errno));
     return IR_EXIT_USAGE;
   }
   char *text = malloc((size_t)st.st_size + 1);
   if (text == NULL) {
     fclose(fp);
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
   }
   size_t len = fread(text, 1, (size_t)st.st_size, fp);
@@ -269,7 +539,7 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
   while (*first == ' ' || *first == '\n' || *first == '\t' || *first == '\r')
     first++;
   if (*first == '{') {
-    rc = ir_config_from_manifest(prog, path, text, list, n, cap);
+    rc = ir_config_from_manifest(prog, path, text, NULL, 0, list, n, cap);
   } else {
     size_t lineno = 0;
     char *next = text;
@@ -286,16 +556,16 @@ static int ir_config_read(const char *prog, const char *path, char ***list,
         continue;
       char *eq = strchr(l, '=');
       if (eq == NULL) {
-        fprintf(stderr, "%s: %s:%zu: expected 'key = value', got '%s'\n", prog,
-                path, lineno, l);
+        ir_cli_eprintf("%s: %s:%zu: expected 'key = value', got '%s'", prog,
+                       path, lineno, l);
         rc = IR_EXIT_USAGE;
         break;
       }
       *eq = '\0';
       char *key = ir_trim(l), *val = ir_trim(eq + 1);
       if (strcmp(key, "config") == 0) {
-        fprintf(stderr, "%s: %s:%zu: a config file cannot include another\n",
-                prog, path, lineno);
+        ir_cli_eprintf("%s: %s:%zu: a config file cannot include another", prog,
+                       path, lineno);
         rc = IR_EXIT_USAGE;
         break;
       }
@@ -311,12 +581,19 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
   int n = 0, cap = 32;
   char **list = malloc((size_t)cap * sizeof *list);
   if (list == NULL) {
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
+  }
+  struct stat st;
+  if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    ir_cli_eprintf("%s: %s: not a regular file; expected a manifest.json", prog,
+                   path);
+    free(list);
+    return IR_EXIT_USAGE;
   }
   FILE *fp = fopen(path, "r");
   if (fp == NULL) {
-    fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
+    ir_cli_eprintf("%s: %s: %s", prog, path, strerror(errno));
     free(list);
     return IR_EXIT_USAGE;
   }
@@ -337,21 +614,13 @@ int ir_cli_read_manifest(const char *prog, const char *path, char *analysis,
   }
   fclose(fp);
   if (text == NULL) {
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     free(list);
     return IR_EXIT_INTERNAL;
   }
   text[len] = '\0';
-  analysis[0] = '\0';
-  const char *a = strstr(text, "\"analysis\"");
-  if (a != NULL) {
-    a += strlen("\"analysis\"");
-    while (*a == ' ' || *a == ':')
-      a++;
-    if (ir_json_read_string(&a, analysis, alen) != 0)
-      analysis[0] = '\0';
-  }
-  int rc = ir_config_from_manifest(prog, path, text, &list, &n, &cap);
+  int rc = ir_config_from_manifest(prog, path, text, analysis, alen, &list, &n,
+                                   &cap);
   free(text);
   if (rc != 0) {
     ir_cli_argv_free(n, list);
@@ -367,7 +636,7 @@ int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
   int n = 0, cap = 32;
   char **list = malloc((size_t)cap * sizeof *list);
   if (list == NULL) {
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
   }
   list[n++] = ir_strdup(argv[0]);
@@ -375,7 +644,7 @@ int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
     const char *path = NULL;
     if (strcmp(argv[i], "--config") == 0) {
       if (i + 1 >= argc) {
-        fprintf(stderr, "%s: --config needs a file name\n", prog);
+        ir_cli_eprintf("%s: --config needs a file name", prog);
         ir_cli_argv_free(n, list);
         return IR_EXIT_USAGE;
       }
@@ -403,7 +672,7 @@ int ir_cli_expand_config(const char *prog, int argc, char **argv, int *argc_out,
       cap = 2 * cap + 2;
       list = realloc(list, (size_t)cap * sizeof *list);
       if (list == NULL) {
-        fprintf(stderr, "%s: out of memory\n", prog);
+        ir_cli_eprintf("%s: out of memory", prog);
         return IR_EXIT_INTERNAL;
       }
     }
@@ -433,12 +702,12 @@ int ir_cli_double(const char *prog, const char *name, const char *arg,
   errno = 0;
   double v = strtod(arg, &end);
   if (end == arg || *end != '\0' || errno == ERANGE || !isfinite(v)) {
-    fprintf(stderr, "%s: --%s: '%s' is not a finite number\n", prog, name, arg);
+    ir_cli_eprintf("%s: --%s: '%s' is not a finite number", prog, name, arg);
     return IR_EXIT_USAGE;
   }
   if (v < min || v > max) {
-    fprintf(stderr, "%s: --%s: %s is out of range [%g, %g]\n", prog, name, arg,
-            min, max);
+    ir_cli_eprintf("%s: --%s: %s is out of range [%g, %g]", prog, name, arg,
+                   min, max);
     return IR_EXIT_USAGE;
   }
   *out = v;
@@ -450,19 +719,19 @@ int ir_cli_size(const char *prog, const char *name, const char *arg, size_t min,
   char *end = NULL;
   errno = 0;
   if (arg[0] == '-' || arg[0] == '\0') {
-    fprintf(stderr, "%s: --%s: '%s' is not a whole number >= %zu\n", prog, name,
-            arg, min);
+    ir_cli_eprintf("%s: --%s: '%s' is not a whole number >= %zu", prog, name,
+                   arg, min);
     return IR_EXIT_USAGE;
   }
   unsigned long long v = strtoull(arg, &end, 10);
   if (*end != '\0' || errno == ERANGE) {
-    fprintf(stderr, "%s: --%s: '%s' is not a whole number >= %zu\n", prog, name,
-            arg, min);
+    ir_cli_eprintf("%s: --%s: '%s' is not a whole number >= %zu", prog, name,
+                   arg, min);
     return IR_EXIT_USAGE;
   }
   if (v < min || v > max) {
-    fprintf(stderr, "%s: --%s: %s is out of range [%zu, %zu]\n", prog, name,
-            arg, min, max);
+    ir_cli_eprintf("%s: --%s: %s is out of range [%zu, %zu]", prog, name, arg,
+                   min, max);
     return IR_EXIT_USAGE;
   }
   *out = (size_t)v;
@@ -478,7 +747,7 @@ int ir_cli_double_list(const char *prog, const char *name, const char *arg,
   char *copy = ir_strdup(arg);
   if (v == NULL) {
     free(copy);
-    fprintf(stderr, "%s: out of memory\n", prog);
+    ir_cli_eprintf("%s: out of memory", prog);
     return IR_EXIT_INTERNAL;
   }
   size_t k = 0;
@@ -491,8 +760,7 @@ int ir_cli_double_list(const char *prog, const char *name, const char *arg,
       *comma = '\0';
     char *item = ir_trim(tok);
     if (*item == '\0') {
-      fprintf(stderr, "%s: --%s: empty item in the list '%s'\n", prog, name,
-              arg);
+      ir_cli_eprintf("%s: --%s: empty item in the list '%s'", prog, name, arg);
       rc = IR_EXIT_USAGE;
       break;
     }
@@ -526,21 +794,40 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
                                                                  : 0;
   case IR_OPT_OUT:
     if (arg[0] == '\0' || strlen(arg) >= sizeof c->out) {
-      fprintf(stderr, "%s: --out: empty or too long folder name\n", prog);
+      ir_cli_eprintf("%s: --out: empty or too long folder name", prog);
       return IR_EXIT_USAGE;
     }
     snprintf(c->out, sizeof c->out, "%s", arg);
     return 0;
   case IR_OPT_FORMAT:
     if (ir_report_parse_formats(arg, &c->formats) != IR_OK) {
-      fprintf(stderr, "%s: --format: %s\n", prog, ir_error_message());
+      ir_cli_eprintf("%s: --format: %s", prog, ir_error_message());
       return IR_EXIT_USAGE;
     }
     return 0;
+  case IR_OPT_CONFIG: /* only from a configuration file's own options */
+    ir_cli_eprintf("%s: --config %s: a configuration cannot name another "
+                   "configuration file",
+                   prog, arg);
+    return IR_EXIT_USAGE;
   case IR_OPT_QUICK: c->quick = 1; return 0;
   case IR_OPT_THREADS:
-    if (ir_cli_size(prog, "threads", arg, 1, 1024, &v))
+    /* Above the build's MAX_THREADS OpenBLAS misbehaves (it hung under an
+     * address-space limit with 48 of 1024 accepted). */
+    if (ir_cli_size(prog, "threads", arg, 1, (size_t)ir_cli_max_threads(), &v))
       return IR_EXIT_USAGE;
+    {
+      size_t aslimit;
+      int cap = ir_cli_thread_cap(&aslimit);
+      if (v > (size_t)cap) {
+        ir_cli_eprintf("%s: --threads %zu: under the address-space limit of "
+                       "%zu bytes (ulimit -v) at most %d BLAS threads fit "
+                       "(each reserves about 160 MiB); give --threads %d or "
+                       "raise the limit",
+                       prog, v, aslimit, cap, cap);
+        return IR_EXIT_USAGE;
+      }
+    }
     c->threads = (int)v;
     return 0;
   case IR_OPT_QUIET: c->quiet = 1; return 0;
@@ -571,24 +858,27 @@ int ir_cli_default_option(const char *prog, ir_cli_common *c, int code,
 
 int ir_cli_fail(const char *prog, int status, const char *msg) {
   const char *m = msg ? msg : ir_error_message();
-  fprintf(stderr, "%s: %s\n", prog, m[0] ? m : ir_strerror(status));
+  /* Library messages quote input (file names, CSV cells): escaped. */
+  ir_cli_eprintf("%s: %s", prog, m[0] ? m : ir_strerror(status));
   return (status == IR_ENOMEM || status == IR_EINTERNAL) ? IR_EXIT_INTERNAL
                                                          : IR_EXIT_USAGE;
 }
 
 int ir_cli_usage_error(const char *prog, const char *fmt, ...) {
+  char msg[4096];
   va_list ap;
-  fprintf(stderr, "%s: ", prog);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  fprintf(stderr, " (see '%s --help')\n", prog);
+  ir_cli_eprintf("%s: %s (see '%s --help')", prog, msg, prog);
   return IR_EXIT_USAGE;
 }
 
 int ir_cli_apply_threads(const ir_cli_common *c) {
   if (c->threads > 0)
     openblas_set_num_threads(c->threads);
+  else if (openblas_get_num_threads() > ir_cli_thread_cap(NULL))
+    openblas_set_num_threads(ir_cli_thread_cap(NULL)); /* see --threads */
   return openblas_get_num_threads();
 }
 
@@ -609,11 +899,11 @@ static ir_outdir **ir_cli_outdir(const char *dir) {
 
 int ir_cli_prepare_out(const char *prog, const char *dir) {
   if (ir_mkdir_p(dir) != IR_OK) {
-    fprintf(stderr, "%s: --out %s: %s\n", prog, dir, ir_error_message());
+    ir_cli_eprintf("%s: --out %s: %s", prog, dir, ir_error_message());
     return IR_EXIT_USAGE;
   }
   if (access(dir, W_OK) != 0) {
-    fprintf(stderr, "%s: --out %s: folder is not writable\n", prog, dir);
+    ir_cli_eprintf("%s: --out %s: folder is not writable", prog, dir);
     return IR_EXIT_USAGE;
   }
   ir_outdir **old = ir_cli_outdir(dir);
@@ -715,9 +1005,8 @@ void ir_cli_break_announce(const char *prog, ir_cli_config *cfg) {
   const char *b = getenv("IMPLREG_BREAK");
   if (b == NULL)
     return;
-  fprintf(stderr,
-          "%s: IMPLREG_BREAK=%s: computations broken on purpose (a test "
-          "hook)\n",
-          prog, b);
+  ir_cli_eprintf("%s: IMPLREG_BREAK=%s: computations broken on purpose (a test "
+                 "hook)",
+                 prog, b);
   ir_cli_config_set(cfg, "break", "%s", b);
 }

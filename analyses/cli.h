@@ -170,6 +170,77 @@ void ir_cli_break_announce(const char *prog, ir_cli_config *cfg);
 /* Final exit status from the checks: 3 when --strict and a check failed. */
 int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks);
 
+/* ---- Files and sizes checked before any work (cli_paths.c) ---- */
+
+/* Set by `implreg all` while it checks every analysis's options before
+ * running any: each analysis returns 0 right after validating its options
+ * (before reading data or computing), and inputs that do not exist yet
+ * (written by an earlier analysis) are accepted. */
+extern int ir_cli_validating;
+
+/* An input file: it exists and is a regular file (a FIFO, device or
+ * directory is refused: reading one may block forever or never end).
+ * Prints "PROG: --OPT PATH: ..." and returns 2, else 0. */
+int ir_cli_check_input(const char *prog, const char *opt, const char *path);
+
+/* An output file: writable under src/atomic.h's policy (a regular file or
+ * a new name is replaced atomically, a symlink is followed, a character
+ * device or FIFO is written through; a directory, block device, socket or
+ * dangling symlink is refused) and, unless written through, its folder
+ * exists and is writable.  Prints one line and returns 2, else 0. */
+int ir_cli_check_output(const char *prog, const char *opt, const char *path);
+
+/* The files of a run, for ir_cli_check_distinct. */
+enum { IR_PATH_IN = 1, IR_PATH_OUT, IR_PATH_DIR };
+typedef struct {
+  const char *opt;  /* option name without "--" */
+  const char *path; /* NULL: not given (skipped) */
+  int role;         /* IR_PATH_IN, IR_PATH_OUT (file), IR_PATH_DIR (folder) */
+} ir_cli_path;
+
+/* Refuses (one line naming both options, exit 2) an output that is the
+ * same file as an input or another output (device and inode when the file
+ * exists, else the canonical folder and name), and an input directly inside
+ * an output folder (the run replaces that folder's files and removes its
+ * earlier run's). */
+int ir_cli_check_distinct(const char *prog, const ir_cli_path *p, size_t n);
+
+/* The output folder: an existing folder that is writable, or a name whose
+ * nearest existing ancestor is a writable folder.  One line, exit 2. */
+int ir_cli_check_out_dir(const char *prog, const char *dir);
+
+/* Everything above for one run, before any work: c->out (when c != NULL)
+ * as the output folder, each file by its role (at most 32), then
+ * ir_cli_check_distinct over them and c->out.  0, or the exit status after
+ * one line. */
+int ir_cli_check_run(const char *prog, const ir_cli_common *c,
+                     const ir_cli_path *files, size_t n);
+
+/* a·b·c, or SIZE_MAX when it overflows. */
+size_t ir_cli_bytes(size_t a, size_t b, size_t c);
+/* What one process can allocate: physical memory, or RLIMIT_AS when set
+ * and smaller; *why (may be NULL) names which. */
+size_t ir_cli_memory_limit(const char **why);
+/* Refuses (one line with the bytes needed, exit 2) when `what` needs more
+ * than ir_cli_memory_limit. */
+int ir_cli_check_memory(const char *prog, const char *what, size_t bytes);
+
+/* The most BLAS threads --threads accepts: the OpenBLAS build's
+ * MAX_THREADS (from openblas_get_config), 64 when it does not say. */
+int ir_cli_max_threads(void);
+/* The most threads this process can run: ir_cli_max_threads, lowered under
+ * an address-space limit (RLIMIT_AS) to what fits at about 160 MiB per
+ * thread; *aslimit (may be NULL) receives the limit when it lowered the
+ * cap, else 0. */
+int ir_cli_thread_cap(size_t *aslimit);
+
+/* Copies in to out (cap bytes, NUL-terminated), control characters
+ * (bytes < 0x20 and 0x7f) written as \xHH so that a message quoting input
+ * cannot drive the terminal; returns the length written. */
+size_t ir_cli_escape(const char *in, char *out, size_t cap);
+/* One message line on stderr, formatted, escaped, then a newline. */
+void ir_cli_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Each analysis: int main-like entry point. */
 int ir_an_minnorm(int argc, char **argv);
 int ir_an_gd_vs_minnorm(int argc, char **argv);

@@ -156,6 +156,15 @@ int ir_net_validate(const char *prog, ir_net_opts *o) {
                               o->arch_spec, K);
   if (o->data)
     o->test_data = o->data;
+  /* The data and one layer's activations per row: refused up front when
+   * --n rows cannot fit. */
+  size_t per_row = 0;
+  for (size_t l = 0; l <= o->arch.nlayers; l++)
+    per_row += o->arch.width[l];
+  if (o->n > 0 &&
+      ir_cli_check_memory(prog, "--n rows of data and activations",
+                          ir_cli_bytes(o->n, per_row, sizeof(double))))
+    return IR_EXIT_USAGE;
   return 0;
 }
 
@@ -213,28 +222,27 @@ static int foreign_format(const char *prog, const char *what,
     torch_zip |= memcmp(b + i, "data.pkl", 8) == 0;
   const int pickle = got >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5;
   if (zip && !ext_pt && !torch_zip) {
-    fprintf(stderr,
-            "%s: %s %s is a zip archive (NumPy .npz?), not a .npy array: "
-            "save the one array with np.save('x.npy', np.load('%s')['NAME'])"
-            "\n",
-            prog, what, path, path);
+    ir_cli_eprintf(
+        "%s: %s %s is a zip archive (NumPy .npz?), not a .npy array: "
+        "save the one array with np.save('x.npy', np.load('%s')['NAME'])"
+        "",
+        prog, what, path, path);
     return IR_EXIT_USAGE;
   }
   if (zip || (pickle && ext_pt)) {
-    fprintf(stderr,
-            "%s: %s %s is a PyTorch file (torch.save): export .npy with "
-            "np.save('x.npy', t.detach().double().numpy()) for a tensor t, or "
-            "for a model's weights np.save('theta.npy', torch.cat([p.detach()"
-            ".flatten() for p in model.parameters()]).double().numpy())\n",
-            prog, what, path);
+    ir_cli_eprintf(
+        "%s: %s %s is a PyTorch file (torch.save): export .npy with "
+        "np.save('x.npy', t.detach().double().numpy()) for a tensor t, or "
+        "for a model's weights np.save('theta.npy', torch.cat([p.detach()"
+        ".flatten() for p in model.parameters()]).double().numpy())",
+        prog, what, path);
     return IR_EXIT_USAGE;
   }
   if (pickle) {
-    fprintf(stderr,
-            "%s: %s %s is a Python pickle, which implreg does not read: "
-            "export the array with np.save('x.npy', np.asarray(obj, "
-            "dtype=np.float64))\n",
-            prog, what, path);
+    ir_cli_eprintf("%s: %s %s is a Python pickle, which implreg does not read: "
+                   "export the array with np.save('x.npy', np.asarray(obj, "
+                   "dtype=np.float64))",
+                   prog, what, path);
     return IR_EXIT_USAGE;
   }
   return 0;
@@ -248,7 +256,7 @@ static int read_any(const char *prog, const char *what, const char *path,
   int s =
       *idx ? ir_data_read_idx(path, max_rows, M) : ir_data_read_matrix(path, M);
   if (s != IR_OK) {
-    fprintf(stderr, "%s: %s %s: %s\n", prog, what, path, ir_error_message());
+    ir_cli_eprintf("%s: %s %s: %s", prog, what, path, ir_error_message());
     return IR_EXIT_USAGE;
   }
   return 0;
@@ -265,10 +273,9 @@ static int one_hot(const char *prog, const char *where, size_t K,
     double v = gsl_matrix_get(*Y, i, 0);
     if (!(v >= 0 && v < (double)K && v == floor(v))) {
       gsl_matrix_free(oh);
-      fprintf(stderr,
-              "%s: %s: row %zu holds %g, not a class label in 0..%zu "
-              "(cross-entropy takes integer labels or one-hot rows)\n",
-              prog, where, i + 1, v, K - 1);
+      ir_cli_eprintf("%s: %s: row %zu holds %g, not a class label in 0..%zu "
+                     "(cross-entropy takes integer labels or one-hot rows)",
+                     prog, where, i + 1, v, K - 1);
       return IR_EXIT_USAGE;
     }
     gsl_matrix_set(oh, i, (size_t)v, 1.0);
@@ -286,12 +293,13 @@ static int shape_targets(const char *prog, const char *where,
     return 0;
   if (a->loss == IR_LOSS_CE && (*Y)->size2 == 1)
     return one_hot(prog, where, K, Y);
-  fprintf(stderr, "%s: %s has %zu columns; --arch has %zu outputs%s\n", prog,
-          where, (*Y)->size2, K,
-          a->loss == IR_LOSS_CE ? " (give integer labels, shape (n,), or "
-                                  "one-hot rows)"
-                                : " (squared losses need one target per "
-                                  "output)");
+  ir_cli_eprintf("%s: %s has %zu columns; --arch has %zu outputs%s", prog,
+                 where, (*Y)->size2, K,
+                 a->loss == IR_LOSS_CE
+                     ? " (give integer labels, shape (n,), or "
+                       "one-hot rows)"
+                     : " (squared losses need one target per "
+                       "output)");
   return IR_EXIT_USAGE;
 }
 
@@ -318,17 +326,17 @@ static int load_files(const char *prog, const ir_net_opts *o, gsl_matrix **X,
   if ((rc = read_any(prog, "--Y", o->ypath, o->n, Y, &idy)) != 0)
     return rc;
   if ((*X)->size1 != (*Y)->size1 && o->n == 0) {
-    fprintf(stderr,
-            "%s: %s has %zu rows but %s has %zu: X and Y need one row per "
-            "sample\n",
-            prog, o->xpath, (*X)->size1, o->ypath, (*Y)->size1);
+    ir_cli_eprintf(
+        "%s: %s has %zu rows but %s has %zu: X and Y need one row per "
+        "sample",
+        prog, o->xpath, (*X)->size1, o->ypath, (*Y)->size1);
     return IR_EXIT_USAGE;
   }
   if (first_rows(X, o->n) != IR_OK || first_rows(Y, o->n) != IR_OK)
     return ir_cli_fail(prog, IR_ENOMEM, NULL);
   if ((*X)->size1 != (*Y)->size1) {
-    fprintf(stderr, "%s: %s has %zu rows but %s has %zu\n", prog, o->xpath,
-            (*X)->size1, o->ypath, (*Y)->size1);
+    ir_cli_eprintf("%s: %s has %zu rows but %s has %zu", prog, o->xpath,
+                   (*X)->size1, o->ypath, (*Y)->size1);
     return IR_EXIT_USAGE;
   }
   double scale = o->xscale >= 0 ? o->xscale : idx ? 1.0 / 255.0 : 1.0;
@@ -345,10 +353,9 @@ static int load_fashion(const char *prog, int split, size_t n, gsl_matrix **X,
       {FASHION_DIR "/t10k-images-idx3-ubyte.gz",
        FASHION_DIR "/t10k-labels-idx1-ubyte.gz"}};
   if (!ir_data_fashion_mnist_available(NULL)) {
-    fprintf(stderr,
-            "%s: Fashion-MNIST not found in " FASHION_DIR
-            " (install the Debian package dataset-fashion-mnist)\n",
-            prog);
+    ir_cli_eprintf("%s: Fashion-MNIST not found in " FASHION_DIR
+                   " (install the Debian package dataset-fashion-mnist)",
+                   prog);
     return IR_EXIT_USAGE;
   }
   int s = ir_data_read_idx(files[split][0], n, X);
@@ -357,8 +364,8 @@ static int load_fashion(const char *prog, int split, size_t n, gsl_matrix **X,
   if (s != IR_OK)
     return ir_cli_fail(prog, s, NULL);
   if ((*X)->size1 < n) {
-    fprintf(stderr, "%s: --n %zu: the Fashion-MNIST %s split has %zu images\n",
-            prog, n, split ? "test" : "training", (*X)->size1);
+    ir_cli_eprintf("%s: --n %zu: the Fashion-MNIST %s split has %zu images",
+                   prog, n, split ? "test" : "training", (*X)->size1);
     return IR_EXIT_USAGE;
   }
   gsl_matrix_scale(*X, 1.0 / 255.0);
@@ -419,9 +426,9 @@ int ir_net_load(const char *prog, const ir_net_opts *o, unsigned long seed,
   if (rc != 0)
     return rc;
   if ((*X)->size2 != a->width[0]) {
-    fprintf(stderr,
-            "%s: the inputs have %zu columns but --arch %s takes %zu inputs\n",
-            prog, (*X)->size2, o->arch_spec, a->width[0]);
+    ir_cli_eprintf(
+        "%s: the inputs have %zu columns but --arch %s takes %zu inputs", prog,
+        (*X)->size2, o->arch_spec, a->width[0]);
     return IR_EXIT_USAGE;
   }
   return 0;
@@ -437,15 +444,15 @@ int ir_net_load_test(const char *prog, const ir_net_opts *o, unsigned long seed,
         (rc = read_any(prog, "--Y-test", o->ytest, 0, Y, &idy)) != 0)
       return rc;
     if ((*X)->size1 != (*Y)->size1) {
-      fprintf(stderr, "%s: %s has %zu rows but %s has %zu\n", prog, o->xtest,
-              (*X)->size1, o->ytest, (*Y)->size1);
+      ir_cli_eprintf("%s: %s has %zu rows but %s has %zu", prog, o->xtest,
+                     (*X)->size1, o->ytest, (*Y)->size1);
       return IR_EXIT_USAGE;
     }
     if ((*X)->size2 != o->arch.width[0]) {
-      fprintf(stderr,
-              "%s: --X-test %s has %zu columns but --arch %s takes %zu "
-              "inputs\n",
-              prog, o->xtest, (*X)->size2, o->arch_spec, o->arch.width[0]);
+      ir_cli_eprintf("%s: --X-test %s has %zu columns but --arch %s takes %zu "
+                     "inputs",
+                     prog, o->xtest, (*X)->size2, o->arch_spec,
+                     o->arch.width[0]);
       return IR_EXIT_USAGE;
     }
     double scale = o->xscale >= 0 ? o->xscale : idx ? 1.0 / 255.0 : 1.0;
@@ -474,7 +481,7 @@ int ir_net_load_params(const char *prog, const char *opt, const char *path,
     return IR_EXIT_USAGE;
   int s = ir_data_read_matrix(path, &M);
   if (s != IR_OK) {
-    fprintf(stderr, "%s: --%s %s: %s\n", prog, opt, path, ir_error_message());
+    ir_cli_eprintf("%s: --%s %s: %s", prog, opt, path, ir_error_message());
     return IR_EXIT_USAGE;
   }
   const size_t p = ir_mlp_nparams(a), got = M->size1 * M->size2;
@@ -485,10 +492,9 @@ int ir_net_load_params(const char *prog, const char *opt, const char *path,
       len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%zu*%zu+%zu",
                               l ? " + " : "", a->width[l + 1], a->width[l],
                               a->width[l + 1]);
-    fprintf(stderr,
-            "%s: --%s %s holds %zu values, but this architecture has "
-            "%zu parameters (%s, weights then bias per layer)\n",
-            prog, opt, path, got, p, buf);
+    ir_cli_eprintf("%s: --%s %s holds %zu values, but this architecture has "
+                   "%zu parameters (%s, weights then bias per layer)",
+                   prog, opt, path, got, p, buf);
     gsl_matrix_free(M);
     return IR_EXIT_USAGE;
   }

@@ -1,39 +1,151 @@
 /* atomic.c — whole-or-nothing file writes (temporary file + rename). */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
 #include "atomic.h"
 
 #include "implreg/status.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+static char *ir_atomic_strdup(const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = malloc(n);
+  if (d != NULL)
+    memcpy(d, s, n);
+  return d;
+}
+
+int ir_atomic_classify(const char *path, ir_atomic_kind *kind,
+                       char **resolved) {
+  if (resolved != NULL)
+    *resolved = NULL;
+  *kind = IR_ATOMIC_NEW;
+  struct stat lst, st;
+  if (lstat(path, &lst) != 0) {
+    /* Missing (or unreachable: creating the temporary file reports why). */
+    if (resolved != NULL && (*resolved = ir_atomic_strdup(path)) == NULL)
+      return ir_error(IR_ENOMEM, "out of memory opening %s", path);
+    return IR_OK;
+  }
+  int link = S_ISLNK(lst.st_mode);
+  st = lst;
+  if (link && stat(path, &st) != 0) {
+    int e = errno;
+    if (e == ENOENT)
+      return ir_error(IR_EIO,
+                      "cannot write %s: it is a symbolic link to a missing "
+                      "file; remove the link or give another name",
+                      path);
+    return ir_error(IR_EIO, "cannot write %s: %s", path, strerror(e));
+  }
+  const char *what = NULL;
+  if (S_ISDIR(st.st_mode))
+    what = "a directory";
+  else if (S_ISBLK(st.st_mode))
+    what = "a block device";
+  else if (S_ISSOCK(st.st_mode))
+    what = "a socket";
+  else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode) &&
+           !S_ISFIFO(st.st_mode))
+    what = "not a regular file";
+  if (what != NULL)
+    return ir_error(IR_EIO,
+                    "cannot write %s: it is %s%s; give a regular file's name",
+                    path, link ? "a symbolic link to " : "", what);
+  if (S_ISREG(st.st_mode)) {
+    *kind = IR_ATOMIC_REPLACE;
+    if (resolved != NULL) {
+      /* The link's final target is replaced, in its own folder, so the
+       * link stays a link. */
+      *resolved = link ? realpath(path, NULL) : ir_atomic_strdup(path);
+      if (*resolved == NULL)
+        return ir_error(link ? IR_EIO : IR_ENOMEM, "cannot write %s: %s", path,
+                        link ? strerror(errno) : "out of memory");
+    }
+    return IR_OK;
+  }
+  *kind = IR_ATOMIC_THROUGH;
+  if (resolved != NULL && (*resolved = ir_atomic_strdup(path)) == NULL)
+    return ir_error(IR_ENOMEM, "out of memory opening %s", path);
+  return IR_OK;
+}
+
+static void ir_atomic_release(ir_atomic_file *f) {
+  free(f->tmp);
+  free(f->path);
+  free(f->target);
+  f->tmp = f->path = f->target = NULL;
+  f->fp = NULL;
+}
+
+/* A character device or FIFO: opened and written in place. */
+static int ir_atomic_open_through(ir_atomic_file *f, const char *path) {
+  struct stat st;
+  int fifo = stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+  /* O_NONBLOCK: a FIFO nobody reads is refused at once, not waited on. */
+  int fd =
+      open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC | (fifo ? O_NONBLOCK : 0));
+  if (fd < 0) {
+    int e = errno;
+    if (fifo && e == ENXIO)
+      return ir_error(IR_EIO,
+                      "cannot write %s: it is a FIFO with no reader; start "
+                      "the reader first or give a regular file's name",
+                      path);
+    return ir_error(IR_EIO, "cannot write %s: %s", path, strerror(e));
+  }
+  if (fifo) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0)
+      fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  }
+  f->fp = fdopen(fd, "w");
+  if (f->fp == NULL) {
+    int e = errno;
+    close(fd);
+    return ir_error(IR_EIO, "cannot write %s: %s", path, strerror(e));
+  }
+  return IR_OK;
+}
+
 int ir_atomic_open(ir_atomic_file *f, const char *path) {
   f->fp = NULL;
   f->tmp = NULL;
   f->path = NULL;
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-    return ir_error(IR_EIO, "cannot write %s: it is a directory", path);
-  size_t len = strlen(path);
-  f->path = malloc(len + 1);
-  f->tmp = malloc(len + 16);
-  if (f->path == NULL || f->tmp == NULL) {
-    free(f->path);
-    free(f->tmp);
-    f->path = f->tmp = NULL;
+  f->target = NULL;
+  ir_atomic_kind kind;
+  char *target;
+  int s = ir_atomic_classify(path, &kind, &target);
+  if (s != IR_OK)
+    return s;
+  f->target = target;
+  f->path = ir_atomic_strdup(path);
+  if (f->path == NULL) {
+    ir_atomic_release(f);
     return ir_error(IR_ENOMEM, "out of memory opening %s", path);
   }
-  memcpy(f->path, path, len + 1);
-  snprintf(f->tmp, len + 16, "%s.tmp.XXXXXX", path);
+  if (kind == IR_ATOMIC_THROUGH) {
+    s = ir_atomic_open_through(f, path);
+    if (s != IR_OK)
+      ir_atomic_release(f);
+    return s;
+  }
+  size_t len = strlen(target);
+  f->tmp = malloc(len + 16);
+  if (f->tmp == NULL) {
+    ir_atomic_release(f);
+    return ir_error(IR_ENOMEM, "out of memory opening %s", path);
+  }
+  snprintf(f->tmp, len + 16, "%s.tmp.XXXXXX", target);
   int fd = mkstemp(f->tmp);
   if (fd < 0) {
     int e = errno;
-    free(f->path);
-    free(f->tmp);
-    f->path = f->tmp = NULL;
+    ir_atomic_release(f);
     return ir_error(IR_EIO, "cannot write %s: %s", path, strerror(e));
   }
   /* mkstemp creates mode 0600; results are meant to be shared. */
@@ -45,19 +157,10 @@ int ir_atomic_open(ir_atomic_file *f, const char *path) {
     int e = errno;
     close(fd);
     unlink(f->tmp);
-    free(f->path);
-    free(f->tmp);
-    f->path = f->tmp = NULL;
+    ir_atomic_release(f);
     return ir_error(IR_EIO, "cannot write %s: %s", path, strerror(e));
   }
   return IR_OK;
-}
-
-static void ir_atomic_release(ir_atomic_file *f) {
-  free(f->tmp);
-  free(f->path);
-  f->tmp = f->path = NULL;
-  f->fp = NULL;
 }
 
 int ir_atomic_commit(ir_atomic_file *f) {
@@ -65,12 +168,17 @@ int ir_atomic_commit(ir_atomic_file *f) {
   if (fclose(f->fp) != 0)
     bad = 1;
   if (bad) {
-    unlink(f->tmp);
+    if (f->tmp != NULL)
+      unlink(f->tmp);
     int s = ir_error(IR_EIO, "write error on %s", f->path);
     ir_atomic_release(f);
     return s;
   }
-  if (rename(f->tmp, f->path) != 0) {
+  if (f->tmp == NULL) { /* written through: nothing to rename or record */
+    ir_atomic_release(f);
+    return IR_OK;
+  }
+  if (rename(f->tmp, f->target) != 0) {
     int e = errno;
     unlink(f->tmp);
     int s = ir_error(IR_EIO, "cannot rename onto %s: %s", f->path, strerror(e));
@@ -124,7 +232,7 @@ void ir_atomic_abort(ir_atomic_file *f) {
 int ir_mkdir_p(const char *path) {
   size_t len = strlen(path);
   if (len == 0)
-    return ir_error(IR_EINVAL, "empty directory name");
+    return ir_error(IR_EIO, "empty directory name");
   char *buf = malloc(len + 1);
   if (buf == NULL)
     return ir_error(IR_ENOMEM, "out of memory");

@@ -4,6 +4,18 @@
  * directory, so rename is atomic); ir_atomic_commit flushes, closes and
  * renames it onto path; ir_atomic_abort closes and removes it.  Exactly one
  * of commit/abort must follow a successful open.
+ *
+ * What an existing path is decides how it is written (ir_atomic_classify);
+ * nothing but a regular file is ever replaced:
+ *   - missing or a regular file: temporary file + rename, as above;
+ *   - a character device (/dev/null, a terminal) or a FIFO: written through
+ *     (opened for writing and written in place, no rename; a FIFO with no
+ *     reader is refused instead of blocking);
+ *   - a symbolic link: followed; its final target is written by these same
+ *     rules (a regular target atomically, with the temporary file in the
+ *     target's folder); a dangling link is refused;
+ *   - a directory, block device or socket: refused.
+ * Refusals are IR_EIO with "cannot write PATH: it is ...".
  */
 #ifndef IMPLREG_ATOMIC_H
 #define IMPLREG_ATOMIC_H
@@ -12,9 +24,24 @@
 
 typedef struct {
   FILE *fp;
-  char *tmp;  /* temporary name (owned) */
-  char *path; /* final name (owned) */
+  char *tmp;    /* temporary name (owned); NULL when written through */
+  char *path;   /* final name as given (owned) */
+  char *target; /* what rename replaces: path, or a symlink's target */
 } ir_atomic_file;
+
+/* How ir_atomic_open writes path. */
+typedef enum {
+  IR_ATOMIC_NEW,     /* no such file: created atomically */
+  IR_ATOMIC_REPLACE, /* a regular file (possibly via a symlink): atomically */
+  IR_ATOMIC_THROUGH  /* a character device or FIFO: written in place */
+} ir_atomic_kind;
+
+/* Classifies path without writing anything: *kind as above, and, when
+ * resolved != NULL, *resolved the malloc'd path to write (the symlink's
+ * target, else a copy of path).  IR_EIO (message "cannot write PATH: it
+ * is ...") for a directory, block device, socket or dangling symlink;
+ * IR_EIO when the path cannot be examined. */
+int ir_atomic_classify(const char *path, ir_atomic_kind *kind, char **resolved);
 
 /* IR_EIO with "cannot write PATH: reason" when the directory is missing or
  * not writable. */

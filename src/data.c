@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* Allocates a rows×cols matrix (zeroed when zero != 0).  GSL cannot represent
  * empty matrices, so both sizes must be at least 1. */
@@ -77,31 +79,62 @@ void ir_data_partial_shuffle(gsl_rng *r, size_t *perm, size_t N, size_t m) {
 /* Reads a whole file into a NUL-terminated buffer owned by the caller
  * (*len excludes the NUL).  Regular files are read with one allocation of
  * the right size; pipes and other streams grow the buffer geometrically. */
-int ir_data_read_all(const char *path, char **out, size_t *len) {
-  *out = NULL;
-  *len = 0;
-  FILE *fp = fopen(path, "rb");
-  if (fp == NULL) {
+int ir_data_open_regular(const char *path, FILE **fpo, uintmax_t *size) {
+  *fpo = NULL;
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer before fstat
+   * can refuse it. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
     int e = errno;
     return ir_error(IR_EIO, "cannot open %s: %s", path, strerror(e));
   }
   struct stat st;
-  if (fstat(fileno(fp), &st) != 0) {
+  if (fstat(fd, &st) != 0) {
     int e = errno;
-    fclose(fp);
+    close(fd);
     return ir_error(IR_EIO, "cannot read %s: %s", path, strerror(e));
   }
-  if (S_ISDIR(st.st_mode)) {
-    fclose(fp);
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    const char *what = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO (named pipe)"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
     return ir_error(IR_EIO,
-                    "cannot read %s: it is a directory; expected a "
-                    "file",
-                    path);
+                    "cannot read %s: it is %s; expected a regular file "
+                    "(copy the data into a file first)",
+                    path, what);
   }
-  size_t cap = 65536;
-  if (S_ISREG(st.st_mode) && st.st_size > 0 &&
-      (uintmax_t)st.st_size < (uintmax_t)SIZE_MAX - 1)
-    cap = (size_t)st.st_size + 1;
+  int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0)
+    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+  FILE *fp = fdopen(fd, "rb");
+  if (fp == NULL) {
+    int e = errno;
+    close(fd);
+    return ir_error(IR_EIO, "cannot open %s: %s", path, strerror(e));
+  }
+  *fpo = fp;
+  *size = (uintmax_t)st.st_size;
+  return IR_OK;
+}
+
+int ir_data_read_all(const char *path, char **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  FILE *fp;
+  uintmax_t size;
+  int s = ir_data_open_regular(path, &fp, &size);
+  if (s != IR_OK)
+    return s;
+  if (size >= (uintmax_t)SIZE_MAX - 1) {
+    fclose(fp);
+    return ir_error(IR_ENOMEM, "%s is too large to read into memory", path);
+  }
+  /* A file that grows while it is read still reads whole. */
+  size_t cap = size > 0 ? (size_t)size + 1 : 65536;
   char *buf = malloc(cap);
   if (buf == NULL) {
     fclose(fp);

@@ -113,11 +113,18 @@ static int ir_idx_open(ir_idx_file *f, const char *path) {
     int e = errno;
     return ir_error(IR_EIO, "cannot open %s: %s", path, strerror(e));
   }
-  if (S_ISDIR(st.st_mode))
-    return ir_error(IR_EIO,
-                    "cannot read %s: it is a directory; expected a "
-                    "file",
-                    path);
+  if (!S_ISREG(st.st_mode)) {
+    /* A FIFO would block gzopen, a device never end: refused by the same
+     * check as CSV and NPY files. */
+    FILE *fp;
+    uintmax_t size;
+    int s = ir_data_open_regular(path, &fp, &size);
+    if (s == IR_OK) { /* replaced by a regular file meanwhile */
+      fclose(fp);
+      s = ir_error(IR_EIO, "cannot read %s: it changed while opened", path);
+    }
+    return s;
+  }
   errno = 0;
   f->gz = gzopen(path, "rb");
   if (f->gz == NULL) {
@@ -183,24 +190,16 @@ static int ir_idx_open(ir_idx_file *f, const char *path) {
     ir_idx_close(f);
     return ir_error(IR_EFORMAT, "%s: IDX dimensions too large", path);
   }
-  if (!gzdirect(f->gz)) {
-    /* Deflate expands at most 1032-fold: a header declaring more data than
-     * the compressed file can hold is refused before the matrix is
-     * allocated (a 43-byte file could otherwise claim gigabytes). */
-    uintmax_t need = (uintmax_t)f->n * f->itemsize;
-    uintmax_t most = (uintmax_t)st.st_size * 1032u;
-    if (need > most) {
-      ir_idx_close(f);
-      return ir_error(IR_EFORMAT,
-                      "%s: truncated IDX data: the header declares %ju bytes "
-                      "for %zu items of %zu bytes, more than a gzip file of "
-                      "%ju bytes can hold",
-                      path, need, f->n, f->itemsize, (uintmax_t)st.st_size);
-    }
-  }
   if (gzdirect(f->gz)) {
     uintmax_t have = (uintmax_t)st.st_size - (4 + hbytes);
     uintmax_t need = (uintmax_t)f->n * f->itemsize;
+    if ((uintmax_t)st.st_size >= 4 + hbytes && have > need) {
+      ir_idx_close(f);
+      return ir_error(IR_EFORMAT,
+                      "%s: %ju unexpected bytes after the IDX data: the header "
+                      "declares %zu items of %zu bytes (%ju bytes), found %ju",
+                      path, have - need, f->n, f->itemsize, need, have);
+    }
     if ((uintmax_t)st.st_size < 4 + hbytes || have < need) {
       ir_idx_close(f);
       return ir_error(IR_EFORMAT,
@@ -208,6 +207,19 @@ static int ir_idx_open(ir_idx_file *f, const char *path) {
                       "items of %zu bytes, found %ju",
                       path, need, f->n, f->itemsize,
                       (uintmax_t)st.st_size < 4 + hbytes ? (uintmax_t)0 : have);
+    }
+  } else {
+    /* Deflate expands at most 1032:1: a header declaring more data than
+     * the compressed file can hold is refused before allocating. */
+    uintmax_t need = (uintmax_t)f->n * f->itemsize;
+    uintmax_t most = (uintmax_t)st.st_size * 1032u + 4096u;
+    if (need > most) {
+      ir_idx_close(f);
+      return ir_error(IR_EFORMAT,
+                      "%s: the IDX header declares %ju bytes of data, more "
+                      "than a gzip file of %ju bytes can hold; the file is "
+                      "truncated or corrupt",
+                      path, need, (uintmax_t)st.st_size);
     }
   }
   return IR_OK;

@@ -8,6 +8,8 @@
 #include <gsl/gsl_rng.h>
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 /* The first CSV or NPY bytes quoted in a message are cut to this length so
  * that a binary file cannot flood the one-line message. */
@@ -50,9 +52,14 @@ static inline const char *ir_nonfinite_name(double x) {
   return x > 0 ? "+Inf" : "-Inf";
 }
 
-/* Reads a whole file into a NUL-terminated buffer owned by the caller
- * (*len excludes the NUL).  Regular files are read with one allocation of
- * the right size; pipes and other streams grow the buffer geometrically. */
+/* Opens path for reading when it is a regular file (*size its size in
+ * bytes); IR_EIO "cannot read PATH: it is a FIFO ..." for anything else (a
+ * FIFO would block, a device such as /dev/zero never ends). */
+int ir_data_open_regular(const char *path, FILE **fp, uintmax_t *size);
+
+/* Reads a whole regular file (ir_data_open_regular) into a NUL-terminated
+ * buffer owned by the caller (*len excludes the NUL), with one allocation
+ * of the file's size. */
 int ir_data_read_all(const char *path, char **out, size_t *len);
 
 #endif

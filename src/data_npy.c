@@ -275,8 +275,11 @@ static inline double ir_npy_value(const unsigned char *b, int type) {
   }
 }
 
+/* u holds the first len bytes of a file of total bytes (len == total when
+ * the whole file was read).  With out == NULL only the header is parsed
+ * and its shape checked against total, before anything is allocated. */
 static int ir_npy_parse(const char *path, const unsigned char *u, size_t len,
-                        gsl_matrix **out) {
+                        size_t total, gsl_matrix **out) {
   if (len < 10 || memcmp(u, "\x93NUMPY", 6) != 0)
     return ir_error(IR_EFORMAT,
                     "%s: not a NumPy .npy file (no \\x93NUMPY magic at the "
@@ -299,11 +302,13 @@ static int ir_npy_parse(const char *path, const unsigned char *u, size_t len,
                     "1.0, 2.0 or 3.0",
                     path, major, minor);
   }
-  if (hlen > len - off)
+  if (hlen > total - off)
     return ir_error(IR_EFORMAT,
                     "%s: truncated .npy header: it declares %zu bytes but "
                     "only %zu follow",
-                    path, hlen, len - off);
+                    path, hlen, total - off);
+  if (hlen > len - off)
+    return ir_error(IR_EINTERNAL, "%s: .npy header not read whole", path);
   ir_npy_info info = {0};
   int s = ir_npy_header(path, (const char *)u + off, hlen, off, &info);
   if (s != IR_OK)
@@ -332,7 +337,7 @@ static int ir_npy_parse(const char *path, const unsigned char *u, size_t len,
   if (m > SIZE_MAX / n || n * m > SIZE_MAX / info.itemsize)
     return ir_error(IR_EFORMAT, "%s: shape %s is too large", path, shape);
   size_t count = n * m, need = count * info.itemsize;
-  size_t data = off + hlen, avail = len - data;
+  size_t data = off + hlen, avail = total - data;
   if (avail < need)
     return ir_error(IR_EFORMAT,
                     "%s: truncated data: expected %zu bytes for shape %s of "
@@ -343,6 +348,8 @@ static int ir_npy_parse(const char *path, const unsigned char *u, size_t len,
                     "%s: %zu unexpected bytes after the data: expected %zu "
                     "bytes for shape %s of %s, found %zu",
                     path, avail - need, need, shape, info.descr, avail);
+  if (out == NULL)
+    return IR_OK;
 
   gsl_matrix *A;
   s = ir_data_mat_new(n, m, 0, &A);
@@ -377,12 +384,44 @@ int ir_data_read_npy(const char *path, gsl_matrix **out) {
   if (path == NULL || out == NULL)
     return ir_error(IR_EINVAL, "ir_data_read_npy: path and out must not be "
                                "NULL");
-  char *buf;
-  size_t len;
-  int s = ir_data_read_all(path, &buf, &len);
+  /* The header first: its shape times the item size must match the file's
+   * size before the file is read whole. */
+  FILE *fp;
+  uintmax_t size;
+  int s = ir_data_open_regular(path, &fp, &size);
   if (s != IR_OK)
     return s;
-  s = ir_npy_parse(path, (const unsigned char *)buf, len, out);
+  if (size > (uintmax_t)SIZE_MAX / 2) {
+    fclose(fp);
+    return ir_error(IR_EFORMAT, "%s: too large (%ju bytes)", path, size);
+  }
+  unsigned char head[12];
+  size_t got = fread(head, 1, sizeof head, fp);
+  size_t hend = (size_t)size; /* bytes up to the end of the header */
+  if (got >= 10 && head[6] == 1)
+    hend = 10 + ((size_t)head[8] | (size_t)head[9] << 8);
+  else if (got >= 12 && (head[6] == 2 || head[6] == 3))
+    hend = 12 + (size_t)ir_le32(head + 8);
+  if (hend > (size_t)size)
+    hend = (size_t)size;
+  unsigned char *h = malloc(hend > 0 ? hend : 1);
+  if (h == NULL) {
+    fclose(fp);
+    return ir_error(IR_ENOMEM, "out of memory reading %s", path);
+  }
+  rewind(fp);
+  size_t hgot = fread(h, 1, hend, fp);
+  fclose(fp);
+  s = ir_npy_parse(path, h, hgot, (size_t)size, NULL);
+  free(h);
+  if (s != IR_OK)
+    return s;
+  char *buf;
+  size_t len;
+  s = ir_data_read_all(path, &buf, &len);
+  if (s != IR_OK)
+    return s;
+  s = ir_npy_parse(path, (const unsigned char *)buf, len, len, out);
   free(buf);
   return s;
 }
