@@ -169,6 +169,19 @@ static void ir_nested_dual_eval(ir_nested *w, const gsl_matrix *alpha,
     gsl_matrix_memcpy(W, &Wd.matrix);
 }
 
+/* Evaluates a solution B of the Gram system: dual coefficients α (dual)
+ * or the weights themselves; W (may be NULL) receives the weights. */
+static void ir_nested_eval(ir_nested *w, const gsl_matrix *B, int dual,
+                           gsl_matrix *P, gsl_matrix *W, ir_nested_fit *fit) {
+  if (dual) {
+    ir_nested_dual_eval(w, B, P, W, fit);
+  } else {
+    ir_nested_primal_eval(w, B, P, fit);
+    if (W != NULL)
+      gsl_matrix_memcpy(W, B);
+  }
+}
+
 static int ir_nested_check_out(const ir_nested *w, const gsl_matrix *P,
                                const gsl_matrix *W) {
   if (w->N == 0)
@@ -293,13 +306,7 @@ static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
       fit->method = IR_NESTED_CSNE;
       fit->rank = m;
       fit->cond = sqrt(cg);
-      if (dual) {
-        ir_nested_dual_eval(w, &B.matrix, P, W, fit);
-      } else {
-        ir_nested_primal_eval(w, &B.matrix, P, fit);
-        if (W != NULL)
-          gsl_matrix_memcpy(W, &B.matrix);
-      }
+      ir_nested_eval(w, &B.matrix, dual, P, W, fit);
       return IR_OK;
     }
     if (s != IR_ESING)
@@ -318,13 +325,7 @@ static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
   fit->method = IR_NESTED_CHOLESKY;
   fit->rank = m;
   fit->cond = sqrt(cg);
-  if (dual) {
-    ir_nested_dual_eval(w, &B.matrix, P, W, fit);
-  } else {
-    ir_nested_primal_eval(w, &B.matrix, P, fit);
-    if (W != NULL)
-      gsl_matrix_memcpy(W, &B.matrix);
-  }
+  ir_nested_eval(w, &B.matrix, dual, P, W, fit);
   return IR_OK;
 }
 
@@ -361,11 +362,7 @@ static int ir_nested_ridge_chol(ir_nested *w, const double *lambda,
     ft->cond = NAN; /* the factor is of G + λI: it says nothing of Φ_N */
     ft->rcond = NAN;
     ft->lambda = lambda[j];
-    gsl_matrix *Pj = P ? P[j] : NULL;
-    if (dual)
-      ir_nested_dual_eval(w, &B.matrix, Pj, NULL, ft);
-    else
-      ir_nested_primal_eval(w, &B.matrix, Pj, ft);
+    ir_nested_eval(w, &B.matrix, dual, P ? P[j] : NULL, NULL, ft);
   }
   return IR_OK;
 }
@@ -432,14 +429,10 @@ static int ir_nested_ridge_raw(ir_nested *w, const double *lambda, size_t nl,
     ft->cond = emin > 0 ? sqrt(emax / emin) : INFINITY;
     ft->rcond = NAN;
     ft->lambda = lambda[j];
-    gsl_matrix *Pj = P ? P[j] : NULL;
     gsl_matrix_view B = gsl_matrix_submatrix(w->B, 0, 0, m, K);
     /* B = Q D: the weights (primal) or the dual coefficients α. */
     gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, Q, D, 0.0, &B.matrix);
-    if (dual)
-      ir_nested_dual_eval(w, &B.matrix, Pj, NULL, ft);
-    else
-      ir_nested_primal_eval(w, &B.matrix, Pj, ft);
+    ir_nested_eval(w, &B.matrix, dual, P ? P[j] : NULL, NULL, ft);
   }
 done:
   ir_eigen_symm_free(eig);
