@@ -13,6 +13,13 @@ if ! "$PYTHON3" -c "import mpmath" 2>/dev/null; then
 fi
 LIB=$(dirname "$IMPLREG")/.libs/libimplreg.so
 [ -e "$LIB" ] || { echo "theory_mpmath: no shared library at $LIB"; exit 99; }
+# Sanitizer build (IR_SAN_PRELOAD, as in python_api.sh): the ASan/UBSan
+# runtimes are preloaded into python3, its leak report off.
+SAN_ENV=()
+if [ -n "${IR_SAN_PRELOAD:-}" ]; then
+  SAN_ENV=(LD_PRELOAD="$IR_SAN_PRELOAD" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0")
+fi
 # shellcheck disable=SC2086  # word splitting of the optional arguments
-IMPLREG_LIB=$LIB PYTHONPATH="$TESTS_DIR/../python${PYTHONPATH:+:$PYTHONPATH}" \
-  exec "$PYTHON3" "$TESTS_DIR/theory_mpmath.py" ${THEORY_MPMATH_ARGS:-}
+env ${SAN_ENV[@]+"${SAN_ENV[@]}"} IMPLREG_LIB=$LIB \
+  PYTHONPATH="$TESTS_DIR/../python${PYTHONPATH:+:$PYTHONPATH}" \
+  "$PYTHON3" "$TESTS_DIR/theory_mpmath.py" ${THEORY_MPMATH_ARGS:-}
