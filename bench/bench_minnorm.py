@@ -248,7 +248,7 @@ def cmd_report(args):
         print("-" * width)
         print(f"Ridge path, {nl} values of lambda.  implreg path = ir_ridge: one "
               "eigendecomposition")
-        print(f"of the smaller Gram matrix + {nl} cheap solves (best of "
+        print(f"of the smaller Gram matrix (dsyevd) + all {nl} values in one wide product (best of "
               f"{args.reps}); the rows below it")
         print(f"are {nl} separate solves forming the Gram matrix each time "
               "(timed once).")
