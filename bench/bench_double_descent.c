@@ -35,7 +35,7 @@
  * implreg.features.T, implreg.features_cos.T (the part of the features spent
  * in cos) and implreg.sweep.T —, lines starting with '#' (CPU seconds of all
  * threads as "cpu="), and DIR/dd.implreg.T.npy with one row per grid point:
- * N, test MSE, train MSE, method (1 Cholesky, 2 SVD), cond(Φ_N) (exact from
+ * N, test MSE, train MSE, method (1 Cholesky, 2 SVD, 4 COD, 5 CSNE), cond(Φ_N) (exact from
  * the SVD, or √ of the Cholesky route's estimate of cond(Gram)), rank,
  * rcond, grow seconds, minnorm seconds.
  *

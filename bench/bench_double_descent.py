@@ -151,6 +151,10 @@ def cmd_sweep(args):
 
 # ---- Flop counts (multiply and add each count one; cos not counted) -------
 
+# The fit methods of include/implreg/nested.h (IR_NESTED_*).
+METH_NAME = {1: "chol", 2: "svd", 4: "cod", 5: "csne"}
+
+
 def dgelsd_flops(M, N, K):
     """Approximate flops of LAPACK dgelsd on an M x N matrix with K right-hand
     sides (LAWN 41 counts; a = max(M, N), m = min(M, N)): when a >= 1.6 m
@@ -176,8 +180,13 @@ def implreg_flops(n, nt, d, K, grid, methods):
               block of the primal Gram)
       solve   Cholesky point: m^3/3 (dpotrf) + 2 m^2 K (two dtrsm)
               + 2 n N K (primal right-hand side Phi^T Y, N <= n);
-              SVD point: the Cholesky attempt refused by the condition check
-              (m^3/3, + 2 n N K when N <= n) + dgelsd(n, N, K);
+              CSNE point (corrected semi-normal equations next to the
+              threshold): the same Cholesky, its solve 2 m^2 K, and per
+              refinement step the residual 2 n N K, Phi^T R (primal,
+              2 n N K) and 2 m^2 K; two steps counted (the usual number;
+              the sweep stops at three or when the correction is small);
+              SVD/COD point: the Cholesky attempt refused by the condition
+              check (m^3/3, + 2 n N K when N <= n) + dgelsd(n, N, K);
               both: 2 n N K (training residual) + 2 nt N K (test
               predictions), + 2 n N K (W = Phi^T alpha) at dual Cholesky
               points.
@@ -192,6 +201,10 @@ def implreg_flops(n, nt, d, K, grid, methods):
         solve = m ** 3 / 3.0 + (2.0 * n * N * K if N <= n else 0.0)
         if meth == 1:
             solve += 2.0 * m * m * K + (2.0 * n * N * K if N > n else 0.0)
+        elif meth == 5:
+            step = 2.0 * n * N * K + (2.0 * n * N * K if N <= n else 0.0) \
+                + 2.0 * m * m * K
+            solve += 2.0 * m * m * K + 2 * step
         else:
             solve += dgelsd_flops(n, N, K)
         solve += 2.0 * n * N * K + 2.0 * nt * N * K
@@ -250,8 +263,9 @@ def cmd_report(args):
         f"K = {K} outputs.  numpy: features recomputed (feat s) and lstsq "
         "per N, as users write it; implreg: ir_nested_grow + "
         "ir_nested_minnorm (features computed once, below).  meth: chol = "
-        "Cholesky of the Gram matrix, svd = dgelsd on Phi_N (Cholesky "
-        "refused: eps*cond(Gram) > 1e-8).  cond = cond(Phi_N) from NumPy's "
+        "Cholesky of the Gram matrix, csne = the same factor refined with "
+        "residuals of Phi_N (eps*cond(Gram) in (1e-8, 1e-2]), cod/svd = "
+        "dgelsy/dgelsd on Phi_N.  cond = cond(Phi_N) from NumPy's "
         "singular values.  rel diff = |MSE_implreg - MSE_numpy| / MSE_numpy; "
         f"allowed: {AGREE_TOL:g} where |N/n - 1| >= {NEAR}, max({AGREE_TOL:g}, "
         f"{ALLOW_C:g} eps cond^2) nearer.  The C side's features lack the "
@@ -276,7 +290,7 @@ def cmd_report(args):
         else:
             far_worst = max(far_worst, rel)
         print(f"{N:6d}{N / n:6.2f}{tf:7.3f}{ts:8.3f}{tg + tsol:8.3f} "
-              f"{'chol' if meths[g] == 1 else 'svd':<5}{cond:8.1e}"
+              f"{METH_NAME.get(int(meths[g]), '?'):<5}{cond:8.1e}"
               f"{mse_i:9.4g}{rel:9.1e}{allowed:8.0e} {'yes' if ok else 'NO'}")
 
     tn, tn_feat, tn_sol = (res.get(k) for k in
@@ -293,7 +307,9 @@ def cmd_report(args):
     fl_npfeat = sum(features_flops(n, nt, d, N) for N in grid)
     fl_np = numpy_flops(n, nt, d, K, grid)
     chol = [g for g in range(len(grid)) if meths[g] == 1]
-    svd = [g for g in range(len(grid)) if meths[g] != 1]
+    csne = [g for g in range(len(grid)) if meths[g] == 5]
+    svd = [g for g in range(len(grid)) if meths[g] not in (1, 5)]
+    near = csne + svd  # the points next to the threshold
     print("-" * width)
     print(textwrap.fill(
         "Where the time goes.  GFLOP: flop count of the stage (formulas: "
@@ -317,16 +333,20 @@ def cmd_report(args):
           sum(f[0] for f in fl))
     stage(f"implreg minnorm at {len(chol)} Cholesky points",
           float(imp[chol, 8].sum()), sum(fl[g][1] for g in chol))
-    stage(f"implreg minnorm at {len(svd)} SVD points", float(imp[svd, 8].sum()),
-          sum(fl[g][1] for g in svd))
+    if csne:
+        stage(f"implreg minnorm at {len(csne)} CSNE points",
+              float(imp[csne, 8].sum()), sum(fl[g][1] for g in csne))
+    if svd:
+        stage(f"implreg minnorm at {len(svd)} SVD/COD points",
+              float(imp[svd, 8].sum()), sum(fl[g][1] for g in svd))
     stage("implreg sweep (grow + minnorm)", ti_sweep, sum(map(sum, fl)))
     stage("implreg total", ti, fl_feat + sum(map(sum, fl)))
     stage("numpy features (recomputed per point)", tn_feat, fl_npfeat)
     stage("numpy lstsq + predictions", tn_sol, fl_np - fl_npfeat)
-    stage(f"  of which at the {len(svd)} implreg SVD points",
-          float(npy[svd, 5].sum()),
+    stage(f"  of which at implreg's {len(near)} non-Cholesky points",
+          float(npy[near, 5].sum()),
           sum(dgelsd_flops(n, grid[g], K) + 2.0 * nt * grid[g] * K
-              for g in svd))
+              for g in near))
     stage("numpy total", tn, fl_np)
     print("-" * width)
     speed, speed_sol = tn / ti, tn_sol / ti_sweep
