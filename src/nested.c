@@ -182,6 +182,21 @@ static void ir_nested_eval(ir_nested *w, const gsl_matrix *B, int dual,
   }
 }
 
+/* The right-hand side of the Gram system in w->B (m×K): Y (dual) or Φ_NᵀY
+ * (primal). */
+static gsl_matrix_view ir_nested_rhs(ir_nested *w, int dual, size_t m) {
+  gsl_matrix_view B = gsl_matrix_submatrix(w->B, 0, 0, m, w->K);
+  if (dual) {
+    gsl_matrix_memcpy(&B.matrix, w->Y);
+  } else {
+    gsl_matrix_const_view Phi =
+        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, w->Y, 0.0,
+                   &B.matrix);
+  }
+  return B;
+}
+
 static int ir_nested_check_out(const ir_nested *w, const gsl_matrix *P,
                                const gsl_matrix *W) {
   if (w->N == 0)
@@ -285,15 +300,7 @@ static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
   int dual;
   gsl_matrix_view G = ir_nested_gram(w, &dual);
   const size_t m = G.matrix.size1;
-  gsl_matrix_view B = gsl_matrix_submatrix(w->B, 0, 0, m, w->K);
-  if (dual) {
-    gsl_matrix_memcpy(&B.matrix, w->Y);
-  } else {
-    gsl_matrix_const_view Phi =
-        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, w->Y, 0.0,
-                   &B.matrix);
-  }
+  gsl_matrix_view B = ir_nested_rhs(w, dual, m);
   double cg = INFINITY;
   s = ir_linalg_spd_solve(&G.matrix, &B.matrix, accuracy, &cg);
   if (s == IR_ESING && isfinite(cg) && DBL_EPSILON * cg <= IR_NESTED_CSNE_MAX) {
@@ -341,15 +348,7 @@ static int ir_nested_ridge_chol(ir_nested *w, const double *lambda,
     const size_t m = G.matrix.size1;
     for (size_t i = 0; i < m; i++)
       G.matrix.data[i * G.matrix.tda + i] += lambda[j];
-    gsl_matrix_view B = gsl_matrix_submatrix(w->B, 0, 0, m, w->K);
-    if (dual) {
-      gsl_matrix_memcpy(&B.matrix, w->Y);
-    } else {
-      gsl_matrix_const_view Phi =
-          gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
-      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, w->Y, 0.0,
-                     &B.matrix);
-    }
+    gsl_matrix_view B = ir_nested_rhs(w, dual, m);
     double cg = INFINITY;
     int s = ir_linalg_spd_solve(&G.matrix, &B.matrix, 1.0, &cg);
     if (s != IR_OK)
