@@ -5,6 +5,9 @@
 #include "implreg/status.h"
 
 #include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -75,7 +78,38 @@ int ir_atomic_classify(const char *path, ir_atomic_kind *kind,
   return IR_OK;
 }
 
+/* Temporary files in progress, for ir_atomic_unlink_pending: a slot's
+ * path is complete before its flag is set, and the flag is cleared before
+ * the file is renamed or removed, so a handler sees whole names only. */
+static char ir_pending_path[IR_ATOMIC_PENDING][4096];
+static volatile sig_atomic_t ir_pending_used[IR_ATOMIC_PENDING];
+
+static int ir_pending_add(const char *tmp) {
+  if (strlen(tmp) >= sizeof ir_pending_path[0])
+    return -1;
+  for (int i = 0; i < IR_ATOMIC_PENDING; i++)
+    if (!ir_pending_used[i]) {
+      strcpy(ir_pending_path[i], tmp);
+      ir_pending_used[i] = 1;
+      return i;
+    }
+  return -1;
+}
+
+static void ir_pending_drop(ir_atomic_file *f) {
+  if (f->pending >= 0 && f->pending < IR_ATOMIC_PENDING)
+    ir_pending_used[f->pending] = 0;
+  f->pending = -1;
+}
+
+void ir_atomic_unlink_pending(void) {
+  for (int i = 0; i < IR_ATOMIC_PENDING; i++)
+    if (ir_pending_used[i])
+      unlink(ir_pending_path[i]);
+}
+
 static void ir_atomic_release(ir_atomic_file *f) {
+  ir_pending_drop(f);
   free(f->tmp);
   free(f->path);
   free(f->target);
@@ -118,6 +152,7 @@ int ir_atomic_open(ir_atomic_file *f, const char *path) {
   f->tmp = NULL;
   f->path = NULL;
   f->target = NULL;
+  f->pending = -1;
   ir_atomic_kind kind;
   char *target;
   int s = ir_atomic_classify(path, &kind, &target);
@@ -148,6 +183,7 @@ int ir_atomic_open(ir_atomic_file *f, const char *path) {
     ir_atomic_release(f);
     return ir_error(IR_EIO, "cannot write %s: %s", path, strerror(e));
   }
+  f->pending = ir_pending_add(f->tmp);
   /* mkstemp creates mode 0600; results are meant to be shared. */
   mode_t um = umask(0);
   umask(um);
@@ -167,6 +203,7 @@ int ir_atomic_commit(ir_atomic_file *f) {
   int bad = ferror(f->fp);
   if (fclose(f->fp) != 0)
     bad = 1;
+  ir_pending_drop(f);
   if (bad) {
     if (f->tmp != NULL)
       unlink(f->tmp);
@@ -222,6 +259,7 @@ const char *ir_atomic_written(size_t i) {
 }
 
 void ir_atomic_abort(ir_atomic_file *f) {
+  ir_pending_drop(f);
   if (f->fp != NULL)
     fclose(f->fp);
   if (f->tmp != NULL)
@@ -259,5 +297,45 @@ int ir_mkdir_p(const char *path) {
     buf[i] = c;
   }
   free(buf);
+  return IR_OK;
+}
+
+/* nftw's callback: each entry after its contents (FTW_DEPTH), links as
+ * links (FTW_PHYS). */
+static char ir_tree_fail[4096];
+static int ir_tree_errno;
+static int ir_tree_rm(const char *p, const struct stat *st, int flag,
+                      struct FTW *ftw) {
+  (void)st;
+  (void)ftw;
+  int r = flag == FTW_DP ? rmdir(p) : unlink(p);
+  if (r != 0 && errno != ENOENT) {
+    ir_tree_errno = errno;
+    snprintf(ir_tree_fail, sizeof ir_tree_fail, "%s", p);
+    return 1;
+  }
+  return 0;
+}
+
+int ir_remove_tree(const char *path) {
+  struct stat st;
+  if (lstat(path, &st) != 0)
+    return errno == ENOENT ? IR_OK
+                           : ir_error(IR_EIO, "cannot remove %s: %s", path,
+                                      strerror(errno));
+  if (!S_ISDIR(st.st_mode))
+    return unlink(path) == 0 ? IR_OK
+                             : ir_error(IR_EIO, "cannot remove %s: %s", path,
+                                        strerror(errno));
+  ir_tree_fail[0] = '\0';
+  ir_tree_errno = 0;
+  if (nftw(path, ir_tree_rm, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    if (ir_tree_fail[0] == '\0') {
+      ir_tree_errno = errno;
+      snprintf(ir_tree_fail, sizeof ir_tree_fail, "%s", path);
+    }
+    return ir_error(IR_EIO, "cannot remove %s: %s", ir_tree_fail,
+                    strerror(ir_tree_errno));
+  }
   return IR_OK;
 }

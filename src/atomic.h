@@ -27,6 +27,7 @@ typedef struct {
   char *tmp;    /* temporary name (owned); NULL when written through */
   char *path;   /* final name as given (owned) */
   char *target; /* what rename replaces: path, or a symlink's target */
+  int pending;  /* slot in the table of temporary files in progress, or -1 */
 } ir_atomic_file;
 
 /* How ir_atomic_open writes path. */
@@ -58,6 +59,19 @@ void ir_atomic_abort(ir_atomic_file *f);
 void ir_atomic_note(const char *path);
 size_t ir_atomic_written_count(void);
 const char *ir_atomic_written(size_t i); /* NULL past the end */
+
+/* Removes the temporary files of writes in progress (opened, neither
+ * committed nor aborted).  Async-signal-safe (unlink only): for a signal
+ * handler that ends the process, so that an interrupted run leaves no
+ * "*.tmp.*" files behind.  At most IR_ATOMIC_PENDING writes in progress
+ * are tracked (one at a time is the rule; a write beyond is not). */
+enum { IR_ATOMIC_PENDING = 16 };
+void ir_atomic_unlink_pending(void);
+
+/* Removes the folder path and everything in it (not following symbolic
+ * links: a link is removed, never its target).  For implreg's own folders
+ * (a staging folder); IR_EIO naming the first entry that cannot go. */
+int ir_remove_tree(const char *path);
 
 /* Creates directory path and its parents (mode 0777 & umask); IR_EIO when
  * a component exists and is not a directory or cannot be created. */

@@ -13,6 +13,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -653,6 +657,7 @@ static int ir_run_gnuplot(const char *dir, const char *gp, const char *png,
   }
   fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
   fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
@@ -664,6 +669,12 @@ static int ir_run_gnuplot(const char *dir, const char *gp, const char *png,
   if (pid == 0) {
     /* Child: only async-signal-safe calls until exec. */
     int report[2];
+#ifdef __linux__
+    /* gnuplot dies with implreg (an interrupt, kill -9): kept across exec. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+      _exit(127);
+#endif
     close(pfd[0]);
     int nul = open("/dev/null", O_RDWR);
     if (nul >= 0) {

@@ -26,6 +26,7 @@
 
 struct ir_outdir {
   char *dir;
+  char *stage; /* staging folder (inside dir) or NULL */
   size_t mark; /* files recorded before this index belong to earlier work */
   char **old;  /* the previous manifest's files (relative names) */
   size_t nold;
@@ -163,6 +164,7 @@ const char *ir_outdir_dir(const ir_outdir *o) {
 void ir_outdir_free(ir_outdir *o) {
   if (o == NULL)
     return;
+  free(o->stage);
   for (size_t i = 0; i < o->nold; i++)
     free(o->old[i]);
   free(o->old);
@@ -170,10 +172,120 @@ void ir_outdir_free(ir_outdir *o) {
   free(o);
 }
 
+/* The name, relative to the folder, of a file this run recorded: written
+ * into the staging folder (published under the same name) or directly
+ * into the folder (cells); NULL when it is neither. */
+static const char *ir_run_rel(const ir_outdir *o, const char *path) {
+  const char *r = o->stage ? ir_rel(o->stage, path) : NULL;
+  if (r != NULL)
+    return r;
+  r = ir_rel(o->dir, path);
+  if (r != NULL && o->stage != NULL) { /* not the staging folder's leftovers */
+    const char *sr = ir_rel(o->dir, o->stage);
+    size_t l = strlen(sr);
+    if (strncmp(r, sr, l) == 0 && (r[l] == '/' || r[l] == '\0'))
+      return NULL;
+  }
+  return r;
+}
+
+int ir_outdir_stage(ir_outdir *o, const char *stage) {
+  if (o == NULL || stage == NULL || ir_rel(o->dir, stage) == NULL)
+    return ir_error(IR_EINVAL, "ir_outdir_stage: %s is not inside %s",
+                    stage ? stage : "(null)", o ? o->dir : "(null)");
+  char *c = ir_strdup0(stage);
+  if (c == NULL)
+    return ir_error(IR_ENOMEM, "ir_outdir_stage: no memory");
+  free(o->stage);
+  o->stage = c;
+  return IR_OK;
+}
+
+/* Copies the file `from` to `to` through atomic.h's policy (a symlink's
+ * target written atomically, a device or FIFO written through). */
+static int ir_copy_into(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb");
+  if (in == NULL)
+    return ir_error(IR_EIO, "cannot read %s: %s", from, strerror(errno));
+  ir_atomic_file f;
+  int s = ir_atomic_open(&f, to);
+  if (s != IR_OK) {
+    fclose(in);
+    return s;
+  }
+  char buf[1 << 16];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, in)) > 0)
+    if (fwrite(buf, 1, n, f.fp) != n)
+      break;
+  const int bad = ferror(in);
+  fclose(in);
+  if (bad) {
+    ir_atomic_abort(&f);
+    return ir_error(IR_EIO, "cannot read %s", from);
+  }
+  s = ir_atomic_commit(&f);
+  if (s == IR_OK)
+    unlink(from);
+  return s;
+}
+
+/* Puts the staged file `staged` in place as `dest` by the same rules as
+ * every output (atomic.h): a new name or a regular file is replaced by a
+ * rename; a symbolic link is followed (its target replaced, the link
+ * kept); a character device or FIFO is written through; anything else is
+ * refused. */
+static int ir_publish_one(const char *staged, const char *dest) {
+  ir_atomic_kind kind;
+  char *target = NULL;
+  int s = ir_atomic_classify(dest, &kind, &target);
+  if (s != IR_OK)
+    return s;
+  if (kind != IR_ATOMIC_THROUGH && strcmp(target, dest) == 0) {
+    if (rename(staged, dest) != 0)
+      s = ir_error(IR_EIO, "cannot move %s into place as %s: %s", staged,
+                   dest, strerror(errno));
+  } else if (kind != IR_ATOMIC_THROUGH && rename(staged, target) == 0) {
+    s = IR_OK; /* a link's target on the same file system */
+  } else {
+    s = ir_copy_into(staged, dest);
+  }
+  free(target);
+  return s;
+}
+
+int ir_outdir_publish(const ir_outdir *o) {
+  if (o == NULL || o->stage == NULL)
+    return IR_OK;
+  for (size_t i = o->mark; i < ir_atomic_written_count(); i++) {
+    const char *path = ir_atomic_written(i);
+    const char *r = ir_rel(o->stage, path);
+    struct stat st;
+    if (r == NULL || !ir_safe_name(r) || lstat(path, &st) != 0)
+      continue; /* not staged, or already moved (written twice) */
+    char *to = ir_join(o->dir, r, NULL);
+    if (to == NULL)
+      return ir_error(IR_ENOMEM, "ir_outdir_publish: no memory");
+    int s = IR_OK;
+    char *slash = strrchr(to, '/');
+    if (slash != NULL && strchr(r, '/') != NULL) {
+      *slash = '\0';
+      s = ir_mkdir_p(to);
+      *slash = '/';
+    }
+    if (s == IR_OK)
+      s = ir_publish_one(path, to);
+    free(to);
+    if (s != IR_OK)
+      return s;
+  }
+  return IR_OK;
+}
+
 /* Whether this run wrote rel (inside o->dir) since ir_outdir_open. */
 static int ir_outdir_wrote(const ir_outdir *o, const char *rel) {
   for (size_t i = o->mark; i < ir_atomic_written_count(); i++) {
-    const char *r = ir_rel(o->dir, ir_atomic_written(i));
+    const char *r = ir_run_rel(o, ir_atomic_written(i));
     if (r != NULL && strcmp(r, rel) == 0)
       return 1;
   }
@@ -192,7 +304,7 @@ void ir_outdir_list(const ir_outdir *o, ir_json *j) {
   ir_json_begin_array(j, "files");
   if (v != NULL) {
     for (size_t i = o->mark; i < ir_atomic_written_count(); i++) {
-      const char *r = ir_rel(o->dir, ir_atomic_written(i));
+      const char *r = ir_run_rel(o, ir_atomic_written(i));
       if (r != NULL && ir_safe_name(r))
         v[k++] = r;
     }

@@ -458,6 +458,16 @@ static void ir_tex_folder(const char *dir, char *buf, size_t cap) {
   size_t b = l;
   while (b > 0 && d[b - 1] != '/')
     b--;
+  /* A run's staging folder: the label is the folder it is published in. */
+  const size_t sl = strlen(IR_OUTDIR_STAGE);
+  if (l - b == sl && strncmp(d + b, IR_OUTDIR_STAGE, sl) == 0 && b > 1) {
+    l = b - 1;
+    while (l > 1 && d[l - 1] == '/')
+      l--;
+    b = l;
+    while (b > 0 && d[b - 1] != '/')
+      b--;
+  }
   size_t k = 0;
   for (size_t i = b; i < l && k + 1 < cap; i++) {
     char c = d[i];

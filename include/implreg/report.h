@@ -224,6 +224,19 @@ const char *ir_outdir_dir(const ir_outdir *o);
 /* Adds "files": [this run's files under dir, relative, sorted] to the
  * current JSON object (the manifest itself is not listed). */
 void ir_outdir_list(const ir_outdir *o, ir_json *j);
+/* The name of a run's staging folder inside its output folder (labels of
+ * tables written there name the output folder, not this). */
+#define IR_OUTDIR_STAGE ".implreg-staging"
+
+/* Staging: the run writes its files into `stage` (a folder inside dir)
+ * and ir_outdir_publish moves them into dir under the same names; until
+ * then dir holds the previous run's results, whole.  Files written
+ * directly into dir (outside stage) are this run's as well. */
+int ir_outdir_stage(ir_outdir *o, const char *stage);
+/* Renames every file this run wrote into the staging folder onto its name
+ * in dir (creating subfolders).  IR_EIO naming the file that could not be
+ * moved.  A no-op without a staging folder. */
+int ir_outdir_publish(const ir_outdir *o);
 /* Removes the previous run's listed files that this run did not rewrite:
  * only regular files, only plain relative names inside dir.  *removed (may
  * be NULL) gets the count. */
