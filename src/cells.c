@@ -20,11 +20,15 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -170,6 +174,11 @@ static int store_cell(const ir_cells_params *p, size_t cell,
     return s;
   snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
   int fd = mkstemp(tmp);
+  if (fd >= 0) { /* mkstemp makes 0600; results are meant to be shared */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+  }
   FILE *fp = fd >= 0 ? fdopen(fd, "w") : NULL;
   if (fp == NULL) {
     s = ir_error(IR_EIO, "cannot write the cell store %s: %s", p->store,
@@ -202,6 +211,7 @@ static int store_cell(const ir_cells_params *p, size_t cell,
     unlink(tmp);
     return s;
   }
+  ir_atomic_note(path); /* one of the run's files (its manifest lists it) */
   return IR_OK;
 }
 
@@ -416,6 +426,7 @@ static int run_forked(const ir_cells_params *p, ir_cell_fn fn, void *ctx,
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, &oldmask);
+    const pid_t parent = getpid();
     pid_t pid = fork();
     if (pid != 0)
       sigprocmask(SIG_SETMASK, &oldmask, NULL);
@@ -435,6 +446,13 @@ static int run_forked(const ir_cells_params *p, ir_cell_fn fn, void *ctx,
       signal(SIGINT, p->stop ? SIG_IGN : SIG_DFL);
       signal(SIGHUP, SIG_DFL);
       signal(SIGALRM, SIG_DFL);
+#ifdef __linux__
+      /* A parent that dies (kill -9, a second Ctrl-C) takes its workers
+       * with it; checked after the call in case it died just before. */
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent)
+        _exit(1);
+#endif
       /* Unblocked whatever the parent's mask: a worker can always be
        * stopped. */
       sigprocmask(SIG_UNBLOCK, &block, NULL);
@@ -602,6 +620,8 @@ int ir_cells_run(const ir_cells_params *p, ir_cell_fn fn, void *ctx,
       if (status == IR_OK)
         status = read_cell(path, sweep_name(p), p->hash, i, p->nout, o,
                            &found);
+      if (found) /* kept: one of this run's files */
+        ir_atomic_note(path);
     }
     if (found)
       loaded++;
@@ -641,4 +661,17 @@ int ir_cells_run(const ir_cells_params *p, ir_cell_fn fn, void *ctx,
   }
   free(todo);
   return status;
+}
+
+void ir_cells_note(const char *store, const char *sweep, size_t ncells) {
+  const char *sw = sweep ? sweep : "cells";
+  if (store == NULL || !valid_sweep(sw))
+    return;
+  for (size_t i = 0; i < ncells; i++) {
+    char path[4096];
+    struct stat st;
+    if (cell_path(path, sizeof path, store, sw, i) == IR_OK &&
+        lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+      ir_atomic_note(path);
+  }
 }

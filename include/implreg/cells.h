@@ -119,6 +119,12 @@ int ir_cells_load(const char *store, const char *sweep, uint64_t hash,
                   size_t ncells, size_t nout, double *out,
                   unsigned char *have, size_t *nfound);
 
+/* Adds the cells of `sweep` (indices below ncells) present in the folder
+ * `store` to the process's record of the files its run wrote (report.h,
+ * ir_outdir): for a process that gathered cells other processes stored
+ * (MPI rank 0), so that its manifest lists them all. */
+void ir_cells_note(const char *store, const char *sweep, size_t ncells);
+
 /* A 64-bit FNV-1a hash of a string (the canonical form of a
  * configuration), for ir_cells_params.hash. */
 uint64_t ir_cells_hash(const char *text);
