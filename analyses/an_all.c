@@ -170,6 +170,12 @@ int ir_an_all(int argc0, char **argv0) {
     rc = ir_cli_usage_error(PROG, "unexpected argument '%s'", argv[optind]);
     goto done;
   }
+  if (c.resume || c.nshards > 1) {
+    rc = ir_cli_usage_error(PROG, "%s: give it to one analysis with cells "
+                                  "(flatness, nn-double-descent), not to all",
+                            c.resume ? "--resume" : "--shard");
+    goto done;
+  }
   /* First every analysis's options are validated (each returns right
    * after its checks, ir_cli_validating), so that a bad option is refused
    * before anything runs or is written. */
@@ -188,7 +194,7 @@ int ir_an_all(int argc0, char **argv0) {
     }
   }
   ir_cli_validating = 0;
-  if ((rc = ir_cli_prepare_out(PROG, c.out)) != 0)
+  if ((rc = ir_cli_lock_out(PROG, c.out)) != 0)
     goto done;
   all = ir_checks_alloc();
   if (all == NULL) {

@@ -177,6 +177,7 @@ typedef struct {
   size_t nsets;
   size_t ncell, nout, pmax, seeds;
   double *out; /* ncell × nout */
+  const ir_cli_config *cfg; /* the run's configuration (cells' hash) */
 } fl_run;
 
 /* ---- options --------------------------------------------------------- */
@@ -1448,7 +1449,9 @@ static int dinh_output(fl_run *R, const char *dir, ir_checks *chk,
   cp.nout = D_NOUT;
   cp.workers = R->o->common.threads > 0 ? R->o->common.threads
                                         : ir_cells_ncpu();
-  int s = ir_cells_run(&cp, dinh_cell_fn, &D, out);
+  /* Local: it rescales the networks the main sweep trained. */
+  int s = ir_cli_cells_run(PROG, &R->o->common, R->cfg, "rescaling",
+                           IR_CLI_CELLS_LOCAL, &cp, dinh_cell_fn, &D, out);
   if (s != IR_OK) {
     free(out);
     return s;
@@ -1950,10 +1953,12 @@ int ir_an_flatness(int argc0, char **argv0) {
     goto done;
   }
   /* Every option checked before any work (`all` stops here). */
+  ir_cli_uses_cells(&o.common);
   if ((rc = ir_cli_check_run(PROG, &o.common, NULL, 0)) != 0 ||
       ir_cli_validating)
     goto done;
   ir_cli_break_announce(PROG, &cfg);
+  R.cfg = &cfg;
   if ((rc = load_sets(&R)) != 0)
     goto done;
   R.seeds = o.common.seeds;
@@ -1979,11 +1984,16 @@ int ir_an_flatness(int argc0, char **argv0) {
   ir_cli_progress(&o.common, AN, "%zu cells (networks) on %d worker%s",
                   R.ncell, cp.workers, cp.workers == 1 ? "" : "s");
   const double t_sweep = ir_wall_time();
-  int s = ir_cells_run(&cp, run_cell, &R, R.out);
+  int s = ir_cli_cells_run(PROG, &o.common, &cfg, "networks",
+                           IR_CLI_CELLS_SHARDED, &cp, run_cell, &R, R.out);
   if (s != IR_OK) {
     rc = ir_cli_fail(PROG, s, NULL);
     goto done;
   }
+  /* A shard's run (or an MPI rank but 0) ends here: the rest depends on
+   * every network. */
+  if (ir_cli_shard_done(PROG, &o.common, AN, &cfg, &rc))
+    goto done;
   const double sweep_secs = ir_wall_time() - t_sweep;
   double train_cpu = 0, measure_cpu = 0;
   for (size_t i = 0; i < R.ncell; i++) {
@@ -1993,7 +2003,7 @@ int ir_an_flatness(int argc0, char **argv0) {
   /* Nothing is written before the sweep succeeded. */
   if ((rc = ir_cli_prepare_out(PROG, o.common.out)) != 0)
     goto done;
-  const char *dir = o.common.out;
+  char *dir = o.common.out;
   chk = ir_checks_alloc();
   fl_findings F;
   memset(&F, 0, sizeof F);

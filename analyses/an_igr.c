@@ -3243,6 +3243,17 @@ int ir_an_igr(int argc0, char **argv0) {
     rc = rc < 0 ? IR_EXIT_OK : rc;
     goto done;
   }
+  /* Held-out data of the network models: --ntest rows of the widest
+   * input with its targets, per model. */
+  if (o.ntest_set) {
+    size_t cols = o.net.arch.width[0] + 16;
+    if (o.use[M_FASHION] && cols < 784 + 16)
+      cols = 784 + 16;
+    if ((rc = ir_cli_check_memory(PROG, "--ntest rows of test data",
+                                  ir_cli_bytes(o.ntest, cols,
+                                               2 * sizeof(double)))) != 0)
+      goto done;
+  }
   /* Every option and file checked before any work (`all` stops here). */
   {
     const ir_cli_path files[] = {{"X", o.net.xpath, IR_PATH_IN},

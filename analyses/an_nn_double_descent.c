@@ -551,6 +551,7 @@ typedef struct {
   size_t ep_step[256], nep;
   size_t emc_w[MAXE], nemc_w;
   long calls; /* cells computed in this process (break hook) */
+  const ir_cli_config *cfg; /* the run's configuration (cells' hash) */
 } nd_run;
 
 static unsigned long seed_of(const nd_run *R, size_t si) {
@@ -752,8 +753,8 @@ static void progress_fn(void *ctx, size_t done, size_t total, double el) {
   ir_cli_progress(&R->o->common, AN, "%zu/%zu cells, %.1f s", done, total, el);
 }
 
-static int run_cells(const nd_run *R, size_t ncells, size_t nout, ir_cell_fn fn,
-                     double *out) {
+static int run_cells(const nd_run *R, const char *sweep, size_t ncells,
+                     size_t nout, ir_cell_fn fn, double *out) {
   ir_cells_params cp;
   ir_cells_params_default(&cp);
   cp.ncells = ncells;
@@ -763,7 +764,9 @@ static int run_cells(const nd_run *R, size_t ncells, size_t nout, ir_cell_fn fn,
   cp.cell_threads = 1;
   cp.progress = progress_fn;
   cp.progress_ctx = (void *)R;
-  return ir_cells_run(&cp, fn, (void *)R, out);
+  /* Every sweep here depends on the data only: all are sharded. */
+  return ir_cli_cells_run(PROG, &R->o->common, R->cfg, sweep,
+                          IR_CLI_CELLS_SHARDED, &cp, fn, (void *)R, out);
 }
 
 /* ---- data ------------------------------------------------------------------
@@ -1573,11 +1576,13 @@ int ir_an_nn_double_descent(int argc0, char **argv0) {
     goto done;
   }
   /* Every option checked before any work (`all` stops here). */
+  ir_cli_uses_cells(&o.common);
   if ((rc = ir_cli_check_run(PROG, &o.common, NULL, 0)) != 0 ||
       ir_cli_validating)
     goto done;
   ir_cli_break_announce(PROG, &cfg);
   R.o = &o;
+  R.cfg = &cfg;
   R.nseeds = o.common.seeds;
   if ((rc = load_data(&R)) != 0)
     goto done;
@@ -1633,11 +1638,46 @@ int ir_an_nn_double_descent(int argc0, char **argv0) {
   }
   double t0 = ir_wall_time();
   ir_cli_progress(&o.common, AN, "width sweep: %zu cells", nsw);
-  if ((s = run_cells(&R, nsw, NOUT, sweep_cell, O.sw)) != IR_OK) {
+  if ((s = run_cells(&R, "width", nsw, NOUT, sweep_cell, O.sw)) != IR_OK) {
     rc = ir_cli_fail(PROG, s, NULL);
     goto done;
   }
   const double t_sweep = ir_wall_time() - t0;
+  double t_ep = 0, t_emc = 0;
+  if (!o.no_epoch) {
+    t0 = ir_wall_time();
+    const size_t nc = o.nnoise * R.nseeds;
+    O.ep = malloc(nc * 2 * R.nep * sizeof(double));
+    if (O.ep == NULL) {
+      rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+      goto done;
+    }
+    ir_cli_progress(&o.common, AN, "epoch-wise: %zu cells", nc);
+    if ((s = run_cells(&R, "epoch", nc, 2 * R.nep, epoch_cell, O.ep)) != IR_OK) {
+      rc = ir_cli_fail(PROG, s, NULL);
+      goto done;
+    }
+    t_ep = ir_wall_time() - t0;
+  }
+  if (!o.no_emc) {
+    t0 = ir_wall_time();
+    const size_t nc = R.nemc_w * o.nemc_s;
+    O.emc = malloc(nc * 3 * sizeof(double));
+    if (O.emc == NULL) {
+      rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
+      goto done;
+    }
+    ir_cli_progress(&o.common, AN, "EMC: %zu cells", nc);
+    if ((s = run_cells(&R, "emc", nc, 3, emc_cell, O.emc)) != IR_OK) {
+      rc = ir_cli_fail(PROG, s, NULL);
+      goto done;
+    }
+    t_emc = ir_wall_time() - t0;
+  }
+
+  /* A shard's run (or an MPI rank but 0) ends here with its cells. */
+  if (ir_cli_shard_done(PROG, &o.common, AN, &cfg, &rc))
+    goto done;
   /* Reproducibility: the cell nearest the threshold at the largest noise,
    * first seed and loss, again in this process. */
   {
@@ -1656,38 +1696,6 @@ int ir_an_nn_double_descent(int argc0, char **argv0) {
     }
     have_again = 1;
   }
-  double t_ep = 0, t_emc = 0;
-  if (!o.no_epoch) {
-    t0 = ir_wall_time();
-    const size_t nc = o.nnoise * R.nseeds;
-    O.ep = malloc(nc * 2 * R.nep * sizeof(double));
-    if (O.ep == NULL) {
-      rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
-      goto done;
-    }
-    ir_cli_progress(&o.common, AN, "epoch-wise: %zu cells", nc);
-    if ((s = run_cells(&R, nc, 2 * R.nep, epoch_cell, O.ep)) != IR_OK) {
-      rc = ir_cli_fail(PROG, s, NULL);
-      goto done;
-    }
-    t_ep = ir_wall_time() - t0;
-  }
-  if (!o.no_emc) {
-    t0 = ir_wall_time();
-    const size_t nc = R.nemc_w * o.nemc_s;
-    O.emc = malloc(nc * 3 * sizeof(double));
-    if (O.emc == NULL) {
-      rc = ir_cli_fail(PROG, IR_ENOMEM, "out of memory");
-      goto done;
-    }
-    ir_cli_progress(&o.common, AN, "EMC: %zu cells", nc);
-    if ((s = run_cells(&R, nc, 3, emc_cell, O.emc)) != IR_OK) {
-      rc = ir_cli_fail(PROG, s, NULL);
-      goto done;
-    }
-    t_emc = ir_wall_time() - t0;
-  }
-
   /* Findings go to a table and to the text output (built in memory, so
    * that nothing is printed before everything is written). */
   txt = open_memstream(&txtbuf, &txtlen);

@@ -33,18 +33,26 @@ const char ir_cli_common_help[] =
     "  --quiet          print nothing on stdout\n"
     "  --progress       report progress on stderr\n"
     "  --strict         exit with status 3 when a theory check fails\n"
+    "  --resume         (sweeps of cells: flatness, nn-double-descent) read\n"
+    "                   the cells an interrupted run into --out kept in\n"
+    "                   OUT/cells instead of computing them again\n"
+    "  --shard I/K      (sweeps of cells) compute the cells with index mod K\n"
+    "                   = I only (I = 0..K-1, e.g. a Slurm job array); then\n"
+    "                   'implreg merge DIR...' assembles the K shard folders\n"
     "  --config FILE    read options from FILE (key = value lines, or the\n"
     "                   manifest.json of an earlier run); the command line "
     "wins\n"
     "  --help           this text\n"
     "Exit status: 0 done, 2 bad usage/input or failed computation, 3 a check\n"
-    "failed under --strict, 1 internal error.\n";
+    "failed under --strict, 1 internal error, 130 interrupted (nothing\n"
+    "published; the output folder keeps its earlier results).\n";
 
 void ir_cli_common_init(ir_cli_common *c, const char *analysis) {
   memset(c, 0, sizeof *c);
   c->seed = 1;
   c->seeds = 1;
   c->formats = IR_FMT_ALL;
+  c->nshards = 1;
   snprintf(c->out, sizeof c->out, "results/%s", analysis);
 }
 
@@ -124,6 +132,30 @@ void ir_cli_config_common(ir_cli_config *cfg, const ir_cli_common *c) {
   ir_cli_config_set(cfg, "quick", "%s", c->quick ? "true" : "false");
   if (c->threads > 0)
     ir_cli_config_set(cfg, "threads", "%d", c->threads);
+  if (c->nshards > 1)
+    ir_cli_config_set(cfg, "shard", "%zu/%zu", c->shard, c->nshards);
+}
+
+uint64_t ir_cli_config_hash(const ir_cli_config *cfg) {
+  static const char *const skip[] = {"out",      "format", "threads",
+                                     "quiet",    "progress", "strict",
+                                     "shard",    "resume"};
+  /* FNV-1a, as ir_cells_hash, fed key by key (no concatenated copy). */
+  uint64_t h = 14695981039346656037ULL;
+  for (size_t i = 0; i < cfg->n; i++) {
+    int drop = strncmp(cfg->keys[i], "derived.", 8) == 0;
+    for (size_t k = 0; k < sizeof skip / sizeof skip[0] && !drop; k++)
+      drop = strcmp(cfg->keys[i], skip[k]) == 0;
+    if (drop)
+      continue;
+    const char *parts[4] = {cfg->keys[i], "=", cfg->vals[i], "\n"};
+    for (int q = 0; q < 4; q++)
+      for (const unsigned char *t = (const unsigned char *)parts[q]; *t; t++) {
+        h ^= *t;
+        h *= 1099511628211ULL;
+      }
+  }
+  return h;
 }
 
 /* Appends "--key" (and "value" unless the value is a boolean) to list. */
@@ -830,6 +862,26 @@ int ir_cli_common_option(const char *prog, ir_cli_common *c, int code,
     }
     c->threads = (int)v;
     return 0;
+  case IR_OPT_RESUME: c->resume = 1; return 0;
+  case IR_OPT_SHARD: {
+    /* I/K with 0 <= I < K; K = 1 is one shard: the whole sweep. */
+    char *end1 = NULL, *end2 = NULL;
+    errno = 0;
+    unsigned long long i = strtoull(arg, &end1, 10);
+    unsigned long long k =
+        end1 && *end1 == '/' ? strtoull(end1 + 1, &end2, 10) : 0;
+    if (errno != 0 || end1 == arg || *end1 != '/' || end2 == end1 + 1 ||
+        end2 == NULL || *end2 != '\0' || arg[0] == '-' || end1[1] == '-' ||
+        k < 1 || k > 100000 || i >= k) {
+      ir_cli_eprintf("%s: --shard: '%s' is not I/K with 0 <= I < K <= "
+                     "100000 (e.g. 0/4 ... 3/4)",
+                     prog, arg);
+      return IR_EXIT_USAGE;
+    }
+    c->shard = (size_t)i;
+    c->nshards = (size_t)k;
+    return 0;
+  }
   case IR_OPT_QUIET: c->quiet = 1; return 0;
   case IR_OPT_PROGRESS: c->progress = 1; return 0;
   case IR_OPT_STRICT: c->strict = 1; return 0;
@@ -860,6 +912,8 @@ int ir_cli_fail(const char *prog, int status, const char *msg) {
   const char *m = msg ? msg : ir_error_message();
   /* Library messages quote input (file names, CSV cells): escaped. */
   ir_cli_eprintf("%s: %s", prog, m[0] ? m : ir_strerror(status));
+  if (status == IR_EINTR)
+    return IR_EXIT_INTERRUPTED;
   return (status == IR_ENOMEM || status == IR_EINTERNAL) ? IR_EXIT_INTERNAL
                                                          : IR_EXIT_USAGE;
 }
@@ -880,102 +934,6 @@ int ir_cli_apply_threads(const ir_cli_common *c) {
   else if (openblas_get_num_threads() > ir_cli_thread_cap(NULL))
     openblas_set_num_threads(ir_cli_thread_cap(NULL)); /* see --threads */
   return openblas_get_num_threads();
-}
-
-/* The output folders this process prepared, each with the record of what
- * the run writes there (report.h, ir_outdir): the manifest lists the files,
- * and the previous run's files not rewritten are removed. */
-enum { IR_CLI_MAXOUT = 32 };
-static ir_outdir *ir_cli_outs[IR_CLI_MAXOUT];
-static size_t ir_cli_nout;
-
-static ir_outdir **ir_cli_outdir(const char *dir) {
-  for (size_t i = 0; i < ir_cli_nout; i++)
-    if (ir_cli_outs[i] != NULL &&
-        strcmp(ir_outdir_dir(ir_cli_outs[i]), dir) == 0)
-      return &ir_cli_outs[i];
-  return NULL;
-}
-
-int ir_cli_prepare_out(const char *prog, const char *dir) {
-  if (ir_mkdir_p(dir) != IR_OK) {
-    ir_cli_eprintf("%s: --out %s: %s", prog, dir, ir_error_message());
-    return IR_EXIT_USAGE;
-  }
-  if (access(dir, W_OK) != 0) {
-    ir_cli_eprintf("%s: --out %s: folder is not writable", prog, dir);
-    return IR_EXIT_USAGE;
-  }
-  ir_outdir **old = ir_cli_outdir(dir);
-  if (old != NULL) { /* the same folder again: a new run starts there */
-    ir_outdir_free(*old);
-    *old = NULL;
-  }
-  ir_outdir *o = ir_outdir_open(dir);
-  if (o == NULL)
-    return ir_cli_fail(prog, IR_ENOMEM, NULL);
-  if (old != NULL)
-    *old = o;
-  else if (ir_cli_nout < IR_CLI_MAXOUT)
-    ir_cli_outs[ir_cli_nout++] = o;
-  else
-    ir_outdir_free(o); /* no record: the manifest lists no files */
-  return 0;
-}
-
-int ir_cli_write_manifest(const char *dir, const char *analysis,
-                          const ir_cli_config *cfg, const char *const *stage,
-                          const double *seconds, size_t nstage,
-                          const ir_checks *checks, double wall) {
-  ir_json *j = ir_json_alloc();
-  if (j == NULL)
-    return IR_ENOMEM;
-  ir_json_begin_object(j, NULL);
-  ir_json_string(j, "analysis", analysis);
-  ir_json_string(j, "implreg_version", PACKAGE_VERSION);
-  /* Options go to "config" (replayable with --config); values the run
-   * derived itself (keys "derived.NAME", e.g. a median-heuristic bandwidth)
-   * go to "derived", which --config does not read. */
-  static const char derived[] = "derived.";
-  const size_t dl = sizeof derived - 1;
-  ir_json_begin_object(j, "config");
-  for (size_t i = 0; i < cfg->n; i++)
-    if (strncmp(cfg->keys[i], derived, dl) != 0)
-      ir_json_string(j, cfg->keys[i], cfg->vals[i]);
-  ir_json_end_object(j);
-  ir_json_begin_object(j, "derived");
-  for (size_t i = 0; i < cfg->n; i++)
-    if (strncmp(cfg->keys[i], derived, dl) == 0)
-      ir_json_string(j, cfg->keys[i] + dl, cfg->vals[i]);
-  ir_json_end_object(j);
-  ir_report_environment(j);
-  ir_json_begin_object(j, "timings_seconds");
-  for (size_t i = 0; i < nstage; i++)
-    ir_json_number(j, stage[i], seconds[i]);
-  ir_json_number(j, "total", wall);
-  ir_json_end_object(j);
-  if (checks != NULL) {
-    ir_json_begin_object(j, "checks");
-    ir_json_int(j, "total", (long)ir_checks_count(checks));
-    ir_json_int(j, "failed", (long)ir_checks_failed(checks));
-    ir_json_end_object(j);
-  }
-  ir_outdir **o = ir_cli_outdir(dir);
-  if (o != NULL)
-    ir_outdir_list(*o, j);
-  ir_json_end_object(j);
-  char path[4200];
-  snprintf(path, sizeof path, "%s/manifest.json", dir);
-  int s = ir_json_write(j, path);
-  ir_json_free(j);
-  /* Only once the new manifest is in place: the previous run's files this
-   * run did not rewrite go (a failed run leaves the old results whole). */
-  if (s == IR_OK && o != NULL) {
-    s = ir_outdir_clean(*o, NULL);
-    ir_outdir_free(*o);
-    *o = NULL;
-  }
-  return s;
 }
 
 void ir_cli_progress(const ir_cli_common *c, const char *analysis,

@@ -9,6 +9,8 @@
 #define IMPLREG_CLI_H
 
 #include <getopt.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -18,20 +20,29 @@ enum {
   IR_EXIT_OK = 0,
   IR_EXIT_INTERNAL = 1,
   IR_EXIT_USAGE = 2,
-  IR_EXIT_CHECK = 3
+  IR_EXIT_CHECK = 3,
+  IR_EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM/SIGHUP: nothing published */
 };
+
+/* Folder names are at most this long (with the terminating NUL). */
+#define IR_CLI_PATH 4096
 
 /* Options every analysis takes. */
 typedef struct {
   unsigned long seed; /* --seed N (>= 1, default 1) */
   size_t seeds;       /* --seeds K (default 1) */
-  char out[4096];     /* --out DIR (default results/<analysis>) */
+  char out[IR_CLI_PATH]; /* --out DIR (default results/<analysis>); between
+                            ir_cli_prepare_out and ir_cli_write_manifest
+                            the run's staging folder */
   int formats;        /* --format LIST */
   int quick;          /* --quick */
   int threads;        /* --threads N (0: OpenBLAS default) */
   int quiet;          /* --quiet */
   int progress;       /* --progress */
   int strict;         /* --strict */
+  int resume;         /* --resume: read the cells an earlier run stored */
+  size_t shard, nshards; /* --shard I/K (nshards 1: no shards) */
+  int cells;          /* the analysis sweeps cells (ir_cli_uses_cells) */
 } ir_cli_common;
 
 /* Long-option codes of the common options (analyses use codes < 1000). */
@@ -46,7 +57,9 @@ enum {
   IR_OPT_PROGRESS,
   IR_OPT_STRICT,
   IR_OPT_CONFIG,
-  IR_OPT_HELP
+  IR_OPT_HELP,
+  IR_OPT_RESUME,
+  IR_OPT_SHARD
 };
 
 #define IR_CLI_COMMON_OPTIONS                                                  \
@@ -59,7 +72,9 @@ enum {
       {"quiet", no_argument, NULL, IR_OPT_QUIET},                              \
       {"progress", no_argument, NULL, IR_OPT_PROGRESS},                        \
       {"strict", no_argument, NULL, IR_OPT_STRICT},                            \
-      {"config", required_argument, NULL, IR_OPT_CONFIG}, {                    \
+      {"config", required_argument, NULL, IR_OPT_CONFIG},                      \
+      {"resume", no_argument, NULL, IR_OPT_RESUME},                            \
+      {"shard", required_argument, NULL, IR_OPT_SHARD}, {                      \
     "help", no_argument, NULL, IR_OPT_HELP                                     \
   }
 
@@ -88,6 +103,12 @@ const char *ir_cli_fmt_double(char *buf, size_t len, double x);
 
 /* Records the common options. */
 void ir_cli_config_common(ir_cli_config *cfg, const ir_cli_common *c);
+
+/* The hash of a configuration: FNV-1a over "key=value\n" of every key but
+ * those that do not change a cell's numbers (out, format, threads, quiet,
+ * progress, strict, shard and the derived.* values).  Stored cells are
+ * used only under the same hash (--resume, implreg merge). */
+uint64_t ir_cli_config_hash(const ir_cli_config *cfg);
 
 /* Expands `--config FILE` anywhere in argv: the file's options are inserted
  * before the command-line ones (which thus override them).  FILE holds
@@ -142,16 +163,96 @@ int ir_cli_usage_error(const char *prog, const char *fmt, ...)
  * count in force. */
 int ir_cli_apply_threads(const ir_cli_common *c);
 
-/* Creates the output directory (and parents); prints and returns 2 on
- * failure. Also checks it is writable. */
-int ir_cli_prepare_out(const char *prog, const char *dir);
+/* ---- One run into one output folder (cli_run.c) ----
+ *
+ * A run takes its folder's lock before any work (ir_cli_check_run does),
+ * writes its files into a staging folder inside it (ir_cli_prepare_out)
+ * and publishes them with the manifest last (ir_cli_write_manifest); a run
+ * that fails or is interrupted publishes nothing.  See cli_run.c. */
 
-/* Writes dir/manifest.json: analysis, config (cfg), environment, seeds,
- * stage timings (names[i], seconds[i]), check summary. */
-int ir_cli_write_manifest(const char *dir, const char *analysis,
+/* Creates dir (and parents) and takes its lock (DIR/.implreg.lock, a
+ * record lock the kernel drops when the process ends).  Another live run
+ * holding it: one line naming its pid, 2.  Again for a folder this process
+ * holds: 0. */
+int ir_cli_lock_out(const char *prog, const char *dir);
+
+/* Locks dir (when not yet), empties its staging folder and points dir (a
+ * buffer of IR_CLI_PATH bytes) at it: the analysis writes there.  Prints
+ * and returns 2 on failure. */
+int ir_cli_prepare_out(const char *prog, char *dir);
+
+/* Publishes the run prepared in dir (the staging folder's name, as
+ * ir_cli_prepare_out left it): the staged files are renamed into the
+ * folder, then dir/manifest.json is written (analysis, config (cfg) and its
+ * hash, environment, stage timings (names[i], seconds[i]), check summary,
+ * the run's files), then the previous run's files this run did not
+ * rewrite are removed, the staging folder goes and the lock is released.
+ * dir names the folder again afterwards. */
+int ir_cli_write_manifest(char *dir, const char *analysis,
                           const ir_cli_config *cfg, const char *const *stage,
                           const double *seconds, size_t nstage,
                           const ir_checks *checks, double wall);
+
+/* Installs the handlers of SIGINT, SIGTERM and SIGHUP (main does). */
+void ir_cli_signals_install(void);
+/* Composes what an interrupt says for a run into dir (cells: finished
+ * cells are kept there for --resume). */
+void ir_cli_note_run(const char *prog, const char *dir, int cells);
+/* Set by the first interrupt during a sweep of cells (the sweep stops
+ * after the cells in flight); ir_cli_in_cells while a sweep runs. */
+extern volatile sig_atomic_t ir_cli_stop;
+extern volatile sig_atomic_t ir_cli_in_cells;
+
+/* This process's MPI rank (0 without MPI) and the number of ranks. */
+int ir_cli_rank(void);
+extern int ir_cli_mpi_rank, ir_cli_mpi_size;
+/* Built with MPI (./configure --with-mpi) and started by mpirun: joins
+ * the job and sets the rank and size (else nothing).  Prints and returns
+ * nonzero on failure.  Finalize ends the job: with a nonzero rc on any
+ * rank it aborts the others, which may be waiting for it. */
+int ir_cli_mpi_init(int *argc, char ***argv);
+void ir_cli_mpi_finalize(int rc);
+/* After a sharded sweep on every rank (rank r computed the cells with
+ * index % size == r into out, status its ir_cells_run status): rank 0
+ * receives every cell, so its out is the whole sweep.  The same status on
+ * every rank: IR_OK, or a failure (the rank that failed keeps its own
+ * message; the others say another rank failed). */
+int ir_cli_mpi_combine(int status, size_t ncells, size_t nout, double *out);
+
+/* ---- Sweeps of cells (cli_cells.c) ----
+ *
+ * An analysis whose sweeps are cells (cells.h) calls ir_cli_uses_cells
+ * before ir_cli_check_run (which refuses --resume and --shard otherwise)
+ * and runs every sweep through ir_cli_cells_run: the cells are stored in
+ * OUT/cells as they finish (--resume reads them back), spread over shards
+ * (--shard I/K) or MPI ranks, or read from the folders of `implreg merge`.
+ * A sweep is SHARDED when its cells depend on nothing computed before it;
+ * LOCAL sweeps (which use earlier results) run where the tables are
+ * assembled.  After the last sharded sweep the analysis calls
+ * ir_cli_shard_done: a shard's run (and an MPI rank other than 0) ends
+ * there with its cells published. */
+enum { IR_CLI_CELLS_LOCAL = 0, IR_CLI_CELLS_SHARDED = 1 };
+
+void ir_cli_uses_cells(ir_cli_common *c);
+
+/* Runs one sweep: p holds ncells, nout, workers, cell_threads and
+ * progress; the store, sweep name, hash, resume, shard and stop fields are
+ * set here.  Returns an IR_* status (IR_EINTR after an interrupt, with a
+ * message saying what is kept and how to resume). */
+int ir_cli_cells_run(const char *prog, const ir_cli_common *c,
+                     const ir_cli_config *cfg, const char *sweep, int sharded,
+                     ir_cells_params *p, ir_cell_fn fn, void *ctx,
+                     double *out);
+
+/* After the last sharded sweep: in a shard's run (--shard I/K with K > 1)
+ * publishes the cells with a manifest, says how to merge and returns 1;
+ * on an MPI rank other than 0 returns 1 (nothing written); else 0.  *rc
+ * receives the exit status when 1 is returned. */
+int ir_cli_shard_done(const char *prog, ir_cli_common *c, const char *analysis,
+                      const ir_cli_config *cfg, int *rc);
+
+/* `implreg merge`: assembles the runs of all shards of a sweep. */
+int ir_an_merge(int argc, char **argv);
 
 /* Progress line on stderr when enabled: "[analysis] message". */
 void ir_cli_progress(const ir_cli_common *c, const char *analysis,

@@ -364,9 +364,38 @@ int ir_cli_check_out_dir(const char *prog, const char *dir) {
   return rc;
 }
 
+/* --resume, --shard and MPI ranks only where there are cells to share. */
+static int ir_cli_check_cells(const char *prog, const ir_cli_common *c) {
+  const char *what = c->resume        ? "--resume"
+                     : c->nshards > 1 ? "--shard"
+                                      : NULL;
+  if (!c->cells && what != NULL) {
+    ir_cli_eprintf("%s: %s: this analysis has no sweep of cells to %s (only "
+                   "flatness and nn-double-descent have)",
+                   prog, what, c->resume ? "resume" : "share");
+    return IR_EXIT_USAGE;
+  }
+  if (!c->cells && ir_cli_mpi_size > 1) {
+    ir_cli_eprintf("%s: started as %d MPI ranks, but this analysis has no "
+                   "sweep of cells to spread (only flatness and "
+                   "nn-double-descent have): run it as one process",
+                   prog, ir_cli_mpi_size);
+    return IR_EXIT_USAGE;
+  }
+  if (c->nshards > 1 && ir_cli_mpi_size > 1) {
+    ir_cli_eprintf("%s: --shard and MPI ranks both divide the cells: use "
+                   "one of them",
+                   prog);
+    return IR_EXIT_USAGE;
+  }
+  return 0;
+}
+
 int ir_cli_check_run(const char *prog, const ir_cli_common *c,
                      const ir_cli_path *files, size_t n) {
-  int rc = c != NULL ? ir_cli_check_out_dir(prog, c->out) : 0;
+  int rc = c != NULL ? ir_cli_check_cells(prog, c) : 0;
+  if (rc == 0 && c != NULL)
+    rc = ir_cli_check_out_dir(prog, c->out);
   for (size_t i = 0; i < n && rc == 0; i++) {
     if (files[i].path == NULL)
       continue;
@@ -379,13 +408,21 @@ int ir_cli_check_run(const char *prog, const ir_cli_common *c,
   }
   if (rc != 0)
     return rc;
-  ir_cli_path all[33];
+  ir_cli_path all[33] = {{NULL, NULL, 0}};
   size_t k = 0;
   if (c != NULL)
     all[k++] = (ir_cli_path){"out", c->out, IR_PATH_DIR};
   for (size_t i = 0; i < n && k < 33; i++)
     all[k++] = files[i];
-  return ir_cli_check_distinct(prog, all, k);
+  rc = ir_cli_check_distinct(prog, all, k);
+  /* The last check, and the first step of the run: the folder is this
+   * run's until it ends (`all` only validates here). */
+  if (rc == 0 && c != NULL && !ir_cli_validating) {
+    rc = ir_cli_lock_out(prog, c->out);
+    if (rc == 0)
+      ir_cli_note_run(prog, c->out, c->cells);
+  }
+  return rc;
 }
 
 /* Under an address-space limit every OpenBLAS thread reserves its buffer,

@@ -49,6 +49,9 @@ static const ir_analysis analyses[] = {
      "one table of several finished runs stacked, with a run column"},
     {"plot", ir_an_plot,
      "one figure's series from several finished runs overlaid"},
+    {"merge", ir_an_merge,
+     "assemble a sweep computed in shards (--shard I/K) into one run's "
+     "tables"},
 };
 
 /* OpenBLAS's introspection (its <cblas.h> clashes with GSL's, docs/stack.md).
@@ -102,7 +105,7 @@ static void usage(FILE *fp) {
   for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
     fprintf(fp, "  %-15s %s\n", analyses[i].name, analyses[i].summary);
   fprintf(fp, "\nExit status: 0 done, 2 bad usage/input or failed computation, "
-              "3 a check failed\nunder --strict, 1 internal error.\n");
+              "3 a check failed\nunder --strict, 1 internal error, 130 interrupted.\n");
 }
 
 int main(int argc, char **argv) {
@@ -121,8 +124,14 @@ int main(int argc, char **argv) {
     return IR_EXIT_OK;
   }
   for (size_t i = 0; i < sizeof analyses / sizeof analyses[0]; i++)
-    if (strcmp(argv[1], analyses[i].name) == 0)
-      return analyses[i].run(argc - 1, argv + 1);
+    if (strcmp(argv[1], analyses[i].name) == 0) {
+      ir_cli_signals_install();
+      if (ir_cli_mpi_init(&argc, &argv) != 0)
+        return IR_EXIT_INTERNAL;
+      int rc = analyses[i].run(argc - 1, argv + 1);
+      ir_cli_mpi_finalize(rc);
+      return rc;
+    }
   fprintf(stderr, "implreg: unknown analysis '%s' (see 'implreg --help')\n",
           argv[1]);
   return IR_EXIT_USAGE;

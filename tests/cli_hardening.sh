@@ -185,6 +185,7 @@ fi
 expect_refused "train --n beyond memory" 'needs [0-9]+ bytes' -- train --arch 4-5000-5000-1 --data teacher --n 100000000 --lr 0.1 --out tr4
 expect_refused "gd-vs-minnorm data beyond memory" 'needs 8008000000000 bytes' -- gd-vs-minnorm --n 1000000 --p 1000000 --out g
 expect_refused "train --ntest beyond memory" 'ntest rows of test data needs' -- train --arch 1000-4-1 --data teacher --lr 0.1 --ntest 100000000 --out g
+expect_refused "igr --ntest beyond memory" 'ntest rows of test data needs' -- igr --ntest 100000000 --out ig
 check "memory refusals wrote nothing" [ ! -e g ]
 expect_refused "double-descent features beyond memory" 'needs [0-9]+ bytes' -- double-descent --data fashion-mnist --n 60000 --ntest 10000 --grid 1000000 --out dd
 
