@@ -750,7 +750,10 @@ static int again_fn(void *ctx, size_t cell, double *out) {
 
 static void progress_fn(void *ctx, size_t done, size_t total, double el) {
   const nd_run *R = ctx;
-  ir_cli_progress(&R->o->common, AN, "%zu/%zu cells, %.1f s", done, total, el);
+  ir_cli_progress(&R->o->common, AN, "%zu/%zu cells, %.1f s, about %.0f s "
+                  "left",
+                  done, total, el,
+                  done ? el / (double)done * (double)(total - done) : 0.0);
 }
 
 static int run_cells(const nd_run *R, const char *sweep, size_t ncells,
