@@ -249,10 +249,10 @@ static void json_diag(ir_json *j, const ir_minnorm_diag *d, int intercept) {
 }
 
 /* The ridge path: solutions side by side in Wall (p × K·m) from one
- * eigendecomposition of the Gram matrix and one wide product for every
- * λ > 0 (ir_ridge_solve_path); λ = 0 is the min-norm solution W0 computed
- * by the chosen method.  The residuals XW − Y of all λ come from one more
- * wide product. */
+ * tridiagonal reduction of the Gram matrix and one wide application of its
+ * Householder factor for every λ > 0, with their residuals ‖XW − Y‖ from
+ * the reduced form (ir_ridge_solve_path_resid); λ = 0 is the min-norm
+ * solution W0 computed by the chosen method, its residual from X·W0 − Y. */
 static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
                       const gsl_matrix *W0, const mn_opts *o, gsl_matrix *Wall,
                       ir_json *j, FILE *fp) {
@@ -260,8 +260,9 @@ static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
   double *pos = malloc(L * sizeof(double));
   size_t *at = malloc(L * sizeof(size_t)), np = 0;
   ir_ridge *r = ir_ridge_alloc(n, p, K);
-  gsl_matrix *R = gsl_matrix_alloc(n, L * K);
-  int s = (pos && at && r && R) ? IR_OK
+  double *rp = malloc(L * sizeof(double)), res0 = NAN; /* rp: per pos[] */
+  gsl_matrix *R = gsl_matrix_alloc(n, K);
+  int s = (pos && at && r && R && rp) ? IR_OK
                                 : ir_error(IR_ENOMEM, "out of memory (ridge)");
   for (size_t l = 0; s == IR_OK && l < L; l++)
     if (o->ridge[l] > 0) {
@@ -279,38 +280,40 @@ static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
   if (s == IR_OK && np)
     s = ir_ridge_set_rhs(r, Y);
   if (s == IR_OK && np)
-    s = ir_ridge_solve_path(r, pos, np, Wp);
+    s = ir_ridge_solve_path_resid(r, pos, np, Wp, rp);
   for (size_t q = 0; s == IR_OK && q < np; q++) {
     gsl_matrix_view src = gsl_matrix_submatrix(Wp, 0, q * K, p, K);
     gsl_matrix_view dst = gsl_matrix_submatrix(Wall, 0, at[q] * K, p, K);
     gsl_matrix_memcpy(&dst.matrix, &src.matrix);
   }
-  if (s == IR_OK)
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, Wall, 0.0, R);
+  if (s == IR_OK && np < L) {
+    /* λ = 0: the residual of W0, explicitly. */
+    gsl_matrix_memcpy(R, Y);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, W0, -1.0, R);
+    double rr = 0;
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = 0; k < K; k++)
+        rr += gsl_matrix_get(R, i, k) * gsl_matrix_get(R, i, k);
+    res0 = sqrt(rr);
+  }
   fprintf(fp,
-          "ridge path (one eigendecomposition of the %s Gram matrix):\n"
+          "ridge path (one tridiagonal reduction of the %s Gram matrix):\n"
           "  %-12s %-14s %-14s\n",
           n < p ? "n x n" : "p x p", "lambda", "||W||_F", "||XW - Y||_F");
   ir_json_begin_array(j, "ridge");
-  for (size_t l = 0; l < L && s == IR_OK; l++) {
-    double norm = 0, res = 0;
+  for (size_t l = 0, q = 0; l < L && s == IR_OK; l++) {
+    double norm = 0;
     for (size_t i = 0; i < p; i++)
       for (size_t k = 0; k < K; k++) {
         const double w = gsl_matrix_get(Wall, i, l * K + k);
         norm += w * w;
       }
-    for (size_t i = 0; i < n; i++)
-      for (size_t k = 0; k < K; k++) {
-        const double e = gsl_matrix_get(R, i, l * K + k) -
-                         gsl_matrix_get(Y, i, k);
-        res += e * e;
-      }
-    fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], sqrt(norm),
-            sqrt(res));
+    const double res = o->ridge[l] > 0 ? rp[q++] : res0;
+    fprintf(fp, "  %-12.6g %-14.8g %-14.6g\n", o->ridge[l], sqrt(norm), res);
     ir_json_begin_object(j, NULL);
     ir_json_number(j, "lambda", o->ridge[l]);
     ir_json_number(j, "norm", sqrt(norm));
-    ir_json_number(j, "residual", sqrt(res));
+    ir_json_number(j, "residual", res);
     ir_json_end_object(j);
   }
   ir_json_end_array(j);
@@ -321,6 +324,7 @@ static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
     gsl_matrix_free(R);
   free(pos);
   free(at);
+  free(rp);
   return s;
 }
 

@@ -16,9 +16,9 @@
  *   NAME.ridge.implreg.svdpath.npy     (L·p)×K, same layout
  *   NAME.ridge.implreg.separate.npy    (L·p)×K, same layout
  *
- * The ridge path is the library's: ir_ridge_factor (one eigendecomposition
- * of the smaller Gram matrix) + ir_ridge_set_rhs and L calls of
- * ir_ridge_solve, best of R.  For information, and timed once: the same path
+ * The ridge path is the library's: ir_ridge_factor (one tridiagonal
+ * reduction of the smaller Gram matrix) + ir_ridge_set_rhs and one call of
+ * ir_ridge_solve_path_resid (solutions and residuals), best of R.  For information, and timed once: the same path
  * from one thin SVD (ir_minnorm_factor + L calls of ir_minnorm_ridge), and
  * the "separate" baseline, which solves (XᵀX + λI)W = XᵀY (n >= p) or
  * W = Xᵀ(XXᵀ + λI)⁻¹Y (n < p) from scratch for each λ, forming the Gram
@@ -195,22 +195,24 @@ done:
   return rc;
 }
 
-/* The ridge path as `implreg minnorm --ridge` computes it: one
- * eigendecomposition of the smaller Gram matrix (ir_ridge_factor, dsyevd),
- * the right-hand side projected once, then every λ in one wide product
- * (ir_ridge_solve_path), and the residuals XW − Y of all λ in one more.
- * The solutions go into consecutive p-row blocks of Wall. */
+/* The ridge path as `implreg minnorm --ridge` computes it: one reduction of
+ * the smaller Gram matrix to tridiagonal form (ir_ridge_factor: dsyrk,
+ * dsytrd), the right-hand side projected once, then every λ by a tridiagonal
+ * solve and one wide application of the Householder factor (and of Xᵀ in the
+ * dual form), with the residuals ‖XW − Y‖ of all λ from the reduced form
+ * (ir_ridge_solve_path_resid).  The solutions go into consecutive p-row
+ * blocks of Wall. */
 static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
                       const gsl_vector *lam, gsl_matrix *Wall) {
   const size_t n = X->size1, p = X->size2, K = Y->size2, L = lam->size;
   ir_ridge *r = ir_ridge_alloc(n, p, K);
-  gsl_matrix *Wp = gsl_matrix_alloc(p, L * K), *R = gsl_matrix_alloc(n, L * K);
-  if (r == NULL || Wp == NULL || R == NULL) {
+  gsl_matrix *Wp = gsl_matrix_alloc(p, L * K);
+  double *res = malloc(L * sizeof(double));
+  if (r == NULL || Wp == NULL || res == NULL) {
     ir_ridge_free(r);
     if (Wp)
       gsl_matrix_free(Wp);
-    if (R)
-      gsl_matrix_free(R);
+    free(res);
     return fail("ir_ridge_alloc", IR_ENOMEM);
   }
   int s = ir_ridge_factor(r, X);
@@ -220,10 +222,9 @@ static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
   for (size_t l = 0; lv && l < L; l++)
     lv[l] = gsl_vector_get(lam, l); /* lam may be strided */
   if (s == IR_OK)
-    s = lv ? ir_ridge_solve_path(r, lv, L, Wp) : IR_ENOMEM;
+    s = lv ? ir_ridge_solve_path_resid(r, lv, L, Wp, res) : IR_ENOMEM;
   free(lv);
   if (s == IR_OK) {
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, Wp, 0.0, R);
     for (size_t l = 0; l < L; l++) {
       gsl_matrix_view src = gsl_matrix_submatrix(Wp, 0, l * K, p, K);
       gsl_matrix_view dst = gsl_matrix_submatrix(Wall, l * p, 0, p, K);
@@ -232,7 +233,7 @@ static int ridge_path(const gsl_matrix *X, const gsl_matrix *Y,
   }
   ir_ridge_free(r);
   gsl_matrix_free(Wp);
-  gsl_matrix_free(R);
+  free(res);
   return s == IR_OK ? 0 : fail("ridge path (ir_ridge)", s);
 }
 

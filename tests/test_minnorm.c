@@ -871,6 +871,162 @@ START_TEST(test_ridge_eigen) {
 }
 END_TEST
 
+/* Largest eigenvalue of XᵀX (GSL's symmetric QR, independent of the
+ * library): ‖X‖₂². */
+static double smax2_of(const gsl_matrix *X) {
+  gsl_matrix *G = mul(CblasTrans, X, CblasNoTrans, X);
+  gsl_vector *ev = gsl_vector_alloc(G->size1);
+  gsl_eigen_symm_workspace *ws = gsl_eigen_symm_alloc(G->size1);
+  ck_assert_int_eq(gsl_eigen_symm(G, ev, ws), 0);
+  const double m = gsl_vector_max(ev);
+  gsl_eigen_symm_free(ws);
+  gsl_vector_free(ev);
+  gsl_matrix_free(G);
+  return m;
+}
+
+START_TEST(test_ridge_path_tridiagonal) {
+  /* ir_ridge_solve_path_resid (tridiagonal reduction of the Gram matrix)
+   * against independent per-λ solves: GSL's Cholesky of XᵀX + λI
+   * (ridge_reference) and the SVD formula (ir_minnorm_ridge), in the dual
+   * (n < p), primal (n > p) and square forms, with X of full rank and of
+   * rank r < min(n, p), for λ from 1e-8 to 1e4.  The reduction is backward
+   * stable (HTHᵀ = G + E, ‖E‖ ~ m·eps·‖G‖) and the LDLᵀ solve of T + λI
+   * too, so W_λ has relative error O(m·eps·κ_λ), κ_λ = (s_max² + λ)/
+   * (s_min² + λ) with s_min = 0 when X is wide or rank-deficient — the
+   * Cholesky reference's own bound (ridge_rtol); the errors add: 2·rtol.
+   * The residuals ‖XW_λ − Y‖_F (from the reduced form, or explicitly where
+   * the quadratic form cancels) against ‖XW_ref − Y‖ computed explicitly:
+   * ρ is 1-Lipschitz in XW, so they differ by at most ‖X‖₂·‖ΔW‖ plus the
+   * rounding of the product. */
+  const struct {
+    size_t n, p, r; /* r = 0: full rank (Gaussian) */
+  } cases[] = {{40, 60, 0}, {60, 40, 0}, {50, 50, 0}, {40, 60, 25},
+               {60, 40, 25}, {50, 50, 30}};
+  const double lambdas[] = {1e-8, 1e-6, 1e-4, 1e-2, 1.0, 1e2, 1e4};
+  const size_t L = sizeof lambdas / sizeof lambdas[0], K = 3;
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    const size_t n = cases[c].n, p = cases[c].p, rk = cases[c].r;
+    gsl_matrix *A = NULL, *B = NULL;
+    gsl_matrix *X = rk ? low_rank(n, p, rk, 271 + c, &A, &B)
+                       : ir_test_gaussian(n, p, 271 + c);
+    gsl_matrix *Y = ir_test_gaussian(n, K, 281 + c);
+    const double smax2 = smax2_of(X), smax = sqrt(smax2), ny = fro(Y);
+    ir_ridge *r = ir_ridge_alloc(n, p, K);
+    ir_minnorm *w = ir_minnorm_alloc(n, p, K);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_nonnull(w);
+    IR_ASSERT_OK(ir_ridge_factor(r, X));
+    IR_ASSERT_OK(ir_ridge_set_rhs(r, Y));
+    IR_ASSERT_OK(ir_minnorm_factor(w, X));
+    IR_ASSERT_OK(ir_minnorm_set_rhs(w, Y));
+    gsl_matrix *Wp = gsl_matrix_alloc(p, L * K), *Ws = gsl_matrix_alloc(p, K);
+    gsl_matrix *R = gsl_matrix_alloc(n, K);
+    double res[sizeof lambdas / sizeof lambdas[0]];
+    IR_ASSERT_OK(ir_ridge_solve_path_resid(r, lambdas, L, Wp, res));
+    for (size_t l = 0; l < L; l++) {
+      const double lam = lambdas[l];
+      const double rtol =
+          rk || p > n ? THRESH * dmax(n, p) * EPS * (smax2 + lam) / lam
+                      : ridge_rtol(X, lam);
+      gsl_matrix_view Wl = gsl_matrix_submatrix(Wp, 0, l * K, p, K);
+      gsl_matrix *Wc = ridge_reference(X, Y, lam);
+      IR_ASSERT_OK(ir_minnorm_ridge(w, lam, Ws));
+      const double ec = ir_test_reldiff(&Wl.matrix, Wc);
+      const double es = ir_test_reldiff(&Wl.matrix, Ws);
+      ck_assert_msg(ec <= 2 * rtol && es <= 2 * rtol,
+                    "%zux%zu rank %zu lambda %g: vs Cholesky %.3g, vs SVD "
+                    "%.3g, tol %.3g",
+                    n, p, rk, lam, ec, es, 2 * rtol);
+      /* Explicit residual of the reference. */
+      gsl_matrix_memcpy(R, Y);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, Wc, -1.0, R);
+      const double rho = fro(R), nw = fro(Wc);
+      const double rt = smax * nw * 2 * rtol +
+                        THRESH * dmax(n, p) * EPS * (ny + smax * nw);
+      ck_assert_msg(fabs(res[l] - rho) <= rt,
+                    "%zux%zu rank %zu lambda %g: residual %.17g, explicit "
+                    "%.17g, tol %.3g",
+                    n, p, rk, lam, res[l], rho, rt);
+      /* The single-λ solve is the same computation with a different BLAS
+       * blocking: rounding, amplified by κ_λ in the dual form (W = XᵀHu
+       * with u ~ 1/λ cancels). */
+      IR_ASSERT_OK(ir_ridge_solve(r, lam, Ws));
+      ck_assert_msg(ir_test_reldiff(Ws, &Wl.matrix) <=
+                        fmax(100 * (double)(n + p) * EPS, 2 * rtol),
+                    "%zux%zu lambda %g: single solve differs", n, p, lam);
+      gsl_matrix_free(Wc);
+    }
+    /* Without residuals: the same solutions. */
+    gsl_matrix *Wq = gsl_matrix_alloc(p, L * K);
+    IR_ASSERT_OK(ir_ridge_solve_path(r, lambdas, L, Wq));
+    ck_assert(ir_test_reldiff(Wq, Wp) == 0.0);
+    gsl_matrix_free(Wq);
+    gsl_matrix_free(R);
+    gsl_matrix_free(Ws);
+    gsl_matrix_free(Wp);
+    ir_minnorm_free(w);
+    ir_ridge_free(r);
+    gsl_matrix_free(X);
+    gsl_matrix_free(Y);
+    if (A)
+      gsl_matrix_free(A);
+    if (B)
+      gsl_matrix_free(B);
+  }
+}
+END_TEST
+
+START_TEST(test_ridge_resid_both_routes) {
+  /* The primal residual comes from the quadratic form ‖Y‖² − 2⟨b, u⟩ +
+   * ⟨u, Tu⟩ unless it cancels; with Y = XB + noise·E the residual shrinks
+   * with the noise level, which walks it from the quadratic route (noise
+   * 1) into the explicit one (noise 1e-6, residual ~1e-6·‖Y‖ at small λ:
+   * ρ² ~ 1e-12 of the terms).  Both must equal ‖XW − Y‖ of the returned W,
+   * formed here explicitly, to the rounding of that product. */
+  const size_t n = 60, p = 40, K = 2;
+  gsl_matrix *X = ir_test_gaussian(n, p, 291);
+  gsl_matrix *Bt = ir_test_gaussian(p, K, 292), *E = ir_test_gaussian(n, K, 293);
+  const double noise[] = {1.0, 1e-6};
+  const double lambdas[] = {1e-6, 1e-2, 1.0};
+  const double smax = sqrt(smax2_of(X));
+  for (size_t q = 0; q < 2; q++) {
+    gsl_matrix *Y = mul(CblasNoTrans, X, CblasNoTrans, Bt);
+    gsl_matrix_scale(E, q == 0 ? 1.0 : 1e-6);
+    gsl_matrix_add(Y, E);
+    gsl_matrix_scale(E, q == 0 ? 1.0 : 1e6);
+    ir_ridge *r = ir_ridge_alloc(n, p, K);
+    IR_ASSERT_OK(ir_ridge_factor(r, X));
+    IR_ASSERT_OK(ir_ridge_set_rhs(r, Y));
+    gsl_matrix *Wp = gsl_matrix_alloc(p, 3 * K), *R = gsl_matrix_alloc(n, K);
+    double res[3];
+    IR_ASSERT_OK(ir_ridge_solve_path_resid(r, lambdas, 3, Wp, res));
+    for (size_t l = 0; l < 3; l++) {
+      gsl_matrix_view Wl = gsl_matrix_submatrix(Wp, 0, l * K, p, K);
+      gsl_matrix_memcpy(R, Y);
+      gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, X, &Wl.matrix, -1.0, R);
+      const double rho = fro(R);
+      /* Quadratic route: relative error of ρ² <= m·eps/1e-3 (the guard),
+       * of ρ half that; explicit route: the product's rounding,
+       * THRESH·n·eps·(‖Y‖ + ‖X‖‖W‖). */
+      const double tq = 0.5 * (double)p * EPS / 1e-3 * rho;
+      const double te =
+          THRESH * (double)n * EPS * (fro(Y) + smax * fro(&Wl.matrix));
+      ck_assert_msg(fabs(res[l] - rho) <= tq + te,
+                    "noise %g lambda %g: %.17g vs %.17g (tol %.3g)", noise[q],
+                    lambdas[l], res[l], rho, tq + te);
+    }
+    gsl_matrix_free(R);
+    gsl_matrix_free(Wp);
+    ir_ridge_free(r);
+    gsl_matrix_free(Y);
+  }
+  gsl_matrix_free(E);
+  gsl_matrix_free(Bt);
+  gsl_matrix_free(X);
+}
+END_TEST
+
 START_TEST(test_workspace_many_rhs) {
   /* Factor once, then set two different right-hand sides (K = 3 and K = 1
    * <= Kmax): each solution must equal the Cholesky route Xᵀ(XXᵀ)⁻¹Y for
@@ -1329,6 +1485,8 @@ static Suite *minnorm_suite(void) {
   tcase_add_test(tc, test_ridge_vs_cholesky);
   tcase_add_test(tc, test_ridge_path);
   tcase_add_test(tc, test_ridge_eigen);
+  tcase_add_test(tc, test_ridge_path_tridiagonal);
+  tcase_add_test(tc, test_ridge_resid_both_routes);
   tcase_add_test(tc, test_workspace_many_rhs);
   tcase_add_test(tc, test_nullspace_fraction);
   suite_add_tcase(s, tc);

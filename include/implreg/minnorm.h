@@ -94,41 +94,58 @@ int ir_minnorm_diagnose(const ir_minnorm *w, double rcond, const gsl_matrix *X,
 double ir_minnorm_nullspace_fraction(const ir_minnorm *w, double rcond,
                                      const gsl_matrix *W);
 
-/* ---- Ridge paths from one eigendecomposition ------------------------------
+/* ---- Ridge paths from one tridiagonal reduction ---------------------------
  */
 
-/* Ridge solutions W_λ = (XᵀX + λI)⁻¹XᵀY for many λ > 0 from one symmetric
- * eigendecomposition of the smaller Gram matrix (the kernel trick): for
- * n < p, G = XXᵀ = QΛQᵀ and W_λ = XᵀQ(Λ + λI)⁻¹QᵀY (dual form); for n >= p,
- * G = XᵀX and W_λ = Q(Λ + λI)⁻¹QᵀXᵀY (primal form).  Factoring costs
- * m²·max(n, p) for G (dsyrk) plus O(m³) for dsyevr, m = min(n, p) — several
- * times less than an SVD with singular vectors — and each λ then costs
- * O(m²K + npK).  Forming G squares the condition number: eigenvalues carry
- * absolute errors ~eps·λ_max(G), so W_λ is accurate to about
- * eps·λ_max(G)/λ relative; use ir_minnorm_pinv for λ = 0 or λ below that. */
+/* Ridge solutions W_λ = (XᵀX + λI)⁻¹XᵀY for many λ > 0 from one reduction
+ * of the smaller Gram matrix to tridiagonal form (the kernel trick): G =
+ * HTHᵀ with H orthogonal (Householder, dsytrd) and T symmetric tridiagonal,
+ * so (G + λI)⁻¹ = H(T + λI)⁻¹Hᵀ.  For n < p, G = XXᵀ and W_λ =
+ * XᵀH(T + λI)⁻¹HᵀY (dual form); for n >= p, G = XᵀX and W_λ =
+ * H(T + λI)⁻¹HᵀXᵀY (primal form).  Factoring costs m²·max(n, p) for G
+ * (dsyrk) plus (4/3)m³ for dsytrd, m = min(n, p) — less than the
+ * eigendecomposition (dsyevd adds the tridiagonal eigensolver and 2m³ for
+ * the eigenvectors) and far less than an SVD with singular vectors; each λ
+ * then costs O(mK) for the tridiagonal solve, plus 2m²K to apply H and, in
+ * the dual form, 2npK for Xᵀ — done for all λ at once by the path functions
+ * at BLAS-3 speed.  Forming G squares the condition number: W_λ is accurate
+ * to about eps·‖G‖/λ relative (the same as a Cholesky of G + λI); use
+ * ir_minnorm_pinv for λ = 0 or λ below that. */
 typedef struct ir_ridge ir_ridge;
 
 ir_ridge *ir_ridge_alloc(size_t n, size_t p, size_t Kmax);
 void ir_ridge_free(ir_ridge *r);
 
-/* Eigendecomposition of the Gram matrix of X (divide and conquer,
- * dsyevd: all eigenvectors are needed).  The workspace BORROWS X
- * (the dual form needs it for every solve): keep it alive and unchanged. */
+/* Forms the Gram matrix of X and reduces it to tridiagonal form.  The
+ * workspace BORROWS X (the dual form needs it for every solve): keep it
+ * alive and unchanged. */
 int ir_ridge_factor(ir_ridge *r, const gsl_matrix *X);
 
-/* Projects the right-hand side Y (n×K, K <= Kmax) once. Cost O(m·nK). */
+/* Projects the right-hand side Y (n×K, K <= Kmax) once (Y is copied).
+ * Cost O(m·nK + m²K). */
 int ir_ridge_set_rhs(ir_ridge *r, const gsl_matrix *Y);
 
 /* W (p×K) = W_λ for λ > 0 (IR_EDOM otherwise). */
 int ir_ridge_solve(const ir_ridge *r, double lambda, gsl_matrix *W);
 
 /* The whole path at once: W (p × L·K) holds W_λ for λ = lambdas[l] in
- * columns l·K .. l·K + K − 1 (every λ > 0), from one or two wide products
- * (Q·D for all λ side by side; Xᵀ of that in the dual form) instead of L
- * narrow ones — the same flops, at BLAS-3 speed.  Cost O(m²LK + npLK);
- * scratch 2·m·L·K doubles, allocated per call. */
+ * columns l·K .. l·K + K − 1 (every λ > 0), from one application of H to
+ * all λ side by side (and one product with Xᵀ in the dual form) instead of
+ * L narrow ones — the same flops, at BLAS-3 speed.  Cost O(mLK + m²LK +
+ * npLK); scratch m·L·K doubles in the dual form, allocated per call.
+ * IR_ESING only when some λ lies below the rounding level of G's
+ * eigenvalues (T + λI exactly singular in the pivoted fallback). */
 int ir_ridge_solve_path(const ir_ridge *r, const double *lambdas, size_t L,
                         gsl_matrix *W);
+
+/* As ir_ridge_solve_path, and resid[l] = ‖XW_λ − Y‖_F (resid: L entries,
+ * may be NULL) without forming XW: in the dual form from XW − Y =
+ * −λ(G + λI)⁻¹Y = −λHu (u = (T + λI)⁻¹HᵀY, norm preserved by H); in the
+ * primal form from ‖Y‖² − 2⟨HᵀXᵀY, u⟩ + ⟨u, Tu⟩, or from X·W_λ − Y for the
+ * λ where that difference cancels to below 1e-3 of its terms.  Accurate to
+ * about eps·‖G‖/λ relative, as W_λ. */
+int ir_ridge_solve_path_resid(const ir_ridge *r, const double *lambdas,
+                              size_t L, gsl_matrix *W, double *resid);
 
 /* Fills d->norm (‖W‖_F), d->residual (‖XW − Y‖_F) and d->rel_residual;
  * other fields are untouched. Cost O(npK). */
