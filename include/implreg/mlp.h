@@ -44,6 +44,25 @@
  * The dense Hessian, eigenvalues, trace and density: curvature.h, through
  * ir_linop_hessian.
  *
+ * Small networks.  Below IR_MLP_SMALL_FLOPS flops per forward pass
+ * (2·m·Σ in_l·out_l on a batch of m rows) the loss, gradient and HVP (and
+ * ir_model_hvp_many, one vector at a time) go through fused kernels
+ * without any BLAS call (src/mlp_small.c): every product runs along the
+ * samples on vectors of 8 doubles (GCC/clang vector extensions, compiled
+ * for AVX-512, AVX2 and the baseline where the compiler supports
+ * target_clones), with activations stored unit-major, bias and activation
+ * applied over whole layers, and the workspace held by the model (no
+ * allocation per call once the largest batch has been seen: about
+ * (3d + 4K + maxw + 9·ΣH_l)·m doubles, m rounded up to 8).  A BLAS call
+ * costs ~0.2–1 µs of fixed overhead here, which is most of a 4-32-1
+ * network's step; the fused products reach about a third of the machine's
+ * vector rate, while BLAS wins once a product is large enough to amortize
+ * its packing.  The results equal the BLAS path's to rounding (the order of
+ * the sums differs; tests/test_mlp.c compares them).  Quadratic forms
+ * (ir_model_quad_many) always take the BLAS path.  The threshold was chosen
+ * by timing both paths on a grid of shapes (bench/bench_mlp_paths.c, see
+ * bench/README.md): see IR_MLP_SMALL_FLOPS.
+ *
  * Memory: the model borrows X (n×d) and Y (n×K) and keeps activations for
  * the largest batch seen: about (2·ΣH_l + 2K)·m doubles plus the same again
  * for the HVP, and (d + K)·m for the largest gathered mini-batch.
@@ -116,6 +135,29 @@ ir_model *ir_model_mlp_alloc(const ir_mlp_arch *arch, const gsl_matrix *X,
 
 /* Multinomial logistic regression: the network d → K with cross-entropy. */
 ir_model *ir_model_logistic_alloc(const gsl_matrix *X, const gsl_matrix *Y);
+
+/* The path of the products (see "Small networks" above). */
+typedef enum {
+  IR_MLP_KERNELS_AUTO = 0,  /* small below IR_MLP_SMALL_FLOPS, else BLAS */
+  IR_MLP_KERNELS_BLAS = 1,  /* always BLAS (dgemm) */
+  IR_MLP_KERNELS_SMALL = 2  /* always the fused kernels (any size; slow on
+                               large layers) */
+} ir_mlp_kernels;
+
+/* Forward-pass flops (2·m·Σ in_l·out_l) up to which AUTO takes the fused
+ * kernels.  Measured crossover (bench/bench_mlp_paths.c, 2026-12-05, one
+ * thread, AVX-512 kernels on both paths): the fused path is faster for a
+ * gradient and an HVP up to about 3–6 MFLOP per forward pass depending on
+ * the shape; the threshold sits at the low end, so that no shape loses
+ * much. */
+#define IR_MLP_SMALL_FLOPS 1000000.0
+
+/* Forces a path for m's later calls (the default is AUTO); for tests and
+ * benchmarks.  IR_EINVAL if m is not a network model. */
+int ir_model_mlp_set_kernels(ir_model *m, ir_mlp_kernels k);
+/* The path the last loss, gradient or HVP call of m took (BLAS or SMALL;
+ * AUTO before the first call or if m is not a network model). */
+ir_mlp_kernels ir_model_mlp_last_kernels(const ir_model *m);
 
 /* The architecture of an MLP model (NULL if m is another kind of model). */
 const ir_mlp_arch *ir_model_mlp_arch(const ir_model *m);
