@@ -721,9 +721,11 @@ static void ir_mlp_backward(ir_mlp *n, const double *theta, double *grad) {
  * fused kernels of mlp_small.c? */
 static int ir_mlp_small(ir_mlp *n, const size_t *idx, size_t nb) {
   int small;
-  if (n->kernels == IR_MLP_KERNELS_AUTO)
-    small = ir_mlps_flops(&n->a, idx ? nb : n->X->size1) <=
-            IR_MLP_SMALL_FLOPS;
+  if (n->kernels == IR_MLP_KERNELS_AUTO) {
+    const size_t m = idx ? nb : n->X->size1;
+    small = m >= IR_MLP_SMALL_MIN_ROWS &&
+            ir_mlps_flops(&n->a, m) <= IR_MLP_SMALL_FLOPS;
+  }
   else
     small = n->kernels == IR_MLP_KERNELS_SMALL;
   n->last = small ? IR_MLP_KERNELS_SMALL : IR_MLP_KERNELS_BLAS;

@@ -207,14 +207,30 @@ lin(size_t nout, size_t nin, size_t nb, const double *C, size_t rs, size_t cs,
       EPI_APPLY(e, a3, k0 + ib + 3, z + ib + 3);
     }
     for (; ib < nb; ib++) {
-      v8d a0 = {0};
-      a0 += b0;
-      for (size_t j = 0; j < nin; j++)
+      /* fewer than 4 blocks left: 4 partial sums along j instead, so that
+       * the sum is not one chain of nin dependent adds */
+      v8d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+      size_t j = 0;
+      for (; j + 4 <= nin; j += 4) {
         a0 += c[j * cs] * A[j * nb + ib];
-      if (c2)
-        for (size_t j = 0; j < nin; j++)
+        a1 += c[(j + 1) * cs] * A[(j + 1) * nb + ib];
+        a2 += c[(j + 2) * cs] * A[(j + 2) * nb + ib];
+        a3 += c[(j + 3) * cs] * A[(j + 3) * nb + ib];
+      }
+      for (; j < nin; j++)
+        a0 += c[j * cs] * A[j * nb + ib];
+      if (c2) {
+        for (j = 0; j + 4 <= nin; j += 4) {
           a0 += c2[j * cs] * A2[j * nb + ib];
-      EPI_APPLY(e, a0, k0 + ib, z + ib);
+          a1 += c2[(j + 1) * cs] * A2[(j + 1) * nb + ib];
+          a2 += c2[(j + 2) * cs] * A2[(j + 2) * nb + ib];
+          a3 += c2[(j + 3) * cs] * A2[(j + 3) * nb + ib];
+        }
+        for (; j < nin; j++)
+          a0 += c2[j * cs] * A2[j * nb + ib];
+      }
+      const v8d acc = b0 + ((a0 + a1) + (a2 + a3));
+      EPI_APPLY(e, acc, k0 + ib, z + ib);
     }
   }
 }

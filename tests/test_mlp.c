@@ -985,9 +985,10 @@ START_TEST(test_small_equals_blas) {
 END_TEST
 
 /* AUTO takes the fused kernels at or below IR_MLP_SMALL_FLOPS forward
- * flops and BLAS above, per call (mini-batches of the same model cross
- * the threshold both ways); forcing works; the state cached by one path is
- * not served to the other; hvp_many and quad_many agree with single HVPs. */
+ * flops with at least IR_MLP_SMALL_MIN_ROWS rows, and BLAS otherwise, per
+ * call (mini-batches of the same model cross both limits both ways);
+ * forcing works; the state cached by one path is not served to the other;
+ * hvp_many and quad_many agree with single HVPs. */
 START_TEST(test_small_threshold_switch) {
   /* 10-10-1: 2·m·110 flops, the threshold falls between m0 and m0 + 1 */
   const size_t m0 = (size_t)floor(IR_MLP_SMALL_FLOPS / 220.0);
@@ -1011,6 +1012,12 @@ START_TEST(test_small_threshold_switch) {
   ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_BLAS);
   IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, idx, m0, v, h));
   ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_SMALL);
+  ck_assert(m0 > IR_MLP_SMALL_MIN_ROWS);
+  IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, idx, IR_MLP_SMALL_MIN_ROWS, v, h));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_SMALL);
+  IR_ASSERT_OK(
+      ir_model_hvp(c.m, c.theta, idx, IR_MLP_SMALL_MIN_ROWS - 1, v, h));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_BLAS);
   IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, NULL, 0, v, h));
   ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_BLAS);
   IR_ASSERT_OK(ir_model_mlp_set_kernels(c.m, IR_MLP_KERNELS_SMALL));

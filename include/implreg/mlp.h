@@ -45,7 +45,8 @@
  * ir_linop_hessian.
  *
  * Small networks.  Below IR_MLP_SMALL_FLOPS flops per forward pass
- * (2·m·Σ in_l·out_l on a batch of m rows) the loss, gradient and HVP (and
+ * (2·m·Σ in_l·out_l on a batch of m >= IR_MLP_SMALL_MIN_ROWS rows) the
+ * loss, gradient and HVP (and
  * ir_model_hvp_many, one vector at a time) go through fused kernels
  * without any BLAS call (src/mlp_small.c): every product runs along the
  * samples on vectors of 8 doubles (GCC/clang vector extensions, compiled
@@ -55,9 +56,9 @@
  * allocation per call once the largest batch has been seen: about
  * (3d + 4K + maxw + 9·ΣH_l)·m doubles, m rounded up to 8).  A BLAS call
  * costs ~0.2–1 µs of fixed overhead here, which is most of a 4-32-1
- * network's step; the fused products reach about a third of the machine's
- * vector rate, while BLAS wins once a product is large enough to amortize
- * its packing.  The results equal the BLAS path's to rounding (the order of
+ * network's step (4-32-1, n = 64, one thread: GD step 5.1 → 3.3 µs, HVP
+ * 3.9 → 2.5 µs, tanh included); BLAS wins once a product is large enough
+ * to amortize its packing.  The results equal the BLAS path's to rounding (the order of
  * the sums differs; tests/test_mlp.c compares them).  Quadratic forms
  * (ir_model_quad_many) always take the BLAS path.  The threshold was chosen
  * by timing both paths on a grid of shapes (bench/bench_mlp_paths.c, see
@@ -144,13 +145,22 @@ typedef enum {
                                large layers) */
 } ir_mlp_kernels;
 
-/* Forward-pass flops (2·m·Σ in_l·out_l) up to which AUTO takes the fused
- * kernels.  Measured crossover (bench/bench_mlp_paths.c, 2026-12-05, one
- * thread, AVX-512 kernels on both paths): the fused path is faster for a
- * gradient and an HVP up to about 3–6 MFLOP per forward pass depending on
- * the shape; the threshold sits at the low end, so that no shape loses
- * much. */
-#define IR_MLP_SMALL_FLOPS 1000000.0
+/* AUTO takes the fused kernels for a call on m rows when its forward pass
+ * costs at most IR_MLP_SMALL_FLOPS flops (2·m·Σ in_l·out_l) and m >=
+ * IR_MLP_SMALL_MIN_ROWS, else BLAS.  How it was chosen
+ * (bench/bench_mlp_paths.c, 2026-12-05, one thread, best of 5, on a shared
+ * 2-core machine at load average 8–10, so only large ratios count): the
+ * fused path won consistently for 4-H-1 networks (H = 32…128) at m >= 64,
+ * 1.2–2.7× on the GD step and 1.3–10× on the HVP, but lost on 16-row
+ * batches of wider networks (10-32-10, 32-32-1, 4-32-32-1: 0.3–0.6×),
+ * where too few sample vectors leave its products latency-bound, and on
+ * wide inputs at any size (784-16-10 at 0.4 MFLOP: 0.05×).  Between 0.1
+ * and 1 MFLOP the measurements did not show a consistent winner.  So the
+ * threshold sits at 0.1 MFLOP with at least 32 rows: the 4-32-1 network of
+ * the analyses (n = 64, 0.02 MFLOP) is inside, and no shape measured to
+ * lose by more than noise is. */
+#define IR_MLP_SMALL_FLOPS 1.0e5
+#define IR_MLP_SMALL_MIN_ROWS 32
 
 /* Forces a path for m's later calls (the default is AUTO); for tests and
  * benchmarks.  IR_EINVAL if m is not a network model. */
