@@ -1094,9 +1094,10 @@ START_TEST(test_small_threshold_switch) {
 }
 END_TEST
 
-/* tanh of the network (ir_mlp_activate) against libm's tanh: within 3 ulp
- * (the AVX-512 kernel's measured worst case is 2.5 ulp; libmvec's SSE tanh
- * is documented within 4, so the bound is 4 without AVX-512), with exact
+/* tanh of the network (ir_mlp_activate) against libm's tanh, which glibc
+ * documents within 2 ulp on x86_64: the AVX-512 kernel's measured worst
+ * case against tanhl is 2.5 ulp, so 4.5 against libm; without AVX-512 the
+ * library uses libmvec's SSE tanh (documented within 4 ulp), so 6.  Exact
  * values at 0, −0, subnormals, saturation and NaN. */
 START_TEST(test_tanh_accuracy) {
   const size_t N = 200003;
@@ -1122,8 +1123,14 @@ START_TEST(test_tanh_accuracy) {
       at = i;
     }
   }
-  /* libm's tanh is itself within ~1 ulp: 3 + 1 against the truth */
-  ck_assert_msg(worst <= 4.0, "tanh: %.2f ulp at %.17g", worst, z[at]);
+  int avx512 = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  avx512 = __builtin_cpu_supports("avx512f") != 0;
+#endif
+  const double bound = avx512 ? 4.5 : 6.0;
+  ck_assert_msg(worst <= bound, "tanh: %.2f ulp at %.17g (bound %g)", worst,
+                z[at], bound);
   ck_assert(a[N] == 0.0 && !signbit(a[N]));
   ck_assert(a[N + 1] == 0.0 && signbit(a[N + 1]));
   ck_assert(a[N + 2] == z[N + 2]);

@@ -54,12 +54,13 @@
  * target_clones), with activations stored unit-major, bias and activation
  * applied over whole layers, and the workspace held by the model (no
  * allocation per call once the largest batch has been seen: about
- * (3d + 4K + maxw + 9·ΣH_l)·m doubles, m rounded up to 8).  A BLAS call
- * costs ~0.2–1 µs of fixed overhead here, which is most of a 4-32-1
- * network's step (4-32-1, n = 64, one thread: GD step 5.1 → 3.3 µs, HVP
- * 3.9 → 2.5 µs, tanh included); BLAS wins once a product is large enough
- * to amortize its packing.  The results equal the BLAS path's to rounding (the order of
- * the sums differs; tests/test_mlp.c compares them).  Quadratic forms
+ * (d + 6K + maxw + 9·ΣH_l)·m doubles over the hidden widths H_l, m rounded
+ * up to 8).  A BLAS call costs ~0.2–1 µs of fixed overhead here, which is
+ * most of a 4-32-1 network's step (4-32-1, n = 64, one thread: GD step
+ * 5.1 → 3.3 µs, HVP 3.9 → 2.5 µs, tanh included); BLAS wins once a product
+ * is large enough to amortize its packing.  The results equal the BLAS
+ * path's to rounding (the order of the sums differs; tests/test_mlp.c
+ * compares them).  Quadratic forms
  * (ir_model_quad_many) always take the BLAS path.  The threshold was chosen
  * by timing both paths on a grid of shapes (bench/bench_mlp_paths.c, see
  * bench/README.md): see IR_MLP_SMALL_FLOPS.
@@ -139,7 +140,8 @@ ir_model *ir_model_logistic_alloc(const gsl_matrix *X, const gsl_matrix *Y);
 
 /* The path of the products (see "Small networks" above). */
 typedef enum {
-  IR_MLP_KERNELS_AUTO = 0,  /* small below IR_MLP_SMALL_FLOPS, else BLAS */
+  IR_MLP_KERNELS_AUTO = 0,  /* small at or below IR_MLP_SMALL_FLOPS with
+                               >= IR_MLP_SMALL_MIN_ROWS rows, else BLAS */
   IR_MLP_KERNELS_BLAS = 1,  /* always BLAS (dgemm) */
   IR_MLP_KERNELS_SMALL = 2  /* always the fused kernels (any size; slow on
                                large layers) */
@@ -148,10 +150,11 @@ typedef enum {
 /* AUTO takes the fused kernels for a call on m rows when its forward pass
  * costs at most IR_MLP_SMALL_FLOPS flops (2·m·Σ in_l·out_l) and m >=
  * IR_MLP_SMALL_MIN_ROWS, else BLAS.  How it was chosen
- * (bench/bench_mlp_paths.c, 2026-12-05, one thread, best of 5, on a shared
+ * (bench/bench_mlp_paths.c, 2026-12-05, one thread, two runs, on a shared
  * 2-core machine at load average 8–10, so only large ratios count): the
- * fused path won consistently for 4-H-1 networks (H = 32…128) at m >= 64,
- * 1.2–2.7× on the GD step and 1.3–10× on the HVP, but lost on 16-row
+ * fused path won in most cases for 4-H-1 networks (H = 32…128) at m >= 64
+ * (BLAS time / fused time 0.9–2.7 on the GD step, 0.7–10 on the HVP; the
+ * 4-32-1 network at m = 64: 1.2–2.7 and 1.4–1.5), but lost on 16-row
  * batches of wider networks (10-32-10, 32-32-1, 4-32-32-1: 0.3–0.6×),
  * where too few sample vectors leave its products latency-bound, and on
  * wide inputs at any size (784-16-10 at 0.4 MFLOP: 0.05×).  Between 0.1
