@@ -1109,7 +1109,7 @@ START_TEST(test_tanh_accuracy) {
                                              ((i % 4) ? 1.0 : -1.0);
   }
   const double special[8] = {0.0, -0.0, 4.9406564584124654e-324, 1e-310,
-                             19.5, -40.0, 1e300, NAN};
+                             30.0, -40.0, 1e300, NAN};
   memcpy(z + N, special, sizeof special);
   ir_mlp_activate(IR_ACT_TANH, z, a, N + 8);
   double worst = 0;
