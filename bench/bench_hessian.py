@@ -694,12 +694,50 @@ def fmt_s(x):
     return f"{x:.3e}" if x < 1e-2 else f"{x:.4f}"
 
 
+def tiny_table(tc, ic, W):
+    """The tiny network side by side in microseconds per call: best and
+    median of the --reps loops of each side, and the ratios torch / implreg
+    of both; the goal (>= 50x for the GD step and the HVP) judged on the
+    medians."""
+    print("-" * W)
+    print("Tiny network (small: 4-32-1 tanh, n = 64, half-mse, 193 "
+          "parameters), microseconds")
+    print("per call, best and median of the --reps loops; ratio = torch / "
+          "implreg")
+    print(f"{'operation':11} {'torch best':>10} {'median':>8} "
+          f"{'implreg best':>12} {'median':>8} {'ratio best':>10} "
+          f"{'median':>7}  goal")
+    for op, label in (("gd_step", "GD step"), ("hvp", "HVP"),
+                      ("grad", "gradient"), ("hvp_full", "HVP full")):
+        to = (tc or {}).get("ops", {}).get(op, {})
+        io = (ic or {}).get("ops", {}).get(op, {})
+        tb, ib = to.get("seconds"), io.get("seconds")
+        tm = float(np.median(to["all"])) if to.get("all") else None
+        im = float(np.median(io["all"])) if io.get("all") else None
+        f = lambda x, w: f"{x * 1e6:{w}.2f}" if x else f"{'-':>{w}}"
+        rb = f"{tb / ib:10.1f}" if tb and ib else f"{'-':>10}"
+        rm = f"{tm / im:7.1f}" if tm and im else f"{'-':>7}"
+        goal = GOALS.get(("small", op))
+        met = ""
+        if goal and op in ("gd_step", "hvp") and tm and im:
+            met = f">={goal:g}x: " + ("met" if tm / im >= goal else "NOT met")
+        print(f"{label:11} {f(tb, 10)} {f(tm, 8)} {f(ib, 12)} {f(im, 8)} "
+              f"{rb} {rm}  {met}")
+    th = (tc or {}).get("threads")
+    if th is not None:
+        print(f"  torch threads: {th}; implreg per OPENBLAS_NUM_THREADS "
+              "(the fused kernels of mlp.h make no BLAS call for this "
+              "network)")
+
+
 def cmd_report(args):
     d = args.dir
     rows, missed, unmet = [], 0, []
     torch_c = {c: load_json(os.path.join(d, f"torch.{c}.json")) for c in CASES}
     impl_c = {c: load_json(os.path.join(d, f"implreg.{c}.json"))
               for c in CASES}
+    # the cases this run measured (bench/hessian --cases)
+    ran = [c for c in CASES if torch_c[c] is not None or impl_c[c] is not None]
     te2e, te2e_all = best_run(d, "torch.e2e")
     ce2e, ce2e_all = best_run(d, "implreg.e2e")
     cli, cli_all = best_run(d, "cli")
@@ -723,7 +761,7 @@ def cmd_report(args):
     print("-" * W)
     print(f"{'case':6} {'operation':11} {'torch s':>10} {'implreg s':>10} "
           f"{'ratio':>8}  {'goal':>6}  met")
-    for c in CASES:
+    for c in ran:
         tc, ic = torch_c[c], impl_c[c]
         for op in OPS:
             ts = tc["ops"][op]["seconds"] if tc else None
@@ -734,8 +772,10 @@ def cmd_report(args):
     e2e_impl = cli_s
     if e2e_impl is None and ce2e:
         e2e_impl = ce2e.get("seconds")
-    rows.append(("mnist", "end_to_end", te2e.get("seconds") if te2e else None,
-                 e2e_impl, GOALS[("mnist", "end_to_end")]))
+    if "mnist" in ran:
+        rows.append(("mnist", "end_to_end",
+                     te2e.get("seconds") if te2e else None, e2e_impl,
+                     GOALS[("mnist", "end_to_end")]))
     for c, op, ts, ims, goal in rows:
         ratio = ts / ims if ts and ims else None
         if goal is None:
@@ -780,7 +820,7 @@ def cmd_report(args):
             print(f"  all end-to-end runs, {name}: "
                   + ", ".join(f"{x:.3f}" for x in a) + " s")
 
-    for c in CASES:
+    for c in ran:
         tc, ic = torch_c[c], impl_c[c]
         if not (tc and ic):
             continue
@@ -804,7 +844,7 @@ def cmd_report(args):
     print("flop_count, bench_hessian.py), the same for both sides")
     print(f"{'case':6} {'operation':11} {'MFLOP/call':>11} {'torch':>9} "
           f"{'implreg':>9}")
-    for c in CASES:
+    for c in ran:
         tc, ic = torch_c[c], impl_c[c]
         widths, _, _, m = CASES[c]
         fl = flop_count(widths, m)
@@ -829,13 +869,19 @@ def cmd_report(args):
                 print(f"  implreg mnist {op:9} {pct:5.0f}% of dgemm "
                       f"{'(goal met)' if pct >= 70 else '(below 70%)'}")
 
+    if "small" in ran:
+        tiny_table(torch_c["small"], impl_c["small"], W)
+
     # HVP counts, small case.
+    if "small" not in ran:
+        tc = ic = None
+    else:
+        tc, ic = torch_c["small"], impl_c["small"]
     print("-" * W)
     print("HVPs to reach lambda_max, small case (193 parameters): power "
           "iteration with the")
     print(f"residual rule ||Hv - lv|| <= {POWER_TOL:g}|l| vs Lanczos "
           f"(relative residual <= {LANCZOS1_TOL:g})")
-    tc, ic = torch_c["small"], impl_c["small"]
     ref = None
     if tc and "counts" in tc:
         k = tc["counts"]
@@ -880,6 +926,8 @@ def cmd_report(args):
         print("  (implreg counts: no C results)")
 
     # End-to-end eigenvalues.
+    if "mnist" not in ran:
+        te2e = ce2e = cli = None
     print("-" * W)
     print("End to end, mnist (784-64-10 relu, CE, n = 1000, 50,890 parameters,"
           " θ at init):")

@@ -6,6 +6,9 @@
 #include "testutil.h"
 
 #include <gsl/gsl_blas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A small problem: n×d Gaussian inputs, targets for the loss (one-hot for
@@ -842,6 +845,305 @@ START_TEST(test_init_torch) {
 }
 END_TEST
 
+
+/* ---- the fused kernels of small networks against the BLAS path ----------
+ *
+ * Both paths compute the same sums in different orders, so they agree to
+ * rounding.  The bound is norm-wise per parameter block (one layer's
+ * weights, or its biases): a block of the result is Σ_i q_i over samples,
+ * each q_i a product of sums over at most L·(maxw + 2) terms whose sizes
+ * are those of the block's entries, so each path is off by at most about
+ * (L·(maxw + 2) + m)·eps·Σ_i ‖q_i,block‖_∞; the scale is computed per
+ * sample (the model on the batch {i}) and the tolerance is twice that
+ * (both paths), plus 8 terms for the fused path's lane sums.  Entry-wise
+ * scales are not enough: inside one sample a sum over units can cancel.  A
+ * bug in the fused path (a wrong index, a padding sample counted, a missing
+ * term of the R-operator) moves a result by O(the scale), far above this. */
+
+static double small_tol(const ir_mlp_arch *a, size_t m) {
+  size_t maxw = 0;
+  for (size_t l = 0; l <= a->nlayers; l++)
+    maxw = a->width[l] > maxw ? a->width[l] : maxw;
+  return 2.0 * (double)(a->nlayers * (maxw + 2) + m + 8) * DBL_EPSILON;
+}
+
+/* Compares loss, gradient and H v of the two paths on the batch (idx, nb)
+ * (idx NULL: the whole set of n rows). */
+static void compare_paths(const char *spec, ir_act act, ir_loss loss,
+                          size_t n, const size_t *idx, size_t nb,
+                          unsigned long seed) {
+  net_case c = make_case(spec, act, loss, n, seed);
+  const size_t p = c.m->nparams, m = idx ? nb : n;
+  ir_model *mb = ir_model_mlp_alloc(&c.a, c.X, c.Y);
+  ck_assert_ptr_nonnull(mb);
+  IR_ASSERT_OK(ir_model_mlp_set_kernels(c.m, IR_MLP_KERNELS_SMALL));
+  IR_ASSERT_OK(ir_model_mlp_set_kernels(mb, IR_MLP_KERNELS_BLAS));
+  gsl_vector *gs = gsl_vector_alloc(p), *gb = gsl_vector_alloc(p),
+             *hs = gsl_vector_alloc(p), *hb = gsl_vector_alloc(p),
+             *v = gsl_vector_alloc(p), *gi = gsl_vector_alloc(p),
+             *hi = gsl_vector_alloc(p), *Sg = gsl_vector_calloc(p),
+             *Sh = gsl_vector_calloc(p);
+  for (size_t j = 0; j < p; j++)
+    v->data[j] = sin(1.0 + (double)j);
+  double Ls, Lb, Lonly, Ssum = 0;
+  IR_ASSERT_OK(ir_model_loss_grad(c.m, c.theta, idx, nb, &Ls, gs));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_SMALL);
+  IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, idx, nb, v, hs));
+  IR_ASSERT_OK(ir_model_loss_grad(c.m, c.theta, idx, nb, &Lonly, NULL));
+  IR_ASSERT_OK(ir_model_loss_grad(mb, c.theta, idx, nb, &Lb, gb));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(mb), IR_MLP_KERNELS_BLAS);
+  IR_ASSERT_OK(ir_model_hvp(mb, c.theta, idx, nb, v, hb));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(mb), IR_MLP_KERNELS_BLAS);
+  /* per-sample scales (through the BLAS model: only magnitudes count);
+   * the loss's terms are per-sample losses */
+  for (size_t i = 0; i < m; i++) {
+    size_t one = idx ? idx[i] : i;
+    double Li;
+    IR_ASSERT_OK(ir_model_loss_grad(mb, c.theta, &one, 1, &Li, NULL));
+    Ssum += fabs(Li) / (double)m;
+  }
+  /* norm-wise per block: Sg, Sh become the block's Σ_i ‖q_i,block‖_∞ */
+  gsl_vector *Bg = gsl_vector_calloc(p), *Bh = gsl_vector_calloc(p);
+  for (size_t i = 0; i < m; i++) {
+    size_t one = idx ? idx[i] : i;
+    double Li;
+    IR_ASSERT_OK(ir_model_loss_grad(mb, c.theta, &one, 1, &Li, gi));
+    IR_ASSERT_OK(ir_model_hvp(mb, c.theta, &one, 1, v, hi));
+    for (size_t l = 0; l < c.a.nlayers; l++)
+      for (int part = 0; part < 2; part++) {
+        const size_t lo = part ? ir_mlp_bias_offset(&c.a, l)
+                               : ir_mlp_weight_offset(&c.a, l),
+                     hi_ = part ? ir_mlp_weight_offset(&c.a, l + 1)
+                                : ir_mlp_bias_offset(&c.a, l);
+        double mg = 0, mh = 0;
+        for (size_t j = lo; j < hi_; j++) {
+          mg = fmax(mg, fabs(gi->data[j]));
+          mh = fmax(mh, fabs(hi->data[j]));
+        }
+        for (size_t j = lo; j < hi_; j++) {
+          Bg->data[j] += mg / (double)m;
+          Bh->data[j] += mh / (double)m;
+        }
+      }
+  }
+  gsl_vector_memcpy(Sg, Bg);
+  gsl_vector_memcpy(Sh, Bh);
+  gsl_vector_free(Bg);
+  gsl_vector_free(Bh);
+  const double t = small_tol(&c.a, m);
+  ck_assert_msg(fabs(Ls - Lb) <= t * Ssum,
+                "%s %s %s m=%zu: loss %.17g vs %.17g (tol %.2g)", spec,
+                ir_act_name(act), ir_loss_name(loss), m, Ls, Lb, t * Ssum);
+  ck_assert_msg(Lonly == Ls, "%s: the loss alone differs from the loss with "
+                "the gradient (%.17g vs %.17g)", spec, Lonly, Ls);
+  for (size_t j = 0; j < p; j++) {
+    ck_assert_msg(fabs(gs->data[j] - gb->data[j]) <= t * Sg->data[j],
+                  "%s %s %s m=%zu: gradient %zu: %.17g vs %.17g (tol %.2g)",
+                  spec, ir_act_name(act), ir_loss_name(loss), m, j,
+                  gs->data[j], gb->data[j], t * Sg->data[j]);
+    ck_assert_msg(fabs(hs->data[j] - hb->data[j]) <= t * Sh->data[j],
+                  "%s %s %s m=%zu: HVP %zu: %.17g vs %.17g (tol %.2g)", spec,
+                  ir_act_name(act), ir_loss_name(loss), m, j, hs->data[j],
+                  hb->data[j], t * Sh->data[j]);
+  }
+  gsl_vector_free(gs);
+  gsl_vector_free(gb);
+  gsl_vector_free(hs);
+  gsl_vector_free(hb);
+  gsl_vector_free(v);
+  gsl_vector_free(gi);
+  gsl_vector_free(hi);
+  gsl_vector_free(Sg);
+  gsl_vector_free(Sh);
+  ir_model_free(mb);
+  free_case(&c);
+}
+
+/* Every activation and loss, on shapes with one sample, width 1, a single
+ * layer, three layers and the 4-32-1 network; whole sets, runs of rows and
+ * gathered mini-batches (sizes not multiples of 8). */
+START_TEST(test_small_equals_blas) {
+  const ir_act acts[] = {IR_ACT_RELU, IR_ACT_TANH, IR_ACT_SOFTPLUS,
+                         IR_ACT_GELU, IR_ACT_IDENTITY};
+  const ir_loss losses[] = {IR_LOSS_MSE, IR_LOSS_HALF_SSE, IR_LOSS_CE};
+  const ir_act act = acts[_i / 3];
+  const ir_loss loss = losses[_i % 3];
+  const size_t gather[5] = {17, 3, 11, 0, 16};
+  const size_t run[9] = {4, 5, 6, 7, 8, 9, 10, 11, 12};
+  unsigned long seed = 100 + (unsigned long)_i;
+  compare_paths("4-32-1", act, loss == IR_LOSS_CE ? IR_LOSS_MSE : loss, 64,
+                NULL, 0, seed);
+  compare_paths("4-32-2", act, loss, 64, NULL, 0, seed);
+  compare_paths("3-1-2", act, loss, 13, NULL, 0, seed); /* width 1 */
+  compare_paths("1-1-2", act, loss, 1, NULL, 0, seed);  /* one sample */
+  compare_paths("5-7-3-4", act, loss, 20, NULL, 0, seed);
+  compare_paths("5-7-3-4", act, loss, 20, gather, 5, seed);
+  compare_paths("5-7-3-4", act, loss, 20, run, 9, seed);
+  compare_paths("6-3", act, loss, 21, NULL, 0, seed);       /* no hidden */
+  compare_paths("2-9-8-2", act, loss, 40, gather, 1, seed); /* batch of 1 */
+}
+END_TEST
+
+/* AUTO takes the fused kernels at or below IR_MLP_SMALL_FLOPS forward
+ * flops with at least IR_MLP_SMALL_MIN_ROWS rows, and BLAS otherwise, per
+ * call (mini-batches of the same model cross both limits both ways);
+ * forcing works; the state cached by one path is not served to the other;
+ * hvp_many and quad_many agree with single HVPs. */
+START_TEST(test_small_threshold_switch) {
+  /* 10-10-1: 2·m·110 flops, the threshold falls between m0 and m0 + 1 */
+  const size_t m0 = (size_t)floor(IR_MLP_SMALL_FLOPS / 220.0);
+  net_case c = make_case("10-10-1", IR_ACT_TANH, IR_LOSS_MSE, m0 + 5, 3);
+  const size_t p = c.m->nparams;
+  ck_assert(220.0 * (double)m0 <= IR_MLP_SMALL_FLOPS);
+  ck_assert(220.0 * (double)(m0 + 1) > IR_MLP_SMALL_FLOPS);
+  size_t *idx = malloc((m0 + 1) * sizeof *idx);
+  for (size_t i = 0; i <= m0; i++)
+    idx[i] = (i * 7) % (m0 + 5);
+  gsl_vector *g = gsl_vector_alloc(p), *g2 = gsl_vector_alloc(p),
+             *v = gsl_vector_alloc(p), *h = gsl_vector_alloc(p),
+             *h2 = gsl_vector_alloc(p);
+  for (size_t j = 0; j < p; j++)
+    v->data[j] = cos(0.3 * (double)j);
+  double L, L2;
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_AUTO);
+  IR_ASSERT_OK(ir_model_loss_grad(c.m, c.theta, idx, m0, &L, g));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_SMALL);
+  IR_ASSERT_OK(ir_model_loss_grad(c.m, c.theta, idx, m0 + 1, &L, g));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_BLAS);
+  IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, idx, m0, v, h));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_SMALL);
+  ck_assert(m0 > IR_MLP_SMALL_MIN_ROWS);
+  IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, idx, IR_MLP_SMALL_MIN_ROWS, v, h));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_SMALL);
+  IR_ASSERT_OK(
+      ir_model_hvp(c.m, c.theta, idx, IR_MLP_SMALL_MIN_ROWS - 1, v, h));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_BLAS);
+  IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, NULL, 0, v, h));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_BLAS);
+  IR_ASSERT_OK(ir_model_mlp_set_kernels(c.m, IR_MLP_KERNELS_SMALL));
+  IR_ASSERT_OK(ir_model_hvp(c.m, c.theta, NULL, 0, v, h));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(c.m), IR_MLP_KERNELS_SMALL);
+  IR_ASSERT_OK(ir_model_mlp_set_kernels(c.m, IR_MLP_KERNELS_AUTO));
+  free_case(&c);
+
+  /* A small network and a large one under AUTO. */
+  net_case s = make_case("4-32-1", IR_ACT_TANH, IR_LOSS_HALF_SSE, 64, 5);
+  IR_ASSERT_OK(ir_model_loss_grad(s.m, s.theta, NULL, 0, &L, NULL));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(s.m), IR_MLP_KERNELS_SMALL);
+  net_case b = make_case("100-64-10", IR_ACT_RELU, IR_LOSS_CE, 200, 6);
+  IR_ASSERT_OK(ir_model_loss_grad(b.m, b.theta, NULL, 0, &L, NULL));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(b.m), IR_MLP_KERNELS_BLAS);
+  free_case(&b);
+
+  /* Cached state and path changes: gradient (small), HVP (small, cache
+   * hit), forced BLAS HVP (must recompute, not read the small state),
+   * back to small; quad_many (BLAS) between HVPs. */
+  const size_t ps = s.m->nparams;
+  gsl_vector *vs = gsl_vector_alloc(ps), *a1 = gsl_vector_alloc(ps),
+             *a2 = gsl_vector_alloc(ps), *a3 = gsl_vector_alloc(ps),
+             *gs = gsl_vector_alloc(ps);
+  for (size_t j = 0; j < ps; j++)
+    vs->data[j] = sin(0.7 * (double)j);
+  IR_ASSERT_OK(ir_model_loss_grad(s.m, s.theta, NULL, 0, &L, gs));
+  IR_ASSERT_OK(ir_model_hvp(s.m, s.theta, NULL, 0, vs, a1));
+  IR_ASSERT_OK(ir_model_mlp_set_kernels(s.m, IR_MLP_KERNELS_BLAS));
+  IR_ASSERT_OK(ir_model_hvp(s.m, s.theta, NULL, 0, vs, a2));
+  IR_ASSERT_OK(ir_model_mlp_set_kernels(s.m, IR_MLP_KERNELS_AUTO));
+  gsl_matrix *V = gsl_matrix_alloc(3, ps), *HV = gsl_matrix_alloc(3, ps);
+  for (size_t r = 0; r < 3; r++)
+    for (size_t j = 0; j < ps; j++)
+      gsl_matrix_set(V, r, j, r == 1 ? vs->data[j] : cos((double)(r + j)));
+  double q[3];
+  IR_ASSERT_OK(ir_model_quad_many(s.m, s.theta, NULL, 0, V, q));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(s.m), IR_MLP_KERNELS_BLAS);
+  IR_ASSERT_OK(ir_model_hvp_many(s.m, s.theta, NULL, 0, V, HV));
+  ck_assert_int_eq(ir_model_mlp_last_kernels(s.m), IR_MLP_KERNELS_SMALL);
+  IR_ASSERT_OK(ir_model_hvp(s.m, s.theta, NULL, 0, vs, a3));
+  double dot = 0, scale = 0;
+  for (size_t j = 0; j < ps; j++) {
+    /* the small path's results do not depend on what ran before */
+    ck_assert_msg(a3->data[j] == a1->data[j], "HVP %zu changed", j);
+    ck_assert_msg(gsl_matrix_get(HV, 1, j) == a1->data[j],
+                  "hvp_many row %zu differs from the single HVP", j);
+    ck_assert_msg(fabs(a2->data[j] - a1->data[j]) <=
+                      1e-12 * (fabs(a1->data[j]) + 1e-3),
+                  "BLAS HVP %zu: %.17g vs %.17g", j, a2->data[j],
+                  a1->data[j]);
+    dot += vs->data[j] * a1->data[j];
+    scale += fabs(vs->data[j] * a1->data[j]);
+  }
+  ck_assert_msg(fabs(q[1] - dot) <= 1e-13 * scale, "v'Hv %.17g vs %.17g",
+                q[1], dot);
+  gsl_vector_free(vs);
+  gsl_vector_free(a1);
+  gsl_vector_free(a2);
+  gsl_vector_free(a3);
+  gsl_vector_free(gs);
+  gsl_matrix_free(V);
+  gsl_matrix_free(HV);
+  free_case(&s);
+  ck_assert_int_eq(ir_model_mlp_set_kernels(NULL, IR_MLP_KERNELS_SMALL),
+                   IR_EINVAL);
+  free(idx);
+  gsl_vector_free(g);
+  gsl_vector_free(g2);
+  gsl_vector_free(v);
+  gsl_vector_free(h);
+  gsl_vector_free(h2);
+  (void)L2;
+}
+END_TEST
+
+/* tanh of the network (ir_mlp_activate) against libm's tanh, which glibc
+ * documents within 2 ulp on x86_64: the AVX-512 kernel's measured worst
+ * case against tanhl is 2.5 ulp, so 4.5 against libm; without AVX-512 the
+ * library uses libmvec's SSE tanh (documented within 4 ulp), so 6.  Exact
+ * values at 0, −0, subnormals, saturation and NaN. */
+START_TEST(test_tanh_accuracy) {
+  const size_t N = 200003;
+  double *z = malloc((N + 8) * sizeof *z), *a = malloc((N + 8) * sizeof *a);
+  for (size_t i = 0; i < N; i++) {
+    double u = (double)i / (double)(N - 1);
+    /* dense near 0 and over [−25, 25] */
+    z[i] = (i % 2) ? (u * 50.0 - 25.0) : ldexp(1.0 + u, -(int)(i % 60)) *
+                                             ((i % 4) ? 1.0 : -1.0);
+  }
+  const double special[8] = {0.0, -0.0, 4.9406564584124654e-324, 1e-310,
+                             30.0, -40.0, 1e300, NAN};
+  memcpy(z + N, special, sizeof special);
+  ir_mlp_activate(IR_ACT_TANH, z, a, N + 8);
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < N; i++) {
+    double ref = tanh(z[i]);
+    double ulp = nextafter(fabs(ref), INFINITY) - fabs(ref);
+    double e = fabs(a[i] - ref) / ulp;
+    if (e > worst) {
+      worst = e;
+      at = i;
+    }
+  }
+  int avx512 = 0;
+#if defined(__x86_64__) && defined(__GNUC__)
+  __builtin_cpu_init();
+  avx512 = __builtin_cpu_supports("avx512f") != 0;
+#endif
+  const double bound = avx512 ? 4.5 : 6.0;
+  ck_assert_msg(worst <= bound, "tanh: %.2f ulp at %.17g (bound %g)", worst,
+                z[at], bound);
+  ck_assert(a[N] == 0.0 && !signbit(a[N]));
+  ck_assert(a[N + 1] == 0.0 && signbit(a[N + 1]));
+  ck_assert(a[N + 2] == z[N + 2]);
+  ck_assert(a[N + 3] == z[N + 3]);
+  ck_assert(a[N + 4] == 1.0);
+  ck_assert(a[N + 5] == -1.0);
+  ck_assert(a[N + 6] == 1.0);
+  ck_assert(isnan(a[N + 7]));
+  free(z);
+  free(a);
+}
+END_TEST
+
 static Suite *mlp_suite(void) {
   Suite *s = suite_create("mlp");
   TCase *tc = tcase_create("core");
@@ -864,6 +1166,9 @@ static Suite *mlp_suite(void) {
   tcase_add_test(tc, test_extreme_scales);
   tcase_add_test(tc, test_bad_input);
   tcase_add_test(tc, test_init_torch);
+  tcase_add_loop_test(tc, test_small_equals_blas, 0, 15);
+  tcase_add_test(tc, test_small_threshold_switch);
+  tcase_add_test(tc, test_tanh_accuracy);
   suite_add_tcase(s, tc);
   return s;
 }

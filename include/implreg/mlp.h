@@ -44,6 +44,27 @@
  * The dense Hessian, eigenvalues, trace and density: curvature.h, through
  * ir_linop_hessian.
  *
+ * Small networks.  Below IR_MLP_SMALL_FLOPS flops per forward pass
+ * (2·m·Σ in_l·out_l on a batch of m >= IR_MLP_SMALL_MIN_ROWS rows) the
+ * loss, gradient and HVP (and
+ * ir_model_hvp_many, one vector at a time) go through fused kernels
+ * without any BLAS call (src/mlp_small.c): every product runs along the
+ * samples on vectors of 8 doubles (GCC/clang vector extensions, compiled
+ * for AVX-512, AVX2 and the baseline where the compiler supports
+ * target_clones), with activations stored unit-major, bias and activation
+ * applied over whole layers, and the workspace held by the model (no
+ * allocation per call once the largest batch has been seen: about
+ * (d + 6K + maxw + 9·ΣH_l)·m doubles over the hidden widths H_l, m rounded
+ * up to 8).  A BLAS call costs ~0.2–1 µs of fixed overhead here, which is
+ * most of a 4-32-1 network's step (4-32-1, n = 64, one thread: GD step
+ * 5.1 → 3.3 µs, HVP 3.9 → 2.5 µs, tanh included); BLAS wins once a product
+ * is large enough to amortize its packing.  The results equal the BLAS
+ * path's to rounding (the order of the sums differs; tests/test_mlp.c
+ * compares them).  Quadratic forms
+ * (ir_model_quad_many) always take the BLAS path.  The threshold was chosen
+ * by timing both paths on a grid of shapes (bench/bench_mlp_paths.c, see
+ * bench/README.md): see IR_MLP_SMALL_FLOPS.
+ *
  * Memory: the model borrows X (n×d) and Y (n×K) and keeps activations for
  * the largest batch seen: about (2·ΣH_l + 2K)·m doubles plus the same again
  * for the HVP, and (d + K)·m for the largest gathered mini-batch.
@@ -116,6 +137,40 @@ ir_model *ir_model_mlp_alloc(const ir_mlp_arch *arch, const gsl_matrix *X,
 
 /* Multinomial logistic regression: the network d → K with cross-entropy. */
 ir_model *ir_model_logistic_alloc(const gsl_matrix *X, const gsl_matrix *Y);
+
+/* The path of the products (see "Small networks" above). */
+typedef enum {
+  IR_MLP_KERNELS_AUTO = 0,  /* small at or below IR_MLP_SMALL_FLOPS with
+                               >= IR_MLP_SMALL_MIN_ROWS rows, else BLAS */
+  IR_MLP_KERNELS_BLAS = 1,  /* always BLAS (dgemm) */
+  IR_MLP_KERNELS_SMALL = 2  /* always the fused kernels (any size; slow on
+                               large layers) */
+} ir_mlp_kernels;
+
+/* AUTO takes the fused kernels for a call on m rows when its forward pass
+ * costs at most IR_MLP_SMALL_FLOPS flops (2·m·Σ in_l·out_l) and m >=
+ * IR_MLP_SMALL_MIN_ROWS, else BLAS.  How it was chosen
+ * (bench/bench_mlp_paths.c, 2026-12-05, one thread, two runs, on a shared
+ * 2-core machine at load average 8–10, so only large ratios count): the
+ * fused path won in most cases for 4-H-1 networks (H = 32…128) at m >= 64
+ * (BLAS time / fused time 0.9–2.7 on the GD step, 0.7–10 on the HVP; the
+ * 4-32-1 network at m = 64: 1.2–2.7 and 1.4–1.5), but lost on 16-row
+ * batches of wider networks (10-32-10, 32-32-1, 4-32-32-1: 0.3–0.6×),
+ * where too few sample vectors leave its products latency-bound, and on
+ * wide inputs at any size (784-16-10 at 0.4 MFLOP: 0.05×).  Between 0.1
+ * and 1 MFLOP the measurements did not show a consistent winner.  So the
+ * threshold sits at 0.1 MFLOP with at least 32 rows: the 4-32-1 network of
+ * the analyses (n = 64, 0.02 MFLOP) is inside, and no shape measured to
+ * lose by more than noise is. */
+#define IR_MLP_SMALL_FLOPS 1.0e5
+#define IR_MLP_SMALL_MIN_ROWS 32
+
+/* Forces a path for m's later calls (the default is AUTO); for tests and
+ * benchmarks.  IR_EINVAL if m is not a network model. */
+int ir_model_mlp_set_kernels(ir_model *m, ir_mlp_kernels k);
+/* The path the last loss, gradient or HVP call of m took (BLAS or SMALL;
+ * AUTO before the first call or if m is not a network model). */
+ir_mlp_kernels ir_model_mlp_last_kernels(const ir_model *m);
 
 /* The architecture of an MLP model (NULL if m is another kind of model). */
 const ir_mlp_arch *ir_model_mlp_arch(const ir_model *m);

@@ -1,0 +1,563 @@
+/* mlp_small.c — fused kernels for small networks: forward pass, backward
+ * pass and Pearlmutter's R-operator without BLAS calls (mlp.h, "Small
+ * networks"; layout in mlp_small.h).
+ *
+ * The products are written on vectors of IR_MLPS_LANES samples (GCC/clang
+ * vector extensions), so every product runs along the sample dimension:
+ *   lin      Z[j'] = b[j'] + Σ_j C(j', j) A[j]   (forward, R-forward, and
+ *            with C = Wᵀ the backward D = WᵀG): one accumulator vector per
+ *            block of samples, the coefficients broadcast;
+ *   outer    C[j'][j] = Σ_i P[j'][i] Q[j][i]     (weight gradients, the
+ *            HVP's weight blocks): 8 partial sums per entry, added in a
+ *            fixed order at the end.
+ * The order of every sum is fixed by the code (not by the instruction set),
+ * so a result does not depend on the clone that runs; it differs from the
+ * BLAS path's by rounding.  The hot entry points are compiled for AVX-512,
+ * AVX2 and the baseline (target_clones, chosen at load time) where the
+ * compiler supports it. */
+#include <config.h>
+
+/* Contract a·b + c into fused multiply-adds where the clone has them (the
+ * library is compiled as ISO C, where GCC defaults to no contraction). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=fast")
+#elif defined(__clang__)
+#pragma STDC FP_CONTRACT ON
+#endif
+
+#include "mlp_small.h"
+
+#include "implreg/status.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef double v8d __attribute__((vector_size(8 * sizeof(double))));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) &&         \
+    !defined(IR_MLPS_NO_CLONES)
+#define IR_MLPS_HOT                                                            \
+  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default"), flatten))
+#else
+#define IR_MLPS_HOT
+#endif
+
+#define NL IR_MLPS_LANES
+
+double ir_mlps_flops(const ir_mlp_arch *a, size_t m) {
+  double f = 0;
+  for (size_t l = 0; l < a->nlayers; l++)
+    f += (double)a->width[l] * (double)a->width[l + 1];
+  return 2.0 * (double)m * f;
+}
+
+void ir_mlps_free(ir_mlps *s) {
+  free(s->mem);
+  memset(s, 0, sizeof *s);
+}
+
+int ir_mlps_reserve(ir_mlps *s, const ir_mlp_arch *a, size_t m) {
+  const size_t mp = (m + NL - 1) / NL * NL;
+  if (s->mem != NULL && mp <= s->cap)
+    return IR_OK;
+  ir_mlps_free(s);
+  s->a = *a;
+  s->L = a->nlayers;
+  s->K = a->width[a->nlayers];
+  for (size_t l = 0; l <= s->L; l++)
+    s->maxw = a->width[l] > s->maxw ? a->width[l] : s->maxw;
+  const int smooth = ir_mlp_act_is_smooth(a->act);
+  /* Rows of mp doubles: inputs, targets, P, RD, and per layer Z, G, RZ, RG
+   * (+ A, S1, D, RA and S2 below the output). */
+  size_t rows = a->width[0] + 2 * s->K + s->maxw;
+  for (size_t l = 0; l < s->L; l++)
+    rows += a->width[l + 1] * (l + 1 < s->L ? (smooth ? 9 : 8) : 4);
+  double *mem = NULL;
+  if (rows > SIZE_MAX / sizeof(double) / mp ||
+      posix_memalign((void **)&mem, 64, rows * mp * sizeof(double)) != 0)
+    return ir_error(IR_ENOMEM,
+                    "out of memory (small-network workspace, %zu samples)", m);
+  s->mem = mem;
+  s->cap = mp;
+  double *p = mem;
+#define IR_TAKE(ptr, w)                                                        \
+  do {                                                                         \
+    (ptr) = p;                                                                 \
+    p += (w) * mp;                                                             \
+  } while (0)
+  IR_TAKE(s->X0, a->width[0]);
+  IR_TAKE(s->Y0, s->K);
+  IR_TAKE(s->P, s->K);
+  IR_TAKE(s->RD, s->maxw);
+  for (size_t l = 0; l < s->L; l++) {
+    const size_t w = a->width[l + 1];
+    IR_TAKE(s->Z[l], w);
+    IR_TAKE(s->G[l], w);
+    IR_TAKE(s->RZ[l], w);
+    IR_TAKE(s->RG[l], w);
+    if (l + 1 < s->L) {
+      IR_TAKE(s->A[l], w);
+      IR_TAKE(s->S1[l], w);
+      IR_TAKE(s->D[l], w);
+      IR_TAKE(s->RA[l], w);
+      if (smooth)
+        IR_TAKE(s->S2[l], w);
+    }
+  }
+#undef IR_TAKE
+  return IR_OK;
+}
+
+void ir_mlps_load(ir_mlps *s, size_t m, const double *X, size_t ldx,
+                  const double *Y, size_t ldy) {
+  const size_t d = s->a.width[0], K = s->K, mp = (m + NL - 1) / NL * NL;
+  s->m = m;
+  s->mp = mp;
+  for (size_t k = 0; k < d; k++) {
+    double *row = s->X0 + k * mp;
+    for (size_t i = 0; i < m; i++)
+      row[i] = X[i * ldx + k];
+    for (size_t i = m; i < mp; i++)
+      row[i] = 0.0;
+  }
+  for (size_t k = 0; k < K; k++) {
+    double *row = s->Y0 + k * mp;
+    for (size_t i = 0; i < m; i++)
+      row[i] = Y[i * ldy + k];
+    for (size_t i = m; i < mp; i++)
+      row[i] = 0.0;
+  }
+}
+
+/* ---- the two products ----------------------------------------------------
+ */
+
+/* What lin stores for each output vector acc (element by element, rows of
+ * the same shape as the output): */
+enum {
+  EPI_STORE = 0, /* Z = acc */
+  EPI_MUL = 1,   /* Z = acc ⊙ M1 (σ' stored) */
+  EPI_TANH = 2,  /* Z = acc ⊙ (1 − M1²) (σ' of tanh from its value M1) */
+  EPI_RGRAD = 3  /* Z = acc ⊙ M1 + M2 ⊙ M3 (the HVP's R{G}) */
+};
+
+typedef struct {
+  int mode;
+  const v8d *M1, *M2, *M3;
+  v8d *raw; /* when != NULL, acc itself is stored here too */
+} epilogue;
+
+/* *out = the epilogue of acc at vector k (a macro: vectors are not passed
+ * by value, whose ABI differs between the clones). */
+#define EPI_APPLY(e, acc, k, out)                                              \
+  do {                                                                         \
+    if ((e)->raw)                                                              \
+      (e)->raw[k] = (acc);                                                     \
+    switch ((e)->mode) {                                                       \
+    case EPI_MUL: *(out) = (acc) * (e)->M1[k]; break;                          \
+    case EPI_TANH: *(out) = (acc) * (1.0 - (e)->M1[k] * (e)->M1[k]); break;    \
+    case EPI_RGRAD:                                                            \
+      *(out) = (acc) * (e)->M1[k] + (e)->M2[k] * (e)->M3[k];                   \
+      break;                                                                   \
+    default: *(out) = (acc);                                                   \
+    }                                                                          \
+  } while (0)
+
+/* Z[j'] = epilogue(b[j'] + Σ_j C[j'·rs + j·cs] A[j] (+ the same with C2,
+ * A2 when C2 != NULL)), j' < nout, j < nin; rows of nb vectors.  b may be
+ * NULL. */
+static inline __attribute__((always_inline)) void
+lin(size_t nout, size_t nin, size_t nb, const double *C, size_t rs, size_t cs,
+    const double *b, const v8d *A, const double *C2, const v8d *A2, v8d *Z,
+    const epilogue *e) {
+  for (size_t jo = 0; jo < nout; jo++) {
+    const double *c = C + jo * rs, *c2 = C2 ? C2 + jo * rs : NULL;
+    const double b0 = b ? b[jo] : 0.0;
+    v8d *z = Z + jo * nb;
+    const size_t k0 = jo * nb;
+    size_t ib = 0;
+    for (; ib + 4 <= nb; ib += 4) {
+      v8d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+      a0 += b0;
+      a1 += b0;
+      a2 += b0;
+      a3 += b0;
+      for (size_t j = 0; j < nin; j++) {
+        const double w = c[j * cs];
+        const v8d *x = A + j * nb + ib;
+        a0 += w * x[0];
+        a1 += w * x[1];
+        a2 += w * x[2];
+        a3 += w * x[3];
+      }
+      if (c2)
+        for (size_t j = 0; j < nin; j++) {
+          const double w = c2[j * cs];
+          const v8d *x = A2 + j * nb + ib;
+          a0 += w * x[0];
+          a1 += w * x[1];
+          a2 += w * x[2];
+          a3 += w * x[3];
+        }
+      EPI_APPLY(e, a0, k0 + ib, z + ib);
+      EPI_APPLY(e, a1, k0 + ib + 1, z + ib + 1);
+      EPI_APPLY(e, a2, k0 + ib + 2, z + ib + 2);
+      EPI_APPLY(e, a3, k0 + ib + 3, z + ib + 3);
+    }
+    for (; ib < nb; ib++) {
+      /* fewer than 4 blocks left: 4 partial sums along j instead, so that
+       * the sum is not one chain of nin dependent adds */
+      v8d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+      size_t j = 0;
+      for (; j + 4 <= nin; j += 4) {
+        a0 += c[j * cs] * A[j * nb + ib];
+        a1 += c[(j + 1) * cs] * A[(j + 1) * nb + ib];
+        a2 += c[(j + 2) * cs] * A[(j + 2) * nb + ib];
+        a3 += c[(j + 3) * cs] * A[(j + 3) * nb + ib];
+      }
+      for (; j < nin; j++)
+        a0 += c[j * cs] * A[j * nb + ib];
+      if (c2) {
+        for (j = 0; j + 4 <= nin; j += 4) {
+          a0 += c2[j * cs] * A2[j * nb + ib];
+          a1 += c2[(j + 1) * cs] * A2[(j + 1) * nb + ib];
+          a2 += c2[(j + 2) * cs] * A2[(j + 2) * nb + ib];
+          a3 += c2[(j + 3) * cs] * A2[(j + 3) * nb + ib];
+        }
+        for (; j < nin; j++)
+          a0 += c2[j * cs] * A2[j * nb + ib];
+      }
+      const v8d acc = b0 + ((a0 + a1) + (a2 + a3));
+      EPI_APPLY(e, acc, k0 + ib, z + ib);
+    }
+  }
+}
+
+/* The 8 partial sums of a vector added in a fixed order. */
+static inline double hsum(const v8d *v) {
+  const v8d a = *v;
+  return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define IR_MLPS_SHUFFLE 1
+#endif
+#endif
+
+/* The 8 sums of 8 accumulators as one vector, each added in hsum's order
+ * (so both give the same bits): three rounds of shuffles and adds. */
+static inline __attribute__((always_inline)) void
+hsum8(const v8d *a, double *out, size_t stride) {
+#ifdef IR_MLPS_SHUFFLE
+  v8d s[4];
+  for (int t = 0; t < 4; t++)
+    s[t] = __builtin_shufflevector(a[2 * t], a[2 * t + 1], 0, 1, 2, 3, 8, 9,
+                                   10, 11) +
+           __builtin_shufflevector(a[2 * t], a[2 * t + 1], 4, 5, 6, 7, 12, 13,
+                                   14, 15);
+  v8d u[2];
+  for (int t = 0; t < 2; t++)
+    u[t] = __builtin_shufflevector(s[2 * t], s[2 * t + 1], 0, 1, 8, 9, 4, 5,
+                                   12, 13) +
+           __builtin_shufflevector(s[2 * t], s[2 * t + 1], 2, 3, 10, 11, 6, 7,
+                                   14, 15);
+  const v8d r = __builtin_shufflevector(u[0], u[1], 0, 8, 2, 10, 4, 12, 6,
+                                        14) +
+                __builtin_shufflevector(u[0], u[1], 1, 9, 3, 11, 5, 13, 7, 15);
+  /* lanes: a0, a4, a2, a6, a1, a5, a3, a7 */
+  if (stride == 1) {
+    const v8d o = __builtin_shufflevector(r, r, 0, 4, 2, 6, 1, 5, 3, 7);
+    memcpy(out, &o, sizeof o);
+  } else {
+    static const int lane[8] = {0, 4, 2, 6, 1, 5, 3, 7};
+    for (int t = 0; t < 8; t++)
+      out[t * stride] = r[lane[t]];
+  }
+#else
+  for (int t = 0; t < 8; t++)
+    out[t * stride] = hsum(&a[t]);
+#endif
+}
+
+/* C[j'][j] = Σ_i P[j'][i] Q[j][i] (+ Σ_i P2[j'][i] Q2[j][i] when P2 !=
+ * NULL), j' < nout, j < nin, C row-major nout × nin; cb[j'] = Σ_i P[j'][i]
+ * when cb != NULL.  Eight entries at a time (along j, or along j' when
+ * nin < 8), each from 8 partial sums over the sample vectors. */
+static inline void outer(size_t nout, size_t nin, size_t nb, const v8d *P,
+                         const v8d *Q, const v8d *P2, const v8d *Q2, double *C,
+                         double *cb) {
+  /* Entry (j', j) = Σ_ib X[x·nb + ib] ⊙ Y[y·nb + ib] summed: groups of 8
+   * along one index. */
+  size_t jo = 0;
+  if (nin < 8)
+    for (; jo + 8 <= nout; jo += 8) {
+      for (size_t j = 0; j < nin; j++) {
+        v8d a[8] = {{0}};
+        const v8d *q = Q + j * nb, *r = Q2 ? Q2 + j * nb : NULL;
+        for (size_t ib = 0; ib < nb; ib++) {
+          const v8d x = q[ib];
+          for (int t = 0; t < 8; t++)
+            a[t] += P[(jo + t) * nb + ib] * x;
+        }
+        if (r)
+          for (size_t ib = 0; ib < nb; ib++) {
+            const v8d x = r[ib];
+            for (int t = 0; t < 8; t++)
+              a[t] += P2[(jo + t) * nb + ib] * x;
+          }
+        hsum8(a, C + jo * nin + j, nin);
+      }
+      if (cb) {
+        v8d a[8] = {{0}};
+        for (size_t ib = 0; ib < nb; ib++)
+          for (int t = 0; t < 8; t++)
+            a[t] += P[(jo + t) * nb + ib];
+        hsum8(a, cb + jo, 1);
+      }
+    }
+  for (; jo < nout; jo++) {
+    const v8d *p = P + jo * nb, *p2 = P2 ? P2 + jo * nb : NULL;
+    double *c = C + jo * nin;
+    size_t j = 0;
+    for (; j + 8 <= nin; j += 8) {
+      v8d a[8] = {{0}};
+      for (size_t ib = 0; ib < nb; ib++) {
+        const v8d x = p[ib];
+        for (int t = 0; t < 8; t++)
+          a[t] += x * Q[(j + t) * nb + ib];
+      }
+      if (p2)
+        for (size_t ib = 0; ib < nb; ib++) {
+          const v8d x = p2[ib];
+          for (int t = 0; t < 8; t++)
+            a[t] += x * Q2[(j + t) * nb + ib];
+        }
+      hsum8(a, c + j, 1);
+    }
+    for (; j < nin; j++) {
+      const v8d *q = Q + j * nb;
+      v8d a0 = {0};
+      for (size_t ib = 0; ib < nb; ib++)
+        a0 += p[ib] * q[ib];
+      if (p2) {
+        const v8d *r = Q2 + j * nb;
+        for (size_t ib = 0; ib < nb; ib++)
+          a0 += p2[ib] * r[ib];
+      }
+      c[j] = hsum(&a0);
+    }
+    if (cb) {
+      v8d a0 = {0};
+      for (size_t ib = 0; ib < nb; ib++)
+        a0 += p[ib];
+      cb[jo] = hsum(&a0);
+    }
+  }
+}
+
+/* ---- passes ---------------------------------------------------------------
+ */
+
+static const v8d *vin(const ir_mlps *s, size_t l) {
+  return (const v8d *)(l == 0 ? s->X0 : s->A[l - 1]);
+}
+
+static size_t woff(const ir_mlp_arch *a, size_t l) {
+  return ir_mlp_weight_offset(a, l);
+}
+
+/* The products of the forward pass (activations are applied by the caller
+ * between layers: ir_mlp_act_eval is not cloned). */
+IR_MLPS_HOT static void fwd_layer(ir_mlps *s, const double *theta, size_t l) {
+  const size_t in = s->a.width[l], out = s->a.width[l + 1], nb = s->mp / NL;
+  const double *W = theta + woff(&s->a, l);
+  const epilogue e = {EPI_STORE, NULL, NULL, NULL, NULL};
+  lin(out, in, nb, W, in, 1, W + in * out, vin(s, l), NULL, NULL,
+      (v8d *)s->Z[l], &e);
+}
+
+/* σ' of tanh is never stored by the forward pass: the backward pass forms
+ * 1 − a² from the activations where it needs it, and ir_mlps_second stores
+ * it for the HVP. */
+static int s1_lazy(const ir_mlps *s) { return s->a.act == IR_ACT_TANH; }
+
+double ir_mlps_forward(ir_mlps *s, const double *theta, int want_grad) {
+  const size_t L = s->L, K = s->K, m = s->m, mp = s->mp;
+  const int s1 = want_grad && !s1_lazy(s);
+  for (size_t l = 0; l < L; l++) {
+    fwd_layer(s, theta, l);
+    if (l + 1 < L)
+      ir_mlp_act_eval(s->a.act, s->Z[l], s->A[l], s1 ? s->S1[l] : NULL,
+                      s->a.width[l + 1] * mp);
+  }
+  /* The loss with the arithmetic (and order of sums) of mlp.c's
+   * ir_mlp_forward: samples outer, outputs inner. */
+  const double *F = s->Z[L - 1], *Y = s->Y0;
+  double *GL = s->G[L - 1];
+  double loss = 0;
+  if (want_grad)
+    for (size_t k = 0; k < K; k++)
+      for (size_t i = m; i < mp; i++)
+        GL[k * mp + i] = 0.0;
+  if (s->a.loss == IR_LOSS_CE) {
+    double *P = s->P;
+    for (size_t i = 0; i < m; i++) {
+      double mx = F[i];
+      for (size_t k = 1; k < K; k++)
+        mx = F[k * mp + i] > mx ? F[k * mp + i] : mx;
+      double se = 0, sy = 0, yf = 0;
+      for (size_t k = 0; k < K; k++) {
+        const double f = F[k * mp + i], y = Y[k * mp + i];
+        P[k * mp + i] = exp(f - mx);
+        se += P[k * mp + i];
+        sy += y;
+        yf += y * f;
+      }
+      const double lse = mx + log(se);
+      for (size_t k = 0; k < K; k++)
+        P[k * mp + i] /= se;
+      loss += sy * lse - yf;
+      if (want_grad)
+        for (size_t k = 0; k < K; k++)
+          GL[k * mp + i] = (sy * P[k * mp + i] - Y[k * mp + i]) / (double)m;
+    }
+    return loss / (double)m;
+  }
+  const double scale = s->a.loss == IR_LOSS_MSE
+                           ? 1.0 / ((double)m * (double)K)
+                           : 0.5 / (double)m;
+  for (size_t i = 0; i < m; i++)
+    for (size_t k = 0; k < K; k++) {
+      const double r = F[k * mp + i] - Y[k * mp + i];
+      loss += r * r;
+      if (want_grad)
+        GL[k * mp + i] = 2.0 * scale * r;
+    }
+  return loss * scale;
+}
+
+/* keep_d: store D_l = W_{l+1}ᵀ G_{l+1} (the HVP needs it). */
+IR_MLPS_HOT static void bwd_pass(ir_mlps *s, const double *theta, double *grad,
+                                 int keep_d) {
+  const size_t nb = s->mp / NL;
+  for (size_t l = s->L; l-- > 0;) {
+    const size_t in = s->a.width[l], out = s->a.width[l + 1];
+    const double *W = theta + woff(&s->a, l);
+    const v8d *G = (const v8d *)s->G[l];
+    if (grad) {
+      double *gW = grad + woff(&s->a, l);
+      outer(out, in, nb, G, vin(s, l), NULL, NULL, gW, gW + in * out);
+    }
+    if (l == 0)
+      break;
+    /* G_{l−1} = (W_lᵀ G_l) ⊙ σ' in one pass; D = W_lᵀ G_l kept on demand. */
+    const epilogue e = {
+        s1_lazy(s) ? EPI_TANH : EPI_MUL,
+        (const v8d *)(s1_lazy(s) ? s->A[l - 1] : s->S1[l - 1]), NULL, NULL,
+        keep_d ? (v8d *)s->D[l - 1] : NULL};
+    lin(in, out, nb, W, 1, in, NULL, G, NULL, NULL, (v8d *)s->G[l - 1], &e);
+  }
+}
+
+void ir_mlps_backward(ir_mlps *s, const double *theta, double *grad,
+                      int keep_d) {
+  bwd_pass(s, theta, grad, keep_d);
+}
+
+IR_MLPS_HOT static void second_pass(ir_mlps *s) {
+  const size_t nb = s->mp / NL;
+  for (size_t l = 0; l + 1 < s->L; l++) {
+    const size_t len = s->a.width[l + 1] * s->mp;
+    if (s1_lazy(s)) {
+      const v8d *A = (const v8d *)s->A[l];
+      v8d *S1 = (v8d *)s->S1[l];
+      for (size_t i = 0; i < s->a.width[l + 1] * nb; i++)
+        S1[i] = 1.0 - A[i] * A[i];
+    }
+    if (ir_mlp_act_is_smooth(s->a.act)) {
+      ir_mlp_act_second(s->a.act, s->Z[l], s->A[l], s->S1[l], s->S2[l], len);
+      /* D ⊙ σ'' in place of σ'': the only way the HVP uses σ''. */
+      v8d *S2 = (v8d *)s->S2[l];
+      const v8d *D = (const v8d *)s->D[l];
+      for (size_t i = 0; i < s->a.width[l + 1] * nb; i++)
+        S2[i] = D[i] * S2[i];
+    }
+  }
+}
+
+void ir_mlps_second(ir_mlps *s) { second_pass(s); }
+
+IR_MLPS_HOT static void hvp_pass(ir_mlps *s, const double *theta,
+                                 const double *v, double *hv) {
+  const size_t L = s->L, K = s->K, m = s->m, mp = s->mp, nb = mp / NL;
+  const int smooth = ir_mlp_act_is_smooth(s->a.act);
+  /* R-forward: R{Z_l} = VW_l A_{l−1} + Vb_l + W_l R{A_{l−1}}, and
+   * R{A_l} = σ' ⊙ R{Z_l} in the same pass. */
+  for (size_t l = 0; l < L; l++) {
+    const size_t in = s->a.width[l], out = s->a.width[l + 1],
+                 wo = woff(&s->a, l);
+    const double *VW = v + wo, *W = theta + wo;
+    const int last = l + 1 == L;
+    const epilogue e = {last ? EPI_STORE : EPI_MUL,
+                        last ? NULL : (const v8d *)s->S1[l], NULL, NULL,
+                        last ? NULL : (v8d *)s->RZ[l]};
+    lin(out, in, nb, VW, in, 1, VW + in * out, vin(s, l), l > 0 ? W : NULL,
+        l > 0 ? (const v8d *)s->RA[l - 1] : NULL,
+        (v8d *)(last ? s->RZ[l] : s->RA[l]), &e);
+  }
+  /* R{G_{L−1}}: the loss Hessian in output space (mlp.c's
+   * ir_mlp_loss_rop), zero on the padding samples. */
+  {
+    const double *RF = s->RZ[L - 1];
+    double *RG = s->RG[L - 1];
+    if (s->a.loss == IR_LOSS_CE) {
+      const double *P = s->P, *Y = s->Y0;
+      for (size_t i = 0; i < m; i++) {
+        double pr = 0, sy = 0;
+        for (size_t k = 0; k < K; k++) {
+          pr += P[k * mp + i] * RF[k * mp + i];
+          sy += Y[k * mp + i];
+        }
+        for (size_t k = 0; k < K; k++)
+          RG[k * mp + i] =
+              sy * P[k * mp + i] * (RF[k * mp + i] - pr) / (double)m;
+      }
+    } else {
+      const double c = s->a.loss == IR_LOSS_MSE ? 2.0 / ((double)m * (double)K)
+                                                : 1.0 / (double)m;
+      for (size_t k = 0; k < K; k++)
+        for (size_t i = 0; i < m; i++)
+          RG[k * mp + i] = c * RF[k * mp + i];
+    }
+    for (size_t k = 0; k < K; k++)
+      for (size_t i = m; i < mp; i++)
+        RG[k * mp + i] = 0.0;
+  }
+  /* R-backward. */
+  for (size_t l = L; l-- > 0;) {
+    const size_t in = s->a.width[l], out = s->a.width[l + 1],
+                 wo = woff(&s->a, l);
+    const v8d *RG = (const v8d *)s->RG[l], *G = (const v8d *)s->G[l];
+    double *hW = hv + wo;
+    /* hW = R{G} Aᵀ + G R{A}ᵀ, hb = Σ_i R{G}. */
+    outer(out, in, nb, RG, vin(s, l), l > 0 ? G : NULL,
+          l > 0 ? (const v8d *)s->RA[l - 1] : NULL, hW, hW + in * out);
+    if (l == 0)
+      break;
+    /* R{G_{l−1}} = (W_lᵀ R{G_l} + VW_lᵀ G_l) ⊙ σ' + (D ⊙ σ'') ⊙ R{Z}. */
+    const epilogue e = {smooth ? EPI_RGRAD : EPI_MUL,
+                        (const v8d *)s->S1[l - 1],
+                        smooth ? (const v8d *)s->S2[l - 1] : NULL,
+                        (const v8d *)s->RZ[l - 1], NULL};
+    lin(in, out, nb, theta + wo, 1, in, NULL, RG, v + wo, G,
+        (v8d *)s->RG[l - 1], &e);
+  }
+}
+
+void ir_mlps_hvp(ir_mlps *s, const double *theta, const double *v,
+                 double *hv) {
+  hvp_pass(s, theta, v, hv);
+}
