@@ -221,6 +221,13 @@ typedef struct {
   int method;
 } dd_point;
 
+/* Wall-clock seconds of the model-wise Fashion-MNIST sweep by stage, summed
+ * over seeds, reported in manifest.json under timings_seconds
+ * ("model_fashion.<stage>"). */
+static struct {
+  double load, features, grow, solve, direct;
+} dd_t;
+
 /* One seed of a model-wise sweep on precomputed features: Phi and Phit are
  * the map f applied at Nmax = Phi->size2, and size N fits their first N
  * columns rescaled to f's normalization at N (features.h), so that ‖W‖
@@ -247,11 +254,17 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
     const double c = ir_cli_broken("feature-scale") ? 1.0
                                              : ir_features_norm(f, grid[g]) /
                                                    ir_features_norm(f, Nmax);
-    if ((s = ir_nested_grow(w, grid[g])) != IR_OK ||
-        (s = ir_nested_set_scale(w, c)) != IR_OK ||
-        (s = ir_nested_minnorm(w, o->rcond, o->accuracy, P, NULL, &fit)) !=
-            IR_OK)
+    double t0 = ir_wall_time();
+    if ((s = ir_nested_grow(w, grid[g])) != IR_OK)
       break;
+    double t1 = ir_wall_time();
+    dd_t.grow += t1 - t0;
+    /* Min-norm and every ridge λ in one pass (nested.h). */
+    if ((s = ir_nested_set_scale(w, c)) != IR_OK ||
+        (s = ir_nested_solve(w, o->rcond, o->accuracy, P, &fit, o->ridge, nl,
+                             Pr, fr)) != IR_OK)
+      break;
+    dd_t.solve += ir_wall_time() - t1;
     dd_point *pt = &pts[g];
     pt->train_mse = fit.train_mse;
     pt->norm = fit.norm;
@@ -268,8 +281,6 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
     pt->opt_mse = NAN;
     pt->opt_lambda = NAN;
     if (nl > 0) {
-      if ((s = ir_nested_ridge(w, o->ridge, nl, Pr, fr)) != IR_OK)
-        break;
       for (size_t j = 0; j < nl; j++) {
         double mse, err;
         dd_test_metrics(Pr[j], Yt, NULL, &mse, &err);
@@ -637,13 +648,18 @@ static int dd_exp_model_fashion(dd_run *run) {
                     "model-wise, Fashion-MNIST n = %zu, %s "
                     "features up to N = %zu, seed %lu",
                     n, ir_features_name(kind), Nmax, o->common.seed + sd);
+    double t0 = ir_wall_time();
     s = dd_load_fashion(o, n, o->common.seed + sd, &d);
+    double t1 = ir_wall_time();
+    dd_t.load += t1 - t0;
     if (s == IR_OK)
       s = dd_features(o, kind, &d, Nmax, o->common.seed + sd, &Phi, &Phit,
                       &sigma_used, &f);
+    dd_t.features += ir_wall_time() - t1;
     if (s == IR_OK)
       s = dd_sweep_model(o, f, Phi, d.Y, Phit, d.Yt, d.labels_t, grid, ng,
                          pts + sd * ng);
+    t1 = ir_wall_time();
     /* First seed: two sizes, one on each side of N = n, solved directly. */
     for (int k = 0; k < 2 && s == IR_OK && sd == 0; k++) {
       const size_t g = dd_threshold_index(grid, ng, k == 0 ? n / 2 : 2 * n);
@@ -660,6 +676,7 @@ static int dd_exp_model_fashion(dd_run *run) {
       direct_dev = fmax(direct_dev, dev / tol);
       direct_N[k] = grid[g];
     }
+    dd_t.direct += ir_wall_time() - t1;
     ir_features_free(f);
     if (Phi)
       gsl_matrix_free(Phi);
@@ -2276,8 +2293,8 @@ int ir_an_double_descent(int argc0, char **argv0) {
   }
   const int fashion = ir_data_fashion_mnist_available(NULL);
   const int all = o.sweep == SWEEP_ALL;
-  const char *stage[10];
-  double secs[10];
+  const char *stage[20];
+  double secs[20];
   size_t ns = 0;
   int s = IR_OK;
 #define DD_STAGE(name, call)                                                   \
@@ -2290,7 +2307,22 @@ int ir_an_double_descent(int argc0, char **argv0) {
   } while (0)
   if ((all || o.sweep == SWEEP_MODEL) &&
       (o.data == DATA_FASHION || (o.data == DATA_DEFAULT && fashion)))
+  {
     DD_STAGE("model_fashion", dd_exp_model_fashion(&run));
+    /* Its parts (the rest of it: tables, checks and figures in memory). */
+    const struct {
+      const char *name;
+      double t;
+    } part[] = {{"model_fashion.load", dd_t.load},
+                {"model_fashion.features", dd_t.features},
+                {"model_fashion.grow", dd_t.grow},
+                {"model_fashion.solve", dd_t.solve},
+                {"model_fashion.direct", dd_t.direct}};
+    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+      stage[ns] = part[i].name;
+      secs[ns++] = part[i].t;
+    }
+  }
   if ((all || o.sweep == SWEEP_MODEL) &&
       (o.data == DATA_LINEAR || o.data == DATA_DEFAULT))
     DD_STAGE("model_linear", dd_exp_model_linear(&run));
@@ -2323,12 +2355,15 @@ int ir_an_double_descent(int argc0, char **argv0) {
       s = ir_table_write(run.tables[i], o.common.out, o.common.formats);
   if (s == IR_OK)
     s = ir_checks_write(run.checks, o.common.out, o.common.formats);
+  const double tf = ir_wall_time();
   for (size_t i = 0; i < run.nfigs && s == IR_OK; i++) {
     int rendered;
     s = ir_figure_write(run.figs[i], o.common.out, 1, &rendered);
   }
   stage[ns] = "write";
   secs[ns++] = ir_wall_time() - tw;
+  stage[ns] = "write.figures";
+  secs[ns++] = ir_wall_time() - tf;
   if (s == IR_OK)
     s = ir_cli_write_manifest(o.common.out, AN, &cfg, stage, secs, ns,
                               run.checks, ir_wall_time() - t0);

@@ -222,6 +222,82 @@ static gsl_matrix *ridge_reference(const gsl_matrix *A, const gsl_matrix *Y,
   return B;
 }
 
+START_TEST(test_solve_stacked) {
+  /* ir_nested_solve (min-norm and ridge stacked, evaluated by one product
+   * each) against ir_nested_minnorm + ir_nested_ridge on the same
+   * workspace state, with a column scale c != 1: the Gram solutions are
+   * the same factorizations, only the products are blocked differently, so
+   * predictions and norms agree to a few eps·cond; the ridge training MSE
+   * comes from λα in the dual form, from Y − ΦW in the calls: they agree to
+   * the rounding of the latter, |Δr| <= 100·eps·‖Y‖. */
+  const size_t n = 30, Nmax = 90, K = 3, nt = 12;
+  gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 411);
+  gsl_matrix *Phit = ir_test_gaussian(nt, Nmax, 412);
+  gsl_matrix *Y = ir_test_gaussian(n, K, 413);
+  ir_nested *w1 = ir_nested_alloc(Phi, Y, Phit);
+  ir_nested *w2 = ir_nested_alloc(Phi, Y, Phit);
+  const double lam[3] = {1e-2, 1.0, 30.0};
+  gsl_matrix *P1 = gsl_matrix_alloc(nt, K), *P2 = gsl_matrix_alloc(nt, K);
+  gsl_matrix *Q1[3], *Q2[3];
+  for (int j = 0; j < 3; j++) {
+    Q1[j] = gsl_matrix_alloc(nt, K);
+    Q2[j] = gsl_matrix_alloc(nt, K);
+  }
+  const double ny = ir_matrix_fro(Y);
+  const size_t grid[] = {5, 20, 29, 30, 31, 45, 90};
+  for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+    const size_t N = grid[g];
+    const double c = sqrt(2.0 / (double)N);
+    IR_ASSERT_OK(ir_nested_grow(w1, N));
+    IR_ASSERT_OK(ir_nested_grow(w2, N));
+    IR_ASSERT_OK(ir_nested_set_scale(w1, c));
+    IR_ASSERT_OK(ir_nested_set_scale(w2, c));
+    ir_nested_fit f1, f2, r1[3], r2[3];
+    IR_ASSERT_OK(ir_nested_minnorm(w1, -1, 1e-10, P1, NULL, &f1));
+    IR_ASSERT_OK(ir_nested_ridge(w1, lam, 3, Q1, r1));
+    IR_ASSERT_OK(ir_nested_solve(w2, -1, 1e-10, P2, &f2, lam, 3, Q2, r2));
+    ck_assert_int_eq(f1.method, f2.method);
+    ck_assert_uint_eq(f1.rank, f2.rank);
+    const double tol = 100 * 2.2e-16 * f1.cond;
+    ck_assert_msg(ir_test_reldiff(P2, P1) <= tol, "N = %zu: %.3g > %.3g", N,
+                  ir_test_reldiff(P2, P1), tol);
+    IR_ASSERT_CLOSE(f2.norm, f1.norm, tol, 0);
+    IR_ASSERT_CLOSE(f2.train_mse, f1.train_mse, 0,
+                    2 * sqrt(f1.train_mse * n) * 100 * 2.2e-16 * ny / n +
+                        1e-28);
+    for (int j = 0; j < 3; j++) {
+      ck_assert_msg(ir_test_reldiff(Q2[j], Q1[j]) <= 1e-12,
+                    "N = %zu lambda %g: %.3g", N, lam[j],
+                    ir_test_reldiff(Q2[j], Q1[j]));
+      IR_ASSERT_CLOSE(r2[j].norm, r1[j].norm, 1e-12, 0);
+      IR_ASSERT_CLOSE(r2[j].train_mse, r1[j].train_mse, 0,
+                      2 * sqrt(r1[j].train_mse * n) * 100 * 2.2e-16 * ny / n);
+      ck_assert_int_eq(r2[j].method, r1[j].method);
+      ck_assert(r2[j].lambda == lam[j]);
+    }
+  }
+  /* Without λ: the min-norm fit alone; NULL predictions are allowed. */
+  ir_nested_fit f3;
+  IR_ASSERT_OK(ir_nested_solve(w2, -1, 1e-10, NULL, &f3, NULL, 0, NULL, NULL));
+  const double bad = -1.0;
+  ir_nested_fit fb;
+  ck_assert_int_eq(ir_nested_solve(w2, -1, 1e-10, NULL, &f3, &bad, 1, NULL,
+                                   &fb),
+                   IR_EDOM);
+  for (int j = 0; j < 3; j++) {
+    gsl_matrix_free(Q1[j]);
+    gsl_matrix_free(Q2[j]);
+  }
+  gsl_matrix_free(P1);
+  gsl_matrix_free(P2);
+  ir_nested_free(w1);
+  ir_nested_free(w2);
+  gsl_matrix_free(Phi);
+  gsl_matrix_free(Phit);
+  gsl_matrix_free(Y);
+}
+END_TEST
+
 START_TEST(test_scaled_features_sweep) {
   /* Random Fourier features applied once at Nmax and fitted through
    * ir_nested_set_scale(norm(N)/norm(Nmax)) against the size-N model built
@@ -414,6 +490,7 @@ static Suite *nested_suite(void) {
   tcase_add_test(tc, test_csne_limits);
   tcase_add_loop_test(tc, test_ridge_sweep, 0, 2);
   tcase_add_test(tc, test_scaled_features_sweep);
+  tcase_add_test(tc, test_solve_stacked);
   tcase_add_test(tc, test_numpy_reference);
   suite_add_tcase(s, tc);
   tc = tcase_create("errors");

@@ -108,6 +108,20 @@ int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
 int ir_nested_ridge(ir_nested *w, const double *lambda, size_t m,
                     gsl_matrix **P, ir_nested_fit *fit);
 
+/* Min-norm (as ir_nested_minnorm, without the weights) and ridge for the
+ * m values λ_j > 0 (as ir_nested_ridge) at the current N in one pass: the
+ * solutions of the Gram systems (min-norm and one Cholesky of Gram + λI per
+ * λ) are stacked into one n×(1+m)K block and evaluated together — one
+ * product with Φ_Nᵀ (dual), one with Φt_N for all predictions, one for the
+ * training residuals (the ridge ones are λα exactly in the dual form) —
+ * instead of reading Φ_N and Φt_N three times per solution.  The results
+ * equal those of the two calls to rounding (the products are blocked
+ * differently).  P, Pr and Pr[j] may be NULL.  Scratch: (1 + m)·K·(2n +
+ * Nmax + ntest) doubles, kept for later calls. */
+int ir_nested_solve(ir_nested *w, double rcond, double accuracy,
+                    gsl_matrix *P, ir_nested_fit *fit, const double *lambda,
+                    size_t m, gsl_matrix **Pr, ir_nested_fit *fr);
+
 #ifdef __cplusplus
 }
 #endif
