@@ -330,8 +330,8 @@ static int dd_features(const dd_opts *o, int kind, const dd_data *d,
            ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)kind))) == NULL)
     s = IR_ENOMEM;
   if (s == IR_OK) {
-    *Phi = gsl_matrix_alloc(d->X->size1, Nmax);
-    *Phit = gsl_matrix_alloc(d->Xt->size1, Nmax);
+    *Phi = ir_matrix_alloc_big(d->X->size1, Nmax);
+    *Phit = ir_matrix_alloc_big(d->Xt->size1, Nmax);
     if (!*Phi || !*Phit)
       s = ir_error(IR_ENOMEM, "out of memory (features %zu x %zu)", d->X->size1,
                    Nmax);
@@ -590,7 +590,7 @@ static int dd_load_fashion(const dd_opts *o, size_t n, unsigned long seed,
 static int dd_direct(const dd_opts *o, const ir_features *f, const dd_data *d,
                      size_t N, double *norm, double *mse, double *cond) {
   const size_t n = d->X->size1, nt = d->Xt->size1, K = d->Y->size2;
-  gsl_matrix *A = gsl_matrix_alloc(n, N), *At = gsl_matrix_alloc(nt, N);
+  gsl_matrix *A = ir_matrix_alloc_big(n, N), *At = ir_matrix_alloc_big(nt, N);
   gsl_matrix *W = gsl_matrix_alloc(N, K), *P = gsl_matrix_alloc(nt, K);
   int s = (A && At && W && P) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
   if (s == IR_OK)
@@ -1287,8 +1287,8 @@ static int dd_exp_model_relu(dd_run *run) {
                            ir_rng_stream(IR_STREAM_FEATURES, 7, d))) == NULL)
       s = IR_ENOMEM;
     if (s == IR_OK) {
-      Phi = gsl_matrix_alloc(n, Nmax);
-      Phit = gsl_matrix_alloc(nt, Nmax);
+      Phi = ir_matrix_alloc_big(n, Nmax);
+      Phit = ir_matrix_alloc_big(nt, Nmax);
       s = (Phi && Phit) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
     }
     if (s == IR_OK)
@@ -1652,8 +1652,8 @@ static int dd_exp_classical(dd_run *run) {
     gsl_matrix *Phi = NULL, *Phit = NULL;
     s = r ? ir_data_step_1d(n, nt, noise, 0, r, &tr, &te) : IR_ENOMEM;
     if (s == IR_OK) {
-      Phi = gsl_matrix_alloc(n, Nmax);
-      Phit = gsl_matrix_alloc(nt, Nmax);
+      Phi = ir_matrix_alloc_big(n, Nmax);
+      Phit = ir_matrix_alloc_big(nt, Nmax);
       s = (Phi && Phit) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
     }
     if (s == IR_OK)

@@ -4,6 +4,7 @@
  * 1-D Legendre and Fourier bases.  See features.h for the maths. */
 #include "implreg/features.h"
 
+#include "implreg/linalg.h"
 #include "implreg/rng.h"
 #include "implreg/status.h"
 
@@ -217,7 +218,7 @@ static ir_features *features_alloc(int kind, size_t d, size_t Nmax,
   case IR_FEAT_RFF:
   case IR_FEAT_RELU:
     /* Kept exactly as first written: committed results use this draw. */
-    f->W = gsl_matrix_alloc(Nmax, d);
+    f->W = ir_matrix_alloc_big(Nmax, d);
     f->b = malloc(Nmax * sizeof(double));
     if (!f->W || !f->b) {
       status = ir_error(

@@ -66,10 +66,10 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
   w->Y = Y;
   w->Phit = Phit;
   w->scale = 1.0;
-  w->Gd = gsl_matrix_calloc(w->n, w->n);
-  w->Gp = gsl_matrix_calloc(w->mp, w->mp);
+  w->Gd = ir_matrix_alloc_big(w->n, w->n);
+  w->Gp = ir_matrix_alloc_big(w->mp, w->mp);
   w->Wd = gsl_matrix_alloc(w->Nmax, w->K);
-  w->G = gsl_matrix_alloc(w->n, w->n);
+  w->G = ir_matrix_alloc_big(w->n, w->n);
   w->B = gsl_matrix_alloc(w->n, w->K);
   w->R = gsl_matrix_alloc(w->n, w->K);
   if (!w->Gd || !w->Gp || !w->Wd || !w->G || !w->B || !w->R) {
@@ -77,6 +77,8 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
     ir_nested_free(w);
     return NULL;
   }
+  gsl_matrix_set_zero(w->Gd);
+  gsl_matrix_set_zero(w->Gp);
   return w;
 }
 
