@@ -13,6 +13,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -307,10 +308,10 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
  * Feature j is drawn from its own stream (seed, j), so the features of
  * size N do not depend on Nmax (features.h); the median heuristic, when
  * used, draws its pairs from a separate stream. */
-static int dd_features(const dd_opts *o, int kind, const dd_data *d,
-                       size_t Nmax, unsigned long seed, gsl_matrix **Phi,
-                       gsl_matrix **Phit, double *sigma_used,
-                       ir_features **fout) {
+static int dd_features_pre(const dd_opts *o, int kind, const dd_data *d,
+                           size_t Nmax, unsigned long seed, ir_features *pre,
+                           gsl_matrix **Phi, gsl_matrix **Phit,
+                           double *sigma_used, ir_features **fout) {
   *fout = NULL;
   gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_FEATURES, 3, kind));
   if (r == NULL)
@@ -324,10 +325,12 @@ static int dd_features(const dd_opts *o, int kind, const dd_data *d,
       sigma = 1.0;
   }
   ir_features *f = NULL;
-  if (s == IR_OK &&
-      (f = ir_features_alloc_streams(
-           kind, d->X->size2, Nmax, sigma, seed,
-           ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)kind))) == NULL)
+  if (s == IR_OK && pre != NULL) /* drawn while the data loaded */
+    f = pre;
+  else if (s == IR_OK &&
+           (f = ir_features_alloc_streams(
+                kind, d->X->size2, Nmax, sigma, seed,
+                ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)kind))) == NULL)
     s = IR_ENOMEM;
   if (s == IR_OK) {
     *Phi = ir_matrix_alloc_big(d->X->size1, Nmax);
@@ -347,6 +350,14 @@ static int dd_features(const dd_opts *o, int kind, const dd_data *d,
     ir_features_free(f);
   ir_rng_free(r);
   return s;
+}
+
+static int dd_features(const dd_opts *o, int kind, const dd_data *d,
+                       size_t Nmax, unsigned long seed, gsl_matrix **Phi,
+                       gsl_matrix **Phit, double *sigma_used,
+                       ir_features **fout) {
+  return dd_features_pre(o, kind, d, Nmax, seed, NULL, Phi, Phit, sigma_used,
+                         fout);
 }
 
 /* ---- Aggregation over seeds into tables
@@ -614,6 +625,26 @@ static int dd_direct(const dd_opts *o, const ir_features *f, const dd_data *d,
   return s;
 }
 
+/* Features drawn on a thread of their own (ir_features_alloc_streams with
+ * dd_features' streams) while the data load; f NULL when it failed (the
+ * draw is then repeated, and its error reported, by dd_features_pre). */
+#define DD_FMNIST_D 784 /* 28×28 pixels */
+typedef struct {
+  int kind;
+  size_t d, Nmax;
+  double sigma;
+  unsigned long seed;
+  ir_features *f;
+} dd_draw_job;
+
+static void *dd_draw_thread(void *arg) {
+  dd_draw_job *j = arg;
+  j->f = ir_features_alloc_streams(
+      j->kind, j->d, j->Nmax, j->sigma, j->seed,
+      ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)j->kind));
+  return NULL;
+}
+
 /* Model-wise sweep on Fashion-MNIST with random features. */
 static int dd_exp_model_fashion(dd_run *run) {
   const dd_opts *o = run->o;
@@ -649,12 +680,26 @@ static int dd_exp_model_fashion(dd_run *run) {
                     "features up to N = %zu, seed %lu",
                     n, ir_features_name(kind), Nmax, o->common.seed + sd);
     double t0 = ir_wall_time();
+    /* With the bandwidth given, the features (which do not depend on the
+     * data, only on its dimension) are drawn while the data decompress. */
+    dd_draw_job dj = {kind, DD_FMNIST_D, Nmax, o->sigma,
+                      o->common.seed + sd, NULL};
+    pthread_t tid;
+    const int early = !o->sigma_median && o->sigma > 0 &&
+                      pthread_create(&tid, NULL, dd_draw_thread, &dj) == 0;
     s = dd_load_fashion(o, n, o->common.seed + sd, &d);
+    if (early) {
+      pthread_join(tid, NULL);
+      if (dj.f != NULL && (s != IR_OK || d.X->size2 != DD_FMNIST_D)) {
+        ir_features_free(dj.f); /* not the dimension assumed: drawn again */
+        dj.f = NULL;
+      }
+    }
     double t1 = ir_wall_time();
     dd_t.load += t1 - t0;
     if (s == IR_OK)
-      s = dd_features(o, kind, &d, Nmax, o->common.seed + sd, &Phi, &Phit,
-                      &sigma_used, &f);
+      s = dd_features_pre(o, kind, &d, Nmax, o->common.seed + sd, dj.f, &Phi,
+                          &Phit, &sigma_used, &f);
     dd_t.features += ir_wall_time() - t1;
     if (s == IR_OK)
       s = dd_sweep_model(o, f, Phi, d.Y, Phit, d.Yt, d.labels_t, grid, ng,

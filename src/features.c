@@ -14,9 +14,11 @@
 #include <gsl/gsl_statistics_double.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 2π: the phases b_j of random Fourier features are uniform on [0, 2π). */
 #define IR_TWO_PI 6.283185307179586476925286766559
@@ -118,6 +120,70 @@ static gsl_rng *draw_rng(draw_src *src, size_t j) {
   src->own = ir_rng_alloc(
       src->seed, ir_rng_stream(IR_STREAM_FEATURES, src->stream, (uint64_t)j));
   return src->own;
+}
+
+/* Per-feature draws of rff/relu (w_j, then b_j, from stream j) for
+ * features j0..j1−1: one worker of draw_dense_streams. */
+typedef struct {
+  ir_features *f;
+  unsigned long seed;
+  uint64_t stream;
+  size_t j0, j1;
+  double sd;
+  int status;
+} draw_job;
+
+static void *draw_dense_range(void *arg) {
+  draw_job *jb = arg;
+  ir_features *f = jb->f;
+  draw_src src = {NULL, jb->seed, jb->stream, NULL};
+  jb->status = IR_OK;
+  for (size_t j = jb->j0; j < jb->j1; j++) {
+    gsl_rng *rj = draw_rng(&src, j);
+    if (rj == NULL) {
+      jb->status = IR_ENOMEM;
+      break;
+    }
+    double *w = f->W->data + j * f->W->tda;
+    for (size_t i = 0; i < f->d; i++)
+      w[i] = gsl_ran_gaussian(rj, jb->sd);
+    f->b[j] = f->kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(rj) : 0.0;
+  }
+  ir_rng_free(src.own);
+  return NULL;
+}
+
+/* Features are drawn by up to this many threads (each feature from its own
+ * stream, so the numbers do not depend on the split). */
+#define IR_DRAW_THREADS 2
+
+static int draw_dense_streams(ir_features *f, const draw_src *src,
+                              double sd) {
+  const size_t Nmax = f->Nmax;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t nt = cpus > 1 && Nmax >= 256 ? IR_DRAW_THREADS : 1;
+  draw_job jobs[IR_DRAW_THREADS];
+  pthread_t tid[IR_DRAW_THREADS];
+  int started[IR_DRAW_THREADS] = {0};
+  for (size_t t = 0; t < nt; t++) {
+    jobs[t] = (draw_job){f,           src->seed, src->stream,
+                         Nmax * t / nt, Nmax * (t + 1) / nt, sd, IR_OK};
+    if (t > 0)
+      started[t] = pthread_create(&tid[t], NULL, draw_dense_range,
+                                  &jobs[t]) == 0;
+  }
+  draw_dense_range(&jobs[0]);
+  int status = jobs[0].status;
+  for (size_t t = 1; t < nt; t++) {
+    if (started[t])
+      pthread_join(tid[t], NULL);
+    else
+      draw_dense_range(&jobs[t]); /* no thread: this one does it */
+    if (jobs[t].status != IR_OK)
+      status = jobs[t].status;
+  }
+  return status == IR_OK ? IR_OK
+                         : ir_error(status, "out of memory (feature draws)");
 }
 
 /* Allocates the circulant blocks of IR_FEAT_FFT and draws them from src in
@@ -236,17 +302,9 @@ static ir_features *features_alloc(int kind, size_t d, size_t Nmax,
           f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(r) : 0.0;
         break;
       }
-      /* Per-feature streams: w_j, then b_j, from stream j. */
-      for (size_t j = 0; j < Nmax && status == IR_OK; j++) {
-        gsl_rng *rj = draw_rng(src, j);
-        if (rj == NULL) {
-          status = IR_ENOMEM;
-          break;
-        }
-        for (size_t i = 0; i < d; i++)
-          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(rj, sd));
-        f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(rj) : 0.0;
-      }
+      /* Per-feature streams: w_j, then b_j, from stream j — in parallel
+       * (draw_dense_streams), the same numbers whatever the threads. */
+      status = draw_dense_streams(f, src, sd);
     }
     break;
   case IR_FEAT_RFF_PAIR:
