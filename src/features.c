@@ -529,19 +529,24 @@ static void project(const ir_features *f, const gsl_matrix *X, size_t rows,
 }
 
 /* rff, relu (unchanged from the first version, bit for bit) and
- * relu-centered. */
-static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t N,
-                        gsl_matrix *Phi) {
-  project(f, X, N, Phi);
+ * relu-centered: columns j0..j1−1 of the map at normalization Nn into the
+ * j1 − j0 columns of Phi (the whole map at N: j0 = 0, j1 = Nn = N). */
+static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t j0,
+                        size_t j1, size_t Nn, gsl_matrix *Phi) {
+  const size_t N = j1 - j0;
+  gsl_matrix_const_view W =
+      gsl_matrix_const_submatrix(f->W, j0, 0, N, f->d);
+  gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, &W.matrix, 0.0, Phi);
   const double scale =
-      f->kind == IR_FEAT_RFF ? sqrt(2.0 / (double)N) : sqrt(1.0 / (double)N);
+      f->kind == IR_FEAT_RFF ? sqrt(2.0 / (double)Nn) : sqrt(1.0 / (double)Nn);
   /* σ/√(2πd) times ‖x‖ is the mean of max(0, wᵀx) over w ~ N(0, σ²I/d). */
   const double mean_factor = f->sigma * IR_INV_SQRT_2PI / sqrt((double)f->d);
+  const double *b = f->b != NULL ? f->b + j0 : NULL;
   for (size_t i = 0; i < Phi->size1; i++) {
     double *row = Phi->data + i * Phi->tda;
     if (f->kind == IR_FEAT_RFF) {
       for (size_t j = 0; j < N; j++)
-        row[j] += f->b[j];
+        row[j] += b[j];
       ir_features_cos(row, row, N);
       for (size_t j = 0; j < N; j++)
         row[j] *= scale;
@@ -554,6 +559,25 @@ static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t N,
         row[j] = scale * ((row[j] > 0 ? row[j] : 0.0) - mu);
     }
   }
+}
+
+int ir_features_apply_cols(const ir_features *f, const gsl_matrix *X,
+                           size_t j0, size_t j1, size_t Nn, gsl_matrix *Phi) {
+  if (f->kind != IR_FEAT_RFF && f->kind != IR_FEAT_RELU &&
+      f->kind != IR_FEAT_RELU_SPHERE && f->kind != IR_FEAT_RELU_CENTERED)
+    return ir_error(IR_EINVAL, "features: %s has no column-block apply",
+                    ir_features_name(f->kind));
+  if (X->size2 != f->d)
+    return ir_error(IR_ESHAPE, "inputs have %zu columns, features expect %zu",
+                    X->size2, f->d);
+  if (!(j0 < j1 && j1 <= f->Nmax && Nn >= 1))
+    return ir_error(IR_EINVAL, "feature columns %zu..%zu outside 0..%zu",
+                    j0, j1, f->Nmax);
+  if (Phi->size1 != X->size1 || Phi->size2 != j1 - j0)
+    return ir_error(IR_ESHAPE, "feature block is %zux%zu, expected %zux%zu",
+                    Phi->size1, Phi->size2, X->size1, j1 - j0);
+  apply_dense(f, X, j0, j1, Nn, Phi);
+  return IR_OK;
 }
 
 /* rff-pair: the ⌈N/2⌉ projections go into the first columns of each row and
@@ -676,7 +700,7 @@ int ir_features_apply(const ir_features *f, const gsl_matrix *X, size_t N,
   case IR_FEAT_LEGENDRE: apply_legendre(f, X, N, Phi); break;
   case IR_FEAT_FOURIER: apply_fourier(X, N, 0, Phi); break;
   case IR_FEAT_FOURIER_WEIGHTED: apply_fourier(X, N, 1, Phi); break;
-  default: apply_dense(f, X, N, Phi); break;
+  default: apply_dense(f, X, 0, N, N, Phi); break;
   }
   return IR_OK;
 }

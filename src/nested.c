@@ -29,13 +29,26 @@ struct ir_nested {
    * weights (Nmax×c), predictions (ntest×c), residuals (n×c). */
   size_t cap;
   gsl_matrix *S, *Wall, *Pall, *Rall;
+  /* Streaming (ir_nested_alloc_stream): Φ and Φt are owned and hold the
+   * first Nphi columns only (Nphi = Nmax otherwise); C = Φt_N Φ_Nᵀ
+   * (ntest×n) is accumulated for the points past Nphi. */
+  size_t Nphi;
+  int stream;
+  gsl_matrix *own_Phi, *own_Phit, *C;
 };
+
+/* True when the current N is past the columns held (streamed points: the
+ * Gram matrices and C only). */
+static int ir_nested_streamed(const ir_nested *w) {
+  return w->N > w->Nphi;
+}
 
 void ir_nested_free(ir_nested *w) {
   if (w == NULL)
     return;
-  gsl_matrix *m[] = {w->Gd, w->Gp,   w->G,    w->B,   w->R,
-                     w->Wd, w->S,    w->Wall, w->Pall, w->Rall};
+  gsl_matrix *m[] = {w->Gd,   w->Gp,   w->G,       w->B,        w->R,
+                     w->Wd,   w->S,    w->Wall,    w->Pall,     w->Rall,
+                     w->own_Phi, w->own_Phit, w->C};
   for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
     if (m[i] != NULL)
       gsl_matrix_free(m[i]);
@@ -59,6 +72,7 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
   }
   w->n = Phi->size1;
   w->Nmax = Phi->size2;
+  w->Nphi = w->Nmax;
   w->K = Y->size2;
   w->ntest = Phit ? Phit->size1 : 0;
   w->mp = w->n < w->Nmax ? w->n : w->Nmax;
@@ -82,6 +96,104 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
   return w;
 }
 
+ir_nested *ir_nested_alloc_stream(const gsl_matrix *Y, size_t ntest,
+                                  size_t Nkeep, size_t Nmax) {
+  const size_t n = Y->size1;
+  if (Nmax == 0 || Nkeep > Nmax || Nkeep < (n < Nmax ? n : Nmax)) {
+    ir_error(IR_EINVAL,
+             "nested stream: keep %zu of %zu columns (at least min(n, Nmax) "
+             "= %zu)",
+             Nkeep, Nmax, n < Nmax ? n : Nmax);
+    return NULL;
+  }
+  gsl_matrix *P = ir_matrix_alloc_big(n, Nkeep);
+  gsl_matrix *Pt = ntest ? ir_matrix_alloc_big(ntest, Nkeep) : NULL;
+  gsl_matrix *C =
+      ntest && Nmax > Nkeep ? ir_matrix_alloc_big(ntest, n) : NULL;
+  ir_nested *w = NULL;
+  if (P && (Pt || !ntest) && (C || !(ntest && Nmax > Nkeep)))
+    w = ir_nested_alloc(P, Y, Pt);
+  if (w == NULL) {
+    if (P)
+      gsl_matrix_free(P);
+    if (Pt)
+      gsl_matrix_free(Pt);
+    if (C)
+      gsl_matrix_free(C);
+    ir_error(IR_ENOMEM, "out of memory (nested stream, %zu x %zu kept)", n,
+             Nkeep);
+    return NULL;
+  }
+  w->own_Phi = P;
+  w->own_Phit = Pt;
+  w->C = C;
+  if (C)
+    gsl_matrix_set_zero(C);
+  w->stream = 1;
+  w->Nphi = Nkeep;
+  w->Nmax = Nmax;
+  w->mp = n < Nmax ? n : Nmax;
+  return w;
+}
+
+/* Gram matrices extended from columns j0 to N = j0 + D->size2 whose new
+ * columns are D (n×d); the primal part reads Φ[:, :N] (held). */
+static void ir_nested_update(ir_nested *w, const gsl_matrix *D, size_t N) {
+  const size_t j0 = w->N;
+  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, D, 1.0, w->Gd);
+  if (j0 < w->mp) {
+    /* The primal Gram gains rows and columns j0..Np−1: the block
+     * Φ[:, :Np]ᵀ Φ[:, j0:Np], mirrored. */
+    const size_t Np = N < w->mp ? N : w->mp;
+    gsl_matrix_const_view A =
+        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, Np);
+    gsl_matrix_const_view C =
+        gsl_matrix_const_submatrix(w->Phi, 0, j0, w->n, Np - j0);
+    gsl_matrix_view blk = gsl_matrix_submatrix(w->Gp, 0, j0, Np, Np - j0);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &A.matrix, &C.matrix, 0.0,
+                   &blk.matrix);
+    for (size_t i = 0; i < Np; i++)
+      for (size_t j = j0; j < Np; j++)
+        gsl_matrix_set(w->Gp, j, i, gsl_matrix_get(w->Gp, i, j));
+  }
+  w->N = N;
+}
+
+int ir_nested_append(ir_nested *w, const gsl_matrix *B, const gsl_matrix *Bt) {
+  if (!w->stream)
+    return ir_error(IR_EINVAL, "nested: append needs a streaming workspace "
+                               "(ir_nested_alloc_stream)");
+  const size_t d = B->size2, j0 = w->N;
+  if (B->size1 != w->n || (w->ntest ? (Bt == NULL || Bt->size1 != w->ntest ||
+                                       Bt->size2 != d)
+                                    : Bt != NULL))
+    return ir_error(IR_ESHAPE,
+                    "nested append: blocks %zux%zu and test block must have "
+                    "%zu and %zu rows and the same columns",
+                    B->size1, d, w->n, w->ntest);
+  if (d > w->Nmax - j0)
+    return ir_error(IR_EINVAL, "nested append: %zu + %zu columns exceed %zu",
+                    j0, d, w->Nmax);
+  /* The part of the block inside the held prefix is copied in. */
+  if (j0 < w->Nphi) {
+    const size_t h = (j0 + d < w->Nphi ? j0 + d : w->Nphi) - j0;
+    gsl_matrix_const_view Bs = gsl_matrix_const_submatrix(B, 0, 0, w->n, h);
+    gsl_matrix_view Ps = gsl_matrix_submatrix(w->own_Phi, 0, j0, w->n, h);
+    gsl_matrix_memcpy(&Ps.matrix, &Bs.matrix);
+    if (w->ntest) {
+      gsl_matrix_const_view Bts =
+          gsl_matrix_const_submatrix(Bt, 0, 0, w->ntest, h);
+      gsl_matrix_view Pts =
+          gsl_matrix_submatrix(w->own_Phit, 0, j0, w->ntest, h);
+      gsl_matrix_memcpy(&Pts.matrix, &Bts.matrix);
+    }
+  }
+  if (w->C != NULL)
+    gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, Bt, B, 1.0, w->C);
+  ir_nested_update(w, B, j0 + d);
+  return IR_OK;
+}
+
 size_t ir_nested_size(const ir_nested *w) {
   return w->N;
 }
@@ -100,27 +212,14 @@ int ir_nested_grow(ir_nested *w, size_t N) {
                     "nested: cannot go from %zu to %zu columns "
                     "(increasing, at most %zu)",
                     w->N, N, w->Nmax);
+  if (w->stream)
+    return ir_error(IR_EINVAL, "nested: a streaming workspace grows by "
+                               "ir_nested_append");
   if (N == w->N)
     return IR_OK;
   const size_t j0 = w->N, d = N - j0;
   gsl_matrix_const_view D = gsl_matrix_const_submatrix(w->Phi, 0, j0, w->n, d);
-  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, &D.matrix, 1.0, w->Gd);
-  if (j0 < w->mp) {
-    /* The primal Gram gains rows and columns j0..Np−1: the block
-     * Φ[:, :Np]ᵀ Φ[:, j0:Np], mirrored. */
-    const size_t Np = N < w->mp ? N : w->mp;
-    gsl_matrix_const_view A =
-        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, Np);
-    gsl_matrix_const_view C =
-        gsl_matrix_const_submatrix(w->Phi, 0, j0, w->n, Np - j0);
-    gsl_matrix_view blk = gsl_matrix_submatrix(w->Gp, 0, j0, Np, Np - j0);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &A.matrix, &C.matrix, 0.0,
-                   &blk.matrix);
-    for (size_t i = 0; i < Np; i++)
-      for (size_t j = j0; j < Np; j++)
-        gsl_matrix_set(w->Gp, j, i, gsl_matrix_get(w->Gp, i, j));
-  }
-  w->N = N;
+  ir_nested_update(w, &D.matrix, N);
   return IR_OK;
 }
 
@@ -192,11 +291,31 @@ static void ir_nested_dual_eval(ir_nested *w, const gsl_matrix *alpha,
     gsl_matrix_memcpy(W, &Wd.matrix);
 }
 
+/* A dual solution α (n×K) at a streamed point, from the Gram matrices
+ * alone: T = Gα (dsymm on the lower triangle), ‖W‖² = Σ αᵀGα, training
+ * residual Y − Gα, predictions C α. */
+static void ir_nested_gram_eval(ir_nested *w, const gsl_matrix *alpha,
+                                gsl_matrix *P, ir_nested_fit *fit) {
+  gsl_matrix_view T = gsl_matrix_submatrix(w->R, 0, 0, w->n, w->K);
+  gsl_blas_dsymm(CblasLeft, CblasLower, 1.0, w->Gd, alpha, 0.0, &T.matrix);
+  double q = 0;
+  for (size_t i = 0; i < w->n; i++)
+    for (size_t k = 0; k < w->K; k++)
+      q += alpha->data[i * alpha->tda + k] * T.matrix.data[i * T.matrix.tda + k];
+  fit->norm = sqrt(fmax(q, 0.0));
+  const double r = ir_matrix_fro_diff(w->Y, &T.matrix);
+  fit->train_mse = r * r / (double)w->n;
+  if (P != NULL && w->C != NULL)
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, w->C, alpha, 0.0, P);
+}
+
 /* Evaluates a solution B of the Gram system: dual coefficients α (dual)
  * or the weights themselves; W (may be NULL) receives the weights. */
 static void ir_nested_eval(ir_nested *w, const gsl_matrix *B, int dual,
                            gsl_matrix *P, gsl_matrix *W, ir_nested_fit *fit) {
-  if (dual) {
+  if (ir_nested_streamed(w)) {
+    ir_nested_gram_eval(w, B, P, fit); /* W refused by check_out */
+  } else if (dual) {
     ir_nested_dual_eval(w, B, P, W, fit);
   } else {
     ir_nested_primal_eval(w, B, P, fit);
@@ -229,6 +348,10 @@ static int ir_nested_check_out(const ir_nested *w, const gsl_matrix *P,
                     w->K);
   if (W && (W->size1 != w->N || W->size2 != w->K))
     return ir_error(IR_ESHAPE, "nested: weights must be %zux%zu", w->N, w->K);
+  if (W && ir_nested_streamed(w))
+    return ir_error(IR_EINVAL, "nested: no weights past the %zu held "
+                               "columns of a streaming workspace",
+                    w->Nphi);
   return IR_OK;
 }
 
@@ -331,6 +454,12 @@ static int ir_nested_minnorm_solve(ir_nested *w, double rcond,
   gsl_matrix_view B = ir_nested_rhs(w, dual, m);
   double cg = INFINITY;
   s = ir_linalg_spd_solve(&G.matrix, &B.matrix, accuracy, &cg);
+  if (s == IR_ESING && ir_nested_streamed(w))
+    return ir_error(IR_ESING,
+                    "nested stream: at N = %zu (past the %zu held columns) "
+                    "eps*cond(Gram) = %.1e exceeds the accuracy %.1e; keep "
+                    "more columns",
+                    w->N, w->Nphi, DBL_EPSILON * cg, accuracy);
   if (s == IR_ESING && isfinite(cg) && DBL_EPSILON * cg <= IR_NESTED_CSNE_MAX) {
     /* Cholesky completed but its solution alone is not accurate enough:
      * refine it with residuals of Φ_N itself (corrected semi-normal
@@ -529,7 +658,7 @@ static int ir_nested_reserve(ir_nested *w, size_t c) {
   if (c <= w->cap)
     return IR_OK;
   gsl_matrix **m[] = {&w->S, &w->Wall, &w->Pall, &w->Rall};
-  const size_t rows[] = {w->n, w->Nmax, w->ntest ? w->ntest : 1, w->n};
+  const size_t rows[] = {w->n, w->Nphi, w->ntest ? w->ntest : 1, w->n};
   for (size_t i = 0; i < 4; i++) {
     if (*m[i] != NULL)
       gsl_matrix_free(*m[i]);
@@ -597,6 +726,16 @@ static void ir_nested_eval_stack(ir_nested *w, int dual, int mn,
                                  size_t nl, gsl_matrix *P, ir_nested_fit *fit,
                                  gsl_matrix **Pr, ir_nested_fit *fr) {
   const size_t K = w->K, c0 = mn ? 0 : K, c = (1 + nl) * K - c0;
+  (void)lr;
+  if (ir_nested_streamed(w)) {
+    for (size_t b = c0 / K; b <= nl; b++) {
+      gsl_matrix_const_view Ab =
+          gsl_matrix_const_submatrix(S, 0, b * K, w->n, K);
+      ir_nested_gram_eval(w, &Ab.matrix, b == 0 ? P : (Pr ? Pr[b - 1] : NULL),
+                          b == 0 ? fit : &fr[b - 1]);
+    }
+    return;
+  }
   gsl_matrix_const_view Phi =
       gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
   gsl_matrix_const_view Sc = gsl_matrix_const_submatrix(S, 0, c0, S->size1, c);

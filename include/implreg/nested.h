@@ -77,6 +77,28 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
                            const gsl_matrix *Phit);
 void ir_nested_free(ir_nested *w);
 
+/* Streaming: a workspace that owns its columns and is fed them in blocks
+ * (ir_nested_append) instead of borrowing Φ whole, for feature matrices
+ * too large to hold (n = 10⁴, Nmax = 10⁵: 8 GB).  It keeps the first Nkeep
+ * columns of Φ and Φt (min(n, Nmax) <= Nkeep <= Nmax: the primal Gram and
+ * every route of the threshold need them) and accumulates, besides the
+ * Gram matrices, the test cross-Gram C = Φt_N Φ_Nᵀ (ntest×n, when Nmax >
+ * Nkeep; 2·ntest·n flops per column).  Past Nkeep a point is solved from
+ * the dual Gram matrix alone — Cholesky, predictions Cα, ‖W‖² = Σ αᵀGα,
+ * training residual Y − Gα — and refused (IR_ESING) when the Cholesky
+ * route is not accurate enough there (keep more columns; no CSNE, COD or
+ * SVD without Φ_N), as are weights (IR_EINVAL).  Within the prefix it runs
+ * exactly the borrowed workspace's operations.  Y (n×K) is BORROWED.
+ * Memory: that of ir_nested_alloc plus (n + ntest)·Nkeep + ntest·n
+ * doubles.  ntest may be 0 (blocks Bt NULL then).  NULL on failure. */
+ir_nested *ir_nested_alloc_stream(const gsl_matrix *Y, size_t ntest,
+                                  size_t Nkeep, size_t Nmax);
+
+/* Appends the next columns: B (n×d) of Φ and Bt (ntest×d) of Φt, d >= 1,
+ * in the order of the columns, at most Nmax in all; N grows by d.  Cost:
+ * n²d (dsyrk), + 2·ntest·n·d (C), + n·N·d while N <= n. */
+int ir_nested_append(ir_nested *w, const gsl_matrix *B, const gsl_matrix *Bt);
+
 /* Extends the Gram matrices to the first N columns (N >= the current N,
  * <= Nmax).  Cost of growing from N₀ to N: n²(N − N₀) (dual, dsyrk, half of
  * a dgemm) and n·N·(N − N₀) while N <= n (primal). */
