@@ -233,13 +233,53 @@ static struct {
  * the map f applied at Nmax = Phi->size2, and size N fits their first N
  * columns rescaled to f's normalization at N (features.h), so that ‖W‖
  * and ridge λ are those of the size-N model (docs/theory.md §3). */
-static int dd_sweep_model(const dd_opts *o, const ir_features *f,
-                          const gsl_matrix *Phi, const gsl_matrix *Y,
-                          const gsl_matrix *Phit, const gsl_matrix *Yt,
-                          const size_t *labels, const size_t *grid, size_t ng,
-                          dd_point *pts) {
-  const size_t nt = Phit->size1, K = Y->size2, Nmax = Phi->size2;
-  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+/* Streamed features (dd_sweep_model_impl): the map f applied in column
+ * blocks to X and Xt as the sweep goes, the first Nkeep columns held. */
+typedef struct {
+  const gsl_matrix *X, *Xt;
+  size_t Nkeep, Nmax;
+} dd_stream;
+
+/* Columns up to N appended to a streaming workspace, in blocks of at most
+ * DD_STREAM_BLOCK columns (2·(n + ntest)·DD_STREAM_BLOCK doubles of
+ * scratch), at the normalization of Nmax like the held matrices. */
+#define DD_STREAM_BLOCK 2048
+static int dd_stream_to(ir_nested *w, const ir_features *f,
+                        const dd_stream *st, size_t N, gsl_matrix *B,
+                        gsl_matrix *Bt) {
+  int s = IR_OK;
+  for (size_t j0 = ir_nested_size(w); j0 < N && s == IR_OK;) {
+    const size_t j1 = N - j0 < DD_STREAM_BLOCK ? N : j0 + DD_STREAM_BLOCK;
+    gsl_matrix_view Bv = gsl_matrix_submatrix(B, 0, 0, B->size1, j1 - j0);
+    gsl_matrix_view Btv = gsl_matrix_submatrix(Bt, 0, 0, Bt->size1, j1 - j0);
+    if ((s = ir_features_apply_cols(f, st->X, j0, j1, st->Nmax,
+                                    &Bv.matrix)) == IR_OK &&
+        (s = ir_features_apply_cols(f, st->Xt, j0, j1, st->Nmax,
+                                    &Btv.matrix)) == IR_OK)
+      s = ir_nested_append(w, &Bv.matrix, &Btv.matrix);
+    j0 = j1;
+  }
+  return s;
+}
+
+static int dd_sweep_model_impl(const dd_opts *o, const ir_features *f,
+                               const gsl_matrix *Phi, const gsl_matrix *Y,
+                               const gsl_matrix *Phit, const gsl_matrix *Yt,
+                               const size_t *labels, const size_t *grid,
+                               size_t ng, dd_point *pts, const dd_stream *st) {
+  const size_t nt = st ? st->Xt->size1 : Phit->size1, K = Y->size2;
+  const size_t Nmax = st ? st->Nmax : Phi->size2;
+  ir_nested *w = st ? ir_nested_alloc_stream(Y, nt, st->Nkeep, Nmax)
+                    : ir_nested_alloc(Phi, Y, Phit);
+  gsl_matrix *B = NULL, *Bt = NULL;
+  if (st && w) {
+    B = gsl_matrix_alloc(st->X->size1, DD_STREAM_BLOCK);
+    Bt = gsl_matrix_alloc(nt, DD_STREAM_BLOCK);
+    if (!B || !Bt) {
+      ir_nested_free(w);
+      w = NULL;
+    }
+  }
   gsl_matrix *P = gsl_matrix_alloc(nt, K);
   size_t nl = o->no_ridge ? 0 : o->nridge;
   gsl_matrix **Pr = calloc(nl ? nl : 1, sizeof *Pr);
@@ -256,7 +296,8 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
                                              : ir_features_norm(f, grid[g]) /
                                                    ir_features_norm(f, Nmax);
     double t0 = ir_wall_time();
-    if ((s = ir_nested_grow(w, grid[g])) != IR_OK)
+    if ((s = st ? dd_stream_to(w, f, st, grid[g], B, Bt)
+                : ir_nested_grow(w, grid[g])) != IR_OK)
       break;
     double t1 = ir_wall_time();
     dd_t.grow += t1 - t0;
@@ -299,8 +340,21 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
   free(fr);
   if (P)
     gsl_matrix_free(P);
+  if (B)
+    gsl_matrix_free(B);
+  if (Bt)
+    gsl_matrix_free(Bt);
   ir_nested_free(w);
   return s == IR_ENOMEM ? ir_error(IR_ENOMEM, "out of memory (sweep)") : s;
+}
+
+static int dd_sweep_model(const dd_opts *o, const ir_features *f,
+                          const gsl_matrix *Phi, const gsl_matrix *Y,
+                          const gsl_matrix *Phit, const gsl_matrix *Yt,
+                          const size_t *labels, const size_t *grid, size_t ng,
+                          dd_point *pts) {
+  return dd_sweep_model_impl(o, f, Phi, Y, Phit, Yt, labels, grid, ng, pts,
+                             NULL);
 }
 
 /* Features of a data set: Phi (n×Nmax) and Phit for the kind in o, and
@@ -332,16 +386,17 @@ static int dd_features_pre(const dd_opts *o, int kind, const dd_data *d,
                 kind, d->X->size2, Nmax, sigma, seed,
                 ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)kind))) == NULL)
     s = IR_ENOMEM;
-  if (s == IR_OK) {
+  /* Phi NULL: the map only (the sweep streams it). */
+  if (s == IR_OK && Phi != NULL) {
     *Phi = ir_matrix_alloc_big(d->X->size1, Nmax);
     *Phit = ir_matrix_alloc_big(d->Xt->size1, Nmax);
     if (!*Phi || !*Phit)
       s = ir_error(IR_ENOMEM, "out of memory (features %zu x %zu)", d->X->size1,
                    Nmax);
   }
-  if (s == IR_OK)
+  if (s == IR_OK && Phi != NULL)
     s = ir_features_apply(f, d->X, Nmax, *Phi);
-  if (s == IR_OK)
+  if (s == IR_OK && Phi != NULL)
     s = ir_features_apply(f, d->Xt, Nmax, *Phit);
   *sigma_used = sigma;
   if (s == IR_OK)
@@ -629,6 +684,7 @@ static int dd_direct(const dd_opts *o, const ir_features *f, const dd_data *d,
  * dd_features' streams) while the data load; f NULL when it failed (the
  * draw is then repeated, and its error reported, by dd_features_pre). */
 #define DD_FMNIST_D 784 /* 28×28 pixels */
+#define DD_HOLD_BYTES 4e9 /* Φ and Φt held whole up to 4 GB */
 typedef struct {
   int kind;
   size_t d, Nmax;
@@ -667,6 +723,25 @@ static int dd_exp_model_fashion(dd_run *run) {
     return ir_error(IR_ENOMEM, "out of memory");
   }
   const size_t Nmax = grid[ng - 1];
+  /* Feature matrices larger than DD_HOLD_BYTES are streamed in column
+   * blocks (nested.h): the first Nkeep columns held — the first grid size
+   * >= 2n, past the threshold's ill-conditioned sizes — and the rest
+   * consumed as they are made.  Same numbers within the prefix, rounding
+   * past it.  Only the dense random kinds can be applied in blocks. */
+  const double hold = (double)(n + o->ntest) * (double)Nmax * sizeof(double);
+  /* IMPLREG_DD_HOLD (bytes) replaces the limit: tests stream small runs. */
+  const char *hv = getenv("IMPLREG_DD_HOLD");
+  const double hold_max = hv != NULL ? strtod(hv, NULL) : DD_HOLD_BYTES;
+  const int stream = hold > hold_max &&
+                     (kind == IR_FEAT_RFF || kind == IR_FEAT_RELU ||
+                      kind == IR_FEAT_RELU_CENTERED ||
+                      kind == IR_FEAT_RELU_SPHERE);
+  size_t Nkeep = Nmax;
+  for (size_t g = ng; stream && g-- > 0;)
+    if (grid[g] >= 2 * n)
+      Nkeep = grid[g];
+  if (Nkeep < n)
+    Nkeep = n < Nmax ? n : Nmax;
   double sigma_used = NAN, direct_dev = 0;
   size_t direct_N[2] = {0, 0};
   int s = IR_OK;
@@ -698,12 +773,13 @@ static int dd_exp_model_fashion(dd_run *run) {
     double t1 = ir_wall_time();
     dd_t.load += t1 - t0;
     if (s == IR_OK)
-      s = dd_features_pre(o, kind, &d, Nmax, o->common.seed + sd, dj.f, &Phi,
-                          &Phit, &sigma_used, &f);
+      s = dd_features_pre(o, kind, &d, Nmax, o->common.seed + sd, dj.f,
+                          stream ? NULL : &Phi, &Phit, &sigma_used, &f);
     dd_t.features += ir_wall_time() - t1;
+    const dd_stream st = {d.X, d.Xt, Nkeep, Nmax};
     if (s == IR_OK)
-      s = dd_sweep_model(o, f, Phi, d.Y, Phit, d.Yt, d.labels_t, grid, ng,
-                         pts + sd * ng);
+      s = dd_sweep_model_impl(o, f, Phi, d.Y, Phit, d.Yt, d.labels_t, grid,
+                              ng, pts + sd * ng, stream ? &st : NULL);
     t1 = ir_wall_time();
     /* First seed: two sizes, one on each side of N = n, solved directly. */
     for (int k = 0; k < 2 && s == IR_OK && sd == 0; k++) {
@@ -732,6 +808,8 @@ static int dd_exp_model_fashion(dd_run *run) {
   if (s != IR_OK)
     goto done;
   ir_cli_config_set(run->cfg, "derived.sigma_model", "%.17g", sigma_used);
+  if (stream)
+    ir_cli_config_set(run->cfg, "derived.streamed_after", "%zu", Nkeep);
   char cap[160];
   snprintf(cap, sizeof cap,
            "Model-wise double descent: Fashion-MNIST, n = %zu, "
