@@ -380,3 +380,45 @@ int ir_linalg_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
   gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, G, B);
   return IR_OK;
 }
+
+int ir_linalg_lstsq_qr(const gsl_matrix *A, const gsl_matrix *Y,
+                       gsl_matrix *W) {
+  const size_t m = A->size1, N = A->size2, K = Y->size2;
+  if (Y->size1 != m || W->size1 != N || W->size2 != K)
+    return ir_error(IR_ESHAPE,
+                    "QR least squares: A %zux%zu, Y %zux%zu, W %zux%zu", m, N,
+                    Y->size1, K, W->size1, W->size2);
+  const size_t rows = m > N ? m : N;
+  gsl_matrix *Ac = gsl_matrix_alloc(m, N), *B = gsl_matrix_calloc(rows, K);
+  if (!Ac || !B) {
+    if (Ac)
+      gsl_matrix_free(Ac);
+    if (B)
+      gsl_matrix_free(B);
+    return ir_error(IR_ENOMEM, "out of memory (QR least squares)");
+  }
+  gsl_matrix_memcpy(Ac, A);
+  gsl_matrix_view Bt = gsl_matrix_submatrix(B, 0, 0, m, K);
+  gsl_matrix_memcpy(&Bt.matrix, Y);
+  /* Row-major dgels: QR of A (m >= N, least squares) or LQ (m < N,
+   * minimum norm), blocked Householder; LAPACKE transposes the buffers. */
+  lapack_int info = LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (lapack_int)m,
+                                  (lapack_int)N, (lapack_int)K, Ac->data,
+                                  (lapack_int)Ac->tda, B->data,
+                                  (lapack_int)B->tda);
+  int s = IR_OK;
+  if (info > 0)
+    s = ir_error(IR_ESING,
+                 "QR least squares: the triangular factor is singular at %d "
+                 "(A is not of full rank)",
+                 (int)info);
+  else if (info < 0)
+    s = ir_error(IR_EINTERNAL, "dgels: argument %d illegal", (int)-info);
+  else {
+    gsl_matrix_view Ws = gsl_matrix_submatrix(B, 0, 0, N, K);
+    gsl_matrix_memcpy(W, &Ws.matrix);
+  }
+  gsl_matrix_free(Ac);
+  gsl_matrix_free(B);
+  return s;
+}
