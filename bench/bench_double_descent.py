@@ -308,6 +308,49 @@ def cmd_report(a):
     return 0 if bad == 0 else 1
 
 
+def cmd_scaling(a):
+    """Fits seconds = c * n^k by least squares on log-log over the rows
+    "n seconds peak_kb" of a.results, prints the table and the exponent,
+    and writes the log-log figure (gnuplot) as a.plot.png and .svg."""
+    rows = []
+    with open(a.results) as f:
+        for line in f:
+            w = line.split()
+            if len(w) >= 3 and w[0] == "scaling":
+                rows.append((int(w[1]), float(w[2]), int(w[3]) if len(w) > 3
+                             else 0))
+    if len(rows) < 2:
+        sys.exit("scaling: need at least two sizes")
+    x = np.log([r[0] for r in rows])
+    y = np.log([r[1] for r in rows])
+    k, logc = np.polyfit(x, y, 1)
+    fit_from = a.fit_from or rows[0][0]
+    sel = [i for i, r in enumerate(rows) if r[0] >= fit_from]
+    k2 = np.polyfit(x[sel], y[sel], 1)[0] if len(sel) >= 2 else math.nan
+    print(f"{'n':>6s} {'N max':>7s} {'seconds':>9s} {'peak RSS':>9s}")
+    for r in rows:
+        print(f"{r[0]:6d} {10 * r[0]:7d} {r[1]:9.2f} {r[2] / 1048576:7.2f} GB")
+    print(f"fitted exponent (all sizes): {k:.2f}; from n = {fit_from}: "
+          f"{k2:.2f} (goal <= 3.2)")
+    if a.plot and shutil.which("gnuplot"):
+        dat = a.plot + ".dat"
+        with open(dat, "w") as f:
+            for r in rows:
+                f.write(f"{r[0]} {r[1]:.4f}\n")
+        c = math.exp(logc)
+        for term, ext in (("pngcairo size 720,480", "png"),
+                          ("svg size 720,480", "svg")):
+            gp = (f'set terminal {term}\nset output "{a.plot}.{ext}"\n'
+                  'set logscale xy\nset grid\nset key top left\n'
+                  'set xlabel "n (training samples; N up to 10n, 25 sizes)"\n'
+                  'set ylabel "wall seconds, whole process"\n'
+                  f'set title "implreg double-descent, 2 cores: time ~ n^{{{k:.2f}}}"\n'
+                  f'plot "{dat}" using 1:2 with linespoints pt 7 title "measured", '
+                  f'{c:.6g}*x**{k:.4f} with lines dt 2 title "fit n^{{{k:.2f}}}"\n')
+            subprocess.run(["gnuplot"], input=gp.encode(), check=True)
+        print(f"figure: {a.plot}.png, {a.plot}.svg")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -328,9 +371,13 @@ def main():
     p.add_argument("results")
     p.add_argument("implreg_csv")
     p.add_argument("ref_csv")
+    c = sub.add_parser("scaling")
+    c.add_argument("results")
+    c.add_argument("--plot")
+    c.add_argument("--fit-from", type=int, default=0)
     a = ap.parse_args()
     return {"info": cmd_info, "grid": cmd_grid, "ref": cmd_ref,
-            "report": cmd_report}[a.cmd](a) or 0
+            "report": cmd_report, "scaling": cmd_scaling}[a.cmd](a) or 0
 
 
 if __name__ == "__main__":
