@@ -457,10 +457,11 @@ static const double cos_2opi = 0x1.45f306dc9c883p-1; /* 2/π */
 /* Branch-free and without double→integer conversions (both keep GCC from
  * vectorizing under the default trapping-math rules): the quadrant comes
  * from the bits of the rounded value, the selections are bit masks.
- * Arguments must satisfy |x| <= IR_COS_MAX (ir_features_cos checks). */
+ * Arguments must satisfy |x| <= IR_COS_MAX (ir_features_cos checks).  x
+ * and y may be the same array (no restrict: the compiler checks overlap at
+ * run time; element i is read before it is written). */
 IR_COS_CLONES
-static void cos_kernel(const double *restrict x, double *restrict y,
-                       size_t n) {
+static void cos_kernel(const double *x, double *y, size_t n) {
   const double magic = 0x1.8p52; /* (v + magic) − magic rounds v, |v| < 2⁵¹ */
   for (size_t i = 0; i < n; i++) {
     const double t = x[i];
