@@ -389,23 +389,25 @@ int ir_linalg_lstsq_qr(const gsl_matrix *A, const gsl_matrix *Y,
                     "QR least squares: A %zux%zu, Y %zux%zu, W %zux%zu", m, N,
                     Y->size1, K, W->size1, W->size2);
   const size_t rows = m > N ? m : N;
-  gsl_matrix *Ac = gsl_matrix_alloc(m, N), *B = gsl_matrix_calloc(rows, K);
+  /* The row-major copy of A is the column-major Aᵀ (N×m): dgels with
+   * TRANS = 'T' on it solves A X = Y — least squares by the QR of A when
+   * m >= N, minimum norm by its LQ when m < N — without LAPACKE's
+   * transposed copies (one copy of A in all). B is column-major rows×K. */
+  gsl_matrix *Ac = gsl_matrix_alloc(m, N);
+  double *B = calloc(rows * K, sizeof *B);
   if (!Ac || !B) {
     if (Ac)
       gsl_matrix_free(Ac);
-    if (B)
-      gsl_matrix_free(B);
+    free(B);
     return ir_error(IR_ENOMEM, "out of memory (QR least squares)");
   }
   gsl_matrix_memcpy(Ac, A);
-  gsl_matrix_view Bt = gsl_matrix_submatrix(B, 0, 0, m, K);
-  gsl_matrix_memcpy(&Bt.matrix, Y);
-  /* Row-major dgels: QR of A (m >= N, least squares) or LQ (m < N,
-   * minimum norm), blocked Householder; LAPACKE transposes the buffers. */
-  lapack_int info = LAPACKE_dgels(LAPACK_ROW_MAJOR, 'N', (lapack_int)m,
-                                  (lapack_int)N, (lapack_int)K, Ac->data,
-                                  (lapack_int)Ac->tda, B->data,
-                                  (lapack_int)B->tda);
+  for (size_t i = 0; i < m; i++)
+    for (size_t k = 0; k < K; k++)
+      B[k * rows + i] = gsl_matrix_get(Y, i, k);
+  lapack_int info = LAPACKE_dgels(LAPACK_COL_MAJOR, 'T', (lapack_int)N,
+                                  (lapack_int)m, (lapack_int)K, Ac->data,
+                                  (lapack_int)Ac->tda, B, (lapack_int)rows);
   int s = IR_OK;
   if (info > 0)
     s = ir_error(IR_ESING,
@@ -414,11 +416,11 @@ int ir_linalg_lstsq_qr(const gsl_matrix *A, const gsl_matrix *Y,
                  (int)info);
   else if (info < 0)
     s = ir_error(IR_EINTERNAL, "dgels: argument %d illegal", (int)-info);
-  else {
-    gsl_matrix_view Ws = gsl_matrix_submatrix(B, 0, 0, N, K);
-    gsl_matrix_memcpy(W, &Ws.matrix);
-  }
+  else
+    for (size_t i = 0; i < N; i++)
+      for (size_t k = 0; k < K; k++)
+        gsl_matrix_set(W, i, k, B[k * rows + i]);
   gsl_matrix_free(Ac);
-  gsl_matrix_free(B);
+  free(B);
   return s;
 }

@@ -103,7 +103,7 @@ gsl_matrix *ir_matrix_alloc_big(size_t rows, size_t cols);
  * bidiagonalization, half BLAS-2).  Backward stable: forward error
  * ~eps·cond(A) (m <= N) or eps·cond(A)² with a large residual.  No rank
  * decision: IR_ESING only when a diagonal of the factor is exactly 0 (A = 0
- * is not refused: W = 0). */
+ * is not refused: W = 0).  Memory: one copy of A. */
 int ir_linalg_lstsq_qr(const gsl_matrix *A, const gsl_matrix *Y,
                        gsl_matrix *W);
 
