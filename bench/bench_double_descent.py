@@ -317,8 +317,9 @@ def cmd_scaling(a):
         for line in f:
             w = line.split()
             if len(w) >= 3 and w[0] == "scaling":
+                cpu = float(w[4]) + float(w[5]) if len(w) > 5 else math.nan
                 rows.append((int(w[1]), float(w[2]), int(w[3]) if len(w) > 3
-                             else 0))
+                             else 0, cpu))
     if len(rows) < 2:
         sys.exit("scaling: need at least two sizes")
     x = np.log([r[0] for r in rows])
@@ -327,11 +328,19 @@ def cmd_scaling(a):
     fit_from = a.fit_from or rows[0][0]
     sel = [i for i, r in enumerate(rows) if r[0] >= fit_from]
     k2 = np.polyfit(x[sel], y[sel], 1)[0] if len(sel) >= 2 else math.nan
-    print(f"{'n':>6s} {'N max':>7s} {'seconds':>9s} {'peak RSS':>9s}")
+    print(f"{'n':>6s} {'N max':>7s} {'wall s':>9s} {'CPU s':>9s} "
+          f"{'peak RSS':>9s}")
     for r in rows:
-        print(f"{r[0]:6d} {10 * r[0]:7d} {r[1]:9.2f} {r[2] / 1048576:7.2f} GB")
-    print(f"fitted exponent (all sizes): {k:.2f}; from n = {fit_from}: "
-          f"{k2:.2f} (goal <= 3.2)")
+        print(f"{r[0]:6d} {10 * r[0]:7d} {r[1]:9.2f} {r[3]:9.2f} "
+              f"{r[2] / 1048576:7.2f} GB")
+    print(f"fitted exponent of wall time (all sizes): {k:.2f}; from n = "
+          f"{fit_from}: {k2:.2f} (goal <= 3.2)")
+    cpu = np.log([r[3] for r in rows])
+    if np.all(np.isfinite(cpu)):
+        kc = np.polyfit(x, cpu, 1)[0]
+        kl = (cpu[-1] - cpu[-2]) / (x[-1] - x[-2])
+        print(f"exponent of CPU time (user + sys): {kc:.2f} (all sizes), "
+              f"{kl:.2f} (the last two)")
     if a.plot and shutil.which("gnuplot"):
         dat = a.plot + ".dat"
         with open(dat, "w") as f:
