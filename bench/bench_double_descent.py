@@ -345,7 +345,8 @@ def cmd_scaling(a):
         dat = a.plot + ".dat"
         with open(dat, "w") as f:
             for r in rows:
-                f.write(f"{r[0]} {r[1]:.4f}\n")
+                f.write(f"{r[0]} {r[1]:.4f} {r[3]:.4f}\n")
+        has_cpu = all(math.isfinite(r[3]) for r in rows)
         c = math.exp(logc)
         for term, ext in (("pngcairo size 720,480", "png"),
                           ("svg size 720,480", "svg")):
@@ -353,9 +354,11 @@ def cmd_scaling(a):
                   'set logscale xy\nset grid\nset key top left\n'
                   'set xlabel "n (training samples; N up to 10n, 25 sizes)"\n'
                   'set ylabel "wall seconds, whole process"\n'
-                  f'set title "implreg double-descent, 2 cores: time ~ n^{{{k:.2f}}}"\n'
-                  f'plot "{dat}" using 1:2 with linespoints pt 7 title "measured", '
-                  f'{c:.6g}*x**{k:.4f} with lines dt 2 title "fit n^{{{k:.2f}}}"\n')
+                  f'set title "implreg double-descent, 2 cores: wall time = c n^{{{k:.2f}}}"\n'
+                  f'plot "{dat}" using 1:2 with linespoints pt 7 title "wall", '
+                  + (f'"{dat}" using 1:3 with linespoints pt 5 title "CPU (user + sys)", '
+                     if has_cpu else '')
+                  + f'{c:.6g}*x**{k:.4f} with lines dt 2 title "fit of wall: n^{{{k:.2f}}}"\n')
             subprocess.run(["gnuplot"], input=gp.encode(), check=True)
         print(f"figure: {a.plot}.png, {a.plot}.svg")
 
