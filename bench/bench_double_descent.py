@@ -229,12 +229,15 @@ def fnum(s):
 
 def cmd_report(a):
     runs = {"implreg": [], "numpy": []}
+    cpus = {"implreg": [], "numpy": []}
     istage, rstage = {}, {}
     with open(a.results) as f:
         for line in f:
             w = line.split()
             if len(w) == 3 and w[0] == "whole" and w[1] in runs:
                 runs[w[1]].append(float(w[2]))
+            elif len(w) == 3 and w[0] == "cpu" and w[1] in cpus:
+                cpus[w[1]].append(float(w[2]))
             elif len(w) == 2 and w[0].startswith("ref_"):
                 rstage.setdefault(w[0][4:], []).append(float(w[1]))
             elif len(w) == 2 and w[0].startswith("implreg_"):
@@ -265,6 +268,11 @@ def cmd_report(a):
     print("-" * 79)
     for k, v in runs.items():
         print(f"all runs {k}: " + ", ".join(f"{x:.2f}" for x in v))
+    if cpus["implreg"] and cpus["numpy"]:
+        ci = statistics.median(cpus["implreg"])
+        cn = statistics.median(cpus["numpy"])
+        print(f"CPU seconds (user + sys, all threads; medians): implreg "
+              f"{ci:.2f}, numpy {cn:.2f}, ratio {ci / cn:.3f}")
     ratio = med["implreg"] / med["numpy"]
     ok = ratio <= SPEED_GOAL
     print(f"implreg / numpy, whole processes: {ratio:.3f} (goal <= "
