@@ -337,12 +337,16 @@ int ir_linalg_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
   if (G->size2 != m || B->size1 != m)
     return ir_error(IR_ESHAPE, "Cholesky solve: G is %zux%zu, B has %zu rows",
                     G->size1, G->size2, B->size1);
-  /* 1-norm of a symmetric matrix: the largest absolute column sum. */
+  /* 1-norm of a symmetric matrix: the largest absolute column sum, which
+   * for G = Gᵀ is the row sum with the same terms in the same order — the
+   * same bits, read along rows (the column walk missed the cache on every
+   * element: ~10 ms at m = 1000). */
   double anorm = 0;
   for (size_t j = 0; j < m; j++) {
     double c = 0;
+    const double *row = G->data + j * G->tda;
     for (size_t i = 0; i < m; i++)
-      c += fabs(G->data[i * G->tda + j]);
+      c += fabs(row[i]);
     anorm = fmax(anorm, c);
   }
   /* Column-major 'U' on the row-major buffer is the row-major lower
