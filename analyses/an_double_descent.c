@@ -13,6 +13,7 @@
  */
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,17 +222,64 @@ typedef struct {
   int method;
 } dd_point;
 
+/* Wall-clock seconds of the model-wise Fashion-MNIST sweep by stage, summed
+ * over seeds, reported in manifest.json under timings_seconds
+ * ("model_fashion.<stage>"). */
+static struct {
+  double load, features, grow, solve, direct;
+} dd_t;
+
 /* One seed of a model-wise sweep on precomputed features: Phi and Phit are
  * the map f applied at Nmax = Phi->size2, and size N fits their first N
  * columns rescaled to f's normalization at N (features.h), so that ‖W‖
  * and ridge λ are those of the size-N model (docs/theory.md §3). */
-static int dd_sweep_model(const dd_opts *o, const ir_features *f,
-                          const gsl_matrix *Phi, const gsl_matrix *Y,
-                          const gsl_matrix *Phit, const gsl_matrix *Yt,
-                          const size_t *labels, const size_t *grid, size_t ng,
-                          dd_point *pts) {
-  const size_t nt = Phit->size1, K = Y->size2, Nmax = Phi->size2;
-  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
+/* Streamed features (dd_sweep_model_impl): the map f applied in column
+ * blocks to X and Xt as the sweep goes, the first Nkeep columns held. */
+typedef struct {
+  const gsl_matrix *X, *Xt;
+  size_t Nkeep, Nmax;
+} dd_stream;
+
+/* Columns up to N appended to a streaming workspace, in blocks of at most
+ * DD_STREAM_BLOCK columns (2·(n + ntest)·DD_STREAM_BLOCK doubles of
+ * scratch), at the normalization of Nmax like the held matrices. */
+#define DD_STREAM_BLOCK 2048
+static int dd_stream_to(ir_nested *w, const ir_features *f,
+                        const dd_stream *st, size_t N, gsl_matrix *B,
+                        gsl_matrix *Bt) {
+  int s = IR_OK;
+  for (size_t j0 = ir_nested_size(w); j0 < N && s == IR_OK;) {
+    const size_t j1 = N - j0 < DD_STREAM_BLOCK ? N : j0 + DD_STREAM_BLOCK;
+    gsl_matrix_view Bv = gsl_matrix_submatrix(B, 0, 0, B->size1, j1 - j0);
+    gsl_matrix_view Btv = gsl_matrix_submatrix(Bt, 0, 0, Bt->size1, j1 - j0);
+    if ((s = ir_features_apply_cols(f, st->X, j0, j1, st->Nmax,
+                                    &Bv.matrix)) == IR_OK &&
+        (s = ir_features_apply_cols(f, st->Xt, j0, j1, st->Nmax,
+                                    &Btv.matrix)) == IR_OK)
+      s = ir_nested_append(w, &Bv.matrix, &Btv.matrix);
+    j0 = j1;
+  }
+  return s;
+}
+
+static int dd_sweep_model_impl(const dd_opts *o, const ir_features *f,
+                               const gsl_matrix *Phi, const gsl_matrix *Y,
+                               const gsl_matrix *Phit, const gsl_matrix *Yt,
+                               const size_t *labels, const size_t *grid,
+                               size_t ng, dd_point *pts, const dd_stream *st) {
+  const size_t nt = st ? st->Xt->size1 : Phit->size1, K = Y->size2;
+  const size_t Nmax = st ? st->Nmax : Phi->size2;
+  ir_nested *w = st ? ir_nested_alloc_stream(Y, nt, st->Nkeep, Nmax)
+                    : ir_nested_alloc(Phi, Y, Phit);
+  gsl_matrix *B = NULL, *Bt = NULL;
+  if (st && w) {
+    B = gsl_matrix_alloc(st->X->size1, DD_STREAM_BLOCK);
+    Bt = gsl_matrix_alloc(nt, DD_STREAM_BLOCK);
+    if (!B || !Bt) {
+      ir_nested_free(w);
+      w = NULL;
+    }
+  }
   gsl_matrix *P = gsl_matrix_alloc(nt, K);
   size_t nl = o->no_ridge ? 0 : o->nridge;
   gsl_matrix **Pr = calloc(nl ? nl : 1, sizeof *Pr);
@@ -247,11 +295,18 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
     const double c = ir_cli_broken("feature-scale") ? 1.0
                                              : ir_features_norm(f, grid[g]) /
                                                    ir_features_norm(f, Nmax);
-    if ((s = ir_nested_grow(w, grid[g])) != IR_OK ||
-        (s = ir_nested_set_scale(w, c)) != IR_OK ||
-        (s = ir_nested_minnorm(w, o->rcond, o->accuracy, P, NULL, &fit)) !=
-            IR_OK)
+    double t0 = ir_wall_time();
+    if ((s = st ? dd_stream_to(w, f, st, grid[g], B, Bt)
+                : ir_nested_grow(w, grid[g])) != IR_OK)
       break;
+    double t1 = ir_wall_time();
+    dd_t.grow += t1 - t0;
+    /* Min-norm and every ridge λ in one pass (nested.h). */
+    if ((s = ir_nested_set_scale(w, c)) != IR_OK ||
+        (s = ir_nested_solve(w, o->rcond, o->accuracy, P, &fit, o->ridge, nl,
+                             Pr, fr)) != IR_OK)
+      break;
+    dd_t.solve += ir_wall_time() - t1;
     dd_point *pt = &pts[g];
     pt->train_mse = fit.train_mse;
     pt->norm = fit.norm;
@@ -268,8 +323,6 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
     pt->opt_mse = NAN;
     pt->opt_lambda = NAN;
     if (nl > 0) {
-      if ((s = ir_nested_ridge(w, o->ridge, nl, Pr, fr)) != IR_OK)
-        break;
       for (size_t j = 0; j < nl; j++) {
         double mse, err;
         dd_test_metrics(Pr[j], Yt, NULL, &mse, &err);
@@ -287,8 +340,21 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
   free(fr);
   if (P)
     gsl_matrix_free(P);
+  if (B)
+    gsl_matrix_free(B);
+  if (Bt)
+    gsl_matrix_free(Bt);
   ir_nested_free(w);
   return s == IR_ENOMEM ? ir_error(IR_ENOMEM, "out of memory (sweep)") : s;
+}
+
+static int dd_sweep_model(const dd_opts *o, const ir_features *f,
+                          const gsl_matrix *Phi, const gsl_matrix *Y,
+                          const gsl_matrix *Phit, const gsl_matrix *Yt,
+                          const size_t *labels, const size_t *grid, size_t ng,
+                          dd_point *pts) {
+  return dd_sweep_model_impl(o, f, Phi, Y, Phit, Yt, labels, grid, ng, pts,
+                             NULL);
 }
 
 /* Features of a data set: Phi (n×Nmax) and Phit for the kind in o, and
@@ -296,10 +362,10 @@ static int dd_sweep_model(const dd_opts *o, const ir_features *f,
  * Feature j is drawn from its own stream (seed, j), so the features of
  * size N do not depend on Nmax (features.h); the median heuristic, when
  * used, draws its pairs from a separate stream. */
-static int dd_features(const dd_opts *o, int kind, const dd_data *d,
-                       size_t Nmax, unsigned long seed, gsl_matrix **Phi,
-                       gsl_matrix **Phit, double *sigma_used,
-                       ir_features **fout) {
+static int dd_features_pre(const dd_opts *o, int kind, const dd_data *d,
+                           size_t Nmax, unsigned long seed, ir_features *pre,
+                           gsl_matrix **Phi, gsl_matrix **Phit,
+                           double *sigma_used, ir_features **fout) {
   *fout = NULL;
   gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_FEATURES, 3, kind));
   if (r == NULL)
@@ -313,21 +379,24 @@ static int dd_features(const dd_opts *o, int kind, const dd_data *d,
       sigma = 1.0;
   }
   ir_features *f = NULL;
-  if (s == IR_OK &&
-      (f = ir_features_alloc_streams(
-           kind, d->X->size2, Nmax, sigma, seed,
-           ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)kind))) == NULL)
+  if (s == IR_OK && pre != NULL) /* drawn while the data loaded */
+    f = pre;
+  else if (s == IR_OK &&
+           (f = ir_features_alloc_streams(
+                kind, d->X->size2, Nmax, sigma, seed,
+                ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)kind))) == NULL)
     s = IR_ENOMEM;
-  if (s == IR_OK) {
-    *Phi = gsl_matrix_alloc(d->X->size1, Nmax);
-    *Phit = gsl_matrix_alloc(d->Xt->size1, Nmax);
+  /* Phi NULL: the map only (the sweep streams it). */
+  if (s == IR_OK && Phi != NULL) {
+    *Phi = ir_matrix_alloc_big(d->X->size1, Nmax);
+    *Phit = ir_matrix_alloc_big(d->Xt->size1, Nmax);
     if (!*Phi || !*Phit)
       s = ir_error(IR_ENOMEM, "out of memory (features %zu x %zu)", d->X->size1,
                    Nmax);
   }
-  if (s == IR_OK)
+  if (s == IR_OK && Phi != NULL)
     s = ir_features_apply(f, d->X, Nmax, *Phi);
-  if (s == IR_OK)
+  if (s == IR_OK && Phi != NULL)
     s = ir_features_apply(f, d->Xt, Nmax, *Phit);
   *sigma_used = sigma;
   if (s == IR_OK)
@@ -336,6 +405,14 @@ static int dd_features(const dd_opts *o, int kind, const dd_data *d,
     ir_features_free(f);
   ir_rng_free(r);
   return s;
+}
+
+static int dd_features(const dd_opts *o, int kind, const dd_data *d,
+                       size_t Nmax, unsigned long seed, gsl_matrix **Phi,
+                       gsl_matrix **Phit, double *sigma_used,
+                       ir_features **fout) {
+  return dd_features_pre(o, kind, d, Nmax, seed, NULL, Phi, Phit, sigma_used,
+                         fout);
 }
 
 /* ---- Aggregation over seeds into tables
@@ -574,33 +651,56 @@ static int dd_load_fashion(const dd_opts *o, size_t n, unsigned long seed,
 }
 
 /* The size-N model solved directly, independently of the nested sweep: the
- * map applied at N (its own normalization), the min-norm solution by the
- * SVD (dgelsd), ‖W‖ and the test MSE. */
-static int dd_direct(const dd_opts *o, const ir_features *f, const dd_data *d,
-                     size_t N, double *norm, double *mse, double *cond) {
+ * map applied at N (its own normalization), the least-squares (min-norm)
+ * solution by the QR (LQ) factorization of Φ_N (dgels; the SVD, dgelsd, took
+ * 45% of a run at n = 4000), ‖W‖ and the test MSE. */
+static int dd_direct(const ir_features *f, const dd_data *d, size_t N,
+                     double *norm, double *mse) {
   const size_t n = d->X->size1, nt = d->Xt->size1, K = d->Y->size2;
-  gsl_matrix *A = gsl_matrix_alloc(n, N), *At = gsl_matrix_alloc(nt, N);
+  gsl_matrix *A = ir_matrix_alloc_big(n, N), *At = ir_matrix_alloc_big(nt, N);
   gsl_matrix *W = gsl_matrix_alloc(N, K), *P = gsl_matrix_alloc(nt, K);
   int s = (A && At && W && P) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
   if (s == IR_OK)
     s = ir_features_apply(f, d->X, N, A);
   if (s == IR_OK)
     s = ir_features_apply(f, d->Xt, N, At);
-  ir_minnorm_diag dg;
+  /* Φ_N has full rank at the two sizes (away from the threshold): its
+   * QR (or LQ) factorization gives the least-squares (min-norm) solution
+   * with the SVD's backward stability at a fraction of its cost. */
   if (s == IR_OK)
-    s = ir_minnorm_solve(A, d->Y, IR_MINNORM_SVD, o->rcond, 1.0, W, &dg);
+    s = ir_linalg_lstsq_qr(A, d->Y, W);
   if (s == IR_OK) {
     double err;
     gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, At, W, 0.0, P);
     dd_test_metrics(P, d->Yt, NULL, mse, &err);
-    *norm = dg.norm;
-    *cond = dg.cond;
+    *norm = ir_matrix_fro(W);
   }
   gsl_matrix *m[] = {A, At, W, P};
   for (int i = 0; i < 4; i++)
     if (m[i])
       gsl_matrix_free(m[i]);
   return s;
+}
+
+/* Features drawn on a thread of their own (ir_features_alloc_streams with
+ * dd_features' streams) while the data load; f NULL when it failed (the
+ * draw is then repeated, and its error reported, by dd_features_pre). */
+#define DD_FMNIST_D 784 /* 28×28 pixels */
+#define DD_HOLD_BYTES 4e9 /* Φ and Φt held whole up to 4 GB */
+typedef struct {
+  int kind;
+  size_t d, Nmax;
+  double sigma;
+  unsigned long seed;
+  ir_features *f;
+} dd_draw_job;
+
+static void *dd_draw_thread(void *arg) {
+  dd_draw_job *j = arg;
+  j->f = ir_features_alloc_streams(
+      j->kind, j->d, j->Nmax, j->sigma, j->seed,
+      ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)j->kind));
+  return NULL;
 }
 
 /* Model-wise sweep on Fashion-MNIST with random features. */
@@ -625,6 +725,25 @@ static int dd_exp_model_fashion(dd_run *run) {
     return ir_error(IR_ENOMEM, "out of memory");
   }
   const size_t Nmax = grid[ng - 1];
+  /* Feature matrices larger than DD_HOLD_BYTES are streamed in column
+   * blocks (nested.h): the first Nkeep columns held — the first grid size
+   * >= 2n, past the threshold's ill-conditioned sizes — and the rest
+   * consumed as they are made.  Same numbers within the prefix, rounding
+   * past it.  Only the dense random kinds can be applied in blocks. */
+  const double hold = (double)(n + o->ntest) * (double)Nmax * sizeof(double);
+  /* IMPLREG_DD_HOLD (bytes) replaces the limit: tests stream small runs. */
+  const char *hv = getenv("IMPLREG_DD_HOLD");
+  const double hold_max = hv != NULL ? strtod(hv, NULL) : DD_HOLD_BYTES;
+  const int stream = hold > hold_max &&
+                     (kind == IR_FEAT_RFF || kind == IR_FEAT_RELU ||
+                      kind == IR_FEAT_RELU_CENTERED ||
+                      kind == IR_FEAT_RELU_SPHERE);
+  size_t Nkeep = Nmax;
+  for (size_t g = ng; stream && g-- > 0;)
+    if (grid[g] >= 2 * n)
+      Nkeep = grid[g];
+  if (Nkeep < n)
+    Nkeep = n < Nmax ? n : Nmax;
   double sigma_used = NAN, direct_dev = 0;
   size_t direct_N[2] = {0, 0};
   int s = IR_OK;
@@ -637,29 +756,51 @@ static int dd_exp_model_fashion(dd_run *run) {
                     "model-wise, Fashion-MNIST n = %zu, %s "
                     "features up to N = %zu, seed %lu",
                     n, ir_features_name(kind), Nmax, o->common.seed + sd);
+    double t0 = ir_wall_time();
+    /* With the bandwidth given, the features (which do not depend on the
+     * data, only on its dimension) are drawn while the data decompress. */
+    dd_draw_job dj = {kind, DD_FMNIST_D, Nmax, o->sigma,
+                      o->common.seed + sd, NULL};
+    pthread_t tid;
+    const int early = !o->sigma_median && o->sigma > 0 &&
+                      pthread_create(&tid, NULL, dd_draw_thread, &dj) == 0;
     s = dd_load_fashion(o, n, o->common.seed + sd, &d);
+    if (early) {
+      pthread_join(tid, NULL);
+      if (dj.f != NULL && (s != IR_OK || d.X->size2 != DD_FMNIST_D)) {
+        ir_features_free(dj.f); /* not the dimension assumed: drawn again */
+        dj.f = NULL;
+      }
+    }
+    double t1 = ir_wall_time();
+    dd_t.load += t1 - t0;
     if (s == IR_OK)
-      s = dd_features(o, kind, &d, Nmax, o->common.seed + sd, &Phi, &Phit,
-                      &sigma_used, &f);
+      s = dd_features_pre(o, kind, &d, Nmax, o->common.seed + sd, dj.f,
+                          stream ? NULL : &Phi, &Phit, &sigma_used, &f);
+    dd_t.features += ir_wall_time() - t1;
+    const dd_stream st = {d.X, d.Xt, Nkeep, Nmax};
     if (s == IR_OK)
-      s = dd_sweep_model(o, f, Phi, d.Y, Phit, d.Yt, d.labels_t, grid, ng,
-                         pts + sd * ng);
+      s = dd_sweep_model_impl(o, f, Phi, d.Y, Phit, d.Yt, d.labels_t, grid,
+                              ng, pts + sd * ng, stream ? &st : NULL);
+    t1 = ir_wall_time();
     /* First seed: two sizes, one on each side of N = n, solved directly. */
     for (int k = 0; k < 2 && s == IR_OK && sd == 0; k++) {
       const size_t g = dd_threshold_index(grid, ng, k == 0 ? n / 2 : 2 * n);
-      double nm = NAN, ms = NAN, cd = NAN;
-      if ((s = dd_direct(o, f, &d, grid[g], &nm, &ms, &cd)) != IR_OK)
+      double nm = NAN, ms = NAN;
+      if ((s = dd_direct(f, &d, grid[g], &nm, &ms)) != IR_OK)
         break;
       const dd_point *pt = &pts[g];
+      const double cd = pt->cond; /* the nested route's estimate */
       const double dev =
           fmax(fabs(pt->norm - nm) / nm, fabs(pt->test_mse - ms) / ms);
       /* The nested route solves the Gram system by Cholesky (forward
        * error ~eps·cond(Gram) = eps·cond(Φ_N)²) or factors Φ_N itself
-       * (~eps·cond); dgelsd adds ~eps·cond. */
+       * (~eps·cond); the QR solve adds ~eps·cond. */
       const double tol = 100 * DBL_EPSILON * cd * cd;
       direct_dev = fmax(direct_dev, dev / tol);
       direct_N[k] = grid[g];
     }
+    dd_t.direct += ir_wall_time() - t1;
     ir_features_free(f);
     if (Phi)
       gsl_matrix_free(Phi);
@@ -670,6 +811,8 @@ static int dd_exp_model_fashion(dd_run *run) {
   if (s != IR_OK)
     goto done;
   ir_cli_config_set(run->cfg, "derived.sigma_model", "%.17g", sigma_used);
+  if (stream)
+    ir_cli_config_set(run->cfg, "derived.streamed_after", "%zu", Nkeep);
   char cap[160];
   snprintf(cap, sizeof cap,
            "Model-wise double descent: Fashion-MNIST, n = %zu, "
@@ -693,7 +836,7 @@ static int dd_exp_model_fashion(dd_run *run) {
   char claim[240];
   snprintf(claim, sizeof claim,
            "[model] the nested sweep equals the size-N model solved directly "
-           "(features at N, SVD) at N = %zu and %zu: largest relative "
+           "(features at N, QR/LQ of Phi_N) at N = %zu and %zu: largest relative "
            "difference of ||W|| and test MSE in units of 100 eps "
            "cond(Phi_N)^2",
            direct_N[0], direct_N[1]);
@@ -1270,8 +1413,8 @@ static int dd_exp_model_relu(dd_run *run) {
                            ir_rng_stream(IR_STREAM_FEATURES, 7, d))) == NULL)
       s = IR_ENOMEM;
     if (s == IR_OK) {
-      Phi = gsl_matrix_alloc(n, Nmax);
-      Phit = gsl_matrix_alloc(nt, Nmax);
+      Phi = ir_matrix_alloc_big(n, Nmax);
+      Phit = ir_matrix_alloc_big(nt, Nmax);
       s = (Phi && Phit) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
     }
     if (s == IR_OK)
@@ -1635,8 +1778,8 @@ static int dd_exp_classical(dd_run *run) {
     gsl_matrix *Phi = NULL, *Phit = NULL;
     s = r ? ir_data_step_1d(n, nt, noise, 0, r, &tr, &te) : IR_ENOMEM;
     if (s == IR_OK) {
-      Phi = gsl_matrix_alloc(n, Nmax);
-      Phit = gsl_matrix_alloc(nt, Nmax);
+      Phi = ir_matrix_alloc_big(n, Nmax);
+      Phit = ir_matrix_alloc_big(nt, Nmax);
       s = (Phi && Phit) ? IR_OK : ir_error(IR_ENOMEM, "out of memory");
     }
     if (s == IR_OK)
@@ -2276,8 +2419,8 @@ int ir_an_double_descent(int argc0, char **argv0) {
   }
   const int fashion = ir_data_fashion_mnist_available(NULL);
   const int all = o.sweep == SWEEP_ALL;
-  const char *stage[10];
-  double secs[10];
+  const char *stage[20];
+  double secs[20];
   size_t ns = 0;
   int s = IR_OK;
 #define DD_STAGE(name, call)                                                   \
@@ -2290,7 +2433,22 @@ int ir_an_double_descent(int argc0, char **argv0) {
   } while (0)
   if ((all || o.sweep == SWEEP_MODEL) &&
       (o.data == DATA_FASHION || (o.data == DATA_DEFAULT && fashion)))
+  {
     DD_STAGE("model_fashion", dd_exp_model_fashion(&run));
+    /* Its parts (the rest of it: tables, checks and figures in memory). */
+    const struct {
+      const char *name;
+      double t;
+    } part[] = {{"model_fashion.load", dd_t.load},
+                {"model_fashion.features", dd_t.features},
+                {"model_fashion.grow", dd_t.grow},
+                {"model_fashion.solve", dd_t.solve},
+                {"model_fashion.direct", dd_t.direct}};
+    for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+      stage[ns] = part[i].name;
+      secs[ns++] = part[i].t;
+    }
+  }
   if ((all || o.sweep == SWEEP_MODEL) &&
       (o.data == DATA_LINEAR || o.data == DATA_DEFAULT))
     DD_STAGE("model_linear", dd_exp_model_linear(&run));
@@ -2323,12 +2481,15 @@ int ir_an_double_descent(int argc0, char **argv0) {
       s = ir_table_write(run.tables[i], o.common.out, o.common.formats);
   if (s == IR_OK)
     s = ir_checks_write(run.checks, o.common.out, o.common.formats);
+  const double tf = ir_wall_time();
   for (size_t i = 0; i < run.nfigs && s == IR_OK; i++) {
     int rendered;
     s = ir_figure_write(run.figs[i], o.common.out, 1, &rendered);
   }
   stage[ns] = "write";
   secs[ns++] = ir_wall_time() - tw;
+  stage[ns] = "write.figures";
+  secs[ns++] = ir_wall_time() - tf;
   if (s == IR_OK)
     s = ir_cli_write_manifest(o.common.out, AN, &cfg, stage, secs, ns,
                               run.checks, ir_wall_time() - t0);

@@ -1,290 +1,132 @@
-/* bench_double_descent.c — the model-wise double-descent sweep as implreg
- * runs it (analyses/an_double_descent.c, dd_sweep_model), on the data and
- * random Fourier feature parameters written by bench_double_descent.py, for
- * the comparison with NumPy made by bench/double-descent.
+/* bench_double_descent.c — the inputs of `implreg double-descent --data
+ * fashion-mnist --sweep model --features rff --sigma S`, exactly as the
+ * analysis draws them, for the agreement check of bench/double-descent.
  *
  * Usage:
  *   bench_double_descent --info
- *   bench_double_descent --data DIR [--tag T] [--rcond R] [--accuracy A]
+ *   bench_double_descent --dump DIR --n N --ntest M --nmax NMAX --sigma S
+ *                        [--seed SEED]
  *
- * Inputs (DIR/NAME.npy): X (n×d), Xt (ntest×d), Y (n×K), Yt (ntest×K), W
- * (Nmax×d), b (Nmax) and grid (the model sizes N, increasing, <= Nmax).
- *
- * The features are computed once for Nmax: Φ = cos(X Wᵀ + 1bᵀ) (n×Nmax) and
- * Φt likewise, by one dgemm and a cos loop each.  Size N uses the first N
- * columns.  The normalization √(2/N) of random Fourier features is left out
- * on purpose: the min-norm solution of the scaled problem is W/c for
- * features cΦ, so the predictions (cΦt)(W/c) are the same, and so are the
- * rank cutoff (relative to σ_max) and the conditioning test of the Cholesky
- * route (a condition number).  The test MSE therefore does not depend on the
- * scale; bench_double_descent.py compares it with NumPy's, computed with
- * √(2/N), which checks this numerically.
- *
- * Then, as dd_sweep_model does: ir_nested_alloc, and per grid point
- * ir_nested_grow + ir_nested_minnorm (rcond, accuracy: the analysis'
- * defaults −1 = eps·max(n, N) and 1e-8), test MSE = ‖P − Yt‖²_F / ntest.
- * (dd_sweep_model also calls ir_nested_set_scale per point, to report ‖W‖
- * and ridge at the per-N normalization; that is O(1) and does not change
- * the predictions, so it is left out here.)
- * (dd_sweep_model also runs a ridge path per point, ir_nested_ridge; NumPy's
- * side has no counterpart, so it is not timed here.)
- *
- * Output (one run; bench/double-descent alternates runs of the two sides
- * and keeps the best of each, so T, default 1, numbers the run): lines
- * "name.T seconds" — implreg.dgemm2000.T (a 2000×2000 dgemm, best of 3),
- * implreg.features.T, implreg.features_cos.T (the part of the features spent
- * in cos) and implreg.sweep.T —, lines starting with '#' (CPU seconds of all
- * threads as "cpu="), and DIR/dd.implreg.T.npy with one row per grid point:
- * N, test MSE, train MSE, method (1 Cholesky, 2 SVD, 4 COD, 5 CSNE), cond(Φ_N) (exact from
- * the SVD, or √ of the Cholesky route's estimate of cond(Gram)), rank,
- * rcond, grow seconds, minnorm seconds.
- *
- * OpenBLAS's own <cblas.h> clashes with GSL's headers (docs/stack.md trap 2),
- * so the OpenBLAS extensions used here are declared directly. */
-#include <getopt.h>
-#include <math.h>
+ * Writes DIR/X.f64 (n×784), Y.f64 (n×10), Xt.f64, Yt.f64 (ntest rows),
+ * W.f64 (Nmax×784) and b.f64 (Nmax): raw little-endian doubles, row-major,
+ * shapes in DIR/shapes.txt.  The draws repeat the analysis' (dd_load_fashion
+ * and dd_features in analyses/an_double_descent.c: the data subset from
+ * stream (seed, IR_STREAM_DATA, 3, n), feature j from its own stream
+ * (seed, IR_STREAM_FEATURES, 8, rff) — features.h), so the NumPy reference
+ * fed with these files must reproduce implreg's curves to rounding; if the
+ * analysis' draws ever change, the check fails loudly rather than passing.
+ * Not timed: the timed NumPy reference draws its own data and features.
+ */
+#include <implreg/implreg.h>
+
+#include <gsl/gsl_matrix.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <gsl/gsl_blas.h>
-#include <gsl/gsl_matrix.h>
-
-#include "implreg/data.h"
-#include "implreg/linalg.h"
-#include "implreg/nested.h"
-#include "implreg/status.h"
-
+/* OpenBLAS's own (its cblas.h clashes with GSL's). */
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
-int openblas_get_num_threads(void);
 
-enum { COLS = 9 };
-/* Size of the square dgemm that measures the machine's rate. */
-static const size_t DGEMM_N = 2000;
-
-static double clock_seconds(clockid_t id) {
-  struct timespec ts;
-  clock_gettime(id, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-static double now(void) {
-  return clock_seconds(CLOCK_MONOTONIC);
-}
-static double cpu_now(void) {
-  return clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
-}
-
-static int fail(const char *what, int status) {
-  fprintf(stderr, "bench_double_descent: %s: %s (%s)\n", what,
-          ir_error_message(), ir_strerror(status));
-  return 1;
-}
-
-/* DIR/NAME.npy into *m. */
-static int load(const char *dir, const char *name, gsl_matrix **m) {
+static int put(const char *dir, const char *name, const double *x, size_t rows,
+               size_t cols, size_t tda, FILE *shapes) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-  int s = ir_data_read_npy(path, m);
-  return s == IR_OK ? 0 : fail(path, s);
+  snprintf(path, sizeof path, "%s/%s.f64", dir, name);
+  FILE *f = fopen(path, "wb");
+  if (f == NULL) {
+    fprintf(stderr, "bench_double_descent: cannot write %s\n", path);
+    return 1;
+  }
+  for (size_t i = 0; i < rows; i++)
+    if (fwrite(x + i * tda, sizeof *x, cols, f) != cols) {
+      fclose(f);
+      fprintf(stderr, "bench_double_descent: short write to %s\n", path);
+      return 1;
+    }
+  fprintf(shapes, "%s %zu %zu\n", name, rows, cols);
+  return fclose(f) != 0;
 }
 
-/* Prints the OpenBLAS build and core, and makes one BLAS call through
- * ir_nested so that the bindings can be checked with LD_DEBUG=bindings. */
-static int run_info(void) {
-  printf("# openblas_config %s\n", openblas_get_config());
-  printf("# openblas_corename %s\n", openblas_get_corename());
-  printf("# openblas_threads %d\n", openblas_get_num_threads());
-  gsl_matrix *Phi = gsl_matrix_alloc(3, 2), *Y = gsl_matrix_alloc(3, 1);
-  for (size_t i = 0; i < 3; i++) {
-    gsl_matrix_set(Phi, i, 0, 1.0);
-    gsl_matrix_set(Phi, i, 1, (double)i);
-    gsl_matrix_set(Y, i, 0, 1.0 + 2.0 * (double)i);
-  }
-  ir_nested *w = ir_nested_alloc(Phi, Y, NULL);
-  gsl_matrix *W = gsl_matrix_alloc(2, 1);
-  ir_nested_fit fit;
-  int s = w ? ir_nested_grow(w, 2) : IR_ENOMEM;
-  if (s == IR_OK)
-    s = ir_nested_minnorm(w, -1, 1e-8, NULL, W, &fit);
-  if (s == IR_OK)
-    printf("# selftest W = [%g, %g] (expected [1, 2])\n",
-           gsl_matrix_get(W, 0, 0), gsl_matrix_get(W, 1, 0));
-  ir_nested_free(w);
-  gsl_matrix_free(Phi);
-  gsl_matrix_free(Y);
-  gsl_matrix_free(W);
-  return s == IR_OK ? 0 : fail("selftest", s);
+static int putm(const char *dir, const char *name, const gsl_matrix *m,
+                FILE *shapes) {
+  return put(dir, name, m->data, m->size1, m->size2, m->tda, shapes);
 }
-
-/* Seconds of a DGEMM_N² dgemm (2·DGEMM_N³ flops), best of 3. */
-static double dgemm_seconds(void) {
-  const size_t m = DGEMM_N;
-  gsl_matrix *A = gsl_matrix_alloc(m, m), *B = gsl_matrix_alloc(m, m),
-             *C = gsl_matrix_alloc(m, m);
-  if (!A || !B || !C) {
-    fprintf(stderr, "bench_double_descent: out of memory (dgemm)\n");
-    exit(1);
-  }
-  for (size_t i = 0; i < m * m; i++) {
-    A->data[i] = sin((double)i);
-    B->data[i] = cos((double)i);
-  }
-  double t = INFINITY;
-  for (int r = 0; r < 3; r++) {
-    double t0 = now();
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, A, B, 0.0, C);
-    t = fmin(t, now() - t0);
-  }
-  gsl_matrix_free(A);
-  gsl_matrix_free(B);
-  gsl_matrix_free(C);
-  return t;
-}
-
-/* F = cos(X Wᵀ + 1bᵀ): one dgemm, then the phases and cos in place (one
- * thread, like NumPy's cos).  Adds the seconds of the cos loop to *tcos. */
-static void features(const gsl_matrix *X, const gsl_matrix *W,
-                     const gsl_matrix *b, gsl_matrix *F, double *tcos) {
-  gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, W, 0.0, F);
-  const double t0 = now();
-  for (size_t i = 0; i < F->size1; i++) {
-    double *row = F->data + i * F->tda;
-    for (size_t j = 0; j < F->size2; j++)
-      row[j] = cos(row[j] + b->data[j * b->tda]);
-  }
-  *tcos += now() - t0;
-}
-
-/* The sweep of dd_sweep_model (min-norm part): one row of out per grid
- * point. */
-static int sweep(const gsl_matrix *Phi, const gsl_matrix *Y,
-                 const gsl_matrix *Phit, const gsl_matrix *Yt,
-                 const gsl_matrix *grid, double rcond, double accuracy,
-                 gsl_matrix *out) {
-  ir_nested *w = ir_nested_alloc(Phi, Y, Phit);
-  gsl_matrix *P = gsl_matrix_alloc(Phit->size1, Y->size2);
-  int s = (w && P) ? IR_OK : IR_ENOMEM;
-  for (size_t g = 0; g < grid->size1 && s == IR_OK; g++) {
-    const size_t N = (size_t)gsl_matrix_get(grid, g, 0);
-    ir_nested_fit fit;
-    double t0 = now();
-    if ((s = ir_nested_grow(w, N)) != IR_OK)
-      break;
-    double t1 = now();
-    if ((s = ir_nested_minnorm(w, rcond, accuracy, P, NULL, &fit)) != IR_OK)
-      break;
-    double t2 = now();
-    const double e = ir_matrix_fro_diff(P, Yt);
-    const double row[COLS] = {
-        (double)N, e * e / (double)P->size1, fit.train_mse, (double)fit.method,
-        fit.cond,  (double)fit.rank,         fit.rcond,     t1 - t0,
-        t2 - t1,
-    };
-    for (size_t c = 0; c < COLS; c++)
-      gsl_matrix_set(out, g, c, row[c]);
-  }
-  ir_nested_free(w);
-  if (P)
-    gsl_matrix_free(P);
-  return s == IR_OK ? 0 : fail("sweep", s);
-}
-
-static const char usage[] =
-    "Usage: bench_double_descent --info\n"
-    "       bench_double_descent --data DIR [--tag T] [--rcond R] "
-    "[--accuracy A]\n";
 
 int main(int argc, char **argv) {
-  const char *dir = NULL, *tag = "1";
-  double rcond = -1, accuracy = 1e-8;
-  int info = 0;
-  static const struct option longopts[] = {
-      {"info", no_argument, NULL, 'i'},
-      {"data", required_argument, NULL, 'd'},
-      {"tag", required_argument, NULL, 't'},
-      {"rcond", required_argument, NULL, 'c'},
-      {"accuracy", required_argument, NULL, 'a'},
-      {"help", no_argument, NULL, 'h'},
-      {NULL, 0, NULL, 0}};
-  int c;
-  while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-    switch (c) {
-    case 'i': info = 1; break;
-    case 'd': dir = optarg; break;
-    case 't': tag = optarg; break;
-    case 'c':
-    case 'a': {
-      char *end;
-      double v = strtod(optarg, &end);
-      if (*optarg == '\0' || *end != '\0' || !isfinite(v)) {
-        fprintf(stderr, "bench_double_descent: bad number %s\n", optarg);
-        return 2;
-      }
-      *(c == 'c' ? &rcond : &accuracy) = v;
-      break;
-    }
-    case 'h': fputs(usage, stdout); return 0;
-    default: fputs(usage, stderr); return 2;
+  if (argc == 2 && strcmp(argv[1], "--info") == 0) {
+    printf("# openblas_config %s\n", openblas_get_config());
+    printf("# openblas_corename %s\n", openblas_get_corename());
+    return 0;
+  }
+  const char *dir = NULL;
+  size_t n = 1000, ntest = 2000, nmax = 10000;
+  double sigma = 0;
+  unsigned long seed = 1;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--dump") == 0)
+      dir = argv[i + 1];
+    else if (strcmp(argv[i], "--n") == 0)
+      n = strtoul(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--ntest") == 0)
+      ntest = strtoul(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--nmax") == 0)
+      nmax = strtoul(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--sigma") == 0)
+      sigma = strtod(argv[i + 1], NULL);
+    else if (strcmp(argv[i], "--seed") == 0)
+      seed = strtoul(argv[i + 1], NULL, 10);
+    else {
+      fprintf(stderr, "bench_double_descent: unknown option %s\n", argv[i]);
+      return 2;
     }
   }
-  if (optind != argc || (!info && dir == NULL)) {
-    fputs(usage, stderr);
+  if (dir == NULL || !(sigma > 0) || n == 0 || ntest == 0 || nmax == 0) {
+    fprintf(stderr, "usage: bench_double_descent --dump DIR --n N --ntest M "
+                    "--nmax NMAX --sigma S [--seed SEED]\n");
     return 2;
   }
-  ir_error_install_gsl_handler();
-  if (info)
-    return run_info();
-
-  gsl_matrix *X = NULL, *Xt = NULL, *Y = NULL, *Yt = NULL, *W = NULL, *b = NULL,
-             *grid = NULL, *Phi = NULL, *Phit = NULL, *out = NULL;
-  int rc = load(dir, "X", &X) || load(dir, "Xt", &Xt) || load(dir, "Y", &Y) ||
-           load(dir, "Yt", &Yt) || load(dir, "W", &W) || load(dir, "b", &b) ||
-           load(dir, "grid", &grid);
-  if (rc == 0) {
-    const size_t Nmax = W->size1, ng = grid->size1;
-    if (Xt->size2 != X->size2 || W->size2 != X->size2 || b->size1 != Nmax ||
-        Y->size1 != X->size1 || Yt->size1 != Xt->size1 ||
-        Yt->size2 != Y->size2 || gsl_matrix_get(grid, ng - 1, 0) > Nmax) {
-      fprintf(stderr, "bench_double_descent: inconsistent shapes in %s\n", dir);
-      rc = 1;
-    }
+  gsl_rng *r = ir_rng_alloc(seed, ir_rng_stream(IR_STREAM_DATA, 3, n));
+  ir_dataset *tr = NULL, *te = NULL;
+  int s = r ? IR_OK : IR_ENOMEM;
+  if (s == IR_OK)
+    s = ir_data_fashion_mnist(NULL, 0, n, r, &tr);
+  if (s == IR_OK)
+    s = ir_data_fashion_mnist(NULL, 1, ntest, r, &te);
+  ir_features *f = NULL;
+  if (s == IR_OK &&
+      (f = ir_features_alloc_streams(
+           IR_FEAT_RFF, tr->X->size2, nmax, sigma, seed,
+           ir_rng_stream(IR_STREAM_FEATURES, 8, (uint64_t)IR_FEAT_RFF))) ==
+          NULL)
+    s = IR_ENOMEM;
+  gsl_matrix *W = NULL;
+  gsl_vector *b = NULL;
+  if (s == IR_OK) {
+    W = gsl_matrix_alloc(nmax, tr->X->size2);
+    b = gsl_vector_alloc(nmax);
+    s = (W && b) ? ir_features_params(f, W, b) : IR_ENOMEM;
   }
-  if (rc == 0) {
-    Phi = gsl_matrix_alloc(X->size1, W->size1);
-    Phit = gsl_matrix_alloc(Xt->size1, W->size1);
-    out = gsl_matrix_alloc(grid->size1, COLS);
-    if (!Phi || !Phit || !out)
-      rc = fail("features", IR_ENOMEM);
+  if (s != IR_OK) {
+    fprintf(stderr, "bench_double_descent: %s\n", ir_error_message());
+    return 1;
   }
-  if (rc == 0) {
-    printf("implreg.dgemm2000.%s %.6f\n", tag, dgemm_seconds());
-    fflush(stdout);
-    double t0 = now(), c0 = cpu_now(), tcos = 0;
-    features(X, W, b, Phi, &tcos);
-    features(Xt, W, b, Phit, &tcos);
-    double t1 = now(), c1 = cpu_now();
-    rc = sweep(Phi, Y, Phit, Yt, grid, rcond, accuracy, out);
-    double t2 = now(), c2 = cpu_now();
-    if (rc == 0) {
-      printf("implreg.features.%s %.6f\n", tag, t1 - t0);
-      printf("implreg.features_cos.%s %.6f\n", tag, tcos);
-      printf("# implreg.features.%s cpu=%.3f n=%zu ntest=%zu d=%zu Nmax=%zu\n",
-             tag, c1 - c0, X->size1, Xt->size1, X->size2, W->size1);
-      printf("implreg.sweep.%s %.6f\n", tag, t2 - t1);
-      printf("# implreg.sweep.%s cpu=%.3f points=%zu rcond=%g accuracy=%g\n",
-             tag, c2 - c1, grid->size1, rcond, accuracy);
-      char path[4096];
-      snprintf(path, sizeof path, "%s/dd.implreg.%s.npy", dir, tag);
-      int s = ir_data_write_npy(path, out);
-      if (s != IR_OK)
-        rc = fail(path, s);
-    }
+  char path[4096];
+  snprintf(path, sizeof path, "%s/shapes.txt", dir);
+  FILE *shapes = fopen(path, "w");
+  if (shapes == NULL) {
+    fprintf(stderr, "bench_double_descent: cannot write %s\n", path);
+    return 1;
   }
-  gsl_matrix *all[] = {X, Xt, Y, Yt, W, b, grid, Phi, Phit, out};
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-    if (all[i])
-      gsl_matrix_free(all[i]);
-  return rc;
+  int bad = putm(dir, "X", tr->X, shapes) || putm(dir, "Y", tr->Y, shapes) ||
+            putm(dir, "Xt", te->X, shapes) || putm(dir, "Yt", te->Y, shapes) ||
+            putm(dir, "W", W, shapes) ||
+            put(dir, "b", b->data, nmax, 1, b->stride, shapes);
+  bad |= fclose(shapes) != 0;
+  gsl_matrix_free(W);
+  gsl_vector_free(b);
+  ir_features_free(f);
+  ir_dataset_free(tr);
+  ir_dataset_free(te);
+  ir_rng_free(r);
+  return bad;
 }

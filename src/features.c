@@ -4,6 +4,7 @@
  * 1-D Legendre and Fourier bases.  See features.h for the maths. */
 #include "implreg/features.h"
 
+#include "implreg/linalg.h"
 #include "implreg/rng.h"
 #include "implreg/status.h"
 
@@ -13,9 +14,11 @@
 #include <gsl/gsl_statistics_double.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* 2π: the phases b_j of random Fourier features are uniform on [0, 2π). */
 #define IR_TWO_PI 6.283185307179586476925286766559
@@ -119,6 +122,70 @@ static gsl_rng *draw_rng(draw_src *src, size_t j) {
   return src->own;
 }
 
+/* Per-feature draws of rff/relu (w_j, then b_j, from stream j) for
+ * features j0..j1−1: one worker of draw_dense_streams. */
+typedef struct {
+  ir_features *f;
+  unsigned long seed;
+  uint64_t stream;
+  size_t j0, j1;
+  double sd;
+  int status;
+} draw_job;
+
+static void *draw_dense_range(void *arg) {
+  draw_job *jb = arg;
+  ir_features *f = jb->f;
+  draw_src src = {NULL, jb->seed, jb->stream, NULL};
+  jb->status = IR_OK;
+  for (size_t j = jb->j0; j < jb->j1; j++) {
+    gsl_rng *rj = draw_rng(&src, j);
+    if (rj == NULL) {
+      jb->status = IR_ENOMEM;
+      break;
+    }
+    double *w = f->W->data + j * f->W->tda;
+    for (size_t i = 0; i < f->d; i++)
+      w[i] = gsl_ran_gaussian(rj, jb->sd);
+    f->b[j] = f->kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(rj) : 0.0;
+  }
+  ir_rng_free(src.own);
+  return NULL;
+}
+
+/* Features are drawn by up to this many threads (each feature from its own
+ * stream, so the numbers do not depend on the split). */
+#define IR_DRAW_THREADS 2
+
+static int draw_dense_streams(ir_features *f, const draw_src *src,
+                              double sd) {
+  const size_t Nmax = f->Nmax;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  size_t nt = cpus > 1 && Nmax >= 256 ? IR_DRAW_THREADS : 1;
+  draw_job jobs[IR_DRAW_THREADS];
+  pthread_t tid[IR_DRAW_THREADS];
+  int started[IR_DRAW_THREADS] = {0};
+  for (size_t t = 0; t < nt; t++) {
+    jobs[t] = (draw_job){f,           src->seed, src->stream,
+                         Nmax * t / nt, Nmax * (t + 1) / nt, sd, IR_OK};
+    if (t > 0)
+      started[t] = pthread_create(&tid[t], NULL, draw_dense_range,
+                                  &jobs[t]) == 0;
+  }
+  draw_dense_range(&jobs[0]);
+  int status = jobs[0].status;
+  for (size_t t = 1; t < nt; t++) {
+    if (started[t])
+      pthread_join(tid[t], NULL);
+    else
+      draw_dense_range(&jobs[t]); /* no thread: this one does it */
+    if (jobs[t].status != IR_OK)
+      status = jobs[t].status;
+  }
+  return status == IR_OK ? IR_OK
+                         : ir_error(status, "out of memory (feature draws)");
+}
+
 /* Allocates the circulant blocks of IR_FEAT_FFT and draws them from src in
  * the order documented in features.h. */
 static int alloc_fft(ir_features *f, draw_src *src) {
@@ -217,7 +284,7 @@ static ir_features *features_alloc(int kind, size_t d, size_t Nmax,
   case IR_FEAT_RFF:
   case IR_FEAT_RELU:
     /* Kept exactly as first written: committed results use this draw. */
-    f->W = gsl_matrix_alloc(Nmax, d);
+    f->W = ir_matrix_alloc_big(Nmax, d);
     f->b = malloc(Nmax * sizeof(double));
     if (!f->W || !f->b) {
       status = ir_error(
@@ -235,17 +302,9 @@ static ir_features *features_alloc(int kind, size_t d, size_t Nmax,
           f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(r) : 0.0;
         break;
       }
-      /* Per-feature streams: w_j, then b_j, from stream j. */
-      for (size_t j = 0; j < Nmax && status == IR_OK; j++) {
-        gsl_rng *rj = draw_rng(src, j);
-        if (rj == NULL) {
-          status = IR_ENOMEM;
-          break;
-        }
-        for (size_t i = 0; i < d; i++)
-          gsl_matrix_set(f->W, j, i, gsl_ran_gaussian(rj, sd));
-        f->b[j] = kind == IR_FEAT_RFF ? IR_TWO_PI * gsl_rng_uniform(rj) : 0.0;
-      }
+      /* Per-feature streams: w_j, then b_j, from stream j — in parallel
+       * (draw_dense_streams), the same numbers whatever the threads. */
+      status = draw_dense_streams(f, src, sd);
     }
     break;
   case IR_FEAT_RFF_PAIR:
@@ -369,6 +428,90 @@ double ir_features_norm(const ir_features *f, size_t N) {
   }
 }
 
+/* ---- cos without libm, vectorizable (ir_features_cos) ---------------------
+ *
+ * cos x = ±cos r or ±sin r with x = kπ/2 + r, |r| <= π/4 (plus a hair):
+ * k = nearest integer to x·2/π (the 1.5·2⁵² trick, exact for |x·2/π| <
+ * 2⁵¹), r = x − kπ/2 by Cody and Waite's three-part π/2: the first two
+ * parts have 33 significant bits, so k·P1 and k·P2 are exact for |k| < 2²⁰
+ * and r carries the error of P3's rounding only (~2⁻¹²³·k).  sin r and cos r
+ * from their Taylor series through r¹⁵ and r¹⁶ (truncation below
+ * r¹⁷/17! <= 4.6e-17 on |r| <= π/4), by Horner in r².  No branch in the loop:
+ * both polynomials are evaluated and the quadrant selects.  An array with
+ * an argument |x| > IR_COS_MAX (or not finite) goes to libm's cos.  Accuracy measured
+ * against libm (tests/test_features.c) over |x| <= IR_COS_MAX: within 2
+ * ulp of 1 (absolute 4.5e-16). */
+#define IR_COS_MAX 1.0e5
+static const double cos_p1 = 0x1.921fb54400000p+0;  /* π/2, first 33 bits */
+static const double cos_p2 = 0x1.0b4611a600000p-34; /* next 33 bits */
+static const double cos_p3 = 0x1.3198a2e037073p-69; /* the rest, rounded */
+static const double cos_2opi = 0x1.45f306dc9c883p-1; /* 2/π */
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
+    !defined(__SANITIZE_ADDRESS__)
+#define IR_COS_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define IR_COS_CLONES
+#endif
+
+/* Branch-free and without double→integer conversions (both keep GCC from
+ * vectorizing under the default trapping-math rules): the quadrant comes
+ * from the bits of the rounded value, the selections are bit masks.
+ * Arguments must satisfy |x| <= IR_COS_MAX (ir_features_cos checks).  x
+ * and y may be the same array (no restrict: the compiler checks overlap at
+ * run time; element i is read before it is written). */
+IR_COS_CLONES
+static void cos_kernel(const double *x, double *y, size_t n) {
+  const double magic = 0x1.8p52; /* (v + magic) − magic rounds v, |v| < 2⁵¹ */
+  for (size_t i = 0; i < n; i++) {
+    const double t = x[i];
+    const double qd = t * cos_2opi + magic;
+    const double k = qd - magic;
+    /* The low bits of qd's significand are k mod 2⁵¹ (two's complement). */
+    uint64_t q, us, uc;
+    memcpy(&q, &qd, sizeof q);
+    const double r = ((t - k * cos_p1) - k * cos_p2) - k * cos_p3;
+    const double z = r * r;
+    const double sp =
+        r + r * z *
+                (-1.0 / 6 +
+                 z * (1.0 / 120 +
+                      z * (-1.0 / 5040 +
+                           z * (1.0 / 362880 +
+                                z * (-1.0 / 39916800 +
+                                     z * (1.0 / 6227020800.0 +
+                                          z * (-1.0 / 1307674368000.0)))))));
+    const double cp =
+        1.0 - 0.5 * z +
+        z * z *
+            (1.0 / 24 +
+             z * (-1.0 / 720 +
+                  z * (1.0 / 40320 +
+                       z * (-1.0 / 3628800 +
+                            z * (1.0 / 479001600 +
+                                 z * (-1.0 / 87178291200.0 +
+                                      z * (1.0 / 20922789888000.0)))))));
+    /* k mod 4 = 0: cos r; 1: −sin r; 2: −cos r; 3: sin r. */
+    memcpy(&us, &sp, sizeof us);
+    memcpy(&uc, &cp, sizeof uc);
+    const uint64_t odd = 0 - (q & 1u);
+    const uint64_t u = ((us & odd) | (uc & ~odd)) ^ (((q + 1u) & 2u) << 62);
+    memcpy(&y[i], &u, sizeof u);
+  }
+}
+
+void ir_features_cos(const double *x, double *y, size_t n) {
+  int bad = 0;
+  for (size_t i = 0; i < n; i++)
+    bad |= !(fabs(x[i]) <= IR_COS_MAX);
+  if (!bad) {
+    cos_kernel(x, y, n);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) /* rare: a huge or non-finite argument */
+    y[i] = cos(x[i]);
+}
+
 /* Euclidean norm of the n doubles at x. */
 static double norm2(const double *x, size_t n) {
   double s = 0;
@@ -387,19 +530,27 @@ static void project(const ir_features *f, const gsl_matrix *X, size_t rows,
 }
 
 /* rff, relu (unchanged from the first version, bit for bit) and
- * relu-centered. */
-static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t N,
-                        gsl_matrix *Phi) {
-  project(f, X, N, Phi);
+ * relu-centered: columns j0..j1−1 of the map at normalization Nn into the
+ * j1 − j0 columns of Phi (the whole map at N: j0 = 0, j1 = Nn = N). */
+static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t j0,
+                        size_t j1, size_t Nn, gsl_matrix *Phi) {
+  const size_t N = j1 - j0;
+  gsl_matrix_const_view W =
+      gsl_matrix_const_submatrix(f->W, j0, 0, N, f->d);
+  gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, X, &W.matrix, 0.0, Phi);
   const double scale =
-      f->kind == IR_FEAT_RFF ? sqrt(2.0 / (double)N) : sqrt(1.0 / (double)N);
+      f->kind == IR_FEAT_RFF ? sqrt(2.0 / (double)Nn) : sqrt(1.0 / (double)Nn);
   /* σ/√(2πd) times ‖x‖ is the mean of max(0, wᵀx) over w ~ N(0, σ²I/d). */
   const double mean_factor = f->sigma * IR_INV_SQRT_2PI / sqrt((double)f->d);
+  const double *b = f->b != NULL ? f->b + j0 : NULL;
   for (size_t i = 0; i < Phi->size1; i++) {
     double *row = Phi->data + i * Phi->tda;
     if (f->kind == IR_FEAT_RFF) {
       for (size_t j = 0; j < N; j++)
-        row[j] = scale * cos(row[j] + f->b[j]);
+        row[j] += b[j];
+      ir_features_cos(row, row, N);
+      for (size_t j = 0; j < N; j++)
+        row[j] *= scale;
     } else if (f->kind == IR_FEAT_RELU || f->kind == IR_FEAT_RELU_SPHERE) {
       for (size_t j = 0; j < N; j++)
         row[j] = row[j] > 0 ? scale * row[j] : 0.0;
@@ -409,6 +560,25 @@ static void apply_dense(const ir_features *f, const gsl_matrix *X, size_t N,
         row[j] = scale * ((row[j] > 0 ? row[j] : 0.0) - mu);
     }
   }
+}
+
+int ir_features_apply_cols(const ir_features *f, const gsl_matrix *X,
+                           size_t j0, size_t j1, size_t Nn, gsl_matrix *Phi) {
+  if (f->kind != IR_FEAT_RFF && f->kind != IR_FEAT_RELU &&
+      f->kind != IR_FEAT_RELU_SPHERE && f->kind != IR_FEAT_RELU_CENTERED)
+    return ir_error(IR_EINVAL, "features: %s has no column-block apply",
+                    ir_features_name(f->kind));
+  if (X->size2 != f->d)
+    return ir_error(IR_ESHAPE, "inputs have %zu columns, features expect %zu",
+                    X->size2, f->d);
+  if (!(j0 < j1 && j1 <= f->Nmax && Nn >= 1))
+    return ir_error(IR_EINVAL, "feature columns %zu..%zu outside 0..%zu",
+                    j0, j1, f->Nmax);
+  if (Phi->size1 != X->size1 || Phi->size2 != j1 - j0)
+    return ir_error(IR_ESHAPE, "feature block is %zux%zu, expected %zux%zu",
+                    Phi->size1, Phi->size2, X->size1, j1 - j0);
+  apply_dense(f, X, j0, j1, Nn, Phi);
+  return IR_OK;
 }
 
 /* rff-pair: the ⌈N/2⌉ projections go into the first columns of each row and
@@ -531,7 +701,7 @@ int ir_features_apply(const ir_features *f, const gsl_matrix *X, size_t N,
   case IR_FEAT_LEGENDRE: apply_legendre(f, X, N, Phi); break;
   case IR_FEAT_FOURIER: apply_fourier(X, N, 0, Phi); break;
   case IR_FEAT_FOURIER_WEIGHTED: apply_fourier(X, N, 1, Phi); break;
-  default: apply_dense(f, X, N, Phi); break;
+  default: apply_dense(f, X, 0, N, N, Phi); break;
   }
   return IR_OK;
 }

@@ -8,6 +8,7 @@
 #include "implreg/status.h"
 
 #include <gsl/gsl_blas.h>
+#include <lapacke.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -23,12 +24,31 @@ struct ir_nested {
   gsl_matrix *B;  /* n×K scratch: right-hand sides and solutions */
   gsl_matrix *R;  /* n×K scratch: residuals */
   gsl_matrix *Wd; /* Nmax×K scratch: weights Φᵀα of a dual solution */
+  /* ir_nested_solve's scratch for c = (1 + #λ)·K stacked right-hand sides
+   * (allocated on first use, grown when c grows): solutions S (n×c),
+   * weights (Nmax×c), predictions (ntest×c), residuals (n×c). */
+  size_t cap;
+  gsl_matrix *S, *Wall, *Pall, *Rall;
+  /* Streaming (ir_nested_alloc_stream): Φ and Φt are owned and hold the
+   * first Nphi columns only (Nphi = Nmax otherwise); C = Φt_N Φ_Nᵀ
+   * (ntest×n) is accumulated for the points past Nphi. */
+  size_t Nphi;
+  int stream;
+  gsl_matrix *own_Phi, *own_Phit, *C;
 };
+
+/* True when the current N is past the columns held (streamed points: the
+ * Gram matrices and C only). */
+static int ir_nested_streamed(const ir_nested *w) {
+  return w->N > w->Nphi;
+}
 
 void ir_nested_free(ir_nested *w) {
   if (w == NULL)
     return;
-  gsl_matrix *m[] = {w->Gd, w->Gp, w->G, w->B, w->R, w->Wd};
+  gsl_matrix *m[] = {w->Gd,   w->Gp,   w->G,       w->B,        w->R,
+                     w->Wd,   w->S,    w->Wall,    w->Pall,     w->Rall,
+                     w->own_Phi, w->own_Phit, w->C};
   for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
     if (m[i] != NULL)
       gsl_matrix_free(m[i]);
@@ -52,6 +72,7 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
   }
   w->n = Phi->size1;
   w->Nmax = Phi->size2;
+  w->Nphi = w->Nmax;
   w->K = Y->size2;
   w->ntest = Phit ? Phit->size1 : 0;
   w->mp = w->n < w->Nmax ? w->n : w->Nmax;
@@ -59,10 +80,10 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
   w->Y = Y;
   w->Phit = Phit;
   w->scale = 1.0;
-  w->Gd = gsl_matrix_calloc(w->n, w->n);
-  w->Gp = gsl_matrix_calloc(w->mp, w->mp);
+  w->Gd = ir_matrix_alloc_big(w->n, w->n);
+  w->Gp = ir_matrix_alloc_big(w->mp, w->mp);
   w->Wd = gsl_matrix_alloc(w->Nmax, w->K);
-  w->G = gsl_matrix_alloc(w->n, w->n);
+  w->G = ir_matrix_alloc_big(w->n, w->n);
   w->B = gsl_matrix_alloc(w->n, w->K);
   w->R = gsl_matrix_alloc(w->n, w->K);
   if (!w->Gd || !w->Gp || !w->Wd || !w->G || !w->B || !w->R) {
@@ -70,7 +91,107 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
     ir_nested_free(w);
     return NULL;
   }
+  gsl_matrix_set_zero(w->Gd);
+  gsl_matrix_set_zero(w->Gp);
   return w;
+}
+
+ir_nested *ir_nested_alloc_stream(const gsl_matrix *Y, size_t ntest,
+                                  size_t Nkeep, size_t Nmax) {
+  const size_t n = Y->size1;
+  if (Nmax == 0 || Nkeep > Nmax || Nkeep < (n < Nmax ? n : Nmax)) {
+    ir_error(IR_EINVAL,
+             "nested stream: keep %zu of %zu columns (at least min(n, Nmax) "
+             "= %zu)",
+             Nkeep, Nmax, n < Nmax ? n : Nmax);
+    return NULL;
+  }
+  gsl_matrix *P = ir_matrix_alloc_big(n, Nkeep);
+  gsl_matrix *Pt = ntest ? ir_matrix_alloc_big(ntest, Nkeep) : NULL;
+  gsl_matrix *C =
+      ntest && Nmax > Nkeep ? ir_matrix_alloc_big(ntest, n) : NULL;
+  ir_nested *w = NULL;
+  if (P && (Pt || !ntest) && (C || !(ntest && Nmax > Nkeep)))
+    w = ir_nested_alloc(P, Y, Pt);
+  if (w == NULL) {
+    if (P)
+      gsl_matrix_free(P);
+    if (Pt)
+      gsl_matrix_free(Pt);
+    if (C)
+      gsl_matrix_free(C);
+    ir_error(IR_ENOMEM, "out of memory (nested stream, %zu x %zu kept)", n,
+             Nkeep);
+    return NULL;
+  }
+  w->own_Phi = P;
+  w->own_Phit = Pt;
+  w->C = C;
+  if (C)
+    gsl_matrix_set_zero(C);
+  w->stream = 1;
+  w->Nphi = Nkeep;
+  w->Nmax = Nmax;
+  w->mp = n < Nmax ? n : Nmax;
+  return w;
+}
+
+/* Gram matrices extended from columns j0 to N = j0 + D->size2 whose new
+ * columns are D (n×d); the primal part reads Φ[:, :N] (held). */
+static void ir_nested_update(ir_nested *w, const gsl_matrix *D, size_t N) {
+  const size_t j0 = w->N;
+  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, D, 1.0, w->Gd);
+  if (j0 < w->mp) {
+    /* The primal Gram gains rows and columns j0..Np−1: the block
+     * Φ[:, :Np]ᵀ Φ[:, j0:Np], mirrored. */
+    const size_t Np = N < w->mp ? N : w->mp;
+    gsl_matrix_const_view A =
+        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, Np);
+    gsl_matrix_const_view C =
+        gsl_matrix_const_submatrix(w->Phi, 0, j0, w->n, Np - j0);
+    gsl_matrix_view blk = gsl_matrix_submatrix(w->Gp, 0, j0, Np, Np - j0);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &A.matrix, &C.matrix, 0.0,
+                   &blk.matrix);
+    for (size_t i = 0; i < Np; i++)
+      for (size_t j = j0; j < Np; j++)
+        gsl_matrix_set(w->Gp, j, i, gsl_matrix_get(w->Gp, i, j));
+  }
+  w->N = N;
+}
+
+int ir_nested_append(ir_nested *w, const gsl_matrix *B, const gsl_matrix *Bt) {
+  if (!w->stream)
+    return ir_error(IR_EINVAL, "nested: append needs a streaming workspace "
+                               "(ir_nested_alloc_stream)");
+  const size_t d = B->size2, j0 = w->N;
+  if (B->size1 != w->n || (w->ntest ? (Bt == NULL || Bt->size1 != w->ntest ||
+                                       Bt->size2 != d)
+                                    : Bt != NULL))
+    return ir_error(IR_ESHAPE,
+                    "nested append: blocks %zux%zu and test block must have "
+                    "%zu and %zu rows and the same columns",
+                    B->size1, d, w->n, w->ntest);
+  if (d > w->Nmax - j0)
+    return ir_error(IR_EINVAL, "nested append: %zu + %zu columns exceed %zu",
+                    j0, d, w->Nmax);
+  /* The part of the block inside the held prefix is copied in. */
+  if (j0 < w->Nphi) {
+    const size_t h = (j0 + d < w->Nphi ? j0 + d : w->Nphi) - j0;
+    gsl_matrix_const_view Bs = gsl_matrix_const_submatrix(B, 0, 0, w->n, h);
+    gsl_matrix_view Ps = gsl_matrix_submatrix(w->own_Phi, 0, j0, w->n, h);
+    gsl_matrix_memcpy(&Ps.matrix, &Bs.matrix);
+    if (w->ntest) {
+      gsl_matrix_const_view Bts =
+          gsl_matrix_const_submatrix(Bt, 0, 0, w->ntest, h);
+      gsl_matrix_view Pts =
+          gsl_matrix_submatrix(w->own_Phit, 0, j0, w->ntest, h);
+      gsl_matrix_memcpy(&Pts.matrix, &Bts.matrix);
+    }
+  }
+  if (w->C != NULL)
+    gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, Bt, B, 1.0, w->C);
+  ir_nested_update(w, B, j0 + d);
+  return IR_OK;
 }
 
 size_t ir_nested_size(const ir_nested *w) {
@@ -91,28 +212,22 @@ int ir_nested_grow(ir_nested *w, size_t N) {
                     "nested: cannot go from %zu to %zu columns "
                     "(increasing, at most %zu)",
                     w->N, N, w->Nmax);
+  if (w->stream)
+    return ir_error(IR_EINVAL, "nested: a streaming workspace grows by "
+                               "ir_nested_append");
   if (N == w->N)
     return IR_OK;
   const size_t j0 = w->N, d = N - j0;
   gsl_matrix_const_view D = gsl_matrix_const_submatrix(w->Phi, 0, j0, w->n, d);
-  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, &D.matrix, 1.0, w->Gd);
-  if (j0 < w->mp) {
-    /* The primal Gram gains rows and columns j0..Np−1: the block
-     * Φ[:, :Np]ᵀ Φ[:, j0:Np], mirrored. */
-    const size_t Np = N < w->mp ? N : w->mp;
-    gsl_matrix_const_view A =
-        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, Np);
-    gsl_matrix_const_view C =
-        gsl_matrix_const_submatrix(w->Phi, 0, j0, w->n, Np - j0);
-    gsl_matrix_view blk = gsl_matrix_submatrix(w->Gp, 0, j0, Np, Np - j0);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &A.matrix, &C.matrix, 0.0,
-                   &blk.matrix);
-    for (size_t i = 0; i < Np; i++)
-      for (size_t j = j0; j < Np; j++)
-        gsl_matrix_set(w->Gp, j, i, gsl_matrix_get(w->Gp, i, j));
-  }
-  w->N = N;
+  ir_nested_update(w, &D.matrix, N);
   return IR_OK;
+}
+
+/* The lower triangle (diagonal included) of the dual Gram S into D. */
+static void ir_nested_copy_lower(const gsl_matrix *S, gsl_matrix *D) {
+  for (size_t i = 0; i < D->size1; i++)
+    memcpy(D->data + i * D->tda, S->data + i * S->tda,
+           (i + 1) * sizeof(double));
 }
 
 /* The Gram matrix of the current N as a full m×m matrix in the scratch G:
@@ -122,11 +237,18 @@ static gsl_matrix_view ir_nested_gram(ir_nested *w, int *dual) {
   const size_t m = *dual ? w->n : w->N;
   gsl_matrix_view G = gsl_matrix_submatrix(w->G, 0, 0, m, m);
   if (*dual) {
-    for (size_t i = 0; i < m; i++)
-      for (size_t j = 0; j <= i; j++) {
-        double g = gsl_matrix_get(w->Gd, i, j);
-        gsl_matrix_set(&G.matrix, i, j, g);
-        gsl_matrix_set(&G.matrix, j, i, g);
+    ir_nested_copy_lower(w->Gd, &G.matrix);
+    /* Mirror in 64×64 tiles (the row-by-column copy is cache-hostile). */
+    double *g = G.matrix.data;
+    const size_t td = G.matrix.tda, T = 64;
+    for (size_t i0 = 0; i0 < m; i0 += T)
+      for (size_t j0 = 0; j0 <= i0; j0 += T) {
+        const size_t i1 = i0 + T < m ? i0 + T : m;
+        for (size_t i = i0; i < i1; i++) {
+          const size_t j1 = j0 + T < i ? j0 + T : i;
+          for (size_t j = j0; j < j1; j++)
+            g[j * td + i] = g[i * td + j];
+        }
       }
   } else {
     gsl_matrix_const_view S = gsl_matrix_const_submatrix(w->Gp, 0, 0, m, m);
@@ -169,11 +291,31 @@ static void ir_nested_dual_eval(ir_nested *w, const gsl_matrix *alpha,
     gsl_matrix_memcpy(W, &Wd.matrix);
 }
 
+/* A dual solution α (n×K) at a streamed point, from the Gram matrices
+ * alone: T = Gα (dsymm on the lower triangle), ‖W‖² = Σ αᵀGα, training
+ * residual Y − Gα, predictions C α. */
+static void ir_nested_gram_eval(ir_nested *w, const gsl_matrix *alpha,
+                                gsl_matrix *P, ir_nested_fit *fit) {
+  gsl_matrix_view T = gsl_matrix_submatrix(w->R, 0, 0, w->n, w->K);
+  gsl_blas_dsymm(CblasLeft, CblasLower, 1.0, w->Gd, alpha, 0.0, &T.matrix);
+  double q = 0;
+  for (size_t i = 0; i < w->n; i++)
+    for (size_t k = 0; k < w->K; k++)
+      q += alpha->data[i * alpha->tda + k] * T.matrix.data[i * T.matrix.tda + k];
+  fit->norm = sqrt(fmax(q, 0.0));
+  const double r = ir_matrix_fro_diff(w->Y, &T.matrix);
+  fit->train_mse = r * r / (double)w->n;
+  if (P != NULL && w->C != NULL)
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, w->C, alpha, 0.0, P);
+}
+
 /* Evaluates a solution B of the Gram system: dual coefficients α (dual)
  * or the weights themselves; W (may be NULL) receives the weights. */
 static void ir_nested_eval(ir_nested *w, const gsl_matrix *B, int dual,
                            gsl_matrix *P, gsl_matrix *W, ir_nested_fit *fit) {
-  if (dual) {
+  if (ir_nested_streamed(w)) {
+    ir_nested_gram_eval(w, B, P, fit); /* W refused by check_out */
+  } else if (dual) {
     ir_nested_dual_eval(w, B, P, W, fit);
   } else {
     ir_nested_primal_eval(w, B, P, fit);
@@ -206,6 +348,10 @@ static int ir_nested_check_out(const ir_nested *w, const gsl_matrix *P,
                     w->K);
   if (W && (W->size1 != w->N || W->size2 != w->K))
     return ir_error(IR_ESHAPE, "nested: weights must be %zux%zu", w->N, w->K);
+  if (W && ir_nested_streamed(w))
+    return ir_error(IR_EINVAL, "nested: no weights past the %zu held "
+                               "columns of a streaming workspace",
+                    w->Nphi);
   return IR_OK;
 }
 
@@ -287,10 +433,15 @@ static int ir_nested_csne(ir_nested *w, const gsl_matrix *Lf, gsl_matrix *B,
   return IR_OK;
 }
 
-/* Min-norm on the unscaled columns Φ[:, :N]. */
-static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
-                                 gsl_matrix *P, gsl_matrix *W,
-                                 ir_nested_fit *fit) {
+/* Min-norm on the unscaled columns Φ[:, :N], up to the evaluation: when
+ * *pending is set on return, the solution of the Gram system (α when
+ * *dual, else the weights) is in w->B (m×K) and the caller evaluates it
+ * (ir_nested_eval); otherwise the fit is complete (the direct routes). */
+static int ir_nested_minnorm_solve(ir_nested *w, double rcond,
+                                   double accuracy, gsl_matrix *P,
+                                   gsl_matrix *W, ir_nested_fit *fit,
+                                   int *pending, int *dual_out) {
+  *pending = 0;
   int s = ir_nested_check_out(w, P, W);
   if (s != IR_OK)
     return s;
@@ -303,6 +454,12 @@ static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
   gsl_matrix_view B = ir_nested_rhs(w, dual, m);
   double cg = INFINITY;
   s = ir_linalg_spd_solve(&G.matrix, &B.matrix, accuracy, &cg);
+  if (s == IR_ESING && ir_nested_streamed(w))
+    return ir_error(IR_ESING,
+                    "nested stream: at N = %zu (past the %zu held columns) "
+                    "eps*cond(Gram) = %.1e exceeds the accuracy %.1e; keep "
+                    "more columns",
+                    w->N, w->Nphi, DBL_EPSILON * cg, accuracy);
   if (s == IR_ESING && isfinite(cg) && DBL_EPSILON * cg <= IR_NESTED_CSNE_MAX) {
     /* Cholesky completed but its solution alone is not accurate enough:
      * refine it with residuals of Φ_N itself (corrected semi-normal
@@ -313,7 +470,8 @@ static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
       fit->method = IR_NESTED_CSNE;
       fit->rank = m;
       fit->cond = sqrt(cg);
-      ir_nested_eval(w, &B.matrix, dual, P, W, fit);
+      *pending = 1;
+      *dual_out = dual;
       return IR_OK;
     }
     if (s != IR_ESING)
@@ -332,8 +490,23 @@ static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
   fit->method = IR_NESTED_CHOLESKY;
   fit->rank = m;
   fit->cond = sqrt(cg);
-  ir_nested_eval(w, &B.matrix, dual, P, W, fit);
+  *pending = 1;
+  *dual_out = dual;
   return IR_OK;
+}
+
+static int ir_nested_minnorm_raw(ir_nested *w, double rcond, double accuracy,
+                                 gsl_matrix *P, gsl_matrix *W,
+                                 ir_nested_fit *fit) {
+  int pending, dual;
+  int s = ir_nested_minnorm_solve(w, rcond, accuracy, P, W, fit, &pending,
+                                  &dual);
+  if (s == IR_OK && pending) {
+    const size_t m = dual ? w->n : w->N;
+    gsl_matrix_view B = gsl_matrix_submatrix(w->B, 0, 0, m, w->K);
+    ir_nested_eval(w, &B.matrix, dual, P, W, fit);
+  }
+  return s;
 }
 
 /* Ridge by one Cholesky of G + λI per λ (G the Gram matrix of the
@@ -478,4 +651,209 @@ int ir_nested_ridge(ir_nested *w, const double *lambda, size_t nl,
     fit[j].lambda = lambda[j];
   }
   return s;
+}
+
+/* The stacked scratch of ir_nested_solve for c columns. */
+static int ir_nested_reserve(ir_nested *w, size_t c) {
+  if (c <= w->cap)
+    return IR_OK;
+  gsl_matrix **m[] = {&w->S, &w->Wall, &w->Pall, &w->Rall};
+  const size_t rows[] = {w->n, w->Nphi, w->ntest ? w->ntest : 1, w->n};
+  for (size_t i = 0; i < 4; i++) {
+    if (*m[i] != NULL)
+      gsl_matrix_free(*m[i]);
+    *m[i] = gsl_matrix_alloc(rows[i], c);
+  }
+  w->cap = c;
+  for (size_t i = 0; i < 4; i++)
+    if (*m[i] == NULL) {
+      w->cap = 0;
+      return ir_error(IR_ENOMEM, "out of memory (nested solve, %zu columns)",
+                      c);
+    }
+  return IR_OK;
+}
+
+/* Ridge on the unscaled columns by one Cholesky of G + λ_jI per λ into the
+ * blocks 1..nl of S (m×(1+nl)K): α_j (dual) or the weights (primal).
+ * IR_ESING when a factorization breaks down. */
+static int ir_nested_ridge_stack(ir_nested *w, int dual, const double *lr,
+                                 size_t nl, gsl_matrix *S) {
+  const size_t m = dual ? w->n : w->N, K = w->K;
+  gsl_matrix_view G = gsl_matrix_submatrix(w->G, 0, 0, m, m);
+  gsl_matrix_view rhs = gsl_matrix_submatrix(w->R, 0, 0, m, K);
+  if (dual) {
+    gsl_matrix_memcpy(&rhs.matrix, w->Y);
+  } else {
+    gsl_matrix_const_view Phi =
+        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, w->Y, 0.0,
+                   &rhs.matrix);
+  }
+  for (size_t j = 0; j < nl; j++) {
+    /* The lower triangle suffices: dpotrf reads and writes only it. */
+    if (dual) {
+      ir_nested_copy_lower(w->Gd, &G.matrix);
+    } else {
+      gsl_matrix_const_view Sp = gsl_matrix_const_submatrix(w->Gp, 0, 0, m, m);
+      ir_nested_copy_lower(&Sp.matrix, &G.matrix);
+    }
+    for (size_t i = 0; i < m; i++)
+      G.matrix.data[i * G.matrix.tda + i] += lr[j];
+    /* Column-major 'U' on the row-major buffer is its lower triangle. */
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U',
+                                          (lapack_int)m, G.matrix.data,
+                                          (lapack_int)G.matrix.tda);
+    if (info > 0)
+      return ir_error(IR_ESING, "ridge Cholesky breaks down at column %d",
+                      (int)info);
+    if (info < 0)
+      return ir_error(IR_EINTERNAL, "dpotrf: argument %d illegal", (int)-info);
+    gsl_matrix_view Bj = gsl_matrix_submatrix(S, 0, (j + 1) * K, m, K);
+    gsl_matrix_memcpy(&Bj.matrix, &rhs.matrix);
+    chol_apply(&G.matrix, &Bj.matrix);
+  }
+  return IR_OK;
+}
+
+/* Evaluates the stacked solutions: block 0 of S the min-norm solution (when
+ * mn), blocks 1..nl the ridge ones (raw λ in lr): one product with Φ_Nᵀ
+ * (dual), one with Φt_N and one for the training residuals of all blocks
+ * (primal) or of the min-norm block only (dual: the ridge residual is
+ * Y − Gα = λα exactly). */
+static void ir_nested_eval_stack(ir_nested *w, int dual, int mn,
+                                 const gsl_matrix *S, const double *lr,
+                                 size_t nl, gsl_matrix *P, ir_nested_fit *fit,
+                                 gsl_matrix **Pr, ir_nested_fit *fr) {
+  const size_t K = w->K, c0 = mn ? 0 : K, c = (1 + nl) * K - c0;
+  (void)lr;
+  if (ir_nested_streamed(w)) {
+    for (size_t b = c0 / K; b <= nl; b++) {
+      gsl_matrix_const_view Ab =
+          gsl_matrix_const_submatrix(S, 0, b * K, w->n, K);
+      ir_nested_gram_eval(w, &Ab.matrix, b == 0 ? P : (Pr ? Pr[b - 1] : NULL),
+                          b == 0 ? fit : &fr[b - 1]);
+    }
+    return;
+  }
+  gsl_matrix_const_view Phi =
+      gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
+  gsl_matrix_const_view Sc = gsl_matrix_const_submatrix(S, 0, c0, S->size1, c);
+  gsl_matrix_view Wc = gsl_matrix_submatrix(w->Wall, 0, c0, w->N, c);
+  if (dual)
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, &Sc.matrix,
+                   0.0, &Wc.matrix);
+  else
+    gsl_matrix_memcpy(&Wc.matrix, &Sc.matrix);
+  /* Training residuals Y − Φ_N W. */
+  const size_t cr = dual ? (mn ? K : 0) : c;
+  for (size_t b = c0 / K; b < c0 / K + cr / K; b++) {
+    gsl_matrix_view Rb = gsl_matrix_submatrix(w->Rall, 0, b * K, w->n, K);
+    gsl_matrix_memcpy(&Rb.matrix, w->Y);
+  }
+  if (cr > 0) {
+    gsl_matrix_view Rc = gsl_matrix_submatrix(w->Rall, 0, c0, w->n, cr);
+    gsl_matrix_view Wr = gsl_matrix_submatrix(w->Wall, 0, c0, w->N, cr);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, &Phi.matrix, &Wr.matrix,
+                   1.0, &Rc.matrix);
+  }
+  int want_p = w->Phit != NULL && P != NULL && mn;
+  for (size_t j = 0; j < nl; j++)
+    want_p |= w->Phit != NULL && Pr != NULL && Pr[j] != NULL;
+  if (want_p) {
+    gsl_matrix_const_view Pt =
+        gsl_matrix_const_submatrix(w->Phit, 0, 0, w->ntest, w->N);
+    gsl_matrix_view Pc = gsl_matrix_submatrix(w->Pall, 0, c0, w->ntest, c);
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Pt.matrix, &Wc.matrix,
+                   0.0, &Pc.matrix);
+  }
+  for (size_t b = c0 / K; b <= nl; b++) {
+    ir_nested_fit *ft = b == 0 ? fit : &fr[b - 1];
+    gsl_matrix_view Wb = gsl_matrix_submatrix(w->Wall, 0, b * K, w->N, K);
+    ft->norm = ir_matrix_fro(&Wb.matrix);
+    double r;
+    if (b > 0 && dual) {
+      gsl_matrix_const_view Ab =
+          gsl_matrix_const_submatrix(S, 0, b * K, w->n, K);
+      r = lr[b - 1] * ir_matrix_fro(&Ab.matrix);
+    } else {
+      gsl_matrix_view Rb = gsl_matrix_submatrix(w->Rall, 0, b * K, w->n, K);
+      r = ir_matrix_fro(&Rb.matrix);
+    }
+    ft->train_mse = r * r / (double)w->n;
+    gsl_matrix *Pb = b == 0 ? P : (Pr ? Pr[b - 1] : NULL);
+    if (want_p && Pb != NULL) {
+      gsl_matrix_view Pv = gsl_matrix_submatrix(w->Pall, 0, b * K, w->ntest, K);
+      gsl_matrix_memcpy(Pb, &Pv.matrix);
+    }
+  }
+}
+
+int ir_nested_solve(ir_nested *w, double rcond, double accuracy,
+                    gsl_matrix *P, ir_nested_fit *fit, const double *lambda,
+                    size_t nl, gsl_matrix **Pr, ir_nested_fit *fr) {
+  int s = ir_nested_check_out(w, P, NULL);
+  for (size_t j = 0; s == IR_OK && j < nl; j++) {
+    if (!(lambda[j] > 0) || !isfinite(lambda[j]))
+      return ir_error(IR_EDOM, "ridge lambda = %g must be finite and > 0",
+                      lambda[j]);
+    if (Pr && Pr[j] && (Pr[j]->size1 != w->ntest || Pr[j]->size2 != w->K))
+      return ir_error(IR_ESHAPE, "nested: predictions must be %zux%zu",
+                      w->ntest, w->K);
+  }
+  if (s != IR_OK)
+    return s;
+  const size_t K = w->K;
+  const double c = w->scale;
+  double *lr = malloc((nl ? nl : 1) * sizeof *lr);
+  if (lr == NULL || ir_nested_reserve(w, (1 + nl) * K) != IR_OK) {
+    free(lr);
+    return ir_error(IR_ENOMEM, "out of memory (nested solve)");
+  }
+  for (size_t j = 0; j < nl; j++)
+    lr[j] = lambda[j] / (c * c);
+  int pending = 0, dual = w->N > w->n;
+  s = ir_nested_minnorm_solve(w, rcond, accuracy, P, NULL, fit, &pending,
+                              &dual);
+  const size_t m = dual ? w->n : w->N;
+  if (s == IR_OK && pending) {
+    gsl_matrix_view B0 = gsl_matrix_submatrix(w->S, 0, 0, m, K);
+    gsl_matrix_view B = gsl_matrix_submatrix(w->B, 0, 0, m, K);
+    gsl_matrix_memcpy(&B0.matrix, &B.matrix);
+  }
+  int ridge_stacked = 0;
+  if (s == IR_OK && nl > 0 && nl <= IR_NESTED_RIDGE_CHOL_MAX) {
+    gsl_matrix_view Sm = gsl_matrix_submatrix(w->S, 0, 0, m, (1 + nl) * K);
+    s = ir_nested_ridge_stack(w, dual, lr, nl, &Sm.matrix);
+    if (s == IR_OK)
+      ridge_stacked = 1;
+    else if (s == IR_ESING) {
+      ir_error_clear(); /* rounding broke a factorization: eigen route */
+      s = IR_OK;
+    }
+  }
+  if (s == IR_OK && (pending || ridge_stacked)) {
+    gsl_matrix_view Sm = gsl_matrix_submatrix(w->S, 0, 0, m, (1 + nl) * K);
+    ir_nested_eval_stack(w, dual, pending, &Sm.matrix, lr,
+                         ridge_stacked ? nl : 0, P, fit, Pr, fr);
+  }
+  for (size_t j = 0; s == IR_OK && ridge_stacked && j < nl; j++) {
+    ir_nested_fit *ft = &fr[j];
+    ft->N = w->N;
+    ft->method = IR_NESTED_CHOLESKY;
+    ft->rank = m;
+    ft->cond = NAN; /* the factor is of G + λI: it says nothing of Φ_N */
+    ft->rcond = NAN;
+  }
+  if (s == IR_OK && nl > 0 && !ridge_stacked)
+    s = ir_nested_ridge_raw(w, lr, nl, Pr, fr);
+  free(lr);
+  if (s != IR_OK)
+    return s;
+  fit->norm /= c;
+  for (size_t j = 0; j < nl; j++) {
+    fr[j].norm /= c;
+    fr[j].lambda = lambda[j];
+  }
+  return IR_OK;
 }

@@ -733,6 +733,65 @@ START_TEST(test_fro_diff) {
 }
 END_TEST
 
+START_TEST(test_lstsq_qr) {
+  /* ir_linalg_lstsq_qr against GSL's SVD pseudo-inverse (independent
+   * code): tall (least squares, nonzero residual) and wide (minimum norm)
+   * Gaussian matrices, condition ~10; forward error ~eps·cond² at most,
+   * allowed 1e-12.  The wide solution must also be in the row space (Aᵀ
+   * times something): checked through equality with the pseudo-inverse. */
+  const size_t shapes[2][2] = {{40, 15}, {15, 40}};
+  for (int c = 0; c < 2; c++) {
+    const size_t m = shapes[c][0], N = shapes[c][1], K = 3;
+    gsl_matrix *A = ir_test_gaussian(m, N, 901 + c);
+    gsl_matrix *Y = ir_test_gaussian(m, K, 911 + c);
+    gsl_matrix *W = gsl_matrix_alloc(N, K), *R = gsl_matrix_alloc(N, K);
+    IR_ASSERT_OK(ir_linalg_lstsq_qr(A, Y, W));
+    /* Reference: A⁺ from GSL's SVD of the tall one of A and Aᵀ. */
+    const int wide = m < N;
+    const size_t M = wide ? N : m, Q = wide ? m : N;
+    gsl_matrix *U = gsl_matrix_alloc(M, Q), *V = gsl_matrix_alloc(Q, Q);
+    gsl_vector *sv = gsl_vector_alloc(Q), *work = gsl_vector_alloc(Q);
+    if (wide)
+      gsl_matrix_transpose_memcpy(U, A);
+    else
+      gsl_matrix_memcpy(U, A);
+    gsl_linalg_SV_decomp(U, V, sv, work);
+    /* A = U S Vᵀ (tall) → A⁺ = V S⁻¹ Uᵀ; wide: Aᵀ = U S Vᵀ → A⁺ = U S⁻¹ Vᵀ. */
+    gsl_matrix *T = gsl_matrix_alloc(Q, K);
+    if (wide)
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, V, Y, 0.0, T);
+    else
+      gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, U, Y, 0.0, T);
+    for (size_t i = 0; i < Q; i++)
+      for (size_t k = 0; k < K; k++)
+        gsl_matrix_set(T, i, k, gsl_matrix_get(T, i, k) / gsl_vector_get(sv, i));
+    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, wide ? U : V, T, 0.0, R);
+    ck_assert_msg(ir_test_reldiff(W, R) <= 1e-12, "%zux%zu: %.3g", m, N,
+                  ir_test_reldiff(W, R));
+    gsl_matrix *Wb = gsl_matrix_alloc(N + 1, K);
+    ck_assert_int_eq(ir_linalg_lstsq_qr(A, Y, Wb), IR_ESHAPE);
+    /* Rank deficient: a zero column (tall) or row (wide) leaves an exact
+     * zero on the factor's diagonal.  (All of A zero is not refused:
+     * dgels returns W = 0, the minimum-norm solution.) */
+    gsl_matrix *Z = gsl_matrix_alloc(m, N);
+    gsl_matrix_memcpy(Z, A);
+    if (wide) {
+      gsl_vector_view z = gsl_matrix_row(Z, 0);
+      gsl_vector_set_zero(&z.vector);
+    } else {
+      gsl_vector_view z = gsl_matrix_column(Z, 0);
+      gsl_vector_set_zero(&z.vector);
+    }
+    ck_assert_int_eq(ir_linalg_lstsq_qr(Z, Y, W), IR_ESING);
+    gsl_matrix *mats[] = {A, Y, W, R, U, V, T, Wb, Z};
+    for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+      gsl_matrix_free(mats[i]);
+    gsl_vector_free(sv);
+    gsl_vector_free(work);
+  }
+}
+END_TEST
+
 static Suite *linalg_suite(void) {
   Suite *s = suite_create("linalg");
   TCase *tc = tcase_create("normal");
@@ -767,6 +826,7 @@ static Suite *linalg_suite(void) {
   tcase_add_test(tc, test_svd_shape);
   tcase_add_test(tc, test_eigen_errors);
   tcase_add_test(tc, test_gram_shape);
+  tcase_add_test(tc, test_lstsq_qr);
   suite_add_tcase(s, tc);
   return s;
 }

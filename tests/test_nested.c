@@ -222,6 +222,173 @@ static gsl_matrix *ridge_reference(const gsl_matrix *A, const gsl_matrix *Y,
   return B;
 }
 
+START_TEST(test_solve_stacked) {
+  /* ir_nested_solve (min-norm and ridge stacked, evaluated by one product
+   * each) against ir_nested_minnorm + ir_nested_ridge on the same
+   * workspace state, with a column scale c != 1: the Gram solutions are
+   * the same factorizations, only the products are blocked differently, so
+   * predictions and norms agree to a few eps·cond; the ridge training MSE
+   * comes from λα in the dual form, from Y − ΦW in the calls: they agree to
+   * the rounding of the latter, |Δr| <= 100·eps·‖Y‖. */
+  const size_t n = 30, Nmax = 90, K = 3, nt = 12;
+  gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 411);
+  gsl_matrix *Phit = ir_test_gaussian(nt, Nmax, 412);
+  gsl_matrix *Y = ir_test_gaussian(n, K, 413);
+  ir_nested *w1 = ir_nested_alloc(Phi, Y, Phit);
+  ir_nested *w2 = ir_nested_alloc(Phi, Y, Phit);
+  const double lam[3] = {1e-2, 1.0, 30.0};
+  gsl_matrix *P1 = gsl_matrix_alloc(nt, K), *P2 = gsl_matrix_alloc(nt, K);
+  gsl_matrix *Q1[3], *Q2[3];
+  for (int j = 0; j < 3; j++) {
+    Q1[j] = gsl_matrix_alloc(nt, K);
+    Q2[j] = gsl_matrix_alloc(nt, K);
+  }
+  const double ny = ir_matrix_fro(Y);
+  const size_t grid[] = {5, 20, 29, 30, 31, 45, 90};
+  for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+    const size_t N = grid[g];
+    const double c = sqrt(2.0 / (double)N);
+    IR_ASSERT_OK(ir_nested_grow(w1, N));
+    IR_ASSERT_OK(ir_nested_grow(w2, N));
+    IR_ASSERT_OK(ir_nested_set_scale(w1, c));
+    IR_ASSERT_OK(ir_nested_set_scale(w2, c));
+    ir_nested_fit f1, f2, r1[3], r2[3];
+    IR_ASSERT_OK(ir_nested_minnorm(w1, -1, 1e-10, P1, NULL, &f1));
+    IR_ASSERT_OK(ir_nested_ridge(w1, lam, 3, Q1, r1));
+    IR_ASSERT_OK(ir_nested_solve(w2, -1, 1e-10, P2, &f2, lam, 3, Q2, r2));
+    ck_assert_int_eq(f1.method, f2.method);
+    ck_assert_uint_eq(f1.rank, f2.rank);
+    const double tol = 100 * 2.2e-16 * f1.cond;
+    ck_assert_msg(ir_test_reldiff(P2, P1) <= tol, "N = %zu: %.3g > %.3g", N,
+                  ir_test_reldiff(P2, P1), tol);
+    IR_ASSERT_CLOSE(f2.norm, f1.norm, tol, 0);
+    IR_ASSERT_CLOSE(f2.train_mse, f1.train_mse, 0,
+                    2 * sqrt(f1.train_mse * n) * 100 * 2.2e-16 * ny / n +
+                        1e-28);
+    for (int j = 0; j < 3; j++) {
+      ck_assert_msg(ir_test_reldiff(Q2[j], Q1[j]) <= 1e-12,
+                    "N = %zu lambda %g: %.3g", N, lam[j],
+                    ir_test_reldiff(Q2[j], Q1[j]));
+      IR_ASSERT_CLOSE(r2[j].norm, r1[j].norm, 1e-12, 0);
+      IR_ASSERT_CLOSE(r2[j].train_mse, r1[j].train_mse, 0,
+                      2 * sqrt(r1[j].train_mse * n) * 100 * 2.2e-16 * ny / n);
+      ck_assert_int_eq(r2[j].method, r1[j].method);
+      ck_assert(r2[j].lambda == lam[j]);
+    }
+  }
+  /* Without λ: the min-norm fit alone; NULL predictions are allowed. */
+  ir_nested_fit f3;
+  IR_ASSERT_OK(ir_nested_solve(w2, -1, 1e-10, NULL, &f3, NULL, 0, NULL, NULL));
+  const double bad = -1.0;
+  ir_nested_fit fb;
+  ck_assert_int_eq(ir_nested_solve(w2, -1, 1e-10, NULL, &f3, &bad, 1, NULL,
+                                   &fb),
+                   IR_EDOM);
+  for (int j = 0; j < 3; j++) {
+    gsl_matrix_free(Q1[j]);
+    gsl_matrix_free(Q2[j]);
+  }
+  gsl_matrix_free(P1);
+  gsl_matrix_free(P2);
+  ir_nested_free(w1);
+  ir_nested_free(w2);
+  gsl_matrix_free(Phi);
+  gsl_matrix_free(Phit);
+  gsl_matrix_free(Y);
+}
+END_TEST
+
+START_TEST(test_stream) {
+  /* A streaming workspace fed the same columns in the same increments as
+   * a borrowed one: while N is within the held prefix it runs the same
+   * operations (the same bits); past it, predictions, norms and training
+   * MSE come from the Gram matrices and the accumulated cross-Gram C:
+   * equal to the borrowed route to the rounding of the Gram solve,
+   * ~eps·cond(Gram) = eps·cond(Φ_N)² relative (allowed 100×). */
+  const size_t n = 30, Nmax = 150, K = 2, nt = 9, Nkeep = 45;
+  gsl_matrix *Phi = ir_test_gaussian(n, Nmax, 511);
+  gsl_matrix *Phit = ir_test_gaussian(nt, Nmax, 512);
+  gsl_matrix *Y = ir_test_gaussian(n, K, 513);
+  ir_nested *w1 = ir_nested_alloc(Phi, Y, Phit);
+  ir_nested *w2 = ir_nested_alloc_stream(Y, nt, Nkeep, Nmax);
+  ck_assert_ptr_nonnull(w2);
+  const double lam[2] = {0.1, 10.0};
+  gsl_matrix *P1 = gsl_matrix_alloc(nt, K), *P2 = gsl_matrix_alloc(nt, K);
+  gsl_matrix *Q1[2], *Q2[2];
+  for (int j = 0; j < 2; j++) {
+    Q1[j] = gsl_matrix_alloc(nt, K);
+    Q2[j] = gsl_matrix_alloc(nt, K);
+  }
+  const size_t grid[] = {10, 20, 40, 45, 70, 100, 150};
+  size_t prev = 0;
+  for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
+    const size_t N = grid[g];
+    gsl_matrix_const_view B = gsl_matrix_const_submatrix(Phi, 0, prev, n,
+                                                         N - prev);
+    gsl_matrix_const_view Bt =
+        gsl_matrix_const_submatrix(Phit, 0, prev, nt, N - prev);
+    IR_ASSERT_OK(ir_nested_append(w2, &B.matrix, &Bt.matrix));
+    IR_ASSERT_OK(ir_nested_grow(w1, N));
+    prev = N;
+    const double c = sqrt(2.0 / (double)N);
+    IR_ASSERT_OK(ir_nested_set_scale(w1, c));
+    IR_ASSERT_OK(ir_nested_set_scale(w2, c));
+    ir_nested_fit f1, f2, r1[2], r2[2];
+    IR_ASSERT_OK(ir_nested_solve(w1, -1, 1e-10, P1, &f1, lam, 2, Q1, r1));
+    IR_ASSERT_OK(ir_nested_solve(w2, -1, 1e-10, P2, &f2, lam, 2, Q2, r2));
+    const double tol = N <= Nkeep ? 0 : 100 * 2.2e-16 * f1.cond * f1.cond;
+    ck_assert_msg(ir_test_reldiff(P2, P1) <= tol, "N = %zu: %.3g > %.3g", N,
+                  ir_test_reldiff(P2, P1), tol);
+    IR_ASSERT_CLOSE(f2.norm, f1.norm, tol, 0);
+    /* The training residual of an interpolating fit is rounding: from the
+     * Gram matrix it is eps·‖G‖‖α‖-sized. */
+    ck_assert(N <= Nkeep ? f2.train_mse == f1.train_mse
+                         : f2.train_mse <= 1e-20 * (double)K);
+    for (int j = 0; j < 2; j++) {
+      const double tr = N <= Nkeep ? 0 : 1e-12;
+      ck_assert_msg(ir_test_reldiff(Q2[j], Q1[j]) <= tr, "N = %zu: %.3g", N,
+                    ir_test_reldiff(Q2[j], Q1[j]));
+      IR_ASSERT_CLOSE(r2[j].norm, r1[j].norm, tr, 0);
+      IR_ASSERT_CLOSE(r2[j].train_mse, r1[j].train_mse, N <= Nkeep ? 0 : 1e-10,
+                      0);
+    }
+    /* Weights only within the held prefix. */
+    gsl_matrix *W = gsl_matrix_alloc(N, K);
+    ck_assert_int_eq(ir_nested_minnorm(w2, -1, 1e-10, NULL, W, &f2),
+                     N <= Nkeep ? IR_OK : IR_EINVAL);
+    gsl_matrix_free(W);
+  }
+  ck_assert_int_eq(ir_nested_grow(w2, Nmax), IR_EINVAL);
+  gsl_matrix_const_view B = gsl_matrix_const_submatrix(Phi, 0, 0, n, 1);
+  gsl_matrix_const_view Bt = gsl_matrix_const_submatrix(Phit, 0, 0, nt, 1);
+  ck_assert_int_eq(ir_nested_append(w2, &B.matrix, &Bt.matrix), IR_EINVAL);
+  ck_assert_int_eq(ir_nested_append(w1, &B.matrix, &Bt.matrix), IR_EINVAL);
+  ck_assert_int_eq(ir_nested_append(w2, &B.matrix, NULL), IR_ESHAPE);
+  ck_assert_ptr_null(ir_nested_alloc_stream(Y, nt, n - 1, Nmax));
+  /* Past the prefix, an ill-conditioned point is refused, not solved
+   * inaccurately: N = n + 1 just past a prefix of n columns. */
+  ir_nested *w3 = ir_nested_alloc_stream(Y, nt, n, Nmax);
+  gsl_matrix_const_view B3 = gsl_matrix_const_submatrix(Phi, 0, 0, n, n + 1);
+  gsl_matrix_const_view Bt3 =
+      gsl_matrix_const_submatrix(Phit, 0, 0, nt, n + 1);
+  IR_ASSERT_OK(ir_nested_append(w3, &B3.matrix, &Bt3.matrix));
+  ir_nested_fit f3;
+  ck_assert_int_eq(ir_nested_minnorm(w3, -1, 1e-15, P2, NULL, &f3), IR_ESING);
+  ir_nested_free(w3);
+  for (int j = 0; j < 2; j++) {
+    gsl_matrix_free(Q1[j]);
+    gsl_matrix_free(Q2[j]);
+  }
+  gsl_matrix_free(P1);
+  gsl_matrix_free(P2);
+  ir_nested_free(w1);
+  ir_nested_free(w2);
+  gsl_matrix_free(Phi);
+  gsl_matrix_free(Phit);
+  gsl_matrix_free(Y);
+}
+END_TEST
+
 START_TEST(test_scaled_features_sweep) {
   /* Random Fourier features applied once at Nmax and fitted through
    * ir_nested_set_scale(norm(N)/norm(Nmax)) against the size-N model built
@@ -414,6 +581,8 @@ static Suite *nested_suite(void) {
   tcase_add_test(tc, test_csne_limits);
   tcase_add_loop_test(tc, test_ridge_sweep, 0, 2);
   tcase_add_test(tc, test_scaled_features_sweep);
+  tcase_add_test(tc, test_solve_stacked);
+  tcase_add_test(tc, test_stream);
   tcase_add_test(tc, test_numpy_reference);
   suite_add_tcase(s, tc);
   tc = tcase_create("errors");

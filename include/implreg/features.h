@@ -229,6 +229,25 @@ int ir_features_parse(const char *name, int *kind);
 /* The name ir_features_parse accepts for kind, or "unknown". */
 const char *ir_features_name(int kind);
 
+/* Columns j0..j1−1 (0 <= j0 < j1 <= Nmax) of the map applied at model
+ * size Nn (its normalization: √(2/Nn) for rff, √(1/Nn) for the relu
+ * kinds) into Phi (X rows × (j1 − j0)): with Nn = N, the blocks of a
+ * partition of 0..N−1 put side by side are ir_features_apply at N, bit for
+ * bit — so the feature matrix can be produced (and consumed) in column
+ * blocks without ever holding it whole.  rff, relu, relu-sphere and
+ * relu-centered (IR_EINVAL otherwise).  Cost: one dgemm of rows(X)·d·(j1 −
+ * j0) plus the nonlinearity. */
+int ir_features_apply_cols(const ir_features *f, const gsl_matrix *X,
+                           size_t j0, size_t j1, size_t Nn, gsl_matrix *Phi);
+
+/* y_i = cos x_i for n values (y may be x), without libm for |x_i| <=
+ * 1e5: Cody–Waite reduction by π/2 and Taylor polynomials, one loop the
+ * compiler vectorizes (AVX2 where the CPU has it; no FMA contraction, so
+ * the same bits on every x86-64).  Within 2 ulp of 1 (4.5e-16 absolute) of
+ * libm's cos there (tests/test_features.c measures it); larger or non-finite
+ * arguments take libm's cos.  Used by the rff features. */
+void ir_features_cos(const double *x, double *y, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -77,6 +77,28 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
                            const gsl_matrix *Phit);
 void ir_nested_free(ir_nested *w);
 
+/* Streaming: a workspace that owns its columns and is fed them in blocks
+ * (ir_nested_append) instead of borrowing Φ whole, for feature matrices
+ * too large to hold (n = 10⁴, Nmax = 10⁵: 8 GB).  It keeps the first Nkeep
+ * columns of Φ and Φt (min(n, Nmax) <= Nkeep <= Nmax: the primal Gram and
+ * every route of the threshold need them) and accumulates, besides the
+ * Gram matrices, the test cross-Gram C = Φt_N Φ_Nᵀ (ntest×n, when Nmax >
+ * Nkeep; 2·ntest·n flops per column).  Past Nkeep a point is solved from
+ * the dual Gram matrix alone — Cholesky, predictions Cα, ‖W‖² = Σ αᵀGα,
+ * training residual Y − Gα — and refused (IR_ESING) when the Cholesky
+ * route is not accurate enough there (keep more columns; no CSNE, COD or
+ * SVD without Φ_N), as are weights (IR_EINVAL).  Within the prefix it runs
+ * exactly the borrowed workspace's operations.  Y (n×K) is BORROWED.
+ * Memory: that of ir_nested_alloc plus (n + ntest)·Nkeep + ntest·n
+ * doubles.  ntest may be 0 (blocks Bt NULL then).  NULL on failure. */
+ir_nested *ir_nested_alloc_stream(const gsl_matrix *Y, size_t ntest,
+                                  size_t Nkeep, size_t Nmax);
+
+/* Appends the next columns: B (n×d) of Φ and Bt (ntest×d) of Φt, d >= 1,
+ * in the order of the columns, at most Nmax in all; N grows by d.  Cost:
+ * n²d (dsyrk), + 2·ntest·n·d (C), + n·N·d while N <= n. */
+int ir_nested_append(ir_nested *w, const gsl_matrix *B, const gsl_matrix *Bt);
+
 /* Extends the Gram matrices to the first N columns (N >= the current N,
  * <= Nmax).  Cost of growing from N₀ to N: n²(N − N₀) (dual, dsyrk, half of
  * a dgemm) and n·N·(N − N₀) while N <= n (primal). */
@@ -107,6 +129,20 @@ int ir_nested_minnorm(ir_nested *w, double rcond, double accuracy,
  * Either is accurate to about eps·(μ_max + λ)/λ relative. */
 int ir_nested_ridge(ir_nested *w, const double *lambda, size_t m,
                     gsl_matrix **P, ir_nested_fit *fit);
+
+/* Min-norm (as ir_nested_minnorm, without the weights) and ridge for the
+ * m values λ_j > 0 (as ir_nested_ridge) at the current N in one pass: the
+ * solutions of the Gram systems (min-norm and one Cholesky of Gram + λI per
+ * λ) are stacked into one n×(1+m)K block and evaluated together — one
+ * product with Φ_Nᵀ (dual), one with Φt_N for all predictions, one for the
+ * training residuals (the ridge ones are λα exactly in the dual form) —
+ * instead of reading Φ_N and Φt_N three times per solution.  The results
+ * equal those of the two calls to rounding (the products are blocked
+ * differently).  P, Pr and Pr[j] may be NULL.  Scratch: (1 + m)·K·(2n +
+ * Nmax + ntest) doubles, kept for later calls. */
+int ir_nested_solve(ir_nested *w, double rcond, double accuracy,
+                    gsl_matrix *P, ir_nested_fit *fit, const double *lambda,
+                    size_t m, gsl_matrix **Pr, ir_nested_fit *fr);
 
 #ifdef __cplusplus
 }
