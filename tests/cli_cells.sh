@@ -14,39 +14,17 @@
 #   - a user's own files in the folder are never touched;
 #   - --resume and --shard are refused by analyses without cells.
 set -u
-NAME=cli_cells
-if [ -z "${IMPLREG:-}" ] || [ ! -x "$IMPLREG" ]; then
-  echo "$NAME: IMPLREG='${IMPLREG:-}' is not an executable" >&2
-  exit 99
-fi
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-T=$(mktemp -d "${TMPDIR:-/tmp}/implreg-$NAME.XXXXXX") || exit 99
-trap 'rm -rf "$T"' EXIT
+if [ -n "${top_srcdir:-}" ]; then CLI_LIB=$top_srcdir/tests/cli_lib.sh
+else CLI_LIB=$(dirname "$0")/cli_lib.sh; fi
+# shellcheck source=tests/cli_lib.sh
+. "$CLI_LIB" || exit 99
+cli_init cli_cells
 cd "$T" || exit 99
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() {
-  fail=$((fail + 1))
-  echo "FAIL: $*"
-}
-check() { # check LABEL CONDITION...
-  local l=$1
-  shift
-  if "$@"; then ok; else bad "$l"; fi
-}
 run() {
   timeout 300 "$IMPLREG" "$@" >out 2>err </dev/null
   rc=$?
 }
 has() { grep -q -- "$1" "$2"; }
-same_tables() { # same_tables DIR1 DIR2: every table CSV the same bits
-  local f n=0
-  for f in "$1"/*.csv; do
-    n=$((n + 1))
-    cmp -s "$f" "$2/$(basename "$f")" || { echo "differs: $f"; return 1; }
-  done
-  [ "$n" -gt 0 ]
-}
 # wait_for COUNT DIR: until DIR/cells holds COUNT cell files (or 120 s).
 wait_for() {
   local i
@@ -176,5 +154,4 @@ check "--shard refused without cells (rc $rc)" [ "$rc" = 2 ]
 run all --quick --quiet --out allr --resume
 check "all --resume refused (rc $rc)" [ "$rc" = 2 ]
 
-echo "$NAME: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+cli_summary

@@ -29,6 +29,8 @@
 #   tally FILE           counts the PASS/FAIL lines of a checker's report
 #   cli_collect_vg       waits for the valgrind runs and counts them
 #   cli_summary          "NAME: N passed, M failed" and the exit status
+#   check LABEL CMD...   counts a pass when CMD succeeds, else a failure
+#   same_tables D1 D2    every table CSV of D1 has the same bytes in D2
 #
 # Environment (Makefile.am AM_TESTS_ENVIRONMENT): IMPLREG (the built binary),
 # VALGRIND (path or empty), OPENBLAS_NUM_THREADS.
@@ -105,6 +107,22 @@ cli_collect_vg() {
 
 # The closing line (", K skipped" only when something was skipped); returns
 # 0 only when nothing failed.
+check() {
+  local l=$1
+  shift
+  if "$@"; then record "$l"; else record "$l" "the condition failed: $*"; fi
+}
+
+same_tables() {
+  local f n=0
+  for f in "$1"/*.csv; do
+    [ -e "$f" ] || continue
+    n=$((n + 1))
+    cmp -s "$f" "$2/$(basename "$f")" || { echo "  differs: $f"; return 1; }
+  done
+  [ "$n" -gt 0 ]
+}
+
 cli_summary() {
   [ ${#VGCMD[@]} -gt 0 ] || echo "$NAME: note: VALGRIND is empty, memory checks skipped"
   if [ "$skip" -gt 0 ]; then
