@@ -18,7 +18,7 @@ set format x "10^{%T}"
 set xrange [1:100000000]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.0026478132379277285:44.431496145269676]
+set yrange [0.0026478132379277441:44.431496145269421]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -18,7 +18,7 @@ set format x "%g"
 set xrange [0.20000000000000001:3]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.34582803286781461:12219.050258522038]
+set yrange [0.34582803286781283:12219.050258523672]
 set arrow from first 1, graph 0 to first 1, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 set label "n = N" at first 1, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
 

@@ -16,7 +16,7 @@ set key outside right top vertical box opaque
 set format x "%g"
 set logscale y 10
 set format y "%g"
-set yrange [0.5653305541563195:3.1471735279769155]
+set yrange [0.56533055415631883:3.1471735279769621]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

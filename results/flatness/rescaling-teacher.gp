@@ -18,7 +18,7 @@ set format x "10^{%T}"
 set xrange [0.001:1000]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.0003621869928194855:57997484.609296523]
+set yrange [0.00036218699281948571:57997484.609296523]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -18,7 +18,7 @@ set format x "%g"
 set xrange [0.050000000000000003:0.20000000000000001]
 set logscale y 10
 set format y "%g"
-set yrange [7.4190621063211717:42.677868557192639]
+set yrange [7.4190621063211708:42.677868557192639]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

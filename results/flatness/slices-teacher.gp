@@ -16,7 +16,7 @@ set key outside right top vertical box opaque
 set format x "%g"
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.00059509496221886254:143.35740381423025]
+set yrange [0.00059509496221886254:143.35740381423014]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

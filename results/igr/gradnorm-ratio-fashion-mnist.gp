@@ -15,7 +15,7 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "%g"
-set xrange [0.050387450824181258:0.11633366030537723]
+set xrange [0.050387450824181251:0.11633366030537723]
 set format y "%g"
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
