@@ -938,14 +938,18 @@ int ir_cli_apply_threads(const ir_cli_common *c) {
 
 void ir_cli_progress(const ir_cli_common *c, const char *analysis,
                      const char *fmt, ...) {
-  if (!c->progress)
+  /* Rank 0 speaks for an MPI job; one write per line, so that lines of
+   * processes sharing the terminal do not interleave. */
+  if (!c->progress || ir_cli_rank() != 0)
     return;
+  char line[1024];
+  int k = snprintf(line, sizeof line, "[%s] ", analysis);
   va_list ap;
-  fprintf(stderr, "[%s] ", analysis);
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  if (k >= 0 && (size_t)k < sizeof line)
+    vsnprintf(line + k, sizeof line - (size_t)k, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  fprintf(stderr, "%s\n", line);
 }
 
 int ir_cli_exit_status(const ir_cli_common *c, const ir_checks *checks) {

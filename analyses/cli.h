@@ -218,6 +218,9 @@ void ir_cli_mpi_finalize(int rc);
  * every rank: IR_OK, or a failure (the rank that failed keeps its own
  * message; the others say another rank failed). */
 int ir_cli_mpi_combine(int status, size_t ncells, size_t nout, double *out);
+/* Every rank's status together (a barrier): IR_OK when all are; else this
+ * rank's failure, or one saying another rank failed. */
+int ir_cli_mpi_agree(int status);
 
 /* ---- Sweeps of cells (cli_cells.c) ----
  *

@@ -95,18 +95,27 @@ static int ir_store_hash(const char *store, uint64_t *hash) {
  * config.json names the configuration. */
 static int ir_store_ready(const char *prog, const ir_cli_common *c,
                           const ir_cli_config *cfg, const char *store,
-                          uint64_t hash) {
+                          uint64_t hash, int collective) {
   for (size_t i = 0; i < ir_nready; i++)
     if (strcmp(ir_ready[i], store) == 0)
       return IR_OK;
+  /* Under MPI rank 0 readies the folder and the others wait for it: a
+   * rank clearing it late would remove cells another rank stored. */
+  if (ir_cli_rank() != 0) {
+    int s = collective ? ir_cli_mpi_agree(IR_OK) : IR_OK;
+    if (s == IR_OK && ir_nready < sizeof ir_ready / sizeof ir_ready[0])
+      snprintf(ir_ready[ir_nready++], sizeof ir_ready[0], "%s", store);
+    return s;
+  }
   uint64_t old;
   int s = IR_OK;
   if (c->resume && ir_store_hash(store, &old) && old != hash) {
-    return ir_error(IR_EINVAL,
+    s = ir_error(IR_EINVAL,
                     "--resume: %s holds the cells of another configuration "
                     "(hash %016llx, this run's is %016llx): run without "
                     "--resume to start over, or give another --out",
                     store, (unsigned long long)old, (unsigned long long)hash);
+    return collective ? ir_cli_mpi_agree(s) : s;
   }
   if (!c->resume)
     s = ir_store_clear(store);
@@ -130,6 +139,8 @@ static int ir_store_ready(const char *prog, const ir_cli_common *c,
     s = ir_json_write(j, path);
     ir_json_free(j);
   }
+  if (collective)
+    s = ir_cli_mpi_agree(s);
   if (s == IR_OK && ir_nready < sizeof ir_ready / sizeof ir_ready[0])
     snprintf(ir_ready[ir_nready++], sizeof ir_ready[0], "%s", store);
   (void)prog;
@@ -177,7 +188,8 @@ int ir_cli_cells_run(const char *prog, const ir_cli_common *c,
     return ir_merge_load(sweep, hash, p, out);
   char store[IR_CLI_PATH + 8];
   snprintf(store, sizeof store, "%s/cells", c->out);
-  int s = ir_store_ready(prog, c, cfg, store, hash);
+  int s = ir_store_ready(prog, c, cfg, store, hash,
+                         sharded && ir_cli_mpi_size > 1);
   if (s != IR_OK)
     return s;
   ir_cells_stats st;

@@ -59,7 +59,7 @@ void ir_cli_mpi_finalize(int rc) {
 #endif
 }
 
-int ir_cli_mpi_combine(int status, size_t ncells, size_t nout, double *out) {
+int ir_cli_mpi_agree(int status) {
 #ifdef HAVE_MPI
   if (!ir_mpi_on || ir_cli_mpi_size < 2)
     return status;
@@ -70,6 +70,17 @@ int ir_cli_mpi_combine(int status, size_t ncells, size_t nout, double *out) {
                ? status
                : ir_error(worst, "stopped: another MPI rank failed or was "
                                  "interrupted (its message is above)");
+#endif
+  return status;
+}
+
+int ir_cli_mpi_combine(int status, size_t ncells, size_t nout, double *out) {
+#ifdef HAVE_MPI
+  if (!ir_mpi_on || ir_cli_mpi_size < 2)
+    return status;
+  int s = ir_cli_mpi_agree(status);
+  if (s != IR_OK)
+    return s;
   const size_t total = ncells * nout;
   const int size = ir_cli_mpi_size, rank = ir_cli_mpi_rank;
   double *all = NULL;
