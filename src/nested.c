@@ -324,10 +324,12 @@ static void ir_nested_eval(ir_nested *w, const gsl_matrix *B, int dual,
   }
 }
 
-/* The right-hand side of the Gram system in w->B (m×K): Y (dual) or Φ_NᵀY
- * (primal). */
-static gsl_matrix_view ir_nested_rhs(ir_nested *w, int dual, size_t m) {
-  gsl_matrix_view B = gsl_matrix_submatrix(w->B, 0, 0, m, w->K);
+/* The right-hand side of the Gram system in the top m×K block of dst
+ * (w->B for the min-norm solve, w->R for the ridge stack): Y (dual) or
+ * Φ_NᵀY (primal). */
+static gsl_matrix_view ir_nested_rhs(ir_nested *w, int dual, size_t m,
+                                     gsl_matrix *dst) {
+  gsl_matrix_view B = gsl_matrix_submatrix(dst, 0, 0, m, w->K);
   if (dual) {
     gsl_matrix_memcpy(&B.matrix, w->Y);
   } else {
@@ -451,7 +453,7 @@ static int ir_nested_minnorm_solve(ir_nested *w, double rcond,
   int dual;
   gsl_matrix_view G = ir_nested_gram(w, &dual);
   const size_t m = G.matrix.size1;
-  gsl_matrix_view B = ir_nested_rhs(w, dual, m);
+  gsl_matrix_view B = ir_nested_rhs(w, dual, m, w->B);
   double cg = INFINITY;
   s = ir_linalg_spd_solve(&G.matrix, &B.matrix, accuracy, &cg);
   if (s == IR_ESING && ir_nested_streamed(w))
@@ -521,7 +523,7 @@ static int ir_nested_ridge_chol(ir_nested *w, const double *lambda,
     const size_t m = G.matrix.size1;
     for (size_t i = 0; i < m; i++)
       G.matrix.data[i * G.matrix.tda + i] += lambda[j];
-    gsl_matrix_view B = ir_nested_rhs(w, dual, m);
+    gsl_matrix_view B = ir_nested_rhs(w, dual, m, w->B);
     double cg = INFINITY;
     int s = ir_linalg_spd_solve(&G.matrix, &B.matrix, 1.0, &cg);
     if (s != IR_OK)
@@ -681,15 +683,7 @@ static int ir_nested_ridge_stack(ir_nested *w, int dual, const double *lr,
                                  size_t nl, gsl_matrix *S) {
   const size_t m = dual ? w->n : w->N, K = w->K;
   gsl_matrix_view G = gsl_matrix_submatrix(w->G, 0, 0, m, m);
-  gsl_matrix_view rhs = gsl_matrix_submatrix(w->R, 0, 0, m, K);
-  if (dual) {
-    gsl_matrix_memcpy(&rhs.matrix, w->Y);
-  } else {
-    gsl_matrix_const_view Phi =
-        gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, w->Y, 0.0,
-                   &rhs.matrix);
-  }
+  gsl_matrix_view rhs = ir_nested_rhs(w, dual, m, w->R);
   for (size_t j = 0; j < nl; j++) {
     /* The lower triangle suffices: dpotrf reads and writes only it. */
     if (dual) {
