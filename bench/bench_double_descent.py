@@ -81,15 +81,19 @@ def cmd_grid(a):
     print(",".join(str(v) for v in default_grid(a.n, a.nmax, a.points)))
 
 
-def read_idx(path):
-    """A gzip'd IDX file of unsigned bytes as (count, item) uint8."""
+def read_idx(path, count=None):
+    """A gzip'd IDX file of unsigned bytes as (count, item) uint8: all its
+    items, or the first `count` (bench_hessian, _igr, _train and _flatness
+    import this one)."""
     with gzip.open(path, "rb") as f:
         raw = f.read()
     ndim = raw[3]
     dims = np.frombuffer(raw[4:4 + 4 * ndim], dtype=">u4").astype(int)
     item = int(np.prod(dims[1:])) if ndim > 1 else 1
-    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
-    return data.reshape(int(dims[0]), item)
+    total = int(dims[0]) if count is None else min(int(count), int(dims[0]))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim,
+                         count=total * item)
+    return data.reshape(total, item)
 
 
 def load_split(split, count, rng):

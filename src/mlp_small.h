@@ -23,6 +23,9 @@ typedef struct {
   size_t m, mp; /* samples of the current state, padded */
   double *mem;  /* one 64-byte aligned block holding everything below */
   double *X0, *Y0; /* the batch, d × mp and K × mp */
+  /* where X0, Y0 were loaded from (ir_mlps_load's reuse; NULL: not held) */
+  const double *src_x, *src_y;
+  size_t src_ldx, src_ldy;
   double *Z[IR_MLP_MAX_LAYERS], *A[IR_MLP_MAX_LAYERS], *S1[IR_MLP_MAX_LAYERS],
       *S2[IR_MLP_MAX_LAYERS], *G[IR_MLP_MAX_LAYERS], *D[IR_MLP_MAX_LAYERS];
   /* (S2 holds D ⊙ σ'' after ir_mlps_second, S1 σ' for every activation) */
@@ -39,9 +42,12 @@ double ir_mlps_flops(const ir_mlp_arch *a, size_t m);
 int ir_mlps_reserve(ir_mlps *s, const ir_mlp_arch *a, size_t m);
 void ir_mlps_free(ir_mlps *s);
 
-/* Loads the batch: m rows of X (leading dimension ldx) and Y (ldy). */
+/* Loads the batch: m rows of X (leading dimension ldx) and Y (ldy).  With
+ * reuse, a batch loaded from the same X, Y, m and leading dimensions is
+ * kept as it is (the caller promises the rows have not changed: the
+ * model's own data, which it borrows unchanged, not a gathered copy). */
 void ir_mlps_load(ir_mlps *s, size_t m, const double *X, size_t ldx,
-                  const double *Y, size_t ldy);
+                  const double *Y, size_t ldy, int reuse);
 
 /* Forward pass at θ: the loss; with want_grad also σ', ∂L/∂F (and P). */
 double ir_mlps_forward(ir_mlps *s, const double *theta, int want_grad);

@@ -984,6 +984,40 @@ START_TEST(test_small_equals_blas) {
 }
 END_TEST
 
+/* The fused path keeps its transposed copy of the batch while the batch is
+ * the same rows of X (the whole set, or one run of rows) and reloads it
+ * otherwise, in particular for every gathered mini-batch (whose rows sit at
+ * the same address each time): a sequence of batches on one model gives,
+ * bit for bit, what a fresh model gives on each. */
+START_TEST(test_small_batch_reload) {
+  net_case c = make_case("4-9-2", IR_ACT_TANH, IR_LOSS_MSE, 24, 5);
+  const size_t p = c.m->nparams;
+  IR_ASSERT_OK(ir_model_mlp_set_kernels(c.m, IR_MLP_KERNELS_SMALL));
+  const size_t ga[4] = {3, 17, 8, 1}, gb[4] = {20, 2, 9, 14},
+               ra[4] = {5, 6, 7, 8}, rb[4] = {6, 7, 8, 9};
+  const size_t *seq[] = {NULL, ga, gb, ga, ra, rb, NULL, gb};
+  gsl_vector *g = gsl_vector_alloc(p), *gf = gsl_vector_alloc(p);
+  for (size_t k = 0; k < sizeof seq / sizeof seq[0]; k++) {
+    const size_t nb = seq[k] ? 4 : 0;
+    ir_model *fresh = ir_model_mlp_alloc(&c.a, c.X, c.Y);
+    ck_assert_ptr_nonnull(fresh);
+    IR_ASSERT_OK(ir_model_mlp_set_kernels(fresh, IR_MLP_KERNELS_SMALL));
+    double L, Lf;
+    IR_ASSERT_OK(ir_model_loss_grad(c.m, c.theta, seq[k], nb, &L, g));
+    IR_ASSERT_OK(ir_model_loss_grad(fresh, c.theta, seq[k], nb, &Lf, gf));
+    ck_assert_msg(L == Lf, "batch %zu: loss %.17g, fresh model %.17g", k, L,
+                  Lf);
+    for (size_t j = 0; j < p; j++)
+      ck_assert_msg(g->data[j] == gf->data[j], "batch %zu: gradient %zu", k,
+                    j);
+    ir_model_free(fresh);
+  }
+  gsl_vector_free(g);
+  gsl_vector_free(gf);
+  free_case(&c);
+}
+END_TEST
+
 /* AUTO takes the fused kernels at or below IR_MLP_SMALL_FLOPS forward
  * flops with at least IR_MLP_SMALL_MIN_ROWS rows, and BLAS otherwise, per
  * call (mini-batches of the same model cross both limits both ways);
@@ -1168,6 +1202,7 @@ static Suite *mlp_suite(void) {
   tcase_add_test(tc, test_init_torch);
   tcase_add_loop_test(tc, test_small_equals_blas, 0, 15);
   tcase_add_test(tc, test_small_threshold_switch);
+  tcase_add_test(tc, test_small_batch_reload);
   tcase_add_test(tc, test_tanh_accuracy);
   suite_add_tcase(s, tc);
   return s;
