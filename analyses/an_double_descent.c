@@ -2482,10 +2482,9 @@ int ir_an_double_descent(int argc0, char **argv0) {
   if (s == IR_OK)
     s = ir_checks_write(run.checks, o.common.out, o.common.formats);
   const double tf = ir_wall_time();
-  for (size_t i = 0; i < run.nfigs && s == IR_OK; i++) {
-    int rendered;
-    s = ir_figure_write(run.figs[i], o.common.out, 1, &rendered);
-  }
+  if (s == IR_OK)
+    s = ir_figures_write((const ir_figure *const *)run.figs, run.nfigs,
+                         o.common.out, 1, NULL);
   stage[ns] = "write";
   secs[ns++] = ir_wall_time() - tw;
   stage[ns] = "write.figures";

@@ -634,25 +634,49 @@ static int ir_on_path(const char *prog) {
  * and errno. */
 enum { IR_CHILD_CHDIR = 1, IR_CHILD_EXEC = 2 };
 
-/* Runs `gnuplot -e "ir_png='...'; ir_pdf='...'" name.gp` in dir with all
- * standard streams on /dev/null.  *found is 0 when gnuplot could not be
- * executed at all. */
-static int ir_run_gnuplot(const char *dir, const char *gp, const char *png,
-                          const char *pdf, int *found) {
-  *found = 1;
-  size_t len = strlen(png) + strlen(pdf) + 32;
-  char *vars = malloc(len);
-  if (vars == NULL)
+/* One rendering: gnuplot running (or about to) on name.gp in dir, writing
+ * the two temporary images that become name.png and name.pdf.  Split into
+ * a start and a finish so that several figures render at once
+ * (ir_figures_write). */
+typedef struct {
+  char *png_tmp, *pdf_tmp; /* full paths of the temporary images */
+  char *gp, *png, *pdf;    /* script base name, final image paths */
+  char *vars;              /* gnuplot's -e argument */
+  pid_t pid;               /* > 0 while the child runs */
+  int pipe_rd;             /* the exec-failure pipe, -1 when closed */
+} ir_fig_job;
+
+static void ir_fig_job_free(ir_fig_job *j) {
+  free(j->png_tmp);
+  free(j->pdf_tmp);
+  free(j->gp);
+  free(j->png);
+  free(j->pdf);
+  free(j->vars);
+  memset(j, 0, sizeof *j);
+  j->pipe_rd = -1;
+}
+
+/* Starts `gnuplot -e "ir_png='...'; ir_pdf='...'" name.gp` in dir with all
+ * standard streams on /dev/null (the images' base names: gnuplot runs
+ * inside dir). */
+static int ir_gnuplot_start(const char *dir, ir_fig_job *j) {
+  const char *png_base = strrchr(j->png_tmp, '/');
+  const char *pdf_base = strrchr(j->pdf_tmp, '/');
+  png_base = png_base ? png_base + 1 : j->png_tmp;
+  pdf_base = pdf_base ? pdf_base + 1 : j->pdf_tmp;
+  size_t len = strlen(png_base) + strlen(pdf_base) + 32;
+  j->vars = malloc(len);
+  if (j->vars == NULL)
     return ir_error(IR_ENOMEM, "no memory to run gnuplot");
-  snprintf(vars, len, "ir_png='%s'; ir_pdf='%s'", png, pdf);
-  char *argv[] = {"gnuplot", "-e", vars, (char *)gp, NULL};
+  snprintf(j->vars, len, "ir_png='%s'; ir_pdf='%s'", png_base, pdf_base);
+  char *argv[] = {"gnuplot", "-e", j->vars, j->gp, NULL};
 
   /* A close-on-exec pipe tells the parent whether exec succeeded: it is
    * closed unread on success and carries the error otherwise. */
   int pfd[2];
   if (pipe(pfd) != 0) {
     int e = errno;
-    free(vars);
     return ir_error(IR_EIO, "cannot run gnuplot: pipe: %s", strerror(e));
   }
   fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
@@ -663,7 +687,6 @@ static int ir_run_gnuplot(const char *dir, const char *gp, const char *png,
     int e = errno;
     close(pfd[0]);
     close(pfd[1]);
-    free(vars);
     return ir_error(IR_EIO, "cannot run gnuplot: fork: %s", strerror(e));
   }
   if (pid == 0) {
@@ -695,18 +718,28 @@ static int ir_run_gnuplot(const char *dir, const char *gp, const char *png,
     _exit(127);
   }
   close(pfd[1]);
+  j->pid = pid;
+  j->pipe_rd = pfd[0];
+  return IR_OK;
+}
+
+/* Waits for the gnuplot of j.  *found is 0 when gnuplot could not be
+ * executed at all. */
+static int ir_gnuplot_finish(const char *dir, ir_fig_job *j, int *found) {
+  *found = 1;
   int report[2] = {0, 0};
   ssize_t got;
   do
-    got = read(pfd[0], report, sizeof report);
+    got = read(j->pipe_rd, report, sizeof report);
   while (got < 0 && errno == EINTR);
-  close(pfd[0]);
+  close(j->pipe_rd);
+  j->pipe_rd = -1;
   int wst = 0;
   pid_t r;
   do
-    r = waitpid(pid, &wst, 0);
+    r = waitpid(j->pid, &wst, 0);
   while (r < 0 && errno == EINTR);
-  free(vars);
+  j->pid = 0;
   if (got == (ssize_t)sizeof report) {
     if (report[0] == IR_CHILD_EXEC) {
       *found = 0;
@@ -725,9 +758,9 @@ static int ir_run_gnuplot(const char *dir, const char *gp, const char *png,
     return ir_error(IR_EIO,
                     "gnuplot failed on %s/%s (exit status %d); run "
                     "`cd %s && gnuplot %s` to see why",
-                    dir, gp, WEXITSTATUS(wst), dir, gp);
+                    dir, j->gp, WEXITSTATUS(wst), dir, j->gp);
   return ir_error(IR_EIO, "gnuplot was killed by signal %d on %s/%s",
-                  WIFSIGNALED(wst) ? WTERMSIG(wst) : 0, dir, gp);
+                  WIFSIGNALED(wst) ? WTERMSIG(wst) : 0, dir, j->gp);
 }
 
 /* Size of the file at path, or -1. */
@@ -736,63 +769,69 @@ static long long ir_file_size(const char *path) {
   return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
-static int ir_fig_render(const ir_figure *f, const char *dir, int *rendered) {
-  if (!ir_on_path("gnuplot"))
-    return IR_OK;
+/* Creates the temporary images of f and starts gnuplot on them (gnuplot
+ * is known to be on PATH).  On failure nothing is left behind. */
+static int ir_fig_render_start(const ir_figure *f, const char *dir,
+                               ir_fig_job *j) {
   int s;
-  char *png_tmp = ir_fig_tmp(f, dir, "png", &s);
-  if (png_tmp == NULL)
-    return s;
-  char *pdf_tmp = ir_fig_tmp(f, dir, "pdf", &s);
-  if (pdf_tmp == NULL) {
-    unlink(png_tmp);
-    free(png_tmp);
-    return s;
+  j->pipe_rd = -1;
+  j->png_tmp = ir_fig_tmp(f, dir, "png", &s);
+  if (j->png_tmp != NULL)
+    j->pdf_tmp = ir_fig_tmp(f, dir, "pdf", &s);
+  if (j->png_tmp != NULL && j->pdf_tmp != NULL) {
+    j->gp = malloc(strlen(f->name) + 4);
+    j->png = ir_join(dir, f->name, "png");
+    j->pdf = ir_join(dir, f->name, "pdf");
+    if (j->gp == NULL || j->png == NULL || j->pdf == NULL) {
+      s = ir_error(IR_ENOMEM, "no memory to render figure %s", f->name);
+    } else {
+      sprintf(j->gp, "%s.gp", f->name);
+      s = ir_gnuplot_start(dir, j);
+    }
   }
-  char *gp = malloc(strlen(f->name) + 4);
-  char *png = ir_join(dir, f->name, "png");
-  char *pdf = ir_join(dir, f->name, "pdf");
+  if (s != IR_OK) {
+    if (j->png_tmp)
+      unlink(j->png_tmp);
+    if (j->pdf_tmp)
+      unlink(j->pdf_tmp);
+    ir_fig_job_free(j);
+  }
+  return s;
+}
+
+/* Waits for j's gnuplot and publishes its images: the PNG (required) and
+ * the PDF (when this gnuplot made one); whatever remains under a temporary
+ * name is removed, and j is freed. */
+static int ir_fig_render_finish(const char *dir, ir_fig_job *j,
+                                int *rendered) {
   int found = 0;
-  if (gp == NULL || png == NULL || pdf == NULL) {
-    s = ir_error(IR_ENOMEM, "no memory to render figure %s", f->name);
-  } else {
-    sprintf(gp, "%s.gp", f->name);
-    /* gnuplot runs inside dir, so it gets the base names. */
-    const char *png_base = strrchr(png_tmp, '/');
-    const char *pdf_base = strrchr(pdf_tmp, '/');
-    png_base = png_base ? png_base + 1 : png_tmp;
-    pdf_base = pdf_base ? pdf_base + 1 : pdf_tmp;
-    s = ir_run_gnuplot(dir, gp, png_base, pdf_base, &found);
-  }
+  int s = ir_gnuplot_finish(dir, j, &found);
   int png_done = 0, pdf_done = 0;
   if (s == IR_OK && found) {
-    if (ir_file_size(png_tmp) <= 0)
-      s = ir_error(IR_EIO, "gnuplot made no image from %s/%s", dir, gp);
-    else if (rename(png_tmp, png) != 0)
-      s = ir_error(IR_EIO, "cannot rename onto %s: %s", png, strerror(errno));
+    if (ir_file_size(j->png_tmp) <= 0)
+      s = ir_error(IR_EIO, "gnuplot made no image from %s/%s", dir, j->gp);
+    else if (rename(j->png_tmp, j->png) != 0)
+      s = ir_error(IR_EIO, "cannot rename onto %s: %s", j->png,
+                   strerror(errno));
     else
-      png_done = 1, ir_atomic_note(png);
+      png_done = 1, ir_atomic_note(j->png);
     /* An empty PDF means this gnuplot lacks pdfcairo (the script says so);
      * the PNG alone still counts as rendered. */
-    if (s == IR_OK && ir_file_size(pdf_tmp) > 0) {
-      if (rename(pdf_tmp, pdf) != 0)
-        s = ir_error(IR_EIO, "cannot rename onto %s: %s", pdf, strerror(errno));
+    if (s == IR_OK && ir_file_size(j->pdf_tmp) > 0) {
+      if (rename(j->pdf_tmp, j->pdf) != 0)
+        s = ir_error(IR_EIO, "cannot rename onto %s: %s", j->pdf,
+                     strerror(errno));
       else
-        pdf_done = 1, ir_atomic_note(pdf);
+        pdf_done = 1, ir_atomic_note(j->pdf);
     }
     if (s == IR_OK)
       *rendered = 1;
   }
-  /* Whatever remains under a temporary name is removed. */
   if (!png_done)
-    unlink(png_tmp);
+    unlink(j->png_tmp);
   if (!pdf_done)
-    unlink(pdf_tmp);
-  free(png_tmp);
-  free(pdf_tmp);
-  free(gp);
-  free(png);
-  free(pdf);
+    unlink(j->pdf_tmp);
+  ir_fig_job_free(j);
   return s;
 }
 
@@ -815,18 +854,63 @@ static int ir_fig_write_file(const ir_figure *f, const char *dir,
 
 int ir_figure_write(const ir_figure *f, const char *dir, int render,
                     int *rendered) {
+  size_t n = 0;
+  int s = ir_figures_write(&f, 1, dir, render, &n);
   if (rendered != NULL)
-    *rendered = 0;
-  if (f == NULL || dir == NULL)
-    return ir_error(IR_EINVAL, "ir_figure_write: NULL argument");
-  int s = ir_fig_write_file(f, dir, "dat", ir_fig_dat);
-  if (s == IR_OK)
-    s = ir_fig_write_file(f, dir, "gp", ir_fig_gp);
-  if (s == IR_OK && render) {
-    int done = 0;
-    s = ir_fig_render(f, dir, &done);
-    if (rendered != NULL)
-      *rendered = done;
+    *rendered = n == 1;
+  return s;
+}
+
+/* At most this many gnuplot processes at once: one per online processor
+ * (a rendering is one busy process), and never more than 8. */
+static size_t ir_fig_parallel(void) {
+  long c = sysconf(_SC_NPROCESSORS_ONLN);
+  return c < 1 ? 1 : c > 8 ? 8 : (size_t)c;
+}
+
+int ir_figures_write(const ir_figure *const *figs, size_t nfigs,
+                     const char *dir, int render, size_t *nrendered) {
+  if (nrendered != NULL)
+    *nrendered = 0;
+  if ((figs == NULL && nfigs > 0) || dir == NULL)
+    return ir_error(IR_EINVAL, "ir_figures_write: NULL argument");
+  for (size_t i = 0; i < nfigs; i++)
+    if (figs[i] == NULL)
+      return ir_error(IR_EINVAL, "ir_figures_write: figure %zu is NULL", i);
+  int s = IR_OK;
+  for (size_t i = 0; i < nfigs && s == IR_OK; i++) {
+    s = ir_fig_write_file(figs[i], dir, "dat", ir_fig_dat);
+    if (s == IR_OK)
+      s = ir_fig_write_file(figs[i], dir, "gp", ir_fig_gp);
   }
+  if (s != IR_OK || !render || nfigs == 0 || !ir_on_path("gnuplot"))
+    return s;
+  /* Rendering is a separate process per figure and the figures are
+   * independent: up to ir_fig_parallel() run at once, each finished in
+   * the order started.  After a failure no new one starts; those running
+   * are still waited for and cleaned up, and the first error is kept. */
+  const size_t P = ir_fig_parallel();
+  ir_fig_job *jobs = calloc(P, sizeof *jobs);
+  if (jobs == NULL)
+    return ir_error(IR_ENOMEM, "no memory to render %zu figures", nfigs);
+  size_t next = 0, done = 0, count = 0;
+  while (done < next || (s == IR_OK && next < nfigs)) {
+    while (s == IR_OK && next < nfigs && next - done < P) {
+      s = ir_fig_render_start(figs[next], dir, &jobs[next % P]);
+      if (s == IR_OK)
+        next++;
+    }
+    if (done < next) {
+      int r = 0;
+      int t = ir_fig_render_finish(dir, &jobs[done % P], &r);
+      if (s == IR_OK)
+        s = t;
+      count += (size_t)r;
+      done++;
+    }
+  }
+  free(jobs);
+  if (nrendered != NULL)
+    *nrendered = count;
   return s;
 }

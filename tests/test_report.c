@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1339,6 +1340,82 @@ START_TEST(test_figure_gnuplot_fails) {
 }
 END_TEST
 
+/* Several figures rendered at once: every image made, none left under a
+ * temporary name; a failing gnuplot run stops the rest, the figures already
+ * rendered stay, and the error names the failing script. */
+static ir_figure *named_figure(const char *name) {
+  ir_figure *f = ir_figure_alloc(name, name, "x", "y");
+  ck_assert_ptr_nonnull(f);
+  const double x[] = {1, 2, 3}, y[] = {3, 1, 2};
+  IR_ASSERT_OK(ir_figure_add_series(f, "s", x, y, 3, "lines"));
+  return f;
+}
+
+START_TEST(test_figures_many) {
+  const char *names[] = {"f0", "f1", "f2", "f3", "f4"};
+  ir_figure *f[5];
+  for (int i = 0; i < 5; i++)
+    f[i] = named_figure(names[i]);
+  size_t nr = 99;
+  if (have_gnuplot()) {
+    IR_ASSERT_OK(ir_figures_write((const ir_figure *const *)f, 5, g_dir, 1,
+                                  &nr));
+    ck_assert_uint_eq(nr, 5);
+    char png[32];
+    for (int i = 0; i < 5; i++) {
+      snprintf(png, sizeof png, "%s.png", names[i]);
+      assert_magic(png, "\x89PNG\r\n\x1a\n", 8);
+    }
+    ck_assert_int_eq(count_tmp(), 0);
+  }
+  /* A fake gnuplot that fails on f1.gp only. */
+  char bin[PATH_MAX], fake[PATH_MAX];
+  path_in(bin, "bin");
+  ck_assert_int_eq(mkdir(bin, 0700), 0);
+  path_in(fake, "bin/gnuplot");
+  FILE *fp = fopen(fake, "w");
+  ck_assert_ptr_nonnull(fp);
+  fputs("#!/bin/sh\neval \"$2\"\ncase \"$3\" in f1.gp) echo partial > "
+        "\"$ir_png\"; exit 3;; esac\necho png > \"$ir_png\"\necho pdf > "
+        "\"$ir_pdf\"\n",
+        fp);
+  fclose(fp);
+  ck_assert_int_eq(chmod(fake, 0700), 0);
+  for (int i = 0; i < 5; i++) {
+    char p[PATH_MAX];
+    snprintf(p, sizeof p, "%s.png", names[i]);
+    path_in(fake, p);
+    unlink(fake);
+    snprintf(p, sizeof p, "%s.pdf", names[i]);
+    path_in(fake, p);
+    unlink(fake);
+  }
+  const char *old = getenv("PATH");
+  char *saved = old ? strdup(old) : NULL;
+  setenv("PATH", bin, 1);
+  int s = ir_figures_write((const ir_figure *const *)f, 5, g_dir, 1, &nr);
+  if (saved != NULL) {
+    setenv("PATH", saved, 1);
+    free(saved);
+  } else {
+    unsetenv("PATH");
+  }
+  ck_assert_int_eq(s, IR_EIO);
+  ck_assert_ptr_nonnull(strstr(ir_error_message(), "f1.gp"));
+  ck_assert(exists_in("f0.png"));
+  ck_assert(!exists_in("f1.png"));
+  ck_assert(!exists_in("f4.png"));
+  ck_assert_uint_ge(nr, 1);
+  ck_assert_uint_le(nr, 4);
+  ck_assert_int_eq(count_tmp(), 0);
+  /* no child left: every gnuplot started was waited for */
+  ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
+  ck_assert_int_eq(ir_figures_write(NULL, 1, g_dir, 1, &nr), IR_EINVAL);
+  for (int i = 0; i < 5; i++)
+    ir_figure_free(f[i]);
+}
+END_TEST
+
 static Suite *report_suite(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("tables");
@@ -1389,6 +1466,7 @@ static Suite *report_suite(void) {
   tcase_add_test(tc, test_figure_render);
   tcase_add_test(tc, test_figure_no_gnuplot);
   tcase_add_test(tc, test_figure_gnuplot_fails);
+  tcase_add_test(tc, test_figures_many);
   suite_add_tcase(s, tc);
   return s;
 }

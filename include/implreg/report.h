@@ -292,6 +292,14 @@ int ir_figure_add_vline(ir_figure *f, double x, const char *label);
  * dir/name.pdf (a missing gnuplot is not an error: *rendered is set to 0). */
 int ir_figure_write(const ir_figure *f, const char *dir, int render,
                     int *rendered);
+/* ir_figure_write for nfigs figures, rendered concurrently (one gnuplot
+ * process per figure, at most one per online processor at a time: a
+ * figure takes 50–100 ms of gnuplot).  The files are those of
+ * ir_figure_write; *nrendered (may be NULL) counts the figures that got a
+ * PNG.  On an error the figures already rendered stay, the others get no
+ * image, and the first error is returned. */
+int ir_figures_write(const ir_figure *const *figs, size_t nfigs,
+                     const char *dir, int render, size_t *nrendered);
 
 #ifdef __cplusplus
 }
