@@ -262,6 +262,20 @@ static int dd_stream_to(ir_nested *w, const ir_features *f,
   return s;
 }
 
+/* The column source of the streaming workspace (nested.h): the training
+ * columns j0..j1 made again, by the call that made them for dd_stream_to
+ * (the same block, so the same bits), for the corrected semi-normal
+ * equations past the held columns. */
+typedef struct {
+  const ir_features *f;
+  const dd_stream *st;
+} dd_source_ctx;
+
+static int dd_source(void *ctx, size_t j0, size_t j1, gsl_matrix *D) {
+  const dd_source_ctx *c = ctx;
+  return ir_features_apply_cols(c->f, c->st->X, j0, j1, c->st->Nmax, D);
+}
+
 static int dd_sweep_model_impl(const dd_opts *o, const ir_features *f,
                                const gsl_matrix *Phi, const gsl_matrix *Y,
                                const gsl_matrix *Phit, const gsl_matrix *Yt,
@@ -272,6 +286,11 @@ static int dd_sweep_model_impl(const dd_opts *o, const ir_features *f,
   ir_nested *w = st ? ir_nested_alloc_stream(Y, nt, st->Nkeep, Nmax)
                     : ir_nested_alloc(Phi, Y, Phit);
   gsl_matrix *B = NULL, *Bt = NULL;
+  dd_source_ctx src = {f, st};
+  if (st && w && ir_nested_set_source(w, dd_source, &src) != IR_OK) {
+    ir_nested_free(w);
+    w = NULL;
+  }
   if (st && w) {
     B = gsl_matrix_alloc(st->X->size1, DD_STREAM_BLOCK);
     Bt = gsl_matrix_alloc(nt, DD_STREAM_BLOCK);

@@ -85,14 +85,32 @@ void ir_nested_free(ir_nested *w);
  * Gram matrices, the test cross-Gram C = Φt_N Φ_Nᵀ (ntest×n, when Nmax >
  * Nkeep; 2·ntest·n flops per column).  Past Nkeep a point is solved from
  * the dual Gram matrix alone — Cholesky, predictions Cα, ‖W‖² = Σ αᵀGα,
- * training residual Y − Gα — and refused (IR_ESING) when the Cholesky
- * route is not accurate enough there (keep more columns; no CSNE, COD or
- * SVD without Φ_N), as are weights (IR_EINVAL).  Within the prefix it runs
+ * training residual Y − Gα.  Where the Cholesky route is not accurate
+ * enough there, the corrected semi-normal equations refine it when the
+ * workspace has a column source (ir_nested_set_source); without one the
+ * point is refused (IR_ESING: keep more columns; no COD or SVD without
+ * Φ_N), as are weights (IR_EINVAL).  Within the prefix it runs
  * exactly the borrowed workspace's operations.  Y (n×K) is BORROWED.
  * Memory: that of ir_nested_alloc plus (n + ntest)·Nkeep + ntest·n
  * doubles.  ntest may be 0 (blocks Bt NULL then).  NULL on failure. */
 ir_nested *ir_nested_alloc_stream(const gsl_matrix *Y, size_t ntest,
                                   size_t Nkeep, size_t Nmax);
+
+/* Where a streaming workspace gets the columns it did not keep again:
+ * fn(ctx, j0, j1, D) writes columns j0..j1−1 of Φ (unscaled, as appended)
+ * into D (n×(j1−j0)) and returns IR_OK or an error status (passed on).
+ * It is asked for exactly the blocks that were appended past Nkeep, so a
+ * deterministic source gives the appended bits.  With a source, a point
+ * past Nkeep whose Cholesky route misses the accuracy (eps·cond(Gram) up
+ * to the CSNE limit) is refined by the corrected semi-normal equations
+ * with residuals Y − Φ_N(Φ_Nᵀα) computed from the columns: each step
+ * regenerates the N − Nkeep streamed columns (the source's cost) and costs
+ * 4·n·N·K flops, at most 3 steps.  Memory: n × (the widest appended block)
+ * doubles, at the first refinement.  fn NULL removes the source.  IR_EINVAL
+ * on a workspace that does not stream. */
+typedef int (*ir_nested_source)(void *ctx, size_t j0, size_t j1,
+                                gsl_matrix *D);
+int ir_nested_set_source(ir_nested *w, ir_nested_source fn, void *ctx);
 
 /* Appends the next columns: B (n×d) of Φ and Bt (ntest×d) of Φt, d >= 1,
  * in the order of the columns, at most Nmax in all; N grows by d.  Cost:
