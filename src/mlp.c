@@ -777,7 +777,7 @@ static int ir_mlp_prepare(ir_mlp *n, const double *theta, const size_t *idx,
   if (s != IR_OK)
     return s;
   if (small)
-    ir_mlps_backward(&n->sm, theta, grad, grad == NULL || n->hvp_seen);
+    ir_mlps_backward(&n->sm, theta, grad);
   else
     ir_mlp_backward(n, theta, grad);
   n->small_state = small;
@@ -797,7 +797,7 @@ static int ir_mlp_prepare_second(ir_mlp *n, const double *theta,
     return s;
   if (small) {
     if (!n->s2_valid)
-      ir_mlps_second(&n->sm);
+      ir_mlps_second(&n->sm, theta);
     n->s2_valid = 1;
   } else if (ir_act_smooth(n->a.act) && !n->s2_valid) {
     for (size_t l = 0; l + 1 < n->L; l++)

@@ -27,7 +27,7 @@ typedef struct {
   const double *src_x, *src_y;
   size_t src_ldx, src_ldy;
   double *Z[IR_MLP_MAX_LAYERS], *A[IR_MLP_MAX_LAYERS], *S1[IR_MLP_MAX_LAYERS],
-      *S2[IR_MLP_MAX_LAYERS], *G[IR_MLP_MAX_LAYERS], *D[IR_MLP_MAX_LAYERS];
+      *S2[IR_MLP_MAX_LAYERS], *G[IR_MLP_MAX_LAYERS];
   /* (S2 holds D ⊙ σ'' after ir_mlps_second, S1 σ' for every activation) */
   double *P; /* softmax of the output (CE), K × mp */
   double *RZ[IR_MLP_MAX_LAYERS], *RA[IR_MLP_MAX_LAYERS], *RG[IR_MLP_MAX_LAYERS],
@@ -51,14 +51,13 @@ void ir_mlps_load(ir_mlps *s, size_t m, const double *X, size_t ldx,
 
 /* Forward pass at θ: the loss; with want_grad also σ', ∂L/∂F (and P). */
 double ir_mlps_forward(ir_mlps *s, const double *theta, int want_grad);
-/* Backward pass after ir_mlps_forward(…, 1): every G_l, (keep_d) D_l and
- * (grad != NULL) the gradient. */
-void ir_mlps_backward(ir_mlps *s, const double *theta, double *grad,
-                      int keep_d);
-/* The state of the HVP (after forward and backward with keep_d): σ' where
- * the forward pass left it out, and D ⊙ σ'' in S2 for the smooth
- * activations. */
-void ir_mlps_second(ir_mlps *s);
+/* Backward pass after ir_mlps_forward(…, 1): every G_l and (grad != NULL)
+ * the gradient. */
+void ir_mlps_backward(ir_mlps *s, const double *theta, double *grad);
+/* The state of the HVP (after forward and backward at the same θ): σ'
+ * where the forward pass left it out, and D_l ⊙ σ'' in S2 for the smooth
+ * activations (D_l = W_{l+1}ᵀ G_{l+1}, formed here). */
+void ir_mlps_second(ir_mlps *s, const double *theta);
 /* H v at the state's θ (after forward, backward and second). */
 void ir_mlps_hvp(ir_mlps *s, const double *theta, const double *v, double *hv);
 
