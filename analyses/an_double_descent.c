@@ -2386,7 +2386,7 @@ static int dd_parse(int argc, char **argv, dd_opts *o, ir_cli_config *cfg) {
 /* The columns and headers a paper shows (report.h, ir_table_set_paper);
  * the CSV keeps every column. */
 static const char *const dd_paper[] = {
-    "model: N=$N$,N_over_n=$N/n$,train_mse=$\\mathrm{MSE}_\\mathrm{train}$,test_mse=$\\mathrm{MSE}_\\mathrm{test}$,norm=$\\|W\\|_F$,cond=$\\kappa(\\Phi_N)$,test_mse_opt_ridge=$\\mathrm{MSE}_\\mathrm{test}^\\mathrm{ridge}$",
+    "model: N=$N$,N_over_n=$N/n$,train_mse=$\\mathrm{MSE}_\\mathrm{train}$,test_mse=$\\mathrm{MSE}_\\mathrm{test}$,norm=$\\|W\\|_F$,cond=$\\kappa(\\Phi_N)$,?test_mse_opt_ridge=$\\mathrm{MSE}_\\mathrm{test}^\\mathrm{ridge}$",
     "classical: N=$N$,N_over_n=$N/n$,test_mse=$\\mathrm{MSE}_\\mathrm{test}$,norm=$\\|W\\|_F$",
     "model_linear: n=$n$,p=$p$,gamma=$\\gamma$,risk=$\\hat R$,risk_theory=$R$ (exact),risk_asymptotic=$R_\\infty$,z=$z$",
     "samples: n=$n$,p=$p$,n_over_p=$n/p$,risk=$\\hat R$,risk_theory=$R$ (exact),risk_asymptotic=$R_\\infty$,z=$z$",

@@ -361,8 +361,17 @@ int ir_linalg_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
   if (info < 0)
     return ir_error(IR_EINTERNAL, "dpotrf: argument %d illegal", (int)-info);
   double rc = 0;
-  double *work = malloc(3 * m * sizeof(double));
-  lapack_int *iwork = malloc(m * sizeof(lapack_int));
+  /* The work vectors on a 64-byte boundary: OpenBLAS's level-1/2 kernels
+   * inside dpocon sum in an order that depends on the vectors' alignment,
+   * so with malloc's 16 bytes the estimate's last bit followed the heap's
+   * state (double-descent's cond column differed in the 16th digit between
+   * `implreg double-descent` and the same run inside `implreg all`). */
+  double *work = NULL;
+  lapack_int *iwork = NULL;
+  if (posix_memalign((void **)&work, 64, 3 * m * sizeof(double)) != 0)
+    work = NULL;
+  if (posix_memalign((void **)&iwork, 64, m * sizeof(lapack_int)) != 0)
+    iwork = NULL;
   if (!work || !iwork) {
     free(work);
     free(iwork);

@@ -792,10 +792,90 @@ START_TEST(test_lstsq_qr) {
 }
 END_TEST
 
+/* ir_linalg_spd_solve: the solution against GSL's Cholesky, the 1-norm
+ * condition estimate within LAPACK's usual factor of the true one, and the
+ * same bits whatever the heap's state (dpocon's work vectors used to take
+ * malloc's alignment, and OpenBLAS's kernels sum in an alignment-dependent
+ * order: the estimate's last bit moved with the allocations before it). */
+START_TEST(test_spd_solve_heap) {
+  const size_t m = 700, K = 3;
+  gsl_matrix *A = ir_test_gaussian(m, m, 71);
+  gsl_matrix *G = gsl_matrix_alloc(m, m), *W = gsl_matrix_alloc(m, m);
+  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, A, 0.0, G);
+  for (size_t i = 0; i < m; i++) {
+    gsl_matrix_set(G, i, i, gsl_matrix_get(G, i, i) + 1.0);
+    for (size_t j = 0; j < i; j++)
+      gsl_matrix_set(G, j, i, gsl_matrix_get(G, i, j));
+  }
+  gsl_matrix *Y = ir_test_gaussian(m, K, 72), *B = gsl_matrix_alloc(m, K),
+             *B0 = gsl_matrix_alloc(m, K);
+  double c0 = 0;
+  void *shim[8] = {0};
+  for (int k = 0; k < 8; k++) {
+    shim[k] = malloc(16 * (size_t)k + 8); /* moves the next allocations */
+    ck_assert_ptr_nonnull(shim[k]);
+    gsl_matrix_memcpy(W, G);
+    gsl_matrix_memcpy(B, Y);
+    double c = 0;
+    IR_ASSERT_OK(ir_linalg_spd_solve(W, B, 1e-6, &c));
+    if (k == 0) {
+      c0 = c;
+      gsl_matrix_memcpy(B0, B);
+    } else {
+      ck_assert_msg(c == c0, "heap state %d: condition %.17g, first %.17g", k,
+                    c, c0);
+      ck_assert(memcmp(B->data, B0->data, m * K * sizeof(double)) == 0);
+    }
+  }
+  for (int k = 0; k < 8; k++)
+    free(shim[k]);
+  /* against GSL's Cholesky solve, and the exact 1-norm condition number */
+  gsl_matrix_memcpy(W, G);
+  gsl_linalg_cholesky_decomp1(W);
+  gsl_matrix *Gi = gsl_matrix_alloc(m, m);
+  gsl_matrix_memcpy(Gi, W);
+  gsl_linalg_cholesky_invert(Gi);
+  double n1 = 0, n1i = 0;
+  for (size_t j = 0; j < m; j++) {
+    double a = 0, b = 0;
+    for (size_t i = 0; i < m; i++) {
+      a += fabs(gsl_matrix_get(G, i, j));
+      b += fabs(gsl_matrix_get(Gi, i, j));
+    }
+    n1 = fmax(n1, a);
+    n1i = fmax(n1i, b);
+  }
+  const double exact = n1 * n1i;
+  ck_assert_msg(c0 <= exact * (1 + 1e-10) && c0 >= exact / 10,
+                "estimate %.6g, exact %.6g", c0, exact);
+  for (size_t k = 0; k < K; k++) {
+    gsl_vector_view y = gsl_matrix_column(Y, k);
+    gsl_vector *x = gsl_vector_alloc(m);
+    gsl_linalg_cholesky_solve(W, &y.vector, x);
+    double d = 0, nx = 0;
+    for (size_t i = 0; i < m; i++) {
+      d = fmax(d, fabs(gsl_vector_get(x, i) - gsl_matrix_get(B0, i, k)));
+      nx = fmax(nx, fabs(gsl_vector_get(x, i)));
+    }
+    ck_assert_msg(d <= 100 * DBL_EPSILON * exact * nx, "column %zu: %.3g",
+                  k, d / nx);
+    gsl_vector_free(x);
+  }
+  gsl_matrix_free(Gi);
+  gsl_matrix_free(A);
+  gsl_matrix_free(G);
+  gsl_matrix_free(W);
+  gsl_matrix_free(Y);
+  gsl_matrix_free(B);
+  gsl_matrix_free(B0);
+}
+END_TEST
+
 static Suite *linalg_suite(void) {
   Suite *s = suite_create("linalg");
   TCase *tc = tcase_create("normal");
   tcase_add_test(tc, test_svd_wide);
+  tcase_add_test(tc, test_spd_solve_heap);
   tcase_add_test(tc, test_svd_square);
   tcase_add_test(tc, test_svd_tall);
   tcase_add_test(tc, test_svd_large);

@@ -54,10 +54,10 @@
  * target_clones), with activations stored unit-major, bias and activation
  * applied over whole layers, and the workspace held by the model (no
  * allocation per call once the largest batch has been seen: about
- * (d + 6K + maxw + 9·ΣH_l)·m doubles over the hidden widths H_l, m rounded
+ * (d + 6K + maxw + 8·ΣH_l)·m doubles over the hidden widths H_l, m rounded
  * up to 8).  A BLAS call costs ~0.2–1 µs of fixed overhead here, which is
  * most of a 4-32-1 network's step (4-32-1, n = 64, one thread: GD step
- * 5.1 → 3.3 µs, HVP 3.9 → 2.5 µs, tanh included); BLAS wins once a product
+ * 5.1 → 2.0 µs, HVP 3.9 → 1.6 µs, tanh included); BLAS wins once a product
  * is large enough to amortize its packing.  The results equal the BLAS
  * path's to rounding (the order of the sums differs; tests/test_mlp.c
  * compares them).  Quadratic forms
