@@ -793,10 +793,11 @@ START_TEST(test_lstsq_qr) {
 END_TEST
 
 /* ir_linalg_spd_solve: the solution against GSL's Cholesky, the 1-norm
- * condition estimate within LAPACK's usual factor of the true one, and the
- * same bits whatever the heap's state (dpocon's work vectors used to take
- * malloc's alignment, and OpenBLAS's kernels sum in an alignment-dependent
- * order: the estimate's last bit moved with the allocations before it). */
+ * condition estimate within LAPACK's usual factor of the true one, and
+ * repeated calls between other allocations giving the same bits.  (The
+ * alignment dependence that made the estimate's last bit follow the heap
+ * did not show at this size; tests/cli_double_descent.sh reproduces it
+ * with three heap layouts.) */
 START_TEST(test_spd_solve_heap) {
   const size_t m = 700, K = 3;
   gsl_matrix *A = ir_test_gaussian(m, m, 71);

@@ -15,10 +15,10 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "%g"
-set xrange [0.0038175366640493934:0.061080586624790295]
+set xrange [0.0038175366640493917:0.061080586624790267]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [5.8729824475666619e-08:0.011550901261524514]
+set yrange [5.8729824475109939e-08:0.011550901261528756]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -15,10 +15,10 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "10^{%T}"
-set xrange [0.00125:2.6227000758665087]
+set xrange [0.00125:2.6227000761110091]
 set logscale y 10
 set format y "%g"
-set yrange [0.40390969389665921:15.375827198438113]
+set yrange [0.40443831102833716:15.375053757529463]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -16,7 +16,7 @@ set key outside right top vertical box opaque
 set format x "%g"
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.0007412167077348609:0.44698892560392489]
+set yrange [0.00074797172620960542:0.4468329856111829]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

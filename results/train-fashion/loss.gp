@@ -16,7 +16,7 @@ set key outside right top vertical box opaque
 set format x "%g"
 set logscale y 10
 set format y "%g"
-set yrange [0.024806552072185302:0.11639896082099983]
+set yrange [0.024806552072185298:0.11639896082099983]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"
