@@ -561,41 +561,18 @@ static int ir_nested_minnorm_solve(ir_nested *w, double rcond,
   gsl_matrix_view B = ir_nested_rhs(w, dual, m, w->B);
   double cg = INFINITY;
   s = ir_linalg_spd_solve(&G.matrix, &B.matrix, accuracy, &cg);
-  if (s == IR_ESING && ir_nested_streamed(w)) {
-    /* Past the held columns: refine from the source's columns, or refuse
-     * (no COD or SVD without Φ_N). */
-    const int refine = w->src != NULL && isfinite(cg) &&
-                       DBL_EPSILON * cg <= IR_NESTED_CSNE_MAX;
-    if (refine) {
-      ir_error_clear();
-      s = ir_nested_csne_stream(w, &G.matrix, &B.matrix, accuracy);
-      if (s == IR_OK) {
-        fit->method = IR_NESTED_CSNE;
-        fit->rank = m;
-        fit->cond = sqrt(cg);
-        *pending = 1;
-        *dual_out = dual;
-        return IR_OK;
-      }
-      if (s != IR_ESING)
-        return s;
-    }
-    return ir_error(IR_ESING,
-                    "nested stream: at N = %zu (past the %zu held columns) "
-                    "eps*cond(Gram) = %.1e exceeds the accuracy %.1e%s; keep "
-                    "more columns",
-                    w->N, w->Nphi, DBL_EPSILON * cg, accuracy,
-                    refine ? " and the refinement from the streamed columns "
-                             "did not reach it"
-                           : w->src ? "" : " (no column source to refine "
-                                           "from)");
-  }
-  if (s == IR_ESING && isfinite(cg) && DBL_EPSILON * cg <= IR_NESTED_CSNE_MAX) {
-    /* Cholesky completed but its solution alone is not accurate enough:
-     * refine it with residuals of Φ_N itself (corrected semi-normal
-     * equations) — G holds the factor, B the right-hand side. */
+  /* Cholesky completed but its solution alone is not accurate enough:
+   * refine it by the corrected semi-normal equations, with residuals of
+   * Φ_N itself — held, or made again by the column source past the held
+   * columns — G holds the factor, B the right-hand side. */
+  const int streamed = ir_nested_streamed(w);
+  const int refine = s == IR_ESING && isfinite(cg) &&
+                     DBL_EPSILON * cg <= IR_NESTED_CSNE_MAX &&
+                     (!streamed || w->src != NULL);
+  if (refine) {
     ir_error_clear();
-    s = ir_nested_csne(w, &G.matrix, &B.matrix, dual, accuracy);
+    s = streamed ? ir_nested_csne_stream(w, &G.matrix, &B.matrix, accuracy)
+                 : ir_nested_csne(w, &G.matrix, &B.matrix, dual, accuracy);
     if (s == IR_OK) {
       fit->method = IR_NESTED_CSNE;
       fit->rank = m;
@@ -607,6 +584,17 @@ static int ir_nested_minnorm_solve(ir_nested *w, double rcond,
     if (s != IR_ESING)
       return s;
   }
+  if (s == IR_ESING && streamed)
+    /* no COD or SVD without Φ_N */
+    return ir_error(IR_ESING,
+                    "nested stream: at N = %zu (past the %zu held columns) "
+                    "eps*cond(Gram) = %.1e exceeds the accuracy %.1e%s; keep "
+                    "more columns",
+                    w->N, w->Nphi, DBL_EPSILON * cg, accuracy,
+                    refine ? " and the refinement from the streamed columns "
+                             "did not reach it"
+                           : w->src ? "" : " (no column source to refine "
+                                           "from)");
   if (s == IR_ESING) {
     /* Too ill-conditioned for the Gram route: factor Φ_N itself — by COD
      * when Cholesky completed (full rank, the estimate is finite), by the

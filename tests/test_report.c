@@ -1282,20 +1282,30 @@ START_TEST(test_figure_render) {
 }
 END_TEST
 
-/* Runs ir_figure_write with PATH pointing only at dir g_dir/bin. */
-static int write_with_path(ir_figure *f, int *rendered) {
+/* Runs ir_figures_write with PATH pointing only at dir g_dir/bin. */
+static int figures_with_path(const ir_figure *const *f, size_t n,
+                             size_t *nrendered) {
   char bin[PATH_MAX];
   path_in(bin, "bin");
   const char *old = getenv("PATH");
   char *saved = old ? strdup(old) : NULL;
   setenv("PATH", bin, 1);
-  int s = ir_figure_write(f, g_dir, 1, rendered);
+  int s = ir_figures_write(f, n, g_dir, 1, nrendered);
   if (saved != NULL) {
     setenv("PATH", saved, 1);
     free(saved);
   } else {
     unsetenv("PATH");
   }
+  return s;
+}
+
+/* ir_figure_write's view of it (one figure, a flag). */
+static int write_with_path(ir_figure *f, int *rendered) {
+  size_t n = 0;
+  const ir_figure *one = f;
+  int s = figures_with_path(&one, 1, &n);
+  *rendered = n == 1;
   return s;
 }
 
@@ -1316,18 +1326,23 @@ START_TEST(test_figure_no_gnuplot) {
 }
 END_TEST
 
-START_TEST(test_figure_gnuplot_fails) {
+/* g_dir/bin/gnuplot, a shell script (its second argument, "ir_png='...';
+ * ir_pdf='...'", is valid shell too). */
+static void fake_gnuplot(const char *script) {
   char bin[PATH_MAX], fake[PATH_MAX];
   path_in(bin, "bin");
   ck_assert_int_eq(mkdir(bin, 0700), 0);
   path_in(fake, "bin/gnuplot");
   FILE *fp = fopen(fake, "w");
   ck_assert_ptr_nonnull(fp);
-  /* A gnuplot that writes half an image and fails: its second argument,
-   * "ir_png='...'; ir_pdf='...'", is valid shell too. */
-  fputs("#!/bin/sh\neval \"$2\"\necho partial > \"$ir_png\"\nexit 3\n", fp);
+  fputs(script, fp);
   fclose(fp);
   ck_assert_int_eq(chmod(fake, 0700), 0);
+}
+
+START_TEST(test_figure_gnuplot_fails) {
+  /* A gnuplot that writes half an image and fails. */
+  fake_gnuplot("#!/bin/sh\neval \"$2\"\necho partial > \"$ir_png\"\nexit 3\n");
   ir_figure *f = sample_figure();
   int rendered = 7;
   ck_assert_int_eq(write_with_path(f, &rendered), IR_EIO);
@@ -1369,18 +1384,10 @@ START_TEST(test_figures_many) {
     ck_assert_int_eq(count_tmp(), 0);
   }
   /* A fake gnuplot that fails on f1.gp only. */
-  char bin[PATH_MAX], fake[PATH_MAX];
-  path_in(bin, "bin");
-  ck_assert_int_eq(mkdir(bin, 0700), 0);
-  path_in(fake, "bin/gnuplot");
-  FILE *fp = fopen(fake, "w");
-  ck_assert_ptr_nonnull(fp);
-  fputs("#!/bin/sh\neval \"$2\"\ncase \"$3\" in f1.gp) echo partial > "
-        "\"$ir_png\"; exit 3;; esac\necho png > \"$ir_png\"\necho pdf > "
-        "\"$ir_pdf\"\n",
-        fp);
-  fclose(fp);
-  ck_assert_int_eq(chmod(fake, 0700), 0);
+  fake_gnuplot("#!/bin/sh\neval \"$2\"\ncase \"$3\" in f1.gp) echo partial > "
+               "\"$ir_png\"; exit 3;; esac\necho png > \"$ir_png\"\necho pdf > "
+               "\"$ir_pdf\"\n");
+  char fake[PATH_MAX];
   for (int i = 0; i < 5; i++) {
     char p[PATH_MAX];
     snprintf(p, sizeof p, "%s.png", names[i]);
@@ -1390,16 +1397,7 @@ START_TEST(test_figures_many) {
     path_in(fake, p);
     unlink(fake);
   }
-  const char *old = getenv("PATH");
-  char *saved = old ? strdup(old) : NULL;
-  setenv("PATH", bin, 1);
-  int s = ir_figures_write((const ir_figure *const *)f, 5, g_dir, 1, &nr);
-  if (saved != NULL) {
-    setenv("PATH", saved, 1);
-    free(saved);
-  } else {
-    unsetenv("PATH");
-  }
+  int s = figures_with_path((const ir_figure *const *)f, 5, &nr);
   ck_assert_int_eq(s, IR_EIO);
   ck_assert_ptr_nonnull(strstr(ir_error_message(), "f1.gp"));
   ck_assert(exists_in("f0.png"));
