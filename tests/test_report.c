@@ -1389,7 +1389,7 @@ START_TEST(test_figures_many) {
                "\"$ir_pdf\"\n");
   char fake[PATH_MAX];
   for (int i = 0; i < 5; i++) {
-    char p[PATH_MAX];
+    char p[32];
     snprintf(p, sizeof p, "%s.png", names[i]);
     path_in(fake, p);
     unlink(fake);
