@@ -32,41 +32,36 @@ static int cmp(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Seconds per call of n calls of op (0: GD step, 1: HVP). */
+static double loop_op(ir_model *m, gsl_vector *th, const gsl_vector *v,
+                      gsl_vector *out, int op, unsigned long n) {
+  double L;
+  double t0 = now();
+  for (unsigned long i = 0; i < n; i++) {
+    if (op == 0) {
+      ir_model_loss_grad(m, th, NULL, 0, &L, out);
+      gsl_blas_daxpy(-1e-12, out, th);
+    } else {
+      ir_model_hvp(m, th, NULL, 0, v, out);
+    }
+  }
+  return (now() - t0) / (double)n;
+}
+
 /* Best of 5 loops of per-call seconds (the machine is shared: the best
- * is the least disturbed) of op (0: GD step, 1: HVP). */
+ * is the least disturbed) of op; n doubles until a loop lasts min_time. */
 static double time_op(ir_model *m, gsl_vector *th, const gsl_vector *v,
                       gsl_vector *out, int op, double min_time) {
-  double L, t[5];
+  double t[5];
   unsigned long n = 1;
   for (;;) {
-    double t0 = now();
-    for (unsigned long i = 0; i < n; i++) {
-      if (op == 0) {
-        ir_model_loss_grad(m, th, NULL, 0, &L, out);
-        gsl_blas_daxpy(-1e-12, out, th);
-      } else {
-        ir_model_hvp(m, th, NULL, 0, v, out);
-      }
-    }
-    double el = now() - t0;
-    if (el >= min_time || n >= (1UL << 24)) {
-      t[0] = el / (double)n;
+    t[0] = loop_op(m, th, v, out, op, n);
+    if (t[0] * (double)n >= min_time || n >= (1UL << 24))
       break;
-    }
     n *= 2;
   }
-  for (int r = 1; r < 5; r++) {
-    double t0 = now();
-    for (unsigned long i = 0; i < n; i++) {
-      if (op == 0) {
-        ir_model_loss_grad(m, th, NULL, 0, &L, out);
-        gsl_blas_daxpy(-1e-12, out, th);
-      } else {
-        ir_model_hvp(m, th, NULL, 0, v, out);
-      }
-    }
-    t[r] = (now() - t0) / (double)n;
-  }
+  for (int r = 1; r < 5; r++)
+    t[r] = loop_op(m, th, v, out, op, n);
   qsort(t, 5, sizeof t[0], cmp);
   return t[0];
 }

@@ -192,6 +192,36 @@ typedef struct {
     }                                                                          \
   } while (0)
 
+/* lin on the W (8 or 4) sample vectors from ib of output row z: each sum
+ * b0 + Σ_j c_j A[j] (+ Σ_j c2_j A2[j]) in that order. */
+static inline __attribute__((always_inline)) void
+lin_block(int W, size_t nin, size_t nb, size_t ib, const double *c,
+          size_t cs, double b0, const v8d *A, const double *c2,
+          const v8d *A2, v8d *z, size_t k0, const epilogue *e) {
+  v8d a[8];
+  IR_MLPS_UNROLL8
+  for (int t = 0; t < W; t++)
+    a[t] = (v8d){0} + b0;
+  for (size_t j = 0; j < nin; j++) {
+    const double w = c[j * cs];
+    const v8d *x = A + j * nb + ib;
+    IR_MLPS_UNROLL8
+    for (int t = 0; t < W; t++)
+      a[t] += w * x[t];
+  }
+  if (c2)
+    for (size_t j = 0; j < nin; j++) {
+      const double w = c2[j * cs];
+      const v8d *x = A2 + j * nb + ib;
+      IR_MLPS_UNROLL8
+      for (int t = 0; t < W; t++)
+        a[t] += w * x[t];
+    }
+  IR_MLPS_UNROLL8
+  for (int t = 0; t < W; t++)
+    EPI_APPLY(e, a[t], k0 + ib + t, z + ib + t);
+}
+
 /* Z[j'] = epilogue(b[j'] + Σ_j C[j'·rs + j·cs] A[j] (+ the same with C2,
  * A2 when C2 != NULL)), j' < nout, j < nin; rows of nb vectors.  b may be
  * NULL. */
@@ -205,60 +235,12 @@ lin(size_t nout, size_t nin, size_t nb, const double *C, size_t rs, size_t cs,
     v8d *z = Z + jo * nb;
     const size_t k0 = jo * nb;
     size_t ib = 0;
-    /* blocks of 8 vectors, then 4: the same sums in the same order, with
-     * half the loop overhead and coefficient loads where nin is small */
-    for (; ib + 8 <= nb; ib += 8) {
-      v8d a[8];
-      IR_MLPS_UNROLL8
-      for (int t = 0; t < 8; t++)
-        a[t] = (v8d){0} + b0;
-      for (size_t j = 0; j < nin; j++) {
-        const double w = c[j * cs];
-        const v8d *x = A + j * nb + ib;
-        IR_MLPS_UNROLL8
-        for (int t = 0; t < 8; t++)
-          a[t] += w * x[t];
-      }
-      if (c2)
-        for (size_t j = 0; j < nin; j++) {
-          const double w = c2[j * cs];
-          const v8d *x = A2 + j * nb + ib;
-          IR_MLPS_UNROLL8
-          for (int t = 0; t < 8; t++)
-            a[t] += w * x[t];
-        }
-      IR_MLPS_UNROLL8
-      for (int t = 0; t < 8; t++)
-        EPI_APPLY(e, a[t], k0 + ib + t, z + ib + t);
-    }
-    for (; ib + 4 <= nb; ib += 4) {
-      v8d a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-      a0 += b0;
-      a1 += b0;
-      a2 += b0;
-      a3 += b0;
-      for (size_t j = 0; j < nin; j++) {
-        const double w = c[j * cs];
-        const v8d *x = A + j * nb + ib;
-        a0 += w * x[0];
-        a1 += w * x[1];
-        a2 += w * x[2];
-        a3 += w * x[3];
-      }
-      if (c2)
-        for (size_t j = 0; j < nin; j++) {
-          const double w = c2[j * cs];
-          const v8d *x = A2 + j * nb + ib;
-          a0 += w * x[0];
-          a1 += w * x[1];
-          a2 += w * x[2];
-          a3 += w * x[3];
-        }
-      EPI_APPLY(e, a0, k0 + ib, z + ib);
-      EPI_APPLY(e, a1, k0 + ib + 1, z + ib + 1);
-      EPI_APPLY(e, a2, k0 + ib + 2, z + ib + 2);
-      EPI_APPLY(e, a3, k0 + ib + 3, z + ib + 3);
-    }
+    /* blocks of 8 vectors, then 4: half the loop overhead and coefficient
+     * loads of blocks of 4 where nin is small */
+    for (; ib + 8 <= nb; ib += 8)
+      lin_block(8, nin, nb, ib, c, cs, b0, A, c2, A2, z, k0, e);
+    for (; ib + 4 <= nb; ib += 4)
+      lin_block(4, nin, nb, ib, c, cs, b0, A, c2, A2, z, k0, e);
     for (; ib < nb; ib++) {
       /* fewer than 4 blocks left: 4 partial sums along j instead, so that
        * the sum is not one chain of nin dependent adds */

@@ -68,15 +68,20 @@ fi
 # Streamed features (IMPLREG_DD_HOLD=0 streams any size; normally past
 # 4 GB of features): the same numbers as the held matrices within the held
 # prefix (N <= 2n: the first 12 rows, bit for bit, the condition estimate
-# included) and past it the test MSE
+# included) and past it the test MSE.  At --accuracy 1e-12 the last size
+# (N = 1200, eps*cond(Gram) = 3.4e-12) needs the corrected semi-normal
+# equations past the 496 held columns, from a regenerated block of 704
+# columns — wider than the prefix (a scratch sized by the prefix broke it)
 # to rounding (1e-12 relative; measured 5e-15), every check still passing.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   "$IMPLREG" double-descent --data fashion-mnist --sweep model --n 120 \
-    --ntest 200 --N-max 1200 --points 14 --out "$T/h1" --quiet &&
+    --ntest 200 --N-max 1200 --points 14 --accuracy 1e-12 --out "$T/h1" \
+    --quiet &&
     IMPLREG_DD_HOLD=0 "$IMPLREG" double-descent --data fashion-mnist \
       --sweep model --n 120 --ntest 200 --N-max 1200 --points 14 \
-      --out "$T/h2" --quiet --strict &&
+      --accuracy 1e-12 --out "$T/h2" --quiet --strict &&
     grep -q '"streamed_after"' "$T/h2/manifest.json" &&
+    tail -n 1 "$T/h2/model.csv" | grep -q '^1200,.*,csne,' &&
     cmp -s <(head -n 12 "$T/h1/model.csv") <(head -n 12 "$T/h2/model.csv") &&
     paste -d, "$T/h1/model.csv" "$T/h2/model.csv" | awk -F, -v c=5 '
       NR > 1 { k = NF / 2; a = $c; b = $(c + k); d = (a - b) / a;
