@@ -492,6 +492,9 @@ static int ir_nested_csne(ir_nested *w, const gsl_matrix *Lf, gsl_matrix *B,
                           int dual, double accuracy) {
   chol_apply(Lf, B);
   double corr = INFINITY;
+  /* primal: the correction Φ_Nᵀ R in Wd (declared here: D points into it) */
+  gsl_matrix_view Wd =
+      gsl_matrix_submatrix(w->Wd, 0, 0, dual ? 1 : w->N, w->K);
   for (int it = 0; it < 3 && !(corr <= accuracy); it++) {
     gsl_matrix *D = w->R; /* dual: the correction of α in place */
     if (dual) {
@@ -502,7 +505,6 @@ static int ir_nested_csne(ir_nested *w, const gsl_matrix *Lf, gsl_matrix *B,
       /* R = Y − Φ_N W, then Φ_Nᵀ R */
       gsl_matrix_const_view Phi =
           gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
-      gsl_matrix_view Wd = gsl_matrix_submatrix(w->Wd, 0, 0, w->N, w->K);
       gsl_matrix_memcpy(w->R, w->Y);
       gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, &Phi.matrix, B, 1.0,
                      w->R);
