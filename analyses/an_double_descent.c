@@ -292,8 +292,8 @@ static int dd_sweep_model_impl(const dd_opts *o, const ir_features *f,
     w = NULL;
   }
   if (st && w) {
-    B = gsl_matrix_alloc(st->X->size1, DD_STREAM_BLOCK);
-    Bt = gsl_matrix_alloc(nt, DD_STREAM_BLOCK);
+    B = ir_matrix_alloc_big(st->X->size1, DD_STREAM_BLOCK);
+    Bt = ir_matrix_alloc_big(nt, DD_STREAM_BLOCK);
     if (!B || !Bt) {
       ir_nested_free(w);
       w = NULL;

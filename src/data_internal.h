@@ -45,6 +45,11 @@ int ir_data_check_range(const gsl_rng *r, size_t n, const char *what);
  * numbers from r.  Cost O(N + m). */
 void ir_data_partial_shuffle(gsl_rng *r, size_t *perm, size_t N, size_t m);
 
+/* Opens the IDX file at path as ir_data_read_idx does and reports in
+ * *whole whether a gzip file was inflated whole (libdeflate) rather than
+ * streamed (zlib, or no compression): for tests of both paths. */
+int ir_idx_probe(const char *path, int *whole);
+
 /* Describes a non-finite value for messages. */
 static inline const char *ir_nonfinite_name(double x) {
   if (isnan(x))

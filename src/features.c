@@ -309,7 +309,7 @@ static ir_features *features_alloc(int kind, size_t d, size_t Nmax,
     break;
   case IR_FEAT_RFF_PAIR:
   case IR_FEAT_RELU_CENTERED:
-    f->W = gsl_matrix_alloc(rows, d);
+    f->W = ir_matrix_alloc_big(rows, d);
     if (!f->W) {
       status = ir_error(
           IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax, d);
@@ -335,7 +335,7 @@ static ir_features *features_alloc(int kind, size_t d, size_t Nmax,
     /* w_j uniform on the sphere of radius σ: a Gaussian row normalized
      * (Muller 1959), so that ⟨w_j, x⟩ = σ⟨θ_j, x⟩/√d with θ_j uniform on
      * the sphere of radius √d, as in Mei & Montanari. */
-    f->W = gsl_matrix_alloc(Nmax, d);
+    f->W = ir_matrix_alloc_big(Nmax, d);
     if (!f->W) {
       status = ir_error(
           IR_ENOMEM, "out of memory (%zu features of dimension %zu)", Nmax, d);

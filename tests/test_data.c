@@ -8,6 +8,7 @@
 #include "implreg/data.h"
 #include "implreg/rng.h"
 #include "implreg/status.h"
+#include "data_internal.h"
 #include "testutil.h"
 #include <gsl/gsl_blas.h>
 #include "implreg/linalg.h"
@@ -790,20 +791,106 @@ START_TEST(test_npy_errors) {
 }
 END_TEST
 
-START_TEST(test_idx_errors) {
+/* Writes buf as gzip members split at the offsets cut[0..ncut) (several
+ * members, as pigz or `cat a.gz b.gz` make), then the extra bytes of tail
+ * (ntail) as one more member. */
+static void write_gz_members(const char *path, const unsigned char *buf,
+                             size_t len, const size_t *cut, int ncut,
+                             const unsigned char *tail, size_t ntail) {
+  FILE *fp = fopen(path, "wb");
+  ck_assert_ptr_nonnull(fp);
+  size_t at = 0;
+  for (int k = 0; k <= ncut + (ntail > 0); k++) {
+    const unsigned char *p = k <= ncut ? buf + at : tail;
+    size_t n = k < ncut ? cut[k] - at : k == ncut ? len - at : ntail;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    ck_assert_int_eq(deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8,
+                                  Z_DEFAULT_STRATEGY),
+                     Z_OK);
+    unsigned char out[8192];
+    z.next_in = (unsigned char *)p;
+    z.avail_in = (uInt)n;
+    int r;
+    do {
+      z.next_out = out;
+      z.avail_out = sizeof out;
+      r = deflate(&z, Z_FINISH);
+      ck_assert(r == Z_OK || r == Z_STREAM_END);
+      fwrite(out, 1, sizeof out - z.avail_out, fp);
+    } while (r != Z_STREAM_END);
+    deflateEnd(&z);
+    if (k < ncut)
+      at = cut[k];
+  }
+  ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* The gzip file at path: inflated whole when expected (whole = 1), and
+ * with IMPLREG_IDX_WHOLE_MAX = 0 streamed; both read bit for bit as ref. */
+static void assert_idx_paths(const char *path, const gsl_matrix *ref,
+                             int whole) {
+  int w = -1;
+  IR_ASSERT_OK(ir_idx_probe(path, &w));
+  ck_assert_int_eq(w, whole);
+  for (int mode = 0; mode < 2; mode++) {
+    if (mode == 1) {
+      ck_assert_int_eq(setenv("IMPLREG_IDX_WHOLE_MAX", "0", 1), 0);
+      IR_ASSERT_OK(ir_idx_probe(path, &w));
+      ck_assert_int_eq(w, 0);
+    }
+    gsl_matrix *m = NULL;
+    IR_ASSERT_OK(ir_data_read_idx(path, 0, &m));
+    ck_assert(same_bits(m, ref));
+    gsl_matrix_free(m);
+  }
+  unsetenv("IMPLREG_IDX_WHOLE_MAX");
+}
+
+START_TEST(test_idx_whole_and_streamed) {
+  /* 64 items of 3×5 bytes, not compressible to nothing. */
+  static unsigned char data[64 * 15], buf[64 * 15 + 16], more[40];
+  for (size_t k = 0; k < sizeof data; k++)
+    data[k] = (unsigned char)((k * 2654435761u) >> 11);
+  for (size_t k = 0; k < sizeof more; k++)
+    more[k] = (unsigned char)(k + 1);
+  const uint32_t dims[3] = {64, 3, 5};
+  size_t len = make_idx(buf, 3, dims, data, sizeof data);
+  write_bytes(tpath("w.idx"), buf, len);
+  gsl_matrix *ref = NULL;
+  IR_ASSERT_OK(ir_data_read_idx(tpath("w.idx"), 0, &ref));
+  int w = -1;
+  IR_ASSERT_OK(ir_idx_probe(tpath("w.idx"), &w));
+  ck_assert_int_eq(w, 0); /* not compressed: nothing to inflate */
+
+  /* One member; several (a cut inside the header, one inside an item);
+   * one more member after the data (ignored by both paths). */
+  write_gz(tpath("w1.gz"), buf, len);
+  assert_idx_paths(tpath("w1.gz"), ref, 1);
+  const size_t cut[3] = {7, 100, 101};
+  write_gz_members(tpath("w3.gz"), buf, len, cut, 3, NULL, 0);
+  assert_idx_paths(tpath("w3.gz"), ref, 1);
+  write_gz_members(tpath("wt.gz"), buf, len, cut, 1, more, sizeof more);
+  assert_idx_paths(tpath("wt.gz"), ref, 1);
+  /* More data inside the last member than the header declares: libdeflate
+   * cannot stop there, zlib's stream reads what it needs. */
+  unsigned char *longer = malloc(len + sizeof more);
+  memcpy(longer, buf, len);
+  memcpy(longer + len, more, sizeof more);
+  write_gz(tpath("wl.gz"), longer, len + sizeof more);
+  assert_idx_paths(tpath("wl.gz"), ref, 0);
+  free(longer);
+  gsl_matrix_free(ref);
+}
+END_TEST
+
+/* The gzip errors of test_idx_errors, the same on both reading paths. */
+static void idx_gzip_errors(void) {
   unsigned char data[12] = {0}, buf[64];
   const uint32_t dims[3] = {3, 2, 2};
   gsl_matrix *m = (gsl_matrix *)1;
-
-  /* Raw file with 10 of the 12 data bytes: caught from the file size. */
   size_t len = make_idx(buf, 3, dims, data, 10);
-  write_bytes(tpath("short.idx"), buf, len);
-  ASSERT_FAILS(ir_data_read_idx(tpath("short.idx"), 0, &m), IR_EFORMAT,
-               "short.idx", "expected 12 bytes");
-  ck_assert_ptr_null(m);
-  ck_assert_ptr_nonnull(strstr(ir_error_message(), "found 10"));
-
-  /* The same content compressed: caught while decompressing. */
+  /* The content compressed: caught while decompressing. */
   write_gz(tpath("short.gz"), buf, len);
   ASSERT_FAILS(ir_data_read_idx(tpath("short.gz"), 0, &m), IR_EFORMAT,
                "short.gz", "truncated IDX data: expected 12 bytes");
@@ -825,9 +912,36 @@ START_TEST(test_idx_errors) {
   ck_assert_uint_eq(fread(z, 1, zsize, fp), zsize);
   fclose(fp);
   write_bytes(tpath("cut.gz"), z, zsize / 2);
-  free(z);
   ASSERT_FAILS(ir_data_read_idx(tpath("cut.gz"), 0, &m), IR_EFORMAT, "cut.gz",
                "truncated");
+  /* A corrupt byte in the middle of the stream (its CRC then fails). */
+  z[zsize / 2] ^= 0x55;
+  write_bytes(tpath("bad.gz"), z, zsize);
+  free(z);
+  ASSERT_FAILS(ir_data_read_idx(tpath("bad.gz"), 0, &m), IR_EFORMAT, "bad.gz",
+               "zlib");
+  ck_assert_ptr_null(m);
+}
+
+START_TEST(test_idx_errors) {
+  unsigned char data[12] = {0}, buf[64];
+  const uint32_t dims[3] = {3, 2, 2};
+  gsl_matrix *m = (gsl_matrix *)1;
+
+  /* Raw file with 10 of the 12 data bytes: caught from the file size. */
+  size_t len = make_idx(buf, 3, dims, data, 10);
+  write_bytes(tpath("short.idx"), buf, len);
+  ASSERT_FAILS(ir_data_read_idx(tpath("short.idx"), 0, &m), IR_EFORMAT,
+               "short.idx", "expected 12 bytes");
+  ck_assert_ptr_null(m);
+  ck_assert_ptr_nonnull(strstr(ir_error_message(), "found 10"));
+
+  /* Compressed: the same messages whether the file is inflated whole or
+   * streamed. */
+  idx_gzip_errors();
+  ck_assert_int_eq(setenv("IMPLREG_IDX_WHOLE_MAX", "0", 1), 0);
+  idx_gzip_errors();
+  unsetenv("IMPLREG_IDX_WHOLE_MAX");
 
   /* Wrong magic, element type and dimension count. */
   write_text(tpath("text.idx"), "hello world");
@@ -1316,7 +1430,15 @@ START_TEST(test_fashion_subset) {
   ir_dataset *tr = fashion(0, 100, 4), *te = fashion(1, 50, 4);
   assert_fashion(tr, 100);
   assert_fashion(te, 50);
-  ir_dataset *tr2 = fashion(0, 100, 4), *tr3 = fashion(0, 100, 5);
+  /* The image file inflated whole; streamed through zlib, the same. */
+  int whole = 0;
+  IR_ASSERT_OK(
+      ir_idx_probe(FMNIST_DIR "/train-images-idx3-ubyte.gz", &whole));
+  ck_assert_int_eq(whole, 1);
+  ck_assert_int_eq(setenv("IMPLREG_IDX_WHOLE_MAX", "0", 1), 0);
+  ir_dataset *tr2 = fashion(0, 100, 4);
+  unsetenv("IMPLREG_IDX_WHOLE_MAX");
+  ir_dataset *tr3 = fashion(0, 100, 5);
   ck_assert(same_data(tr, tr2));
   ck_assert_int_eq(memcmp(tr->labels, tr2->labels, 100 * sizeof(size_t)), 0);
   ck_assert(!same_bits(tr->X, tr3->X));
@@ -1479,6 +1601,7 @@ static Suite *data_suite(void) {
   tcase_add_test(tc, test_npy_dtypes);
   tcase_add_test(tc, test_read_matrix_dispatch);
   tcase_add_test(tc, test_idx_roundtrip);
+  tcase_add_test(tc, test_idx_whole_and_streamed);
   tcase_set_timeout(tc, 60);
   suite_add_tcase(s, tc);
 

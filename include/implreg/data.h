@@ -65,8 +65,9 @@ int ir_data_write_csv(const char *path, const gsl_matrix *m,
 int ir_data_read_npy(const char *path, gsl_matrix **out);
 int ir_data_write_npy(const char *path, const gsl_matrix *m);
 
-/* IDX (MNIST format), raw or gzip-compressed (read with zlib, detected by
- * magic bytes, not by name).  Unsigned-byte data only (type 0x08), 1 to 3
+/* IDX (MNIST format), raw or gzip-compressed (detected by magic bytes, not
+ * by name; inflated whole by libdeflate up to 1 GiB of data, streamed
+ * through zlib beyond or where libdeflate cannot read the file exactly).  Unsigned-byte data only (type 0x08), 1 to 3
  * dimensions; an image file of n×r×c gives an n×(r·c) matrix with the raw
  * byte values 0..255.  max_rows > 0 reads only the first max_rows items (0:
  * all).  Wrong magic, wrong type, truncated data: IR_EFORMAT. */
