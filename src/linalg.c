@@ -389,9 +389,32 @@ int ir_linalg_spd_solve(gsl_matrix *G, gsl_matrix *B, double accuracy,
                     "estimated condition number %.3g, so the solution is "
                     "accurate only to ~%.1e > requested %.1e",
                     *cond_est, DBL_EPSILON * *cond_est, accuracy);
-  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, G, B);
-  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, G, B);
+  ir_linalg_chol_apply(G, B);
   return IR_OK;
+}
+
+void ir_linalg_chol_apply(const gsl_matrix *L, gsl_matrix *B) {
+  const size_t m = B->size1, c = B->size2;
+  /* Column-major 'U' on the row-major buffer is its lower triangle: the
+   * factor U = Lᵀ of L Lᵀ = UᵀU, as dpotrf left it. */
+  double *Bc = m > 0 && c > 0 ? malloc(m * c * sizeof *Bc) : NULL;
+  if (Bc == NULL) {
+    gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, L,
+                   B);
+    gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, L, B);
+    return;
+  }
+  for (size_t i = 0; i < m; i++)
+    for (size_t k = 0; k < c; k++)
+      Bc[k * m + i] = B->data[i * B->tda + k];
+  /* Its arguments are valid by construction: dpotrs cannot fail. */
+  (void)LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', (lapack_int)m,
+                            (lapack_int)c, L->data, (lapack_int)L->tda, Bc,
+                            (lapack_int)m);
+  for (size_t i = 0; i < m; i++)
+    for (size_t k = 0; k < c; k++)
+      B->data[i * B->tda + k] = Bc[k * m + i];
+  free(Bc);
 }
 
 int ir_linalg_lstsq_qr(const gsl_matrix *A, const gsl_matrix *Y,
@@ -406,7 +429,7 @@ int ir_linalg_lstsq_qr(const gsl_matrix *A, const gsl_matrix *Y,
    * TRANS = 'T' on it solves A X = Y — least squares by the QR of A when
    * m >= N, minimum norm by its LQ when m < N — without LAPACKE's
    * transposed copies (one copy of A in all). B is column-major rows×K. */
-  gsl_matrix *Ac = gsl_matrix_alloc(m, N);
+  gsl_matrix *Ac = ir_matrix_alloc_big(m, N);
   double *B = calloc(rows * K, sizeof *B);
   if (!Ac || !B) {
     if (Ac)

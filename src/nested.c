@@ -26,7 +26,9 @@ struct ir_nested {
   gsl_matrix *Wd; /* Nmax×K scratch: weights Φᵀα of a dual solution */
   /* ir_nested_solve's scratch for c = (1 + #λ)·K stacked right-hand sides
    * (allocated on first use, grown when c grows): solutions S (n×c),
-   * weights (Nmax×c), predictions (ntest×c), residuals (n×c). */
+   * weights transposed (c×Nphi: Wᵀ = αᵀΦ runs at twice the speed of
+   * W = Φᵀα in OpenBLAS, 13 against 29 ms at n = 1000, N = 10⁴, c = 60),
+   * predictions (ntest×c), residuals (n×c). */
   size_t cap;
   gsl_matrix *S, *Wall, *Pall, *Rall;
   /* Streaming (ir_nested_alloc_stream): Φ and Φt are owned and hold the
@@ -95,10 +97,10 @@ ir_nested *ir_nested_alloc(const gsl_matrix *Phi, const gsl_matrix *Y,
   w->scale = 1.0;
   w->Gd = ir_matrix_alloc_big(w->n, w->n);
   w->Gp = ir_matrix_alloc_big(w->mp, w->mp);
-  w->Wd = gsl_matrix_alloc(w->Nmax, w->K);
+  w->Wd = ir_matrix_alloc_big(w->Nmax, w->K);
   w->G = ir_matrix_alloc_big(w->n, w->n);
-  w->B = gsl_matrix_alloc(w->n, w->K);
-  w->R = gsl_matrix_alloc(w->n, w->K);
+  w->B = ir_matrix_alloc_big(w->n, w->K);
+  w->R = ir_matrix_alloc_big(w->n, w->K);
   if (!w->Gd || !w->Gp || !w->Wd || !w->G || !w->B || !w->R) {
     ir_error(IR_ENOMEM, "out of memory (nested workspace, n = %zu)", w->n);
     ir_nested_free(w);
@@ -421,12 +423,6 @@ static int ir_nested_direct(ir_nested *w, int method, double rcond,
   return s;
 }
 
-/* Applies (L Lᵀ)⁻¹ to B in place, L the lower triangle of Lf. */
-static void chol_apply(const gsl_matrix *Lf, gsl_matrix *B) {
-  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, Lf,
-                 B);
-  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, Lf, B);
-}
 
 /* R = Y − Φ_N(Φ_Nᵀα) (dual): the held columns Φ[:, :min(N, Nphi)] from
  * the workspace and, at a streamed point, the others made again by the
@@ -452,7 +448,7 @@ static int ir_nested_dual_resid(ir_nested *w, const gsl_matrix *alpha,
     if (w->D == NULL)
       w->D = ir_matrix_alloc_big(n, wide);
     if (w->DT == NULL)
-      w->DT = gsl_matrix_alloc(wide, K);
+      w->DT = ir_matrix_alloc_big(wide, K);
     if (w->D == NULL || w->DT == NULL)
       return ir_error(IR_ENOMEM, "out of memory (nested refinement, %zu x %zu)",
                       n, wide);
@@ -490,7 +486,7 @@ static int ir_nested_dual_resid(ir_nested *w, const gsl_matrix *alpha,
  * streamed point). */
 static int ir_nested_csne(ir_nested *w, const gsl_matrix *Lf, gsl_matrix *B,
                           int dual, double accuracy) {
-  chol_apply(Lf, B);
+  ir_linalg_chol_apply(Lf, B);
   double corr = INFINITY;
   /* primal: the correction Φ_Nᵀ R in Wd (declared here: D points into it) */
   gsl_matrix_view Wd =
@@ -512,7 +508,7 @@ static int ir_nested_csne(ir_nested *w, const gsl_matrix *Lf, gsl_matrix *B,
                      &Wd.matrix);
       D = &Wd.matrix;
     }
-    chol_apply(Lf, D);
+    ir_linalg_chol_apply(Lf, D);
     const double dn = ir_matrix_fro(D);
     gsl_matrix_add(B, D);
     const double bn = ir_matrix_fro(B);
@@ -761,11 +757,12 @@ static int ir_nested_reserve(ir_nested *w, size_t c) {
   if (c <= w->cap)
     return IR_OK;
   gsl_matrix **m[] = {&w->S, &w->Wall, &w->Pall, &w->Rall};
-  const size_t rows[] = {w->n, w->Nphi, w->ntest ? w->ntest : 1, w->n};
+  const size_t rows[] = {w->n, c, w->ntest ? w->ntest : 1, w->n};
+  const size_t cols[] = {c, w->Nphi, c, c};
   for (size_t i = 0; i < 4; i++) {
     if (*m[i] != NULL)
       gsl_matrix_free(*m[i]);
-    *m[i] = gsl_matrix_alloc(rows[i], c);
+    *m[i] = ir_matrix_alloc_big(rows[i], cols[i]);
   }
   w->cap = c;
   for (size_t i = 0; i < 4; i++)
@@ -809,7 +806,7 @@ static int ir_nested_ridge_stack(ir_nested *w, int dual, const double *lr,
       return ir_error(IR_EINTERNAL, "dpotrf: argument %d illegal", (int)-info);
     gsl_matrix_view Bj = gsl_matrix_submatrix(S, 0, (j + 1) * K, m, K);
     gsl_matrix_memcpy(&Bj.matrix, &rhs.matrix);
-    chol_apply(&G.matrix, &Bj.matrix);
+    ir_linalg_chol_apply(&G.matrix, &Bj.matrix);
   }
   return IR_OK;
 }
@@ -837,12 +834,13 @@ static void ir_nested_eval_stack(ir_nested *w, int dual, int mn,
   gsl_matrix_const_view Phi =
       gsl_matrix_const_submatrix(w->Phi, 0, 0, w->n, w->N);
   gsl_matrix_const_view Sc = gsl_matrix_const_submatrix(S, 0, c0, S->size1, c);
-  gsl_matrix_view Wc = gsl_matrix_submatrix(w->Wall, 0, c0, w->N, c);
+  /* The weights transposed, Wᵀ (c×N): see w->Wall. */
+  gsl_matrix_view Wc = gsl_matrix_submatrix(w->Wall, c0, 0, c, w->N);
   if (dual)
-    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Phi.matrix, &Sc.matrix,
+    gsl_blas_dgemm(CblasTrans, CblasNoTrans, 1.0, &Sc.matrix, &Phi.matrix,
                    0.0, &Wc.matrix);
   else
-    gsl_matrix_memcpy(&Wc.matrix, &Sc.matrix);
+    gsl_matrix_transpose_memcpy(&Wc.matrix, &Sc.matrix);
   /* Training residuals Y − Φ_N W. */
   const size_t cr = dual ? (mn ? K : 0) : c;
   for (size_t b = c0 / K; b < c0 / K + cr / K; b++) {
@@ -851,8 +849,8 @@ static void ir_nested_eval_stack(ir_nested *w, int dual, int mn,
   }
   if (cr > 0) {
     gsl_matrix_view Rc = gsl_matrix_submatrix(w->Rall, 0, c0, w->n, cr);
-    gsl_matrix_view Wr = gsl_matrix_submatrix(w->Wall, 0, c0, w->N, cr);
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, -1.0, &Phi.matrix, &Wr.matrix,
+    gsl_matrix_view Wr = gsl_matrix_submatrix(w->Wall, c0, 0, cr, w->N);
+    gsl_blas_dgemm(CblasNoTrans, CblasTrans, -1.0, &Phi.matrix, &Wr.matrix,
                    1.0, &Rc.matrix);
   }
   int want_p = w->Phit != NULL && P != NULL && mn;
@@ -862,12 +860,12 @@ static void ir_nested_eval_stack(ir_nested *w, int dual, int mn,
     gsl_matrix_const_view Pt =
         gsl_matrix_const_submatrix(w->Phit, 0, 0, w->ntest, w->N);
     gsl_matrix_view Pc = gsl_matrix_submatrix(w->Pall, 0, c0, w->ntest, c);
-    gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, &Pt.matrix, &Wc.matrix,
+    gsl_blas_dgemm(CblasNoTrans, CblasTrans, 1.0, &Pt.matrix, &Wc.matrix,
                    0.0, &Pc.matrix);
   }
   for (size_t b = c0 / K; b <= nl; b++) {
     ir_nested_fit *ft = b == 0 ? fit : &fr[b - 1];
-    gsl_matrix_view Wb = gsl_matrix_submatrix(w->Wall, 0, b * K, w->N, K);
+    gsl_matrix_view Wb = gsl_matrix_submatrix(w->Wall, b * K, 0, K, w->N);
     ft->norm = ir_matrix_fro(&Wb.matrix);
     double r;
     if (b > 0 && dual) {

@@ -872,11 +872,77 @@ START_TEST(test_spd_solve_heap) {
 }
 END_TEST
 
+/* ir_linalg_chol_apply on a view (tda > columns): the block solved
+ * against two row-major triangular solves, the columns around it left
+ * alone; against G itself, G·X = B to rounding. */
+START_TEST(test_chol_apply_view) {
+  const size_t m = 300, K = 4, wide = 11;
+  gsl_matrix *A = ir_test_gaussian(m, m, 81);
+  gsl_matrix *G = gsl_matrix_alloc(m, m), *L = gsl_matrix_alloc(m, m);
+  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, A, 0.0, G);
+  for (size_t i = 0; i < m; i++) {
+    gsl_matrix_set(G, i, i, gsl_matrix_get(G, i, i) + 1.0);
+    for (size_t j = 0; j < i; j++)
+      gsl_matrix_set(G, j, i, gsl_matrix_get(G, i, j));
+  }
+  gsl_matrix_memcpy(L, G);
+  double c;
+  gsl_matrix *one = gsl_matrix_alloc(m, 1);
+  gsl_matrix_set_all(one, 1.0);
+  IR_ASSERT_OK(ir_linalg_spd_solve(L, one, 1e-6, &c));
+  gsl_matrix *Y = ir_test_gaussian(m, wide, 82), *Z = gsl_matrix_alloc(m, wide);
+  gsl_matrix_memcpy(Z, Y);
+  gsl_matrix_view B = gsl_matrix_submatrix(Z, 0, 3, m, K);
+  ir_linalg_chol_apply(L, &B.matrix);
+  gsl_matrix *R = gsl_matrix_alloc(m, K);
+  gsl_matrix_const_view Yb = gsl_matrix_const_submatrix(Y, 0, 3, m, K);
+  gsl_matrix_memcpy(R, &Yb.matrix);
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, 1.0, L, R);
+  gsl_blas_dtrsm(CblasLeft, CblasLower, CblasTrans, CblasNonUnit, 1.0, L, R);
+  double d = ir_matrix_fro_diff(R, &B.matrix) / ir_matrix_fro(R);
+  ck_assert_msg(d <= 100 * DBL_EPSILON * c, "against trsm: %.3g", d);
+  for (size_t i = 0; i < m; i++)
+    for (size_t j = 0; j < wide; j++)
+      if (j < 3 || j >= 3 + K)
+        ck_assert(gsl_matrix_get(Z, i, j) == gsl_matrix_get(Y, i, j));
+  gsl_matrix *GX = gsl_matrix_alloc(m, K);
+  gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, G, &B.matrix, 0.0, GX);
+  d = ir_matrix_fro_diff(GX, &Yb.matrix) / ir_matrix_fro(&Yb.matrix);
+  ck_assert_msg(d <= 100 * DBL_EPSILON * c, "residual %.3g", d);
+  gsl_matrix *ms[] = {A, G, L, one, Y, Z, R, GX};
+  for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
+    gsl_matrix_free(ms[k]);
+}
+END_TEST
+
+/* ir_matrix_alloc_big: small ones as gsl_matrix_alloc, large ones on a
+ * 2 MiB boundary, all of it writable, released by gsl_matrix_free (the
+ * sanitizer and valgrind builds check the release). */
+START_TEST(test_alloc_big) {
+  const size_t shapes[3][2] = {{3, 5}, {600, 300}, {1000, 1000}};
+  for (int k = 0; k < 3; k++) {
+    gsl_matrix *M = ir_matrix_alloc_big(shapes[k][0], shapes[k][1]);
+    ck_assert_ptr_nonnull(M);
+    ck_assert_uint_eq(M->size1, shapes[k][0]);
+    ck_assert_uint_eq(M->tda, shapes[k][1]);
+    if (k > 0)
+      ck_assert_uint_eq((uintptr_t)M->data % ((uintptr_t)2 << 20), 0);
+    gsl_matrix_set_all(M, 1.5);
+    ck_assert(gsl_matrix_get(M, M->size1 - 1, M->size2 - 1) == 1.5);
+    gsl_matrix_free(M);
+  }
+  ck_assert_ptr_null(ir_matrix_alloc_big(0, 4));
+  ck_assert_ptr_null(ir_matrix_alloc_big(SIZE_MAX / 4, 4));
+}
+END_TEST
+
 static Suite *linalg_suite(void) {
   Suite *s = suite_create("linalg");
   TCase *tc = tcase_create("normal");
   tcase_add_test(tc, test_svd_wide);
   tcase_add_test(tc, test_spd_solve_heap);
+  tcase_add_test(tc, test_chol_apply_view);
+  tcase_add_test(tc, test_alloc_big);
   tcase_add_test(tc, test_svd_square);
   tcase_add_test(tc, test_svd_tall);
   tcase_add_test(tc, test_svd_large);
