@@ -18,7 +18,7 @@ set format x "10^{%T}"
 set xrange [1:1091]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.018997646833053269:141411478593.12607]
+set yrange [0.018997646833053293:141411478593.12604]
 set arrow from first 30, graph 0 to first 30, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 set label "N = n" at first 30, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
 

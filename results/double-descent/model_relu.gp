@@ -18,7 +18,7 @@ set format x "%g"
 set xrange [0.25:10]
 set logscale y 10
 set format y "%g"
-set yrange [0.14574259900097389:1.9325802185476575]
+set yrange [0.14574259900097392:1.9325802185476613]
 set arrow from first 3, graph 0 to first 3, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 set label "N = n" at first 3, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
 

@@ -18,7 +18,7 @@ set format x "10^{%T}"
 set xrange [0.050000000000000003:10]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.23660691783257859:2650.3178608022718]
+set yrange [0.2366069178325797:2650.3178608018939]
 set arrow from first 1, graph 0 to first 1, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 set label "N = n" at first 1, graph 0.96 offset character 0.5, 0 left textcolor rgb "#505050" front
 
