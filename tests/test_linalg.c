@@ -792,6 +792,20 @@ START_TEST(test_lstsq_qr) {
 }
 END_TEST
 
+/* A Aᵀ + I for a Gaussian m×m A (seed): symmetric positive definite, both
+ * triangles filled. */
+static gsl_matrix *spd_matrix(size_t m, unsigned long seed) {
+  gsl_matrix *A = ir_test_gaussian(m, m, seed), *G = gsl_matrix_alloc(m, m);
+  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, A, 0.0, G);
+  for (size_t i = 0; i < m; i++) {
+    gsl_matrix_set(G, i, i, gsl_matrix_get(G, i, i) + 1.0);
+    for (size_t j = 0; j < i; j++)
+      gsl_matrix_set(G, j, i, gsl_matrix_get(G, i, j));
+  }
+  gsl_matrix_free(A);
+  return G;
+}
+
 /* ir_linalg_spd_solve: the solution against GSL's Cholesky, the 1-norm
  * condition estimate within LAPACK's usual factor of the true one, and
  * repeated calls between other allocations giving the same bits.  (The
@@ -800,14 +814,7 @@ END_TEST
  * with three heap layouts.) */
 START_TEST(test_spd_solve_heap) {
   const size_t m = 700, K = 3;
-  gsl_matrix *A = ir_test_gaussian(m, m, 71);
-  gsl_matrix *G = gsl_matrix_alloc(m, m), *W = gsl_matrix_alloc(m, m);
-  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, A, 0.0, G);
-  for (size_t i = 0; i < m; i++) {
-    gsl_matrix_set(G, i, i, gsl_matrix_get(G, i, i) + 1.0);
-    for (size_t j = 0; j < i; j++)
-      gsl_matrix_set(G, j, i, gsl_matrix_get(G, i, j));
-  }
+  gsl_matrix *G = spd_matrix(m, 71), *W = gsl_matrix_alloc(m, m);
   gsl_matrix *Y = ir_test_gaussian(m, K, 72), *B = gsl_matrix_alloc(m, K),
              *B0 = gsl_matrix_alloc(m, K);
   double c0 = 0;
@@ -863,7 +870,6 @@ START_TEST(test_spd_solve_heap) {
     gsl_vector_free(x);
   }
   gsl_matrix_free(Gi);
-  gsl_matrix_free(A);
   gsl_matrix_free(G);
   gsl_matrix_free(W);
   gsl_matrix_free(Y);
@@ -877,14 +883,7 @@ END_TEST
  * alone; against G itself, G·X = B to rounding. */
 START_TEST(test_chol_apply_view) {
   const size_t m = 300, K = 4, wide = 11;
-  gsl_matrix *A = ir_test_gaussian(m, m, 81);
-  gsl_matrix *G = gsl_matrix_alloc(m, m), *L = gsl_matrix_alloc(m, m);
-  gsl_blas_dsyrk(CblasLower, CblasNoTrans, 1.0, A, 0.0, G);
-  for (size_t i = 0; i < m; i++) {
-    gsl_matrix_set(G, i, i, gsl_matrix_get(G, i, i) + 1.0);
-    for (size_t j = 0; j < i; j++)
-      gsl_matrix_set(G, j, i, gsl_matrix_get(G, i, j));
-  }
+  gsl_matrix *G = spd_matrix(m, 81), *L = gsl_matrix_alloc(m, m);
   gsl_matrix_memcpy(L, G);
   double c;
   gsl_matrix *one = gsl_matrix_alloc(m, 1);
@@ -909,7 +908,7 @@ START_TEST(test_chol_apply_view) {
   gsl_blas_dgemm(CblasNoTrans, CblasNoTrans, 1.0, G, &B.matrix, 0.0, GX);
   d = ir_matrix_fro_diff(GX, &Yb.matrix) / ir_matrix_fro(&Yb.matrix);
   ck_assert_msg(d <= 100 * DBL_EPSILON * c, "residual %.3g", d);
-  gsl_matrix *ms[] = {A, G, L, one, Y, Z, R, GX};
+  gsl_matrix *ms[] = {G, L, one, Y, Z, R, GX};
   for (size_t k = 0; k < sizeof ms / sizeof ms[0]; k++)
     gsl_matrix_free(ms[k]);
 }
