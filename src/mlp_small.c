@@ -222,6 +222,47 @@ lin_block(int W, size_t nin, size_t nb, size_t ib, const double *c,
     EPI_APPLY(e, a[t], k0 + ib + t, z + ib + t);
 }
 
+/* lin_block(8) for the two output rows of c and d (z and zd, vectors k0
+ * and kd): each sample vector of A is loaded once for both — a small layer
+ * reloads its whole input for every output row.  Each sum as lin_block's
+ * (the same bits). */
+static inline __attribute__((always_inline)) void
+lin_block_pair(size_t nin, size_t nb, size_t ib, const double *c,
+               const double *d, size_t cs, double b0, double bd, const v8d *A,
+               const double *c2, const double *d2, const v8d *A2, v8d *z,
+               v8d *zd, size_t k0, size_t kd, const epilogue *e) {
+  v8d a[8], b[8];
+  IR_MLPS_UNROLL8
+  for (int t = 0; t < 8; t++) {
+    a[t] = (v8d){0} + b0;
+    b[t] = (v8d){0} + bd;
+  }
+  for (size_t j = 0; j < nin; j++) {
+    const double w = c[j * cs], v = d[j * cs];
+    const v8d *x = A + j * nb + ib;
+    IR_MLPS_UNROLL8
+    for (int t = 0; t < 8; t++) {
+      a[t] += w * x[t];
+      b[t] += v * x[t];
+    }
+  }
+  if (c2)
+    for (size_t j = 0; j < nin; j++) {
+      const double w = c2[j * cs], v = d2[j * cs];
+      const v8d *x = A2 + j * nb + ib;
+      IR_MLPS_UNROLL8
+      for (int t = 0; t < 8; t++) {
+        a[t] += w * x[t];
+        b[t] += v * x[t];
+      }
+    }
+  IR_MLPS_UNROLL8
+  for (int t = 0; t < 8; t++) {
+    EPI_APPLY(e, a[t], k0 + ib + t, z + ib + t);
+    EPI_APPLY(e, b[t], kd + ib + t, zd + ib + t);
+  }
+}
+
 /* Z[j'] = epilogue(b[j'] + Σ_j C[j'·rs + j·cs] A[j] (+ the same with C2,
  * A2 when C2 != NULL)), j' < nout, j < nin; rows of nb vectors.  b may be
  * NULL. */
@@ -229,7 +270,18 @@ static inline __attribute__((always_inline)) void
 lin(size_t nout, size_t nin, size_t nb, const double *C, size_t rs, size_t cs,
     const double *b, const v8d *A, const double *C2, const v8d *A2, v8d *Z,
     const epilogue *e) {
-  for (size_t jo = 0; jo < nout; jo++) {
+  size_t jo = 0;
+  /* two rows at a time where their blocks of 8 are all the row has (not
+   * with a second operand: the HVP's products measured slower so) */
+  for (; C2 == NULL && nb % 8 == 0 && jo + 2 <= nout; jo += 2) {
+    const double *c = C + jo * rs, *c2 = C2 ? C2 + jo * rs : NULL;
+    for (size_t ib = 0; ib < nb; ib += 8)
+      lin_block_pair(nin, nb, ib, c, c + rs, cs, b ? b[jo] : 0.0,
+                     b ? b[jo + 1] : 0.0, A, c2, c2 ? c2 + rs : NULL, A2,
+                     Z + jo * nb, Z + (jo + 1) * nb, jo * nb, (jo + 1) * nb,
+                     e);
+  }
+  for (; jo < nout; jo++) {
     const double *c = C + jo * rs, *c2 = C2 ? C2 + jo * rs : NULL;
     const double b0 = b ? b[jo] : 0.0;
     v8d *z = Z + jo * nb;
@@ -324,6 +376,46 @@ hsum8(const v8d *a, double *out, size_t stride) {
 #endif
 }
 
+/* outer's rows j' < the returned count (a multiple of 8/NIN), for NIN = 2
+ * or 4 inputs (a constant, so that the 8 accumulators' addresses are): 8/NIN
+ * rows at a time, their 8 entries contiguous in C. */
+static inline __attribute__((always_inline)) size_t
+outer_rows(const size_t NIN, size_t nout, size_t nb, const v8d *P,
+           const v8d *Q, const v8d *P2, const v8d *Q2, double *C) {
+  const size_t g = 8 / NIN;
+  size_t j1 = 0;
+  for (; j1 + g <= nout; j1 += g) {
+    v8d a[8] = {{0}};
+    for (size_t ib = 0; ib < nb; ib++) {
+      v8d p[4], q[4];
+      IR_MLPS_UNROLL8
+      for (size_t r = 0; r < g; r++)
+        p[r] = P[(j1 + r) * nb + ib];
+      IR_MLPS_UNROLL8
+      for (size_t j = 0; j < NIN; j++)
+        q[j] = Q[j * nb + ib];
+      IR_MLPS_UNROLL8
+      for (size_t t = 0; t < 8; t++)
+        a[t] += p[t / NIN] * q[t % NIN];
+    }
+    if (Q2)
+      for (size_t ib = 0; ib < nb; ib++) {
+        v8d p[4], q[4];
+        IR_MLPS_UNROLL8
+        for (size_t r = 0; r < g; r++)
+          p[r] = P2[(j1 + r) * nb + ib];
+        IR_MLPS_UNROLL8
+        for (size_t j = 0; j < NIN; j++)
+          q[j] = Q2[j * nb + ib];
+        IR_MLPS_UNROLL8
+        for (size_t t = 0; t < 8; t++)
+          a[t] += p[t / NIN] * q[t % NIN];
+      }
+    hsum8(a, C + j1 * NIN, 1);
+  }
+  return j1;
+}
+
 /* C[j'][j] = Σ_i P[j'][i] Q[j][i] (+ Σ_i P2[j'][i] Q2[j][i] when P2 !=
  * NULL), j' < nout, j < nin, C row-major nout × nin; cb[j'] = Σ_i P[j'][i]
  * when cb != NULL.  Eight entries at a time (along j, or along j' when
@@ -334,7 +426,30 @@ static inline void outer(size_t nout, size_t nin, size_t nb, const v8d *P,
   /* Entry (j', j) = Σ_ib X[x·nb + ib] ⊙ Y[y·nb + ib] summed: groups of 8
    * along one index. */
   size_t jo = 0;
-  if (nin < 8)
+  if (nin == 2 || nin == 4) {
+    /* 8/nin rows of nin entries: contiguous in C, so one vector store
+     * instead of 8 strided ones, and 8/nin + nin loads per 8 multiply-adds
+     * instead of 9.  Each entry is summed as in the branch below (the same
+     * bits). */
+    const size_t j1 = nin == 4 ? outer_rows(4, nout, nb, P, Q, P2, Q2, C)
+                               : outer_rows(2, nout, nb, P, Q, P2, Q2, C);
+    /* the biases of those rows, 8 at a time, then one by one */
+    for (; cb && jo + 8 <= j1; jo += 8) {
+      v8d a[8] = {{0}};
+      for (size_t ib = 0; ib < nb; ib++)
+        IR_MLPS_UNROLL8
+        for (int t = 0; t < 8; t++)
+          a[t] += P[(jo + t) * nb + ib];
+      hsum8(a, cb + jo, 1);
+    }
+    for (; cb && jo < j1; jo++) {
+      v8d a0 = {0};
+      for (size_t ib = 0; ib < nb; ib++)
+        a0 += P[jo * nb + ib];
+      cb[jo] = hsum(&a0);
+    }
+    jo = j1;
+  } else if (nin < 8)
     for (; jo + 8 <= nout; jo += 8) {
       for (size_t j = 0; j < nin; j++) {
         v8d a[8] = {{0}};

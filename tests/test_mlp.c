@@ -981,6 +981,11 @@ START_TEST(test_small_equals_blas) {
   compare_paths("5-7-3-4", act, loss, 20, run, 9, seed);
   compare_paths("6-3", act, loss, 21, NULL, 0, seed);       /* no hidden */
   compare_paths("2-9-8-2", act, loss, 40, gather, 1, seed); /* batch of 1 */
+  /* 64 samples (blocks of 8 vectors): rows in pairs and an odd one left;
+   * weight gradients of 4 and 2 inputs by groups of rows, one left */
+  compare_paths("4-9-3", act, loss, 64, NULL, 0, seed);
+  compare_paths("2-5-1", act, loss == IR_LOSS_CE ? IR_LOSS_MSE : loss, 64,
+                NULL, 0, seed);
 }
 END_TEST
 
@@ -1128,11 +1133,11 @@ START_TEST(test_small_threshold_switch) {
 }
 END_TEST
 
-/* tanh of the network (ir_mlp_activate) against libm's tanh, which glibc
- * documents within 2 ulp on x86_64: the AVX-512 kernel's measured worst
- * case against tanhl is 2.5 ulp, so 4.5 against libm; without AVX-512 the
- * library uses libmvec's SSE tanh (documented within 4 ulp), so 6.  Exact
- * values at 0, −0, subnormals, saturation and NaN. */
+/* tanh of the network (ir_mlp_activate) against tanhl (x87 extended
+ * precision, 11 more bits than double): the AVX-512 kernel's measured worst
+ * case is 2.67 ulp, so 3; without AVX-512 the library uses libmvec's SSE
+ * tanh (documented within 4 ulp), so 6.  Exact values at 0, −0,
+ * subnormals, saturation and NaN. */
 START_TEST(test_tanh_accuracy) {
   const size_t N = 200003;
   double *z = malloc((N + 8) * sizeof *z), *a = malloc((N + 8) * sizeof *a);
@@ -1149,9 +1154,10 @@ START_TEST(test_tanh_accuracy) {
   double worst = 0;
   size_t at = 0;
   for (size_t i = 0; i < N; i++) {
-    double ref = tanh(z[i]);
+    const long double refl = tanhl((long double)z[i]);
+    const double ref = (double)refl;
     double ulp = nextafter(fabs(ref), INFINITY) - fabs(ref);
-    double e = fabs(a[i] - ref) / ulp;
+    double e = (double)(fabsl((long double)a[i] - refl) / (long double)ulp);
     if (e > worst) {
       worst = e;
       at = i;
@@ -1162,7 +1168,7 @@ START_TEST(test_tanh_accuracy) {
   __builtin_cpu_init();
   avx512 = __builtin_cpu_supports("avx512f") != 0;
 #endif
-  const double bound = avx512 ? 4.5 : 6.0;
+  const double bound = avx512 ? 3.0 : 6.0;
   ck_assert_msg(worst <= bound, "tanh: %.2f ulp at %.17g (bound %g)", worst,
                 z[at], bound);
   ck_assert(a[N] == 0.0 && !signbit(a[N]));
