@@ -147,15 +147,19 @@ static const double ir_inv_sqrt2pi = 0.39894228040143267794;
  * largest cost of a step.
  *
  * With AVX-512 (checked at run time): our own 8-wide tanh, about 2×
- * faster than glibc's libmvec AVX-512 tanh here (2048 values: 1.05 µs
- * against 2.1–2.5 µs on the machine of bench/README.md), within 2.5 ulp
- * (measured against tanhl on 2·10⁶ points over [−25, 25] and |x| down to
- * 2⁻⁵⁰; tests/test_mlp.c checks 3 ulp on a grid).  It computes
+ * faster than glibc's libmvec AVX-512 tanh here (2048 values: 0.90 µs
+ * against 2.1–2.5 µs on the machine of bench/README.md), within 2.7 ulp
+ * (measured against tanhl on 2.4·10⁶ points over [−25, 25], [−1, 1] and
+ * |x| down to 2⁻⁵⁰; tests/test_mlp.c checks 3 ulp on a grid).  It computes
  *   y = −2·min(|x|, 20),  e = expm1(y),  tanh|x| = −e / (2 + e),
  * with the sign of x restored (tanh 20 = 1 in double).  expm1(y): y =
  * k·ln2 + r, |r| <= ln2/2 (k rounded, ln2 in two parts), expm1(r) = r +
- * r²·q(r) with q the Taylor polynomial 1/2! + r/3! + … + r¹¹/13! (truncation
- * below 1.3e-17 relative), and e = 2^k·expm1(r) + (2^k − 1) in one fused
+ * r²·q(r) with q the minimax polynomial of degree 9 for (expm1(r) − r)/r²
+ * on |r| <= 0.3475 (Remez at 50 digits: docs/tanh_minimax.py; 1.1e-16
+ * absolute with its coefficients rounded to double, so r²·|δq| <= 1.4e-17;
+ * the Taylor polynomial to r¹¹/13! it replaced erred by 3.6e-17 but took
+ * two more multiply-adds, 0.96 against 0.90 µs per 2048 values, for a worst
+ * case of 2.5 ulp), and e = 2^k·expm1(r) + (2^k − 1) in one fused
  * multiply-add, which is exact enough because 2^k − 1 is exact and the two
  * terms never cancel for y <= 0.  No division by zero (2 + e >= 1), NaN
  * propagates, ±0 and subnormals keep their value.
@@ -183,37 +187,36 @@ ir_tanh8(__m512d x) {
   __m512d r =
       _mm512_fnmadd_pd(k, _mm512_set1_pd(6.93147180369123816490e-01), y);
   r = _mm512_fnmadd_pd(k, _mm512_set1_pd(1.90821492927058770002e-10), r);
-  /* q(r) = Σ_{i=0}^{11} r^i/(i+2)! by Estrin's scheme: the function is
-   * bound by its chain of dependent operations, and Horner's 12 steps were
-   * half of it (2048 values: 1.65 µs with Horner, 1.05 µs with this and
-   * k computed early; the same 2.5 ulp worst case over 4·10⁶ points). */
+  /* q(r) = Σ_{i=0}^{9} c_i r^i by Estrin's scheme: the function is bound
+   * by its chain of dependent operations, and Horner's steps were half of
+   * it (2048 values: 1.65 µs with Horner, 1.05 µs with Estrin and k
+   * computed early). */
   const __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2);
 #define IR_C(c) _mm512_set1_pd(c)
-  const __m512d e01 = _mm512_fmadd_pd(IR_C(1.0 / 6.0), r, IR_C(0.5));
-  const __m512d e23 = _mm512_fmadd_pd(IR_C(1.0 / 120.0), r, IR_C(1.0 / 24.0));
-  const __m512d e45 =
-      _mm512_fmadd_pd(IR_C(1.0 / 5040.0), r, IR_C(1.0 / 720.0));
-  const __m512d e67 =
-      _mm512_fmadd_pd(IR_C(1.0 / 362880.0), r, IR_C(1.0 / 40320.0));
-  const __m512d e89 =
-      _mm512_fmadd_pd(IR_C(1.0 / 39916800.0), r, IR_C(1.0 / 3628800.0));
-  const __m512d eab =
-      _mm512_fmadd_pd(IR_C(1.0 / 6227020800.0), r, IR_C(1.0 / 479001600.0));
+  const __m512d e01 =
+      _mm512_fmadd_pd(IR_C(0.16666666666666674), r, IR_C(0.5000000000000001));
+  const __m512d e23 = _mm512_fmadd_pd(IR_C(0.008333333333321974), r,
+                                      IR_C(0.04166666666662324));
+  const __m512d e45 = _mm512_fmadd_pd(IR_C(0.00019841269887298178), r,
+                                      IR_C(0.001388888891765572));
+  const __m512d e67 = _mm512_fmadd_pd(IR_C(2.7557241539114074e-06), r,
+                                      IR_C(2.4801520611317242e-05));
+  const __m512d e89 = _mm512_fmadd_pd(IR_C(2.5110349653679175e-08), r,
+                                      IR_C(2.7620413123830954e-07));
 #undef IR_C
   const __m512d f03 = _mm512_fmadd_pd(e23, r2, e01);
   const __m512d f47 = _mm512_fmadd_pd(e67, r2, e45);
-  const __m512d f8b = _mm512_fmadd_pd(eab, r2, e89);
-  const __m512d q = _mm512_fmadd_pd(_mm512_fmadd_pd(f8b, r4, f47), r4, f03);
+  const __m512d q = _mm512_fmadd_pd(_mm512_fmadd_pd(e89, r4, f47), r4, f03);
   const __m512d p = _mm512_fmadd_pd(r2, q, r);
   const __m512d tk = _mm512_scalef_pd(_mm512_set1_pd(1.0), k); /* 2^k */
   const __m512d e =
       _mm512_fmadd_pd(tk, p, _mm512_sub_pd(tk, _mm512_set1_pd(1.0)));
-  const __m512d t = _mm512_div_pd(_mm512_sub_pd(_mm512_setzero_pd(), e),
-                                  _mm512_add_pd(_mm512_set1_pd(2.0), e));
+  /* −e/(2 + e) as e/(−2 − e) (the same bits), then the sign bit of x
+   * over t's (t >= 0) by one bitwise select (sign ? x : t) */
+  const __m512d t = _mm512_div_pd(e, _mm512_sub_pd(_mm512_set1_pd(-2.0), e));
   const __m512i sign = _mm512_set1_epi64((long long)0x8000000000000000ULL);
-  return _mm512_castsi512_pd(
-      _mm512_or_si512(_mm512_castpd_si512(t),
-                      _mm512_and_si512(sign, _mm512_castpd_si512(x))));
+  return _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
+      sign, _mm512_castpd_si512(x), _mm512_castpd_si512(t), 0xCA));
 }
 
 __attribute__((target("avx512f"))) static void
