@@ -16,8 +16,8 @@ set key bottom right box opaque
 set format x "%g"
 set logscale y 10
 set format y "10^{%T}"
-set yrange [1.8454960152116111e-07:80.558822897600649]
-set arrow from first 10.007930524755277, graph 0 to first 10.007930524755277, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
+set yrange [1.8454960152115775e-07:80.558822897599185]
+set arrow from first 10.007930524755283, graph 0 to first 10.007930524755283, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

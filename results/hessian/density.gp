@@ -16,8 +16,8 @@ set key bottom right box opaque
 set format x "%g"
 set logscale y 10
 set format y "10^{%T}"
-set yrange [1.8557923337490858e-07:81.008273503140217]
-set arrow from first 6.6020116170974861, graph 0 to first 6.6020116170974861, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
+set yrange [1.8590746748695013e-07:81.15155288972764]
+set arrow from first 6.6884293629098259, graph 0 to first 6.6884293629098259, graph 1 nohead dashtype 2 linecolor rgb "#505050" front
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

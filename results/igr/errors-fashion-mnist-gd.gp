@@ -18,7 +18,7 @@ set format x "%g"
 set xrange [0.00056272457619997187:0.0090035932191995498]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [4.8670795843530569e-09:0.001446441560214983]
+set yrange [4.8670795843341302e-09:0.0014464415602151715]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

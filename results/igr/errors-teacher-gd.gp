@@ -18,7 +18,7 @@ set format x "%g"
 set xrange [0.0038175366640493917:0.061080586624790267]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [5.8729824475109939e-08:0.011550901261528756]
+set yrange [5.8729824470983208e-08:0.011550901261559974]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -15,7 +15,7 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "%g"
-set xrange [0.04999754724884007:0.11633366030537723]
+set xrange [0.049997547248840077:0.11633366030537723]
 set logscale y 10
 set format y "10^{%T}"
 set yrange [0.0010598358585775329:0.507292564622015]

@@ -15,7 +15,7 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "%g"
-set xrange [0.010734493046992425:0.29328841246558207]
+set xrange [0.010734493046992441:0.29328841246558207]
 set format y "%g"
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {

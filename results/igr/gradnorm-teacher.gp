@@ -15,10 +15,10 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "%g"
-set xrange [0.010066889637806933:0.29328841246558207]
+set xrange [0.010066889637806938:0.29328841246558207]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [7.8312459563629439e-05:0.65971776252762193]
+set yrange [7.8312459563629629e-05:0.65971776252762182]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -15,10 +15,10 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "10^{%T}"
-set xrange [0.00125:2.6227000761110091]
+set xrange [0.00125:2.6227000758607386]
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.004077703945012427:20.986567264139122]
+set yrange [0.0040777039450279919:20.986567262056379]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -15,10 +15,10 @@ set grid
 set key outside box opaque
 set logscale x 10
 set format x "10^{%T}"
-set xrange [0.00125:2.6227000761110091]
+set xrange [0.00125:2.6227000758607386]
 set logscale y 10
 set format y "%g"
-set yrange [0.40443831102833716:15.375053757529463]
+set yrange [0.40443786598788145:15.375054408244358]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

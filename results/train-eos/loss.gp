@@ -16,7 +16,7 @@ set key outside right top vertical box opaque
 set format x "%g"
 set logscale y 10
 set format y "10^{%T}"
-set yrange [0.00074797172620960542:0.4468329856111829]
+set yrange [0.00073571293553758785:0.44711707551583108]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"

@@ -16,7 +16,7 @@ set key outside right top vertical box opaque
 set format x "%g"
 set logscale y 10
 set format y "%g"
-set yrange [0.0038130755319943752:0.41969897563811936]
+set yrange [0.003813075531994386:0.41969897563811925]
 
 if (strstrt(GPVAL_TERMINALS, "pngcairo") > 0) {
   set terminal pngcairo size 900,600 enhanced font "sans,11"
