@@ -222,6 +222,22 @@ lin_block(int W, size_t nin, size_t nb, size_t ib, const double *c,
     EPI_APPLY(e, a[t], k0 + ib + t, z + ib + t);
 }
 
+/* a[t] += c_j A[j][ib + t] and b[t] += d_j A[j][ib + t], j in order: one
+ * operand set of lin_block_pair. */
+static inline __attribute__((always_inline)) void
+lin_pair_acc(size_t nin, size_t nb, size_t ib, const double *c,
+             const double *d, size_t cs, const v8d *A, v8d *a, v8d *b) {
+  for (size_t j = 0; j < nin; j++) {
+    const double w = c[j * cs], v = d[j * cs];
+    const v8d *x = A + j * nb + ib;
+    IR_MLPS_UNROLL8
+    for (int t = 0; t < 8; t++) {
+      a[t] += w * x[t];
+      b[t] += v * x[t];
+    }
+  }
+}
+
 /* lin_block(8) for the two output rows of c and d (z and zd, vectors k0
  * and kd): each sample vector of A is loaded once for both — a small layer
  * reloads its whole input for every output row.  Each sum as lin_block's
@@ -237,25 +253,9 @@ lin_block_pair(size_t nin, size_t nb, size_t ib, const double *c,
     a[t] = (v8d){0} + b0;
     b[t] = (v8d){0} + bd;
   }
-  for (size_t j = 0; j < nin; j++) {
-    const double w = c[j * cs], v = d[j * cs];
-    const v8d *x = A + j * nb + ib;
-    IR_MLPS_UNROLL8
-    for (int t = 0; t < 8; t++) {
-      a[t] += w * x[t];
-      b[t] += v * x[t];
-    }
-  }
+  lin_pair_acc(nin, nb, ib, c, d, cs, A, a, b);
   if (c2)
-    for (size_t j = 0; j < nin; j++) {
-      const double w = c2[j * cs], v = d2[j * cs];
-      const v8d *x = A2 + j * nb + ib;
-      IR_MLPS_UNROLL8
-      for (int t = 0; t < 8; t++) {
-        a[t] += w * x[t];
-        b[t] += v * x[t];
-      }
-    }
+    lin_pair_acc(nin, nb, ib, c2, d2, cs, A2, a, b);
   IR_MLPS_UNROLL8
   for (int t = 0; t < 8; t++) {
     EPI_APPLY(e, a[t], k0 + ib + t, z + ib + t);
@@ -376,41 +376,37 @@ hsum8(const v8d *a, double *out, size_t stride) {
 #endif
 }
 
+/* a[t] += Σ_ib P[(j1 + t/NIN)·nb + ib] ⊙ Q[(t mod NIN)·nb + ib], ib in
+ * order: the 8 accumulators of outer_rows for one operand pair. */
+static inline __attribute__((always_inline)) void
+outer_rows_acc(const size_t NIN, size_t j1, size_t nb, const v8d *P,
+               const v8d *Q, v8d *a) {
+  for (size_t ib = 0; ib < nb; ib++) {
+    v8d p[4], q[4];
+    IR_MLPS_UNROLL8
+    for (size_t r = 0; r < 8 / NIN; r++)
+      p[r] = P[(j1 + r) * nb + ib];
+    IR_MLPS_UNROLL8
+    for (size_t j = 0; j < NIN; j++)
+      q[j] = Q[j * nb + ib];
+    IR_MLPS_UNROLL8
+    for (size_t t = 0; t < 8; t++)
+      a[t] += p[t / NIN] * q[t % NIN];
+  }
+}
+
 /* outer's rows j' < the returned count (a multiple of 8/NIN), for NIN = 2
  * or 4 inputs (a constant, so that the 8 accumulators' addresses are): 8/NIN
  * rows at a time, their 8 entries contiguous in C. */
 static inline __attribute__((always_inline)) size_t
 outer_rows(const size_t NIN, size_t nout, size_t nb, const v8d *P,
            const v8d *Q, const v8d *P2, const v8d *Q2, double *C) {
-  const size_t g = 8 / NIN;
   size_t j1 = 0;
-  for (; j1 + g <= nout; j1 += g) {
+  for (; j1 + 8 / NIN <= nout; j1 += 8 / NIN) {
     v8d a[8] = {{0}};
-    for (size_t ib = 0; ib < nb; ib++) {
-      v8d p[4], q[4];
-      IR_MLPS_UNROLL8
-      for (size_t r = 0; r < g; r++)
-        p[r] = P[(j1 + r) * nb + ib];
-      IR_MLPS_UNROLL8
-      for (size_t j = 0; j < NIN; j++)
-        q[j] = Q[j * nb + ib];
-      IR_MLPS_UNROLL8
-      for (size_t t = 0; t < 8; t++)
-        a[t] += p[t / NIN] * q[t % NIN];
-    }
+    outer_rows_acc(NIN, j1, nb, P, Q, a);
     if (Q2)
-      for (size_t ib = 0; ib < nb; ib++) {
-        v8d p[4], q[4];
-        IR_MLPS_UNROLL8
-        for (size_t r = 0; r < g; r++)
-          p[r] = P2[(j1 + r) * nb + ib];
-        IR_MLPS_UNROLL8
-        for (size_t j = 0; j < NIN; j++)
-          q[j] = Q2[j * nb + ib];
-        IR_MLPS_UNROLL8
-        for (size_t t = 0; t < 8; t++)
-          a[t] += p[t / NIN] * q[t % NIN];
-      }
+      outer_rows_acc(NIN, j1, nb, P2, Q2, a);
     hsum8(a, C + j1 * NIN, 1);
   }
   return j1;
